@@ -1,0 +1,127 @@
+//! A blocking MQTT client over TCP: the native twin of the browser's WebSocket shell.
+//!
+//! The run loop is the one every shell uses: drain `poll_output`, then wait for input or the
+//! deadline, whichever comes first (here: a socket read timeout).
+
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use thingsim_mqtt::{Command, Event, Millis, Options, Output, Session, State};
+
+/// An MQTT session on a TCP stream.
+pub struct TcpClient {
+    session: Session,
+    stream: TcpStream,
+    epoch: Instant,
+    events: VecDeque<Event>,
+    closed: bool,
+}
+
+impl TcpClient {
+    /// Connects to `addr` (`host:port`) and waits up to `timeout` for CONNACK.
+    pub fn connect(addr: &str, options: Options, timeout: Duration) -> anyhow::Result<Self> {
+        let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+        stream.set_nodelay(true)?;
+        let mut client = Self {
+            session: Session::new(options),
+            stream,
+            epoch: Instant::now(),
+            events: VecDeque::new(),
+            closed: false,
+        };
+        let now = client.now();
+        client.session.handle_transport_opened(now);
+        let deadline = Instant::now() + timeout;
+        loop {
+            match client.next_event(deadline.saturating_duration_since(Instant::now()))? {
+                Some(Event::Connected { .. }) => return Ok(client),
+                Some(Event::Error(e)) => bail!("connecting to {addr}: {e}"),
+                Some(_) => {}
+                None => bail!("connecting to {addr}: no CONNACK within {timeout:?}"),
+            }
+        }
+    }
+
+    /// Hands `command` to the session and sends what it produces.
+    pub fn command(&mut self, command: Command) -> anyhow::Result<()> {
+        let now = self.now();
+        self.session.handle_command(now, command);
+        self.pump()?;
+        Ok(())
+    }
+
+    /// The next event, waiting at most `timeout`; `None` when nothing happened in time.
+    pub fn next_event(&mut self, timeout: Duration) -> anyhow::Result<Option<Event>> {
+        let give_up = Instant::now() + timeout;
+        loop {
+            let deadline = self.pump()?;
+            if let Some(event) = self.events.pop_front() {
+                return Ok(Some(event));
+            }
+            if self.closed {
+                bail!("the connection is closed");
+            }
+            let now = Instant::now();
+            if now >= give_up {
+                return Ok(None);
+            }
+            let until_timer = deadline.map_or(Duration::MAX, |d| {
+                Duration::from_millis(d.saturating_since(self.now()))
+            });
+            let wait = until_timer.min(give_up - now).max(Duration::from_millis(1));
+            self.stream.set_read_timeout(Some(wait))?;
+            let mut buf = [0u8; 16 * 1024];
+            match self.stream.read(&mut buf) {
+                Ok(0) => self.transport_closed(),
+                Ok(n) => {
+                    let now = self.now();
+                    self.session.handle_input(now, &buf[..n]);
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    let now = self.now();
+                    self.session.handle_timeout(now);
+                }
+                Err(e) => {
+                    self.transport_closed();
+                    return Err(e).context("reading from the broker");
+                }
+            }
+        }
+    }
+
+    /// Whether the session is connected.
+    pub fn is_connected(&self) -> bool {
+        self.session.state() == State::Connected
+    }
+
+    fn now(&self) -> Millis {
+        Millis(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn transport_closed(&mut self) {
+        self.closed = true;
+        let now = self.now();
+        self.session.handle_transport_closed(now);
+    }
+
+    /// Drains the session's outputs; returns the next deadline.
+    fn pump(&mut self) -> anyhow::Result<Option<Millis>> {
+        loop {
+            match self.session.poll_output() {
+                Output::Transmit(bytes) => self
+                    .stream
+                    .write_all(&bytes)
+                    .context("writing to the broker")?,
+                Output::Event(event) => self.events.push_back(event),
+                Output::Close => {
+                    let _ = self.stream.shutdown(std::net::Shutdown::Both);
+                    self.transport_closed();
+                }
+                Output::Idle { deadline } => return Ok(deadline),
+            }
+        }
+    }
+}

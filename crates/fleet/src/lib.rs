@@ -1,0 +1,18 @@
+//! `thingsim-fleet`: the EMQX Fleets device protocol, pure.
+//!
+//! Contract: topic grammar and JSON documents of the protocol in `../shared/fleets-protocol.md`
+//! (and the EMQX Fleets docs it cites), with no MQTT, no sockets and no clock. Callers pass
+//! strings and bytes in and get typed values or an [`Error`] that says what was wrong.
+//!
+//! It does not: send anything (the MQTT session and the shells do), or decide *when* to act.
+//! See ARCHITECTURE.md at the repository root for the layers.
+
+#![warn(missing_docs)]
+
+pub mod config;
+mod error;
+pub mod shadow;
+pub mod topics;
+
+pub use error::{Error, Result};
+pub use topics::{ThingName, Topic};

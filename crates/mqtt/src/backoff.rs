@@ -1,0 +1,80 @@
+/// Reconnect delays: exponential, capped, with "full jitter" drawn from a seeded generator so
+/// the same seed gives the same schedule in tests.
+///
+/// Full jitter (a uniform draw in `[base/2, capped exponential]`) keeps a fleet of simulated
+/// devices that lost the broker at the same moment from reconnecting in lockstep.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base_ms: u64,
+    cap_ms: u64,
+    attempt: u32,
+    rng: u64,
+}
+
+impl Backoff {
+    /// A schedule starting near `base_ms` and never exceeding `cap_ms`.
+    pub fn new(base_ms: u64, cap_ms: u64, seed: u64) -> Self {
+        Self {
+            base_ms: base_ms.max(1),
+            cap_ms: cap_ms.max(base_ms.max(1)),
+            attempt: 0,
+            // xorshift must not start at zero.
+            rng: seed | 1,
+        }
+    }
+
+    /// The delay before the next attempt; each call counts one more failure.
+    pub fn next_delay(&mut self) -> u64 {
+        let exp = self
+            .base_ms
+            .saturating_mul(1u64 << self.attempt.min(32))
+            .min(self.cap_ms);
+        self.attempt = self.attempt.saturating_add(1);
+        let floor = (self.base_ms / 2).min(exp);
+        floor + self.next_random() % (exp - floor + 1)
+    }
+
+    /// Forget past failures, after a connection succeeded.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64: tiny, deterministic, good enough for jitter.
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_stay_under_the_cap_and_reset() {
+        let mut b = Backoff::new(500, 8_000, 42);
+        let delays: Vec<u64> = (0..10).map(|_| b.next_delay()).collect();
+        assert!(
+            delays.iter().all(|&d| (250..=8_000).contains(&d)),
+            "{delays:?}"
+        );
+        // The ceiling doubles: the 5th attempt may be up to 8 s, the first at most 500 ms.
+        assert!(delays[0] <= 500);
+        b.reset();
+        assert!(b.next_delay() <= 500);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_schedule_and_another_seed_differs() {
+        let run = |seed| {
+            let mut b = Backoff::new(500, 30_000, seed);
+            (0..8).map(|_| b.next_delay()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+}

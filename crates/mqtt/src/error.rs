@@ -1,0 +1,50 @@
+/// Everything that can go wrong in an MQTT session, worded for a person reading the UI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The broker URL is not a usable `ws://` or `wss://` address.
+    #[error("invalid broker URL: {0}")]
+    InvalidUrl(String),
+    /// A connection option (client id, credentials) cannot be encoded in CONNECT.
+    #[error("invalid connection option: {0}")]
+    InvalidOption(String),
+    /// A topic name or filter that MQTT forbids (empty, wildcard in a topic name, ...).
+    #[error("invalid topic {topic:?}: {reason}")]
+    InvalidTopic {
+        /// The offending topic or filter.
+        topic: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The broker answered CONNACK with a failure reason.
+    #[error("the broker refused the connection: {0}")]
+    ConnectRefused(String),
+    /// No CONNACK arrived in time.
+    #[error("no CONNACK from the broker within {0} ms")]
+    ConnAckTimeout(u64),
+    /// The broker refused one filter of a SUBSCRIBE.
+    #[error("subscription to {filter:?} refused: {reason}")]
+    SubscribeRefused {
+        /// The refused filter.
+        filter: String,
+        /// The broker's reason code.
+        reason: String,
+    },
+    /// The broker sent DISCONNECT (MQTT 5 carries a reason).
+    #[error("the broker disconnected: {0}")]
+    Disconnected(String),
+    /// The peer broke the protocol or sent bytes that are not MQTT; the session closes.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The offline queue was full, so the oldest queued publish was dropped.
+    #[error("offline queue full ({capacity} messages): dropped the publish to {topic:?}")]
+    QueueOverflow {
+        /// The topic of the dropped publish.
+        topic: String,
+        /// The queue's capacity.
+        capacity: usize,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,14 @@
+//! thingsim: a virtual EMQX Fleets device in the browser.
+//!
+//! This crate is the thin part: browser shells in [`shell`] (WebSocket transport, clock,
+//! timers, the run loop that drives the pure session) and presentational [`components`].
+//! Protocol meaning lives in `thingsim-mqtt` and `thingsim-fleet`; see ARCHITECTURE.md.
+
+// Shell code must not panic on a browser quirk: ruffle's rule.
+#![deny(clippy::unwrap_used)]
+
+pub mod app;
+pub mod components;
+pub mod shell;
+
+pub use app::App;

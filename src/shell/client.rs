@@ -1,0 +1,219 @@
+//! The browser run loop: one task owns the [`Session`]; the WebSocket, the timer and the UI
+//! all feed one channel, so nothing else ever touches the session (str0m's invariant).
+//!
+//! ```text
+//!  WsTransport ─┐
+//!  Timeout ─────┼─▶ channel ─▶ run(): handle_*(now, …) ─▶ drain poll_output() ─▶ socket / UI
+//!  ClientHandle ┘                                          └▶ arm one timer for the deadline
+//! ```
+
+use futures::StreamExt;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use gloo_timers::callback::Timeout;
+use thingsim_mqtt::{
+    Backoff, BrokerUrl, Command, Event, Message, Millis, Options, Output, Session, State,
+};
+
+use super::clock;
+use super::websocket::{TransportEvent, WsTransport};
+
+/// Connection status as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Opening the WebSocket and waiting for CONNACK.
+    Connecting,
+    /// CONNACK accepted.
+    Connected,
+    /// Lost or failed; the next attempt starts after `in_ms`.
+    Reconnecting {
+        /// Delay before the next attempt.
+        in_ms: u64,
+        /// Why the last attempt ended, when known.
+        last_error: Option<String>,
+    },
+    /// Stopped on request.
+    Offline,
+}
+
+/// What the client reports to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The status changed.
+    Status(Status),
+    /// The session reported something (a message, an error, a grant).
+    Mqtt(Event),
+    /// A publish was handed to the session (sent now or queued while offline).
+    Sent(Message),
+}
+
+enum Input {
+    Transport(u32, TransportEvent),
+    Command(Command),
+    Timer,
+    Reopen,
+    Stop,
+}
+
+/// A cheap handle to a running client; clones talk to the same task.
+#[derive(Clone)]
+pub struct ClientHandle {
+    tx: UnboundedSender<Input>,
+}
+
+impl ClientHandle {
+    /// Hands `command` to the session (queued by it while offline).
+    pub fn command(&self, command: Command) {
+        let _ = self.tx.unbounded_send(Input::Command(command));
+    }
+
+    /// Disconnects cleanly and ends the task.
+    pub fn stop(&self) {
+        let _ = self.tx.unbounded_send(Input::Stop);
+    }
+}
+
+/// Starts a client for `url` that reconnects with backoff until stopped. `seed` feeds the
+/// backoff jitter (draw it from `Math.random()`; the core draws no randomness itself).
+pub fn spawn(
+    url: BrokerUrl,
+    options: Options,
+    seed: u64,
+    on_event: impl Fn(ClientEvent) + 'static,
+) -> ClientHandle {
+    let (tx, rx) = unbounded();
+    let handle = ClientHandle { tx: tx.clone() };
+    wasm_bindgen_futures::spawn_local(run(url, options, seed, tx, rx, on_event));
+    handle
+}
+
+async fn run(
+    url: BrokerUrl,
+    options: Options,
+    seed: u64,
+    tx: UnboundedSender<Input>,
+    mut rx: UnboundedReceiver<Input>,
+    on_event: impl Fn(ClientEvent) + 'static,
+) {
+    let mut session = Session::new(options);
+    let mut backoff = Backoff::new(1_000, 30_000, seed);
+    let mut generation = 0u32;
+    let mut last_error = None;
+    let mut stopping = false;
+    // Dropping a gloo Timeout cancels it, so each reassignment disarms the previous timer.
+    let mut _timer: Option<Timeout> = None;
+    let mut reopen: Option<Timeout> = None;
+
+    let open = |generation: &mut u32, last_error: &mut Option<String>| {
+        *generation += 1;
+        let (g, tx) = (*generation, tx.clone());
+        on_event(ClientEvent::Status(Status::Connecting));
+        WsTransport::open(url.as_str(), move |e| {
+            let _ = tx.unbounded_send(Input::Transport(g, e));
+        })
+        .map_err(|e| *last_error = Some(e))
+        .ok()
+    };
+    let mut transport = open(&mut generation, &mut last_error);
+
+    while let Some(input) = rx.next().await {
+        let now = clock::now();
+        match input {
+            // A socket we already dropped may have queued events before it was detached.
+            Input::Transport(g, _) if g != generation => continue,
+            Input::Transport(_, TransportEvent::Opened) => session.handle_transport_opened(now),
+            Input::Transport(_, TransportEvent::Data(bytes)) => session.handle_input(now, &bytes),
+            Input::Transport(_, TransportEvent::Closed { code, reason }) => {
+                transport = None;
+                if session.state() != State::AwaitingClose {
+                    last_error.get_or_insert_with(|| describe_close(code, &reason));
+                }
+                session.handle_transport_closed(now);
+            }
+            Input::Command(command) => {
+                if let Command::Publish(message) = &command {
+                    on_event(ClientEvent::Sent(message.clone()));
+                }
+                session.handle_command(now, command);
+            }
+            Input::Timer => session.handle_timeout(now),
+            Input::Reopen => {
+                reopen = None;
+                if !stopping {
+                    transport = open(&mut generation, &mut last_error);
+                }
+            }
+            Input::Stop => {
+                stopping = true;
+                reopen = None;
+                session.handle_command(now, Command::Disconnect);
+            }
+        }
+
+        let deadline = loop {
+            match session.poll_output() {
+                Output::Transmit(bytes) => {
+                    if let Some(Err(e)) = transport.as_ref().map(|t: &WsTransport| t.send(&bytes)) {
+                        last_error = Some(e);
+                    }
+                }
+                Output::Event(event) => {
+                    match &event {
+                        Event::Connected { .. } => {
+                            backoff.reset();
+                            last_error = None;
+                            on_event(ClientEvent::Status(Status::Connected));
+                        }
+                        Event::Error(e) => last_error = Some(e.to_string()),
+                        _ => {}
+                    }
+                    on_event(ClientEvent::Mqtt(event));
+                }
+                Output::Close => {
+                    transport = None;
+                    session.handle_transport_closed(now);
+                }
+                Output::Idle { deadline } => break deadline,
+            }
+        };
+        _timer = deadline.map(|at| {
+            let tx = tx.clone();
+            Timeout::new(ms_until(at, now), move || {
+                let _ = tx.unbounded_send(Input::Timer);
+            })
+        });
+
+        if transport.is_none() && session.state() == State::AwaitingTransport && reopen.is_none() {
+            if stopping {
+                on_event(ClientEvent::Status(Status::Offline));
+                return;
+            }
+            let in_ms = backoff.next_delay();
+            on_event(ClientEvent::Status(Status::Reconnecting {
+                in_ms,
+                last_error: last_error.take(),
+            }));
+            let tx = tx.clone();
+            reopen = Some(Timeout::new(
+                u32::try_from(in_ms).unwrap_or(u32::MAX),
+                move || {
+                    let _ = tx.unbounded_send(Input::Reopen);
+                },
+            ));
+        }
+    }
+}
+
+fn ms_until(at: Millis, now: Millis) -> u32 {
+    u32::try_from(at.saturating_since(now)).unwrap_or(u32::MAX)
+}
+
+/// Browsers hide why a WebSocket failed (1006 for refused, unreachable and TLS errors alike).
+fn describe_close(code: u16, reason: &str) -> String {
+    match (code, reason.is_empty()) {
+        (1006, _) => "the WebSocket closed abnormally (broker unreachable, refused, or not \
+                      speaking MQTT over WebSocket at this URL)"
+            .to_owned(),
+        (_, false) => format!("the WebSocket closed ({code}): {reason}"),
+        (_, true) => format!("the WebSocket closed ({code})"),
+    }
+}

@@ -1,0 +1,5 @@
+//! Browser glue: everything that touches web-sys lives under this module.
+
+pub mod client;
+pub mod clock;
+pub mod websocket;

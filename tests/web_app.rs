@@ -1,0 +1,145 @@
+//! The page itself, mounted in headless Chromium: form validation, and a connect through the
+//! form to the real mosquitto with a hostile payload rendered as text.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::{WS_URL, expect, start, unique, until};
+use thingsim::App;
+use thingsim::shell::client::ClientEvent;
+use thingsim_mqtt::{Command, Event, Message, Options, Qos};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The app mounted in its own container, removed (and unmounted) on drop.
+struct Page {
+    root: HtmlElement,
+    _mount: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+impl Page {
+    fn mount() -> Self {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&root).unwrap();
+        let mount =
+            leptos::mount::mount_to(root.clone(), || leptos::prelude::IntoAny::into_any(App()));
+        Self {
+            root,
+            _mount: mount,
+        }
+    }
+
+    fn el(&self, testid: &str) -> HtmlElement {
+        self.root
+            .query_selector(&format!("[data-testid={testid}]"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("no element with data-testid={testid}"))
+            .unchecked_into()
+    }
+
+    fn text(&self, testid: &str) -> String {
+        self.el(testid).text_content().unwrap_or_default()
+    }
+
+    fn type_into(&self, testid: &str, value: &str) {
+        let input: HtmlInputElement = self.el(testid).unchecked_into();
+        input.set_value(value);
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        let event = web_sys::Event::new_with_event_init_dict("input", &init).unwrap();
+        input.dispatch_event(&event).unwrap();
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        self.root.remove();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn invalid_fields_are_refused_with_a_message_beside_each() {
+    let page = Page::mount();
+    page.type_into("broker-url", "http://127.0.0.1:8083/mqtt");
+    page.type_into("thing-name", "room/+/lamp");
+    page.type_into("client-id", "");
+    page.el("connect-button").click();
+    until("the errors show", || {
+        !page.text("thing-name-error").is_empty()
+    })
+    .await;
+    assert!(
+        page.text("broker-url-error").contains("ws:// or wss://"),
+        "{}",
+        page.text("broker-url-error")
+    );
+    assert!(page.text("thing-name-error").contains("/, + or #"));
+    assert!(page.text("client-id-error").contains("client id"));
+    assert_eq!(page.text("conn-status"), "not connected");
+    assert_eq!(
+        page.el("thing-name")
+            .get_attribute("aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+
+    // Fixing the fields clears the messages on the next attempt.
+    page.type_into("broker-url", "ws://127.0.0.1:65534/mqtt");
+    page.type_into("thing-name", "lamp-1");
+    page.type_into("client-id", "lamp-1");
+    page.el("connect-button").click();
+    until("the errors clear", || {
+        page.text("thing-name-error").is_empty()
+    })
+    .await;
+    assert!(page.text("broker-url-error").is_empty());
+    page.el("connect-button").click(); // now "Disconnect"
+}
+
+#[wasm_bindgen_test]
+async fn connecting_through_the_form_shows_connected_and_renders_payloads_as_text() {
+    let page = Page::mount();
+    let thing = unique("form-lamp");
+    page.type_into("broker-url", WS_URL);
+    page.type_into("thing-name", &thing);
+    page.type_into("client-id", &format!("dev-{thing}"));
+    page.el("connect-button").click();
+    until("connected", || page.text("conn-status") == "connected").await;
+    assert_eq!(page.text("connect-button"), "Disconnect");
+
+    // A second client sends the device a hostile delta; it must show as text, not markup.
+    let (peer, mut peer_rx) = start(Options::new(format!("peer-{thing}")));
+    expect(&mut peer_rx, "the peer's CONNACK", |e| {
+        matches!(e, ClientEvent::Mqtt(Event::Connected { .. })).then_some(())
+    })
+    .await;
+    let hostile = r#"{"version":1,"state":{"name":"<img src=x onerror=alert(1)>"}}"#;
+    let topic = format!("$emqx/things/{thing}/shadow/update/delta");
+    peer.command(Command::Publish(Message::new(
+        &topic,
+        hostile,
+        Qos::AtLeastOnce,
+    )));
+    until("the delta is logged", || {
+        page.text("message-log").contains("onerror")
+    })
+    .await;
+    assert!(page.text("message-log").contains(hostile));
+    assert!(
+        page.el("message-log")
+            .query_selector("img")
+            .unwrap()
+            .is_none(),
+        "payload became markup"
+    );
+    peer.stop();
+
+    page.el("connect-button").click();
+    until("offline", || page.text("conn-status") == "offline").await;
+    assert_eq!(page.text("connect-button"), "Connect");
+}
