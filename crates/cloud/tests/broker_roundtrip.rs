@@ -69,10 +69,10 @@ impl Drop for Broker {
 fn wait_for(client: &mut TcpClient, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
     let give_up = Instant::now() + Duration::from_secs(10);
     while Instant::now() < give_up {
-        if let Some(e) = client.next_event(Duration::from_millis(200)).unwrap() {
-            if pred(&e) {
-                return e;
-            }
+        if let Some(e) = client.next_event(Duration::from_millis(200)).unwrap()
+            && pred(&e)
+        {
+            return e;
         }
     }
     panic!("timed out waiting for {what}");

@@ -1,0 +1,14 @@
+# The README's two commands, and a few helpers. The scripts do the work.
+.PHONY: demo test setup sizes
+
+demo:   ## set-up if needed, then broker + thingsim-cloud + app on http://127.0.0.1:8080
+	@scripts/demo
+
+test:   ## every check and test, as CI runs it
+	@scripts/test
+
+setup:  ## install what is missing (registries only)
+	@scripts/setup
+
+sizes:  ## release build sizes next to mqtt.js
+	@scripts/sizes

@@ -1,0 +1,70 @@
+// Page object for the device console: tests speak in user actions, selectors live here.
+import { chromium } from 'playwright-core';
+
+// Debian's Chromium; as root it needs --no-sandbox, and without the background-networking
+// flags it keeps trying to reach Google's hosts on a machine with no internet.
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
+  });
+}
+
+export class DevicePage {
+  constructor(page) {
+    this.page = page;
+  }
+
+  byTestId(id) {
+    return this.page.locator(`[data-testid="${id}"]`);
+  }
+
+  async open(url) {
+    await this.page.goto(url);
+    await this.byTestId('connect-button').waitFor();
+  }
+
+  async fill({ broker, clientId, thing }) {
+    if (broker !== undefined) await this.byTestId('broker-url').fill(broker);
+    if (clientId !== undefined) await this.byTestId('client-id').fill(clientId);
+    if (thing !== undefined) await this.byTestId('thing-name').fill(thing);
+  }
+
+  async connect() {
+    await this.byTestId('connect-button').click();
+  }
+
+  async status() {
+    return (await this.byTestId('conn-status').textContent()).trim();
+  }
+
+  async waitForStatus(text, timeout = 15_000) {
+    await this.page.waitForFunction(
+      (t) => document.querySelector('[data-testid="conn-status"]')?.textContent.trim() === t,
+      text,
+      { timeout },
+    );
+  }
+
+  async fieldError(id) {
+    return (await this.byTestId(`${id}-error`).textContent()).trim();
+  }
+
+  async logText() {
+    return this.byTestId('message-log').textContent();
+  }
+
+  async screenshot(name) {
+    const dir = process.env.SCREENSHOT_DIR ?? 'screenshots';
+    await this.page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+  }
+}

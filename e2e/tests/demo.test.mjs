@@ -1,0 +1,65 @@
+// Journeys against the demo stack that `make demo` starts (scripts/test runs it on free ports
+// and passes them in): the page it serves connects to the local broker.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { launch, DevicePage } from '../pages/device-page.mjs';
+
+const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
+const WS_URL = process.env.THINGSIM_WS_URL ?? 'ws://127.0.0.1:8083/mqtt';
+const MQTT_PORT = process.env.THINGSIM_MQTT_PORT ?? '1883';
+mkdirSync(process.env.SCREENSHOT_DIR ?? 'screenshots', { recursive: true });
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function newDevicePage() {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const device = new DevicePage(page);
+  await device.open(APP_URL);
+  return { device, errors };
+}
+
+test('the served page connects to the local broker and shows a delta sent to the thing', async () => {
+  const { device, errors } = await newDevicePage();
+  const thing = `e2e-thermostat-${Date.now()}`;
+  await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing });
+  await device.connect();
+  await device.waitForStatus('connected');
+
+  // The cloud side, played by mosquitto_pub over the broker's TCP listener.
+  const delta = '{"version":2,"timestamp":1748390400,"state":{"targetTemperature":24}}';
+  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-q', '1',
+    '-t', `$emqx/things/${thing}/shadow/update/delta`, '-m', delta]);
+  await device.page.waitForFunction(
+    () => document.querySelector('[data-testid="message-log"]')?.textContent.includes('targetTemperature'),
+    null,
+    { timeout: 10_000 },
+  );
+  assert.match(await device.logText(), /shadow\/update\/delta/);
+  await device.screenshot('connected-with-delta');
+  assert.deepEqual(errors, []);
+  await device.page.close();
+});
+
+test('a thing name with a wildcard and a non-WebSocket URL are refused beside their fields', async () => {
+  const { device } = await newDevicePage();
+  await device.fill({ broker: 'http://127.0.0.1:8083/mqtt', thing: 'kitchen/#' });
+  await device.connect();
+  await device.page.waitForFunction(
+    () => document.querySelector('[data-testid="thing-name-error"]')?.textContent.length > 0,
+  );
+  assert.match(await device.fieldError('thing-name'), /must not contain \/, \+ or #/);
+  assert.match(await device.fieldError('broker-url'), /ws:\/\/ or wss:\/\//);
+  assert.equal(await device.status(), 'not connected');
+  await device.screenshot('validation-errors');
+  await device.page.close();
+});

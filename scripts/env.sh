@@ -1,0 +1,31 @@
+# Sourced by every script: one place for paths, pinned tool versions and shared helpers.
+# shellcheck shell=bash
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="$HOME/.cargo/bin:/usr/sbin:$PATH"
+# Build output lives outside the clone so a fresh clone reuses compiled dependencies; it is
+# only a cache (cargo fingerprints every input), and everything works with it empty.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/thingsim/target}"
+# 0.22 needs rustc >= 1.96.1; 0.21.14 is the last that builds on our 1.95 (shared/toolchain.md).
+TRUNK_VERSION=0.21.14
+
+# The wasm-bindgen version Cargo.lock resolved: the CLI must match it exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$repo/Cargo.lock"
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks; nothing else on this machine asks for it in
+# the moment between our close and the broker's bind).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Wait until 127.0.0.1:$1 accepts connections, at most $2 seconds.
+wait_port() {
+  local port=$1 secs=${2:-30} i
+  for ((i = 0; i < secs * 10; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
