@@ -20,6 +20,16 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# N distinct free ports, one per line: the kernel may hand a just-freed port out again.
+free_ports() {
+  local n=$1 ports=() p
+  while ((${#ports[@]} < n)); do
+    p=$(free_port)
+    [[ " ${ports[*]} " == *" $p "* ]] || ports+=("$p")
+  done
+  printf '%s\n' "${ports[@]}"
+}
+
 # Wait until 127.0.0.1:$1 accepts connections, at most $2 seconds.
 wait_port() {
   local port=$1 secs=${2:-30} i
