@@ -18,6 +18,14 @@ pub enum Error {
         /// What the parser said.
         reason: String,
     },
+    /// An id the role does not know (an execution or job that was never sent or is forgotten).
+    #[error("unknown {what} {id:?}")]
+    Unknown {
+        /// What kind of thing the id names.
+        what: &'static str,
+        /// The id.
+        id: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod commands;
 pub mod config;
 mod error;
 pub mod shadow;

@@ -1,6 +1,5 @@
-//! Shadow documents on the wire (fleets-protocol.md, "Shadow"; AWS conventions where Fleets is
-//! silent): the update a device or the cloud publishes on `shadow/update`, and the delta the
-//! cloud publishes on `shadow/update/delta`.
+//! Shadow documents on the wire: the update a device or the cloud publishes on
+//! `shadow/update`, and the delta the cloud publishes on `shadow/update/delta`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,0 +1,470 @@
+//! Commands (fleets-protocol.md, "Commands"): a real-time request → response with one online
+//! device. The cloud publishes a request on `…/executions/{id}/request`; the device answers on
+//! `…/executions/{id}/response`; without an answer within `ttl` seconds the execution times out.
+//!
+//! ```text
+//!   cloud: SENT ──response──▶ SUCCEEDED | FAILED | REJECTED
+//!           │ └──ttl passed──▶ TIMED_OUT      (a late response changes nothing)
+//!           └────cancel─────▶ CANCELED
+//! ```
+//! Times here are epoch seconds, as in the documents; the caller passes them in.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Error, Result};
+
+/// Execution status (fleets-protocol.md, "Execution status").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CommandStatus {
+    /// Published; no answer yet.
+    Sent,
+    /// The device ran it.
+    Succeeded,
+    /// The device tried and failed.
+    Failed,
+    /// The device refused it (unknown action, bad parameters).
+    Rejected,
+    /// No answer within the TTL.
+    TimedOut,
+    /// Cancelled by the cloud before an answer.
+    Canceled,
+}
+
+impl CommandStatus {
+    /// Whether no further change can happen.
+    pub fn is_terminal(self) -> bool {
+        self != Self::Sent
+    }
+}
+
+/// The request document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandRequest {
+    /// The command's id (one command may have several executions).
+    pub command_id: String,
+    /// What to do, e.g. `setTemperature`.
+    pub action: String,
+    /// Arguments of the action.
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    /// When the cloud sent it, epoch seconds.
+    #[serde(default)]
+    pub timestamp: u64,
+    /// Seconds the cloud waits for the answer.
+    #[serde(default = "default_ttl")]
+    pub ttl: u64,
+}
+
+fn default_ttl() -> u64 {
+    30
+}
+
+/// The response document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandResponse {
+    /// SUCCEEDED, FAILED or REJECTED.
+    pub status: CommandStatus,
+    /// What happened, or why not.
+    #[serde(default)]
+    pub result: Map<String, Value>,
+}
+
+impl CommandResponse {
+    /// A response with `result` `{"error": message}`.
+    pub fn error(status: CommandStatus, message: impl Into<String>) -> Self {
+        let mut result = Map::new();
+        result.insert("error".into(), Value::String(message.into()));
+        Self { status, result }
+    }
+
+    /// The JSON payload.
+    pub fn to_vec(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// What the device should do with a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestVerdict {
+    /// Run it, then call [`CommandAgent::respond`].
+    Execute(CommandRequest),
+    /// Answer at once with this (a malformed request is REJECTED with the reason).
+    Respond(CommandResponse),
+    /// Already answered: send the same answer again (the cloud may have missed it).
+    Duplicate(CommandResponse),
+    /// Already being handled (e.g. waiting for a manual answer): ignore.
+    InProgress,
+    /// Its TTL passed before it arrived: not executed, not answered (the cloud has timed it out).
+    Expired {
+        /// The request.
+        request: CommandRequest,
+    },
+}
+
+/// How many answered executions the device remembers for deduplication.
+const REMEMBERED: usize = 256;
+
+/// The device role: dedupes by execution id, honours the TTL, remembers answers.
+#[derive(Debug, Default)]
+pub struct CommandAgent {
+    pending: BTreeMap<String, CommandRequest>,
+    answered: VecDeque<(String, CommandResponse)>,
+}
+
+impl CommandAgent {
+    /// A request payload arrived for `execution_id` at `now` (epoch seconds).
+    pub fn handle_request(
+        &mut self,
+        now: u64,
+        execution_id: &str,
+        payload: &[u8],
+    ) -> RequestVerdict {
+        if let Some((_, answer)) = self.answered.iter().find(|(id, _)| id == execution_id) {
+            return RequestVerdict::Duplicate(answer.clone());
+        }
+        if self.pending.contains_key(execution_id) {
+            return RequestVerdict::InProgress;
+        }
+        let request: CommandRequest = match serde_json::from_slice(payload) {
+            Ok(request) => request,
+            Err(e) => {
+                let answer = CommandResponse::error(
+                    CommandStatus::Rejected,
+                    Error::Malformed {
+                        document: "command request",
+                        reason: e.to_string(),
+                    }
+                    .to_string(),
+                );
+                self.remember(execution_id, answer.clone());
+                return RequestVerdict::Respond(answer);
+            }
+        };
+        // A zero timestamp means the sender did not say when; then only the TTL countdown
+        // from arrival applies (the UI shows it).
+        if request.timestamp != 0 && now > request.timestamp.saturating_add(request.ttl) {
+            return RequestVerdict::Expired { request };
+        }
+        self.pending
+            .insert(execution_id.to_owned(), request.clone());
+        RequestVerdict::Execute(request)
+    }
+
+    /// Requests waiting for an answer, by execution id.
+    pub fn pending(&self) -> &BTreeMap<String, CommandRequest> {
+        &self.pending
+    }
+
+    /// Answers a pending execution; returns the payload to publish on its response topic.
+    pub fn respond(&mut self, execution_id: &str, response: CommandResponse) -> Result<Vec<u8>> {
+        if self.pending.remove(execution_id).is_none() {
+            return Err(Error::Unknown {
+                what: "command execution",
+                id: execution_id.to_owned(),
+            });
+        }
+        let payload = response.to_vec();
+        self.remember(execution_id, response);
+        Ok(payload)
+    }
+
+    /// Forgets a pending execution without answering (to show a timeout on purpose).
+    pub fn drop_pending(&mut self, execution_id: &str) -> bool {
+        self.pending.remove(execution_id).is_some()
+    }
+
+    fn remember(&mut self, execution_id: &str, response: CommandResponse) {
+        if self.answered.len() == REMEMBERED {
+            self.answered.pop_front();
+        }
+        self.answered.push_back((execution_id.to_owned(), response));
+    }
+}
+
+/// One execution as the cloud tracks it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// Execution id (a topic level).
+    pub execution_id: String,
+    /// Target thing.
+    pub thing_name: String,
+    /// The request as sent.
+    pub request: CommandRequest,
+    /// Where it stands.
+    pub status: CommandStatus,
+    /// The device's result, once answered.
+    #[serde(default)]
+    pub result: Map<String, Value>,
+    /// Epoch seconds of the last status change.
+    pub updated_at: u64,
+}
+
+/// The cloud role: sends commands and tracks their executions to a terminal status.
+#[derive(Debug, Default)]
+pub struct CommandTracker {
+    next_id: u64,
+    executions: BTreeMap<String, Execution>,
+}
+
+impl CommandTracker {
+    /// Records a new execution and returns it; publish `request` to its request topic.
+    pub fn send(
+        &mut self,
+        now: u64,
+        thing_name: &str,
+        action: &str,
+        params: Map<String, Value>,
+        ttl: u64,
+    ) -> &Execution {
+        self.next_id += 1;
+        let execution_id = format!("exec-{}", self.next_id);
+        let request = CommandRequest {
+            command_id: format!("cmd-{}", self.next_id),
+            action: action.to_owned(),
+            params,
+            timestamp: now,
+            ttl,
+        };
+        let execution = Execution {
+            execution_id: execution_id.clone(),
+            thing_name: thing_name.to_owned(),
+            request,
+            status: CommandStatus::Sent,
+            result: Map::new(),
+            updated_at: now,
+        };
+        self.executions.entry(execution_id).or_insert(execution)
+    }
+
+    /// A response arrived. Terminal executions do not change (a late answer after TIMED_OUT
+    /// stays TIMED_OUT); a malformed response is an error and changes nothing.
+    pub fn handle_response(
+        &mut self,
+        now: u64,
+        execution_id: &str,
+        payload: &[u8],
+    ) -> Result<&Execution> {
+        let execution = self
+            .executions
+            .get_mut(execution_id)
+            .ok_or_else(|| Error::Unknown {
+                what: "command execution",
+                id: execution_id.to_owned(),
+            })?;
+        let response: CommandResponse =
+            serde_json::from_slice(payload).map_err(|e| Error::Malformed {
+                document: "command response",
+                reason: e.to_string(),
+            })?;
+        if !matches!(
+            response.status,
+            CommandStatus::Succeeded | CommandStatus::Failed | CommandStatus::Rejected
+        ) {
+            return Err(Error::Malformed {
+                document: "command response",
+                reason: format!(
+                    "a device answers SUCCEEDED, FAILED or REJECTED, not {:?}",
+                    response.status
+                ),
+            });
+        }
+        if execution.status == CommandStatus::Sent {
+            execution.status = response.status;
+            execution.result = response.result;
+            execution.updated_at = now;
+        }
+        Ok(execution)
+    }
+
+    /// Times out executions whose TTL passed; returns their ids.
+    pub fn handle_timeout(&mut self, now: u64) -> Vec<String> {
+        let mut timed_out = Vec::new();
+        for execution in self.executions.values_mut() {
+            let due = execution
+                .request
+                .timestamp
+                .saturating_add(execution.request.ttl);
+            if execution.status == CommandStatus::Sent && now >= due {
+                execution.status = CommandStatus::TimedOut;
+                execution.updated_at = now;
+                timed_out.push(execution.execution_id.clone());
+            }
+        }
+        timed_out
+    }
+
+    /// When the next execution would time out.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.executions
+            .values()
+            .filter(|e| e.status == CommandStatus::Sent)
+            .map(|e| e.request.timestamp.saturating_add(e.request.ttl))
+            .min()
+    }
+
+    /// Cancels an execution still waiting for its answer.
+    pub fn cancel(&mut self, now: u64, execution_id: &str) -> Result<&Execution> {
+        let execution = self
+            .executions
+            .get_mut(execution_id)
+            .ok_or_else(|| Error::Unknown {
+                what: "command execution",
+                id: execution_id.to_owned(),
+            })?;
+        if execution.status == CommandStatus::Sent {
+            execution.status = CommandStatus::Canceled;
+            execution.updated_at = now;
+        }
+        Ok(execution)
+    }
+
+    /// One execution.
+    pub fn get(&self, execution_id: &str) -> Option<&Execution> {
+        self.executions.get(execution_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_reference_request_and_response_round_trip() {
+        let payload = br#"{"commandId":"c1","action":"setTemperature","params":{"value":24},"timestamp":1748390400,"ttl":30}"#;
+        let mut agent = CommandAgent::default();
+        let RequestVerdict::Execute(request) = agent.handle_request(1_748_390_401, "e1", payload)
+        else {
+            panic!("expected Execute");
+        };
+        assert_eq!(request.action, "setTemperature");
+        assert_eq!(request.params, params(json!({"value": 24})));
+        let answer = CommandResponse {
+            status: CommandStatus::Succeeded,
+            result: params(json!({"currentTemperature": 24})),
+        };
+        let bytes = agent.respond("e1", answer).unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            v,
+            json!({"status": "SUCCEEDED", "result": {"currentTemperature": 24}})
+        );
+    }
+
+    #[test]
+    fn duplicates_get_the_same_answer_and_are_not_run_twice() {
+        let mut agent = CommandAgent::default();
+        let req = br#"{"commandId":"c1","action":"reboot","timestamp":100,"ttl":30}"#;
+        assert!(matches!(
+            agent.handle_request(101, "e1", req),
+            RequestVerdict::Execute(_)
+        ));
+        assert_eq!(
+            agent.handle_request(101, "e1", req),
+            RequestVerdict::InProgress
+        );
+        agent
+            .respond("e1", CommandResponse::error(CommandStatus::Failed, "busy"))
+            .unwrap();
+        assert_eq!(
+            agent.handle_request(102, "e1", req),
+            RequestVerdict::Duplicate(CommandResponse::error(CommandStatus::Failed, "busy"))
+        );
+        assert!(
+            agent
+                .respond("e1", CommandResponse::error(CommandStatus::Failed, "x"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_expired_request_is_not_executed() {
+        let mut agent = CommandAgent::default();
+        let req = br#"{"commandId":"c1","action":"reboot","timestamp":100,"ttl":30}"#;
+        assert!(matches!(
+            agent.handle_request(131, "e1", req),
+            RequestVerdict::Expired { .. }
+        ));
+        assert!(agent.pending().is_empty());
+    }
+
+    #[test]
+    fn a_malformed_request_is_rejected_with_the_reason() {
+        let mut agent = CommandAgent::default();
+        match agent.handle_request(1, "e9", b"{\"action\": 5}") {
+            RequestVerdict::Respond(r) => {
+                assert_eq!(r.status, CommandStatus::Rejected);
+                let why = r.result["error"].as_str().unwrap_or_default();
+                assert!(why.contains("malformed command request"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_cloud_tracks_sent_to_answered_timed_out_and_canceled() {
+        let mut cloud = CommandTracker::default();
+        let id1 = cloud
+            .send(100, "t1", "reboot", Map::new(), 30)
+            .execution_id
+            .clone();
+        let id2 = cloud
+            .send(100, "t1", "blink", Map::new(), 10)
+            .execution_id
+            .clone();
+        let id3 = cloud
+            .send(100, "t1", "blink", Map::new(), 60)
+            .execution_id
+            .clone();
+        assert_eq!(cloud.poll_timeout(), Some(110));
+        assert_eq!(cloud.handle_timeout(109), Vec::<String>::new());
+        assert_eq!(cloud.handle_timeout(110), vec![id2.clone()]);
+        // A late answer does not revive a timed-out execution.
+        let late = cloud
+            .handle_response(111, &id2, br#"{"status":"SUCCEEDED"}"#)
+            .unwrap();
+        assert_eq!(late.status, CommandStatus::TimedOut);
+        let ok = cloud
+            .handle_response(112, &id1, br#"{"status":"SUCCEEDED","result":{"up":true}}"#)
+            .unwrap();
+        assert_eq!(ok.status, CommandStatus::Succeeded);
+        assert_eq!(
+            cloud.cancel(113, &id3).unwrap().status,
+            CommandStatus::Canceled
+        );
+        assert_eq!(cloud.poll_timeout(), None);
+    }
+
+    #[test]
+    fn the_cloud_refuses_malformed_or_impossible_responses_and_keeps_the_status() {
+        let mut cloud = CommandTracker::default();
+        let id = cloud
+            .send(100, "t1", "reboot", Map::new(), 30)
+            .execution_id
+            .clone();
+        assert!(matches!(
+            cloud.handle_response(101, &id, b"nope"),
+            Err(Error::Malformed { .. })
+        ));
+        assert!(
+            cloud
+                .handle_response(101, &id, br#"{"status":"TIMED_OUT"}"#)
+                .is_err()
+        );
+        assert!(matches!(
+            cloud.handle_response(101, "exec-404", b"{}"),
+            Err(Error::Unknown { .. })
+        ));
+        assert_eq!(cloud.get(&id).unwrap().status, CommandStatus::Sent);
+    }
+}

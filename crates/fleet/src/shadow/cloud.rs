@@ -1,0 +1,327 @@
+//! The cloud role of the shadow: the stored document, how updates change it, and what the
+//! cloud publishes afterwards. Used by the native stand-in and the in-page sandbox alike.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::state::{self, State};
+use super::{Delta, Update};
+
+/// Largest update payload accepted, in bytes (AWS's 8 KB state limit; Fleets documents none).
+pub const MAX_UPDATE_BYTES: usize = 8 * 1024;
+
+/// Per-key "last changed" timestamps (epoch seconds), as in the delta's `metadata`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Desired keys.
+    #[serde(default)]
+    pub desired: Map<String, Value>,
+    /// Reported keys.
+    #[serde(default)]
+    pub reported: Map<String, Value>,
+}
+
+/// One thing's shadow as the cloud keeps it.
+///
+/// ```text
+///   update(reported | desired, version?) ──▶ version check ──▶ merge (null deletes)
+///        │ mismatch: 409                                        │ version += 1
+///        ▼                                                      ▼
+///     Rejection                               delta = desired − reported; publish it when it
+///                                             is non-empty and desired changed or it changed
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shadow {
+    /// Cloud-owned wishes.
+    pub desired: State,
+    /// Device-owned facts.
+    pub reported: State,
+    /// Increments on every accepted update; never goes back.
+    pub version: u64,
+    /// When each key last changed.
+    pub metadata: Metadata,
+    /// Epoch seconds of the last accepted update (0: never).
+    pub updated_at: u64,
+}
+
+/// An update the cloud refused, with an HTTP-style code (AWS Shadow error codes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
+#[error("{code}: {message}")]
+pub struct Rejection {
+    /// 400 malformed, 409 version conflict, 413 too large.
+    pub code: u16,
+    /// What was wrong, for a person.
+    pub message: String,
+    /// Echoed from the request when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+}
+
+/// The result of an accepted update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// The shadow's version after the update.
+    pub version: u64,
+    /// Echoed from the request.
+    pub client_token: Option<String>,
+    /// A delta to publish on `shadow/update/delta`, when there is one to tell the device.
+    pub delta: Option<Delta>,
+}
+
+/// The document a shadow GET returns (fleets-protocol.md, "HTTPS": reported, desired, delta,
+/// version, updatedAt).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShadowDocument {
+    /// Reported state.
+    pub reported: State,
+    /// Desired state.
+    pub desired: State,
+    /// Desired − reported.
+    pub delta: State,
+    /// Current version.
+    pub version: u64,
+    /// Epoch seconds of the last change (the HTTP layer renders it as RFC 3339).
+    pub updated_at: u64,
+}
+
+impl Shadow {
+    /// What the device still has to apply.
+    pub fn delta(&self) -> State {
+        state::delta(&self.desired, &self.reported)
+    }
+
+    /// The GET view.
+    pub fn document(&self) -> ShadowDocument {
+        ShadowDocument {
+            reported: self.reported.clone(),
+            desired: self.desired.clone(),
+            delta: self.delta(),
+            version: self.version,
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// An update as it arrived on the wire: size check, decode, then [`Shadow::apply`].
+    pub fn apply_payload(&mut self, now_secs: u64, payload: &[u8]) -> Result<Accepted, Rejection> {
+        if payload.len() > MAX_UPDATE_BYTES {
+            return Err(Rejection {
+                code: 413,
+                message: format!(
+                    "the update is {} bytes; at most {MAX_UPDATE_BYTES} are accepted",
+                    payload.len()
+                ),
+                client_token: None,
+            });
+        }
+        let update = Update::from_slice(payload).map_err(|e| Rejection {
+            code: 400,
+            message: e.to_string(),
+            client_token: None,
+        })?;
+        self.apply(now_secs, &update)
+    }
+
+    /// Applies a decoded update. `version` in the update, when present and not 0, must equal
+    /// the current version (optimistic locking; 0 means "just increment", as the ThingDatas
+    /// API documents).
+    pub fn apply(&mut self, now_secs: u64, update: &Update) -> Result<Accepted, Rejection> {
+        let client_token = update.client_token.clone();
+        if let Some(expected) = update.version.filter(|&v| v != 0)
+            && expected != self.version
+        {
+            return Err(Rejection {
+                code: 409,
+                message: format!(
+                    "version conflict: the update expects version {expected}, the shadow is at {}",
+                    self.version
+                ),
+                client_token,
+            });
+        }
+        let before = self.delta();
+        let stamp = |meta: &mut Map<String, Value>, patch: &State| {
+            for key in patch.keys() {
+                meta.insert(key.clone(), serde_json::json!({ "timestamp": now_secs }));
+            }
+        };
+        let mut desired_changed = false;
+        if let Some(patch) = &update.state.desired {
+            desired_changed = state::merge(&mut self.desired, patch);
+            stamp(&mut self.metadata.desired, patch);
+        }
+        if let Some(patch) = &update.state.reported {
+            state::merge(&mut self.reported, patch);
+            stamp(&mut self.metadata.reported, patch);
+        }
+        self.version += 1;
+        self.updated_at = now_secs;
+
+        let after = self.delta();
+        // Tell the device when there is something to do that it may not know yet. A device
+        // that reports a value short of desired (a hardware limit) is not told again and again.
+        let delta = (!after.is_empty() && (desired_changed || after != before)).then(|| Delta {
+            version: self.version,
+            timestamp: now_secs,
+            metadata: after
+                .keys()
+                .filter_map(|k| Some((k.clone(), self.metadata.desired.get(k)?.clone())))
+                .collect(),
+            state: after,
+        });
+        Ok(Accepted {
+            version: self.version,
+            client_token,
+            delta,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> State {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!("test literal is an object"),
+        }
+    }
+
+    #[test]
+    fn desired_change_publishes_a_delta_and_the_full_report_converges() {
+        let mut shadow = Shadow::default();
+        shadow
+            .apply(
+                100,
+                &Update::reported(obj(json!({"target": 20, "on": true}))),
+            )
+            .unwrap();
+        let accepted = shadow
+            .apply(200, &Update::desired(obj(json!({"target": 24}))))
+            .unwrap();
+        assert_eq!(accepted.version, 2);
+        let delta = accepted.delta.expect("a delta for the device");
+        assert_eq!(delta.state, obj(json!({"target": 24})));
+        assert_eq!(delta.version, 2);
+        assert_eq!(delta.metadata, obj(json!({"target": {"timestamp": 200}})));
+
+        let accepted = shadow
+            .apply(201, &Update::reported(obj(json!({"target": 24}))))
+            .unwrap();
+        assert_eq!(accepted.delta, None);
+        assert!(shadow.document().delta.is_empty());
+        assert_eq!(shadow.document().version, 3);
+    }
+
+    #[test]
+    fn a_report_short_of_desired_is_not_answered_with_the_same_delta_again() {
+        let mut shadow = Shadow::default();
+        shadow
+            .apply(1, &Update::desired(obj(json!({"target": 40}))))
+            .unwrap();
+        let first = shadow
+            .apply(2, &Update::reported(obj(json!({"target": 30}))))
+            .unwrap();
+        assert_eq!(first.delta, None, "delta unchanged: still 40");
+        assert_eq!(shadow.delta(), obj(json!({"target": 40})));
+    }
+
+    #[test]
+    fn a_stale_version_is_rejected_with_409_and_changes_nothing() {
+        let mut shadow = Shadow::default();
+        shadow
+            .apply(1, &Update::desired(obj(json!({"a": 1}))))
+            .unwrap();
+        let before = shadow.clone();
+        let update = Update {
+            version: Some(7),
+            client_token: Some("tok-1".into()),
+            ..Update::desired(obj(json!({"a": 2})))
+        };
+        let err = shadow.apply(2, &update).unwrap_err();
+        assert_eq!(err.code, 409);
+        assert_eq!(err.client_token.as_deref(), Some("tok-1"));
+        assert!(err.message.contains("expects version 7"), "{}", err.message);
+        assert_eq!(shadow, before);
+        // The matching version, and 0 ("just increment"), are accepted.
+        let ok = Update {
+            version: Some(1),
+            ..Update::desired(obj(json!({"a": 2})))
+        };
+        assert_eq!(shadow.apply(3, &ok).unwrap().version, 2);
+        let ok = Update {
+            version: Some(0),
+            ..Update::desired(obj(json!({"a": 3})))
+        };
+        assert_eq!(shadow.apply(4, &ok).unwrap().version, 3);
+    }
+
+    #[test]
+    fn malformed_and_oversized_payloads_are_rejected_and_change_nothing() {
+        let mut shadow = Shadow::default();
+        let err = shadow.apply_payload(1, b"{\"state\":").unwrap_err();
+        assert_eq!(err.code, 400);
+        assert!(
+            err.message.contains("malformed shadow update"),
+            "{}",
+            err.message
+        );
+        let huge = format!(
+            r#"{{"state":{{"reported":{{"blob":"{}"}}}}}}"#,
+            "x".repeat(9000)
+        );
+        assert_eq!(
+            shadow.apply_payload(1, huge.as_bytes()).unwrap_err().code,
+            413
+        );
+        assert_eq!(shadow, Shadow::default());
+    }
+
+    #[test]
+    fn null_in_desired_removes_the_key_and_its_delta() {
+        let mut shadow = Shadow::default();
+        shadow
+            .apply(
+                1,
+                &Update::desired(obj(json!({"color": "red", "on": true}))),
+            )
+            .unwrap();
+        shadow
+            .apply(2, &Update::desired(obj(json!({"color": null}))))
+            .unwrap();
+        assert_eq!(shadow.delta(), obj(json!({"on": true})));
+    }
+
+    proptest! {
+        #[test]
+        fn versions_strictly_increase_over_accepted_updates(
+            steps in prop::collection::vec((any::<bool>(), "[a-c]", -3i64..3, prop::option::of(0u64..4)), 1..30)
+        ) {
+            let mut shadow = Shadow::default();
+            let mut last = shadow.version;
+            for (desired, key, value, version) in steps {
+                let patch = obj(json!({ key: value }));
+                let update = Update {
+                    version,
+                    ..if desired { Update::desired(patch) } else { Update::reported(patch) }
+                };
+                match shadow.apply(1, &update) {
+                    Ok(accepted) => {
+                        prop_assert!(accepted.version > last);
+                        prop_assert_eq!(accepted.version, shadow.version);
+                        last = accepted.version;
+                    }
+                    Err(rejection) => {
+                        prop_assert_eq!(rejection.code, 409);
+                        prop_assert_eq!(shadow.version, last);
+                    }
+                }
+            }
+        }
+    }
+}
