@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod config;
 mod error;
+pub mod jobs;
 pub mod shadow;
 pub mod topics;
 

@@ -1,0 +1,576 @@
+//! The cloud role of jobs: jobs with per-thing executions, the notifications, the answers to
+//! device requests, step timeouts and cancellation.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    ExecutionReply, ExecutionState, JobExecution, JobExecutionSummary, JobRejected, JobRequest,
+    JobStatus, JobUpdate, Notify, PendingJobs, RejectCode, UpdateAccepted, decode, encode,
+    validate_job_document,
+};
+use crate::topics::{JobsTopic, Reply};
+use crate::{Error, Result, ThingName, Topic};
+
+/// A message the cloud publishes to one thing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// The thing it is for.
+    pub thing: ThingName,
+    /// Which topic of that thing.
+    pub topic: Topic,
+    /// JSON payload.
+    pub payload: Vec<u8>,
+}
+
+impl Outgoing {
+    /// The full topic string.
+    pub fn topic_string(&self) -> String {
+        self.topic.assemble(&self.thing)
+    }
+}
+
+/// SNAPSHOT jobs target the things named at creation; CONTINUOUS jobs also things added to
+/// their group later (group membership is the caller's: it calls [`JobsCloud::add_target`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobType {
+    /// Current targets once.
+    #[default]
+    Snapshot,
+    /// Also later targets.
+    Continuous,
+}
+
+/// Where a job as a whole stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobState {
+    /// Some execution is not terminal.
+    InProgress,
+    /// Every execution is terminal.
+    Completed,
+    /// Cancelled.
+    Canceled,
+}
+
+/// A job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    /// Id (a topic level).
+    pub job_id: String,
+    /// Free text.
+    pub description: String,
+    /// What to do.
+    pub document: Value,
+    /// SNAPSHOT or CONTINUOUS.
+    pub job_type: JobType,
+    /// Minutes a device may stay IN_PROGRESS without an update (None: no limit).
+    pub step_timeout_minutes: Option<u64>,
+    /// Where it stands.
+    pub state: JobState,
+    /// Epoch seconds.
+    pub created_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Tracked {
+    execution: JobExecution,
+    step_deadline: Option<u64>,
+}
+
+/// Jobs and executions of every thing.
+#[derive(Debug, Default)]
+pub struct JobsCloud {
+    next_job: u64,
+    jobs: BTreeMap<String, Job>,
+    executions: BTreeMap<(ThingName, String), Tracked>,
+}
+
+impl JobsCloud {
+    /// Creates a job for `things` and returns its id and the notifications to publish. The
+    /// document must be an object with an `action` string.
+    pub fn create_job(
+        &mut self,
+        now: u64,
+        description: &str,
+        document: Value,
+        things: &[ThingName],
+        job_type: JobType,
+        step_timeout_minutes: Option<u64>,
+    ) -> Result<(String, Vec<Outgoing>)> {
+        validate_job_document(&document)?;
+        if things.is_empty() {
+            return Err(Error::Malformed {
+                document: "job",
+                reason: "it needs at least one target thing".to_owned(),
+            });
+        }
+        self.next_job += 1;
+        let job_id = format!("job-{}", self.next_job);
+        self.jobs.insert(
+            job_id.clone(),
+            Job {
+                job_id: job_id.clone(),
+                description: description.to_owned(),
+                document,
+                job_type,
+                step_timeout_minutes: step_timeout_minutes.filter(|&m| m > 0),
+                state: JobState::InProgress,
+                created_at: now,
+            },
+        );
+        let mut out = Vec::new();
+        for thing in things {
+            out.extend(self.add_target(now, &job_id, thing)?);
+        }
+        Ok((job_id, out))
+    }
+
+    /// Queues `job_id` for one more thing (a CONTINUOUS job's new group member, or the
+    /// creation of any job). A thing that already has an execution of the job is left alone.
+    pub fn add_target(
+        &mut self,
+        now: u64,
+        job_id: &str,
+        thing: &ThingName,
+    ) -> Result<Vec<Outgoing>> {
+        let job = self.jobs.get(job_id).ok_or_else(|| unknown_job(job_id))?;
+        if job.state == JobState::Canceled {
+            return Ok(Vec::new());
+        }
+        let key = (thing.clone(), job_id.to_owned());
+        if self.executions.contains_key(&key) {
+            return Ok(Vec::new());
+        }
+        self.executions.insert(
+            key,
+            Tracked {
+                execution: JobExecution {
+                    job_id: job_id.to_owned(),
+                    thing_name: thing.to_string(),
+                    job_document: None,
+                    status: JobStatus::Queued,
+                    status_details: Default::default(),
+                    queued_at: now,
+                    started_at: None,
+                    last_updated_at: now,
+                    version_number: 1,
+                    execution_number: 1,
+                },
+                step_deadline: None,
+            },
+        );
+        if let Some(job) = self.jobs.get_mut(job_id) {
+            job.state = JobState::InProgress;
+        }
+        Ok(self.notifications(now, thing))
+    }
+
+    /// Cancels a job: every execution not yet terminal becomes CANCELED.
+    pub fn cancel_job(&mut self, now: u64, job_id: &str) -> Result<Vec<Outgoing>> {
+        let job = self
+            .jobs
+            .get_mut(job_id)
+            .ok_or_else(|| unknown_job(job_id))?;
+        job.state = JobState::Canceled;
+        let mut touched = Vec::new();
+        for ((thing, id), tracked) in &mut self.executions {
+            if id == job_id && !tracked.execution.status.is_terminal() {
+                set_status(&mut tracked.execution, now, JobStatus::Canceled);
+                tracked.step_deadline = None;
+                touched.push(thing.clone());
+            }
+        }
+        Ok(touched
+            .iter()
+            .flat_map(|t| self.notifications(now, t))
+            .collect())
+    }
+
+    /// Times out executions whose step deadline passed.
+    pub fn handle_timeout(&mut self, now: u64) -> Vec<Outgoing> {
+        let mut touched = Vec::new();
+        for ((thing, _), tracked) in &mut self.executions {
+            if tracked.step_deadline.is_some_and(|d| d <= now) {
+                set_status(&mut tracked.execution, now, JobStatus::TimedOut);
+                tracked.step_deadline = None;
+                touched.push(thing.clone());
+            }
+        }
+        self.refresh_job_states();
+        touched
+            .iter()
+            .flat_map(|t| self.notifications(now, t))
+            .collect()
+    }
+
+    /// The next step deadline, for the shell's timer.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.executions
+            .values()
+            .filter_map(|t| t.step_deadline)
+            .min()
+    }
+
+    /// A device published on one of its jobs request topics. Answers on `/accepted` or
+    /// `/rejected`; malformed requests get `InvalidJson` and change nothing.
+    pub fn handle_request(
+        &mut self,
+        now: u64,
+        thing: &ThingName,
+        topic: &JobsTopic,
+        payload: &[u8],
+    ) -> Vec<Outgoing> {
+        let reply = |topic: JobsTopic, payload: Vec<u8>| Outgoing {
+            thing: thing.clone(),
+            topic: Topic::Jobs(topic),
+            payload,
+        };
+        match topic {
+            JobsTopic::Get(Reply::Request) => {
+                match decode::<JobRequest>("jobs get request", payload) {
+                    Ok(request) => {
+                        let (in_progress_jobs, queued_jobs) = self.pending(thing);
+                        let body = PendingJobs {
+                            timestamp: now,
+                            in_progress_jobs,
+                            queued_jobs,
+                            client_token: request.client_token,
+                        };
+                        vec![reply(JobsTopic::Get(Reply::Accepted), encode(&body))]
+                    }
+                    Err(e) => vec![reply(
+                        JobsTopic::Get(Reply::Rejected),
+                        rejected(now, RejectCode::InvalidJson, e.to_string(), None, None),
+                    )],
+                }
+            }
+            JobsTopic::StartNext(Reply::Request) => {
+                let request = match decode::<JobRequest>("start-next request", payload) {
+                    Ok(request) => request,
+                    Err(e) => {
+                        return vec![reply(
+                            JobsTopic::StartNext(Reply::Rejected),
+                            rejected(now, RejectCode::InvalidJson, e.to_string(), None, None),
+                        )];
+                    }
+                };
+                let mut out = Vec::new();
+                let execution = match self.next_key(thing) {
+                    Some(key) => {
+                        let step = request
+                            .step_timeout_in_minutes
+                            .or_else(|| self.jobs.get(&key.1).and_then(|j| j.step_timeout_minutes));
+                        let tracked = self.executions.get_mut(&key).map(|t| {
+                            if t.execution.status == JobStatus::Queued {
+                                set_status(&mut t.execution, now, JobStatus::InProgress);
+                                if let Some(details) = request.status_details.clone() {
+                                    t.execution.status_details = details;
+                                }
+                                t.step_deadline = step.filter(|&m| m > 0).map(|m| now + m * 60);
+                            }
+                            t.execution.clone()
+                        });
+                        out.extend(self.notifications(now, thing));
+                        tracked.map(|e| self.with_document(e))
+                    }
+                    None => None,
+                };
+                let body = ExecutionReply {
+                    timestamp: now,
+                    execution,
+                    client_token: request.client_token,
+                };
+                out.insert(
+                    0,
+                    reply(JobsTopic::StartNext(Reply::Accepted), encode(&body)),
+                );
+                out
+            }
+            JobsTopic::JobGet(job_id, Reply::Request) => {
+                let back = |r| JobsTopic::JobGet(job_id.clone(), r);
+                match decode::<JobRequest>("job get request", payload) {
+                    Err(e) => vec![reply(
+                        back(Reply::Rejected),
+                        rejected(now, RejectCode::InvalidJson, e.to_string(), None, None),
+                    )],
+                    Ok(request) => match self.executions.get(&(thing.clone(), job_id.clone())) {
+                        Some(t) => {
+                            let body = ExecutionReply {
+                                timestamp: now,
+                                execution: Some(self.with_document(t.execution.clone())),
+                                client_token: request.client_token,
+                            };
+                            vec![reply(back(Reply::Accepted), encode(&body))]
+                        }
+                        None => vec![reply(
+                            back(Reply::Rejected),
+                            rejected(
+                                now,
+                                RejectCode::ResourceNotFound,
+                                format!("no execution of {job_id} for {thing}"),
+                                request.client_token,
+                                None,
+                            ),
+                        )],
+                    },
+                }
+            }
+            JobsTopic::JobUpdate(job_id, Reply::Request) => {
+                self.update(now, thing, job_id, payload)
+            }
+            // Cloud → device topics: not requests; a well-behaved device never publishes them.
+            _ => Vec::new(),
+        }
+    }
+
+    fn update(
+        &mut self,
+        now: u64,
+        thing: &ThingName,
+        job_id: &str,
+        payload: &[u8],
+    ) -> Vec<Outgoing> {
+        let back = |r| Topic::Jobs(JobsTopic::JobUpdate(job_id.to_owned(), r));
+        let reject = |code, message: String, token, state| Outgoing {
+            thing: thing.clone(),
+            topic: back(Reply::Rejected),
+            payload: rejected(now, code, message, token, state),
+        };
+        let update = match decode::<JobUpdate>("job update", payload) {
+            Ok(update) => update,
+            Err(e) => return vec![reject(RejectCode::InvalidJson, e.to_string(), None, None)],
+        };
+        let token = update.client_token.clone();
+        let step_default = self.jobs.get(job_id).and_then(|j| j.step_timeout_minutes);
+        let Some(tracked) = self.executions.get_mut(&(thing.clone(), job_id.to_owned())) else {
+            return vec![reject(
+                RejectCode::ResourceNotFound,
+                format!("no execution of {job_id} for {thing}"),
+                token,
+                None,
+            )];
+        };
+        let current = &tracked.execution;
+        let state_now = Some(ExecutionState {
+            status: current.status,
+            status_details: current.status_details.clone(),
+            version_number: current.version_number,
+        });
+        if current.status.is_terminal() {
+            let message = format!("the execution already ended as {:?}", current.status);
+            return vec![reject(
+                RejectCode::TerminalStateReached,
+                message,
+                token,
+                state_now,
+            )];
+        }
+        if let Some(expected) = update.expected_version
+            && expected != current.version_number
+        {
+            let message = format!(
+                "expected version {expected}, the execution is at {}",
+                current.version_number
+            );
+            return vec![reject(
+                RejectCode::VersionMismatch,
+                message,
+                token,
+                state_now,
+            )];
+        }
+        if !current.status.can_become(update.status) {
+            let message = format!("{:?} cannot become {:?}", current.status, update.status);
+            let code = if matches!(
+                update.status,
+                JobStatus::Queued | JobStatus::TimedOut | JobStatus::Canceled | JobStatus::Removed
+            ) {
+                RejectCode::InvalidRequest
+            } else {
+                RejectCode::InvalidStateTransition
+            };
+            return vec![reject(code, message, token, state_now)];
+        }
+        let status_changed = current.status != update.status;
+        set_status(&mut tracked.execution, now, update.status);
+        if let Some(details) = update.status_details {
+            tracked.execution.status_details = details;
+        }
+        // AWS rule: an update restarts the step timer only when it names a timeout; the first
+        // start (from QUEUED) gets the job's default.
+        tracked.step_deadline = match (update.status.is_terminal(), update.step_timeout_in_minutes)
+        {
+            (true, _) | (false, Some(0)) => None,
+            (false, Some(minutes)) => Some(now + minutes * 60),
+            (false, None) => tracked
+                .step_deadline
+                .or_else(|| step_default.map(|m| now + m * 60)),
+        };
+        let e = &tracked.execution;
+        let body = UpdateAccepted {
+            execution_state: ExecutionState {
+                status: e.status,
+                status_details: e.status_details.clone(),
+                version_number: e.version_number,
+            },
+            job_document: update
+                .include_job_document
+                .then(|| self.jobs.get(job_id).map(|j| j.document.clone()))
+                .flatten(),
+            timestamp: now,
+            client_token: token,
+        };
+        let mut out = vec![Outgoing {
+            thing: thing.clone(),
+            topic: back(Reply::Accepted),
+            payload: encode(&body),
+        }];
+        if status_changed {
+            self.refresh_job_states();
+            out.extend(self.notifications(now, thing));
+        }
+        out
+    }
+
+    /// A job.
+    pub fn job(&self, job_id: &str) -> Option<&Job> {
+        self.jobs.get(job_id)
+    }
+
+    /// All jobs, oldest first.
+    pub fn jobs(&self) -> impl Iterator<Item = &Job> {
+        self.jobs.values()
+    }
+
+    /// One thing's execution of a job.
+    pub fn execution(&self, thing: &ThingName, job_id: &str) -> Option<&JobExecution> {
+        self.executions
+            .get(&(thing.clone(), job_id.to_owned()))
+            .map(|t| &t.execution)
+    }
+
+    /// `notify` (pending lists) and `notify-next` (the next execution) for `thing`.
+    fn notifications(&self, now: u64, thing: &ThingName) -> Vec<Outgoing> {
+        let (in_progress, queued) = self.pending(thing);
+        let mut jobs = BTreeMap::new();
+        if !queued.is_empty() {
+            jobs.insert(JobStatus::Queued, queued);
+        }
+        if !in_progress.is_empty() {
+            jobs.insert(JobStatus::InProgress, in_progress);
+        }
+        let next = self
+            .next_key(thing)
+            .and_then(|k| self.executions.get(&k))
+            .map(|t| self.with_document(t.execution.clone()));
+        vec![
+            Outgoing {
+                thing: thing.clone(),
+                topic: Topic::Jobs(JobsTopic::Notify),
+                payload: encode(&Notify {
+                    timestamp: now,
+                    jobs,
+                }),
+            },
+            Outgoing {
+                thing: thing.clone(),
+                topic: Topic::Jobs(JobsTopic::NotifyNext),
+                payload: encode(&ExecutionReply {
+                    timestamp: now,
+                    execution: next,
+                    client_token: None,
+                }),
+            },
+        ]
+    }
+
+    /// (in progress, queued), each oldest first.
+    fn pending(&self, thing: &ThingName) -> (Vec<JobExecutionSummary>, Vec<JobExecutionSummary>) {
+        let mut mine: Vec<&JobExecution> = self
+            .executions
+            .iter()
+            .filter(|((t, _), _)| t == thing)
+            .map(|(_, tracked)| &tracked.execution)
+            .collect();
+        mine.sort_by_key(|e| (e.queued_at, e.job_id.clone()));
+        let of = |status| {
+            mine.iter()
+                .filter(|e| e.status == status)
+                .map(|e| JobExecutionSummary::from(*e))
+                .collect()
+        };
+        (of(JobStatus::InProgress), of(JobStatus::Queued))
+    }
+
+    /// The execution a device should work on: one in progress, else the oldest queued.
+    fn next_key(&self, thing: &ThingName) -> Option<(ThingName, String)> {
+        let mine = || self.executions.iter().filter(move |((t, _), _)| t == thing);
+        let oldest = |status| {
+            mine()
+                .filter(|(_, t)| t.execution.status == status)
+                .min_by_key(|(_, t)| (t.execution.queued_at, t.execution.job_id.clone()))
+                .map(|(k, _)| k.clone())
+        };
+        oldest(JobStatus::InProgress).or_else(|| oldest(JobStatus::Queued))
+    }
+
+    fn with_document(&self, mut execution: JobExecution) -> JobExecution {
+        execution.job_document = self.jobs.get(&execution.job_id).map(|j| j.document.clone());
+        execution
+    }
+
+    fn refresh_job_states(&mut self) {
+        for job in self.jobs.values_mut() {
+            if job.state == JobState::Canceled {
+                continue;
+            }
+            let done = self
+                .executions
+                .iter()
+                .filter(|((_, id), _)| *id == job.job_id)
+                .all(|(_, t)| t.execution.status.is_terminal());
+            job.state = if done {
+                JobState::Completed
+            } else {
+                JobState::InProgress
+            };
+        }
+    }
+}
+
+fn set_status(execution: &mut JobExecution, now: u64, status: JobStatus) {
+    if status == JobStatus::InProgress && execution.started_at.is_none() {
+        execution.started_at = Some(now);
+    }
+    execution.status = status;
+    execution.last_updated_at = now;
+    execution.version_number += 1;
+}
+
+fn rejected(
+    now: u64,
+    code: RejectCode,
+    message: String,
+    client_token: Option<String>,
+    execution_state: Option<ExecutionState>,
+) -> Vec<u8> {
+    encode(&JobRejected {
+        code,
+        message,
+        timestamp: now,
+        client_token,
+        execution_state,
+    })
+}
+
+fn unknown_job(job_id: &str) -> Error {
+    Error::Unknown {
+        what: "job",
+        id: job_id.to_owned(),
+    }
+}

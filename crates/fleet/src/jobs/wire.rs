@@ -1,0 +1,266 @@
+//! Job documents on the wire (AWS IoT Jobs MQTT API shapes, which the reference adopts for
+//! what Fleets leaves open).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::JobStatus;
+use crate::{Error, Result};
+
+/// `statusDetails`: a string map the device fills (progress, step, reason).
+pub type StatusDetails = BTreeMap<String, String>;
+
+/// One thing's execution of one job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobExecution {
+    /// The job.
+    pub job_id: String,
+    /// The thing running it.
+    pub thing_name: String,
+    /// The job document (what to do), e.g. `{"action":"updateFirmware","params":{…}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_document: Option<Value>,
+    /// Where it stands.
+    pub status: JobStatus,
+    /// What the device last said about it.
+    #[serde(default)]
+    pub status_details: StatusDetails,
+    /// Epoch seconds.
+    pub queued_at: u64,
+    /// Epoch seconds; absent until started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<u64>,
+    /// Epoch seconds.
+    pub last_updated_at: u64,
+    /// Increments on every update; `expectedVersion` is checked against it.
+    pub version_number: u64,
+    /// Which execution of this job on this thing (CONTINUOUS jobs may run again).
+    pub execution_number: u64,
+}
+
+/// A line of the pending lists in `notify` and `get/accepted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobExecutionSummary {
+    /// The job.
+    pub job_id: String,
+    /// Epoch seconds.
+    pub queued_at: u64,
+    /// Epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<u64>,
+    /// Epoch seconds.
+    pub last_updated_at: u64,
+    /// The execution's version.
+    pub version_number: u64,
+    /// Which execution.
+    pub execution_number: u64,
+}
+
+impl From<&JobExecution> for JobExecutionSummary {
+    fn from(e: &JobExecution) -> Self {
+        Self {
+            job_id: e.job_id.clone(),
+            queued_at: e.queued_at,
+            started_at: e.started_at,
+            last_updated_at: e.last_updated_at,
+            version_number: e.version_number,
+            execution_number: e.execution_number,
+        }
+    }
+}
+
+/// `jobs/notify`: the pending lists changed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Notify {
+    /// Epoch seconds.
+    pub timestamp: u64,
+    /// `QUEUED` and `IN_PROGRESS` lists.
+    pub jobs: BTreeMap<JobStatus, Vec<JobExecutionSummary>>,
+}
+
+/// `jobs/notify-next` and `jobs/start-next/accepted` / `jobs/{id}/get/accepted`: one execution
+/// (none when nothing is pending).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionReply {
+    /// Epoch seconds.
+    pub timestamp: u64,
+    /// The execution, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<JobExecution>,
+    /// Echo of the request's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+}
+
+/// `jobs/get/accepted`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingJobs {
+    /// Epoch seconds.
+    pub timestamp: u64,
+    /// Started, not finished.
+    pub in_progress_jobs: Vec<JobExecutionSummary>,
+    /// Not started.
+    pub queued_jobs: Vec<JobExecutionSummary>,
+    /// Echo of the request's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+}
+
+/// A request with only a token (`jobs/get`), or `start-next` / `{id}/get` fields.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRequest {
+    /// Matches the reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    /// start-next: details to record when the execution starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_details: Option<StatusDetails>,
+    /// start-next: minutes until the step times out (0 or absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_timeout_in_minutes: Option<u64>,
+}
+
+/// `jobs/{jobId}/update`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobUpdate {
+    /// The new status.
+    pub status: JobStatus,
+    /// Replaces the details when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_details: Option<StatusDetails>,
+    /// Rejected unless it equals the execution's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+    /// Restarts the step timer with this many minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_timeout_in_minutes: Option<u64>,
+    /// Ask for the job document in the reply.
+    #[serde(default)]
+    pub include_job_document: bool,
+    /// Matches the reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+}
+
+/// `jobs/{jobId}/update/accepted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAccepted {
+    /// The execution after the update.
+    pub execution_state: ExecutionState,
+    /// When asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_document: Option<Value>,
+    /// Epoch seconds.
+    pub timestamp: u64,
+    /// Echo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+}
+
+/// Status, details and version of an execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionState {
+    /// Status.
+    pub status: JobStatus,
+    /// Details.
+    #[serde(default)]
+    pub status_details: StatusDetails,
+    /// Version.
+    pub version_number: u64,
+}
+
+/// Why a jobs request was refused (AWS Jobs error codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectCode {
+    /// The payload is not JSON of the expected shape.
+    InvalidJson,
+    /// A field is wrong (e.g. a status a device may not set).
+    InvalidRequest,
+    /// The status change is not legal from the current status.
+    InvalidStateTransition,
+    /// `expectedVersion` does not match.
+    VersionMismatch,
+    /// No such job execution for this thing.
+    ResourceNotFound,
+    /// The execution already ended.
+    TerminalStateReached,
+}
+
+/// `…/rejected`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRejected {
+    /// Machine-readable reason.
+    pub code: RejectCode,
+    /// Human-readable reason.
+    pub message: String,
+    /// Epoch seconds.
+    pub timestamp: u64,
+    /// Echo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    /// The execution as it stands, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_state: Option<ExecutionState>,
+}
+
+/// Encodes any of these documents.
+pub fn encode<T: Serialize>(doc: &T) -> Vec<u8> {
+    serde_json::to_vec(doc).unwrap_or_default()
+}
+
+/// Decodes any of these documents, naming `document` in the error. An empty payload counts as
+/// `{}` (AWS allows an empty `get`).
+pub fn decode<T: for<'a> Deserialize<'a>>(document: &'static str, payload: &[u8]) -> Result<T> {
+    let payload: &[u8] = if payload.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        payload
+    };
+    serde_json::from_slice(payload).map_err(|e| Error::Malformed {
+        document,
+        reason: e.to_string(),
+    })
+}
+
+/// A job document is a JSON object with a string `action` (fleets-protocol.md example:
+/// `{"action":"updateFirmware","params":{…}}`); `params`, when present, is an object.
+pub fn validate_job_document(document: &Value) -> Result<()> {
+    let bad = |reason: &str| {
+        Err(Error::Malformed {
+            document: "job document",
+            reason: reason.to_owned(),
+        })
+    };
+    let Some(object) = document.as_object() else {
+        return bad("it must be a JSON object");
+    };
+    match object.get("action") {
+        Some(Value::String(action)) if !action.trim().is_empty() => {}
+        Some(_) => return bad("\"action\" must be a non-empty string"),
+        None => return bad("it needs an \"action\""),
+    }
+    if object.get("params").is_some_and(|p| !p.is_object()) {
+        return bad("\"params\" must be an object");
+    }
+    Ok(())
+}
+
+/// The `params` object of a valid job document (empty when absent).
+pub fn job_params(document: &Value) -> Map<String, Value> {
+    document
+        .get("params")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
