@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 mod error;
 pub mod jobs;
+pub mod model;
 pub mod shadow;
 pub mod topics;
 
