@@ -9,13 +9,16 @@
 
 #![warn(missing_docs)]
 
+pub mod cloud;
 pub mod commands;
 pub mod config;
+pub mod device;
 mod error;
 pub mod jobs;
 pub mod model;
 pub mod shadow;
 pub mod topics;
+pub mod world;
 
 pub use error::{Error, Result};
 pub use topics::{ThingName, Topic};

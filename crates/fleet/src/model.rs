@@ -625,7 +625,10 @@ impl DeviceModel {
                 result.insert("energy".into(), json!(0.0));
             }
             "calibrate" => {
-                let reference = args.get("reference").cloned().unwrap_or_else(|| json!(420.0));
+                let reference = args
+                    .get("reference")
+                    .cloned()
+                    .unwrap_or_else(|| json!(420.0));
                 self.state.insert("co2".into(), reference.clone());
                 result.insert("co2".into(), reference);
             }

@@ -162,8 +162,21 @@ fn a_device_can_fail_or_reject_a_job() {
     }
 }
 
+/// A late update straight to the cloud, as a device that missed the news would send it.
+fn late_update(w: &mut World, job: &str) -> JobRejected {
+    let topic = JobsTopic::JobUpdate(job.to_owned(), Reply::Request);
+    let out = w
+        .cloud
+        .handle_request(w.now, &w.thing, &topic, br#"{"status":"SUCCEEDED"}"#);
+    assert_eq!(
+        out[0].topic,
+        Topic::Jobs(JobsTopic::JobUpdate(job.to_owned(), Reply::Rejected))
+    );
+    serde_json::from_slice(&out[0].payload).unwrap()
+}
+
 #[test]
-fn a_silent_step_times_out_and_the_late_update_is_refused() {
+fn a_silent_step_times_out_and_the_device_learns_it_from_the_pending_list() {
     let mut w = World::new();
     let job = w.create(Some(1));
     assert_eq!(w.cloud.poll_timeout(), Some(w.now + 60));
@@ -174,37 +187,55 @@ fn a_silent_step_times_out_and_the_late_update_is_refused() {
     let out = w.cloud.handle_timeout(w.now);
     w.deliver(out);
     assert_eq!(w.status(&job), JobStatus::TimedOut);
-    w.update(JobStatus::InProgress, "10");
-    assert_eq!(
-        w.rejections().last().map(|r| r.code),
-        Some(RejectCode::TerminalStateReached)
-    );
     assert_eq!(
         w.agent.state(),
         &AgentState::Idle,
-        "the agent stops working on it"
+        "notify no longer lists it: the agent let go"
+    );
+    assert!(
+        w.agent
+            .update(JobStatus::InProgress, StatusDetails::new(), None)
+            .is_err()
+    );
+    assert_eq!(
+        late_update(&mut w, &job).code,
+        RejectCode::TerminalStateReached
     );
 }
 
 #[test]
-fn cancelling_a_running_job_stops_the_device_at_its_next_update() {
+fn cancelling_a_running_job_stops_the_device() {
     let mut w = World::new();
     let job = w.create(None);
     let out = w.cloud.cancel_job(w.now, &job).unwrap();
     w.deliver(out);
     assert_eq!(w.status(&job), JobStatus::Canceled);
     assert_eq!(w.cloud.job(&job).unwrap().state, JobState::Canceled);
-    w.update(JobStatus::Succeeded, "100");
+    assert_eq!(w.agent.state(), &AgentState::Idle);
+    let rejection = late_update(&mut w, &job);
+    assert_eq!(rejection.code, RejectCode::TerminalStateReached);
     assert_eq!(
         w.status(&job),
         JobStatus::Canceled,
         "a cancelled execution stays cancelled"
     );
+}
+
+#[test]
+fn an_agent_that_missed_the_news_is_stopped_by_terminal_state_reached() {
+    let mut w = World::new();
+    let job = w.create(None);
+    w.online = false;
+    let out = w.cloud.cancel_job(w.now, &job).unwrap();
+    w.deliver(out); // lost
+    w.online = true;
+    w.update(JobStatus::Succeeded, "100");
     assert_eq!(
         w.rejections().last().map(|r| r.code),
         Some(RejectCode::TerminalStateReached)
     );
     assert_eq!(w.agent.state(), &AgentState::Idle);
+    assert_eq!(w.status(&job), JobStatus::Canceled);
 }
 
 #[test]

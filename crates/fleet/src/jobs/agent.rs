@@ -202,19 +202,13 @@ impl JobsAgent {
                         .map(|v| v.iter().map(|e| e.job_id.clone()).collect())
                         .unwrap_or_default()
                 };
-                self.event(JobEvent::Pending {
-                    in_progress: ids(JobStatus::InProgress),
-                    queued: ids(JobStatus::Queued),
-                });
+                self.pending(ids(JobStatus::InProgress), ids(JobStatus::Queued));
             }
             JobsTopic::Get(Reply::Accepted) => {
                 let p: PendingJobs = decode("jobs get reply", payload)?;
                 let ids =
                     |v: &[super::JobExecutionSummary]| v.iter().map(|e| e.job_id.clone()).collect();
-                self.event(JobEvent::Pending {
-                    in_progress: ids(&p.in_progress_jobs),
-                    queued: ids(&p.queued_jobs),
-                });
+                self.pending(ids(&p.in_progress_jobs), ids(&p.queued_jobs));
             }
             JobsTopic::NotifyNext => {
                 let reply: ExecutionReply = decode("jobs notify-next", payload)?;
@@ -315,6 +309,29 @@ impl JobsAgent {
             | JobsTopic::JobUpdate(_, Reply::Request) => {}
         }
         Ok(())
+    }
+
+    /// The pending lists are authoritative: when the job we run is no longer on them, the
+    /// cloud ended it (step timeout, cancel) without telling us directly; ask for its fate.
+    fn pending(&mut self, in_progress: Vec<String>, queued: Vec<String>) {
+        if let AgentState::Running(current) = &self.state
+            && !in_progress.contains(&current.job_id)
+            && !queued.contains(&current.job_id)
+        {
+            let topic = JobsTopic::JobGet(current.job_id.clone(), Reply::Request);
+            let token = self.token();
+            self.publish(
+                topic,
+                &JobRequest {
+                    client_token: Some(token),
+                    ..JobRequest::default()
+                },
+            );
+        }
+        self.event(JobEvent::Pending {
+            in_progress,
+            queued,
+        });
     }
 
     fn finish(

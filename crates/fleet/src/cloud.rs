@@ -1,0 +1,351 @@
+//! The cloud role, composed: shadows, command executions and jobs of many things behind one
+//! MQTT connection. The native stand-in (`thingsim-cloud`) and the in-page sandbox both run
+//! this, so Fleets semantics exist once.
+//!
+//! Sans-I/O: feed it what arrives on [`Cloud::subscriptions`] ([`Cloud::handle_message`]),
+//! operator intent (`set_desired`, `send_command`, `create_job`, `cancel_job`) and timeouts;
+//! drain [`Cloud::poll_output`] for publishes and events.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::{Map, Value};
+use thingsim_mqtt::{Message, Millis, Qos};
+
+use crate::commands::{CommandTracker, Execution};
+use crate::jobs::JobExecution;
+use crate::jobs::cloud::{Job, JobType, JobsCloud, Outgoing};
+use crate::shadow::Update;
+use crate::shadow::cloud::{Accepted, Rejection, Shadow};
+use crate::shadow::state::State;
+use crate::topics::{CommandTopic, JobsTopic, Reply, ShadowTopic};
+use crate::{Result, ThingName, Topic};
+
+/// What happened, for the operator's UI and logs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CloudEvent {
+    /// A shadow changed.
+    ShadowUpdated {
+        /// Whose.
+        thing: ThingName,
+        /// Its version now.
+        version: u64,
+    },
+    /// An update was refused (there is no rejected topic for MQTT shadow updates in the
+    /// reference, so the refusal is an event and a log line).
+    ShadowRejected {
+        /// Whose.
+        thing: ThingName,
+        /// Why.
+        rejection: Rejection,
+    },
+    /// A command execution changed status.
+    Command(Execution),
+    /// A device published an event.
+    DeviceEvent {
+        /// Who.
+        thing: ThingName,
+        /// Its type.
+        kind: String,
+        /// Its body.
+        payload: Value,
+    },
+    /// A payload was refused; nothing changed.
+    Refused {
+        /// Where it came from.
+        topic: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the shell has to do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CloudOutput {
+    /// Publish this.
+    Publish(Message),
+    /// Tell the operator.
+    Event(CloudEvent),
+    /// Nothing more until input or `deadline`.
+    Idle {
+        /// When to call [`Cloud::handle_timeout`].
+        deadline: Option<Millis>,
+    },
+}
+
+/// Remembered tokens of our own desired updates, to ignore their echo on `shadow/update`.
+const OWN_TOKENS: usize = 1024;
+
+/// The cloud role for many things.
+#[derive(Debug, Default)]
+pub struct Cloud {
+    shadows: BTreeMap<ThingName, Shadow>,
+    commands: CommandTracker,
+    jobs: JobsCloud,
+    own_tokens: VecDeque<String>,
+    next_token: u64,
+    outputs: VecDeque<CloudOutput>,
+}
+
+impl Cloud {
+    /// The filters the cloud subscribes to: every device-to-cloud topic of every thing, named
+    /// explicitly because `#` never matches `$` topics [MQTT-4.7.2-1].
+    pub fn subscriptions() -> Vec<(String, Qos)> {
+        [
+            "$emqx/things/+/shadow/update",
+            "$emqx/things/+/events/+",
+            "$emqx/commands/things/+/executions/+/response",
+            "$emqx/things/+/jobs/get",
+            "$emqx/things/+/jobs/start-next",
+            "$emqx/things/+/jobs/+/get",
+            "$emqx/things/+/jobs/+/update",
+        ]
+        .into_iter()
+        .map(|f| (f.to_owned(), Qos::AtLeastOnce))
+        .collect()
+    }
+
+    /// A message arrived on one of [`Cloud::subscriptions`].
+    pub fn handle_message(&mut self, now: Millis, message: &Message) {
+        let secs = now.0 / 1000;
+        let Some((thing, topic)) = Topic::parse(&message.topic) else {
+            return;
+        };
+        match topic {
+            Topic::Shadow(ShadowTopic::Update) => {
+                if let Ok(update) = Update::from_slice(&message.payload)
+                    && update
+                        .client_token
+                        .as_ref()
+                        .is_some_and(|t| self.own_tokens.contains(t))
+                {
+                    return; // our own desired update, echoed back
+                }
+                let result = self
+                    .shadows
+                    .entry(thing.clone())
+                    .or_default()
+                    .apply_payload(secs, &message.payload);
+                self.after_update(&thing, result);
+            }
+            Topic::Command(CommandTopic::Response(execution_id)) => {
+                match self
+                    .commands
+                    .handle_response(secs, &execution_id, &message.payload)
+                {
+                    Ok(execution) => {
+                        let execution = execution.clone();
+                        self.event(CloudEvent::Command(execution));
+                    }
+                    Err(e) => self.refuse(&message.topic, e.to_string()),
+                }
+            }
+            Topic::Event(kind) => match serde_json::from_slice::<Value>(&message.payload) {
+                Ok(payload) => self.event(CloudEvent::DeviceEvent {
+                    thing,
+                    kind,
+                    payload,
+                }),
+                Err(e) => self.refuse(&message.topic, format!("malformed event: {e}")),
+            },
+            Topic::Jobs(
+                jobs_topic @ (JobsTopic::Get(Reply::Request)
+                | JobsTopic::StartNext(Reply::Request)
+                | JobsTopic::JobGet(_, Reply::Request)
+                | JobsTopic::JobUpdate(_, Reply::Request)),
+            ) => {
+                let out = self
+                    .jobs
+                    .handle_request(secs, &thing, &jobs_topic, &message.payload);
+                self.publish_all(out);
+            }
+            // Cloud-to-device topics: ours to send, not to handle.
+            Topic::Shadow(ShadowTopic::UpdateDelta)
+            | Topic::Command(CommandTopic::Request(_))
+            | Topic::Jobs(_) => {}
+        }
+    }
+
+    /// Sets desired state (`null` deletes a key); publishes the update and, when there is
+    /// something for the device to do, the delta.
+    pub fn set_desired(
+        &mut self,
+        now: Millis,
+        thing: &ThingName,
+        desired: State,
+    ) -> Result<Accepted, Rejection> {
+        self.next_token += 1;
+        let token = format!("cloud-{}", self.next_token);
+        if self.own_tokens.len() == OWN_TOKENS {
+            self.own_tokens.pop_front();
+        }
+        self.own_tokens.push_back(token.clone());
+        let update = Update {
+            client_token: Some(token),
+            ..Update::desired(desired)
+        };
+        let secs = now.0 / 1000;
+        let result = self
+            .shadows
+            .entry(thing.clone())
+            .or_default()
+            .apply(secs, &update);
+        if result.is_ok() {
+            self.publish(
+                Topic::Shadow(ShadowTopic::Update).assemble(thing),
+                update.to_vec(),
+            );
+        }
+        self.after_update(thing, result.clone());
+        result
+    }
+
+    /// Sends a command; returns its execution id. Without an answer within `ttl` seconds it
+    /// times out.
+    pub fn send_command(
+        &mut self,
+        now: Millis,
+        thing: &ThingName,
+        action: &str,
+        params: Map<String, Value>,
+        ttl: u64,
+    ) -> String {
+        let execution = self
+            .commands
+            .send(now.0 / 1000, thing.as_str(), action, params, ttl)
+            .clone();
+        let topic =
+            Topic::Command(CommandTopic::Request(execution.execution_id.clone())).assemble(thing);
+        self.publish(
+            topic,
+            serde_json::to_vec(&execution.request).unwrap_or_default(),
+        );
+        self.event(CloudEvent::Command(execution.clone()));
+        execution.execution_id
+    }
+
+    /// Creates a job; returns its id.
+    pub fn create_job(
+        &mut self,
+        now: Millis,
+        description: &str,
+        document: Value,
+        things: &[ThingName],
+        job_type: JobType,
+        step_timeout_minutes: Option<u64>,
+    ) -> Result<String> {
+        let (job_id, out) = self.jobs.create_job(
+            now.0 / 1000,
+            description,
+            document,
+            things,
+            job_type,
+            step_timeout_minutes,
+        )?;
+        self.publish_all(out);
+        Ok(job_id)
+    }
+
+    /// Cancels a job.
+    pub fn cancel_job(&mut self, now: Millis, job_id: &str) -> Result<()> {
+        let out = self.jobs.cancel_job(now.0 / 1000, job_id)?;
+        self.publish_all(out);
+        Ok(())
+    }
+
+    /// A deadline from [`CloudOutput::Idle`] passed: command TTLs, job step timeouts.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        let secs = now.0 / 1000;
+        for id in self.commands.handle_timeout(secs) {
+            if let Some(execution) = self.commands.get(&id).cloned() {
+                self.event(CloudEvent::Command(execution));
+            }
+        }
+        let out = self.jobs.handle_timeout(secs);
+        self.publish_all(out);
+    }
+
+    /// The next output; drain until `Idle`.
+    #[must_use]
+    pub fn poll_output(&mut self) -> CloudOutput {
+        self.outputs
+            .pop_front()
+            .unwrap_or_else(|| CloudOutput::Idle {
+                deadline: [self.commands.poll_timeout(), self.jobs.poll_timeout()]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .map(|secs| Millis(secs * 1000)),
+            })
+    }
+
+    /// A thing's shadow (default: empty, version 0).
+    pub fn shadow(&self, thing: &ThingName) -> Shadow {
+        self.shadows.get(thing).cloned().unwrap_or_default()
+    }
+
+    /// Things that have a shadow.
+    pub fn things(&self) -> impl Iterator<Item = &ThingName> {
+        self.shadows.keys()
+    }
+
+    /// One command execution.
+    pub fn execution(&self, execution_id: &str) -> Option<&Execution> {
+        self.commands.get(execution_id)
+    }
+
+    /// One job.
+    pub fn job(&self, job_id: &str) -> Option<&Job> {
+        self.jobs.job(job_id)
+    }
+
+    /// One thing's execution of a job.
+    pub fn job_execution(&self, thing: &ThingName, job_id: &str) -> Option<&JobExecution> {
+        self.jobs.execution(thing, job_id)
+    }
+
+    fn after_update(&mut self, thing: &ThingName, result: Result<Accepted, Rejection>) {
+        match result {
+            Ok(accepted) => {
+                if let Some(delta) = accepted.delta {
+                    self.publish(
+                        Topic::Shadow(ShadowTopic::UpdateDelta).assemble(thing),
+                        delta.to_vec(),
+                    );
+                }
+                self.event(CloudEvent::ShadowUpdated {
+                    thing: thing.clone(),
+                    version: accepted.version,
+                });
+            }
+            Err(rejection) => self.event(CloudEvent::ShadowRejected {
+                thing: thing.clone(),
+                rejection,
+            }),
+        }
+    }
+
+    fn publish_all(&mut self, out: Vec<Outgoing>) {
+        for o in out {
+            self.publish(o.topic_string(), o.payload);
+        }
+    }
+
+    fn publish(&mut self, topic: String, payload: Vec<u8>) {
+        self.outputs.push_back(CloudOutput::Publish(Message::new(
+            topic,
+            payload,
+            Qos::AtLeastOnce,
+        )));
+    }
+
+    fn refuse(&mut self, topic: &str, reason: String) {
+        self.event(CloudEvent::Refused {
+            topic: topic.to_owned(),
+            reason,
+        });
+    }
+
+    fn event(&mut self, event: CloudEvent) {
+        self.outputs.push_back(CloudOutput::Event(event));
+    }
+}

@@ -1,0 +1,542 @@
+//! An in-memory world: devices, a broker and the cloud, on simulated time, with a small network
+//! emulator (delay, duplicate, drop, disconnect) between the devices and the broker — quinn's
+//! `Pair` and str0m's `netem`, for Fleets. Scenario tests drive it; the in-page sandbox can run
+//! the same broker and cloud with no server.
+//!
+//! It works at the level of MQTT *messages*: the byte-level session is tested on its own and
+//! against a real mosquitto. What matters here is what MQTT promises between them: topic
+//! matching with the `$` rule, QoS 1 delivery, and persistent sessions that queue QoS 1 messages
+//! for a disconnected client.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use thingsim_mqtt::{Command, Event, Message, Millis, Qos};
+
+use crate::ThingName;
+use crate::cloud::{Cloud, CloudEvent, CloudOutput};
+use crate::device::{Device, DeviceEvent, DeviceOptions, DeviceOutput, UserCommand};
+use crate::model::{DeviceModel, Template};
+
+/// Whether `filter` matches `topic` [MQTT-4.7]: `+` one level, `#` the rest (including the
+/// parent level), and a wildcard first level never matches a topic starting with `$`
+/// [MQTT-4.7.2-1].
+pub fn topic_matches(filter: &str, topic: &str) -> bool {
+    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+        return false;
+    }
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Session {
+    subscriptions: Vec<(String, Qos)>,
+    online: bool,
+    persistent: bool,
+    queued: VecDeque<Message>,
+}
+
+/// A message-level MQTT broker.
+#[derive(Debug, Default)]
+pub struct Broker {
+    sessions: BTreeMap<String, Session>,
+}
+
+impl Broker {
+    /// A client connects; returns whether its session was present. A clean start (or a
+    /// non-persistent session) forgets subscriptions and queued messages.
+    pub fn connect(&mut self, client: &str, persistent: bool) -> bool {
+        let session = self.sessions.entry(client.to_owned()).or_default();
+        let present = session.persistent && persistent;
+        if !present {
+            *session = Session::default();
+        }
+        session.online = true;
+        session.persistent = persistent;
+        present
+    }
+
+    /// A client's connection ended.
+    pub fn disconnect(&mut self, client: &str) {
+        if let Some(s) = self.sessions.get_mut(client) {
+            s.online = false;
+            if !s.persistent {
+                self.sessions.remove(client);
+            }
+        }
+    }
+
+    /// Adds (or replaces) subscriptions.
+    pub fn subscribe(&mut self, client: &str, filters: &[(String, Qos)]) {
+        let s = self.sessions.entry(client.to_owned()).or_default();
+        for (filter, qos) in filters {
+            s.subscriptions.retain(|(f, _)| f != filter);
+            s.subscriptions.push((filter.clone(), *qos));
+        }
+    }
+
+    /// Routes a publish: returns deliveries to online subscribers (one per client, at the
+    /// lower of publish and subscription QoS); queues QoS 1 for offline persistent ones.
+    pub fn publish(&mut self, message: &Message) -> Vec<(String, Message)> {
+        let mut out = Vec::new();
+        for (client, s) in &mut self.sessions {
+            let Some(granted) = s
+                .subscriptions
+                .iter()
+                .filter(|(f, _)| topic_matches(f, &message.topic))
+                .map(|(_, q)| *q)
+                .max()
+            else {
+                continue;
+            };
+            let delivered = Message {
+                qos: message.qos.min(granted),
+                ..message.clone()
+            };
+            if s.online {
+                out.push((client.clone(), delivered));
+            } else if s.persistent && delivered.qos > Qos::AtMostOnce {
+                s.queued.push_back(delivered);
+            }
+        }
+        out
+    }
+
+    /// Messages kept for `client` while it was offline, oldest first.
+    pub fn take_queued(&mut self, client: &str) -> Vec<Message> {
+        self.sessions
+            .get_mut(client)
+            .map(|s| s.queued.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    /// A message that could not reach an online client (its link dropped mid-flight): QoS 1 is
+    /// kept for redelivery, as an unacknowledged PUBLISH would be.
+    pub fn requeue(&mut self, client: &str, message: Message) {
+        if let Some(s) = self.sessions.get_mut(client)
+            && s.persistent
+            && message.qos > Qos::AtMostOnce
+        {
+            s.queued.push_back(message);
+        }
+    }
+}
+
+/// The network between devices and the broker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Netem {
+    /// One-way delay in milliseconds.
+    pub delay_ms: u64,
+    /// Deliver every n-th message twice (a QoS 1 redelivery).
+    pub duplicate_every: Option<u64>,
+    /// Lose every n-th QoS 0 message (QoS 1 is never lost on a live connection).
+    pub drop_qos0_every: Option<u64>,
+}
+
+#[derive(Debug)]
+enum Hop {
+    ToBroker { from: usize, message: Message },
+    ToDevice { to: usize, message: Message },
+}
+
+/// A device in the world.
+#[derive(Debug)]
+pub struct Node {
+    /// The device.
+    pub device: Device,
+    /// Its MQTT client id.
+    pub client_id: String,
+    /// Whether its connection is up.
+    pub online: bool,
+    /// Persistent session (Fleets' recommendation).
+    pub persistent: bool,
+    /// Everything it reported, in order.
+    pub events: Vec<DeviceEvent>,
+    outbox: VecDeque<Message>,
+    deadline: Option<Millis>,
+}
+
+/// Devices, broker and cloud on simulated time.
+#[derive(Debug)]
+pub struct World {
+    /// Simulated now.
+    pub now: Millis,
+    /// The broker.
+    pub broker: Broker,
+    /// The cloud role.
+    pub cloud: Cloud,
+    /// Everything the cloud reported.
+    pub cloud_events: Vec<CloudEvent>,
+    /// The devices.
+    pub nodes: Vec<Node>,
+    /// The network between devices and broker.
+    pub netem: Netem,
+    in_flight: Vec<(Millis, u64, Hop)>,
+    seq: u64,
+    sent: u64,
+    cloud_deadline: Option<Millis>,
+}
+
+const CLOUD_CLIENT: &str = "thingsim-cloud";
+
+impl World {
+    /// An empty world at `now` with the cloud connected.
+    pub fn new(now: Millis) -> Self {
+        let mut broker = Broker::default();
+        broker.connect(CLOUD_CLIENT, true);
+        broker.subscribe(CLOUD_CLIENT, &Cloud::subscriptions());
+        Self {
+            now,
+            broker,
+            cloud: Cloud::default(),
+            cloud_events: Vec::new(),
+            nodes: Vec::new(),
+            netem: Netem::default(),
+            in_flight: Vec::new(),
+            seq: 0,
+            sent: 0,
+            cloud_deadline: None,
+        }
+    }
+
+    /// Adds a device of `template` for `thing` and connects it; returns its index.
+    pub fn add_device(
+        &mut self,
+        thing: &str,
+        template: &'static Template,
+        options: DeviceOptions,
+    ) -> usize {
+        let thing = ThingName::new(thing).unwrap_or_else(|e| panic!("test thing name: {e}"));
+        let device = Device::new(
+            self.now,
+            thing.clone(),
+            DeviceModel::new(template, self.nodes.len() as u64 + 1),
+            options,
+        );
+        self.nodes.push(Node {
+            device,
+            client_id: format!("dev-{thing}"),
+            online: false,
+            persistent: true,
+            events: Vec::new(),
+            outbox: VecDeque::new(),
+            deadline: None,
+        });
+        let idx = self.nodes.len() - 1;
+        self.connect(idx);
+        idx
+    }
+
+    /// The device's connection comes up: broker session, queued messages, startup shadow GET.
+    pub fn connect(&mut self, idx: usize) {
+        let node = &mut self.nodes[idx];
+        let session_present = self.broker.connect(&node.client_id, node.persistent);
+        node.online = true;
+        // The session (thingsim-mqtt) restores subscriptions when the broker lost them; here
+        // the device's first output carries them, so replay them on a fresh session.
+        if !session_present {
+            let filters: Vec<(String, Qos)> =
+                crate::Topic::device_subscriptions(node.device.thing())
+                    .into_iter()
+                    .map(|f| (f, Qos::AtLeastOnce))
+                    .collect();
+            self.broker.subscribe(&node.client_id, &filters);
+        }
+        let now = self.now;
+        node.device
+            .handle_mqtt_event(now, &Event::Connected { session_present });
+        // Fleets startup flow: fetch the shadow (HTTP GET) and apply its delta.
+        let document = self.cloud.shadow(node.device.thing()).document();
+        node.device.handle_shadow_document(&document);
+        for message in self.broker.take_queued(&self.nodes[idx].client_id) {
+            self.send(Hop::ToDevice { to: idx, message });
+        }
+        let outbox: Vec<Message> = self.nodes[idx].outbox.drain(..).collect();
+        for message in outbox {
+            self.send(Hop::ToBroker { from: idx, message });
+        }
+        self.pump();
+    }
+
+    /// The device's connection drops (messages in flight to it are lost or requeued by QoS).
+    pub fn disconnect(&mut self, idx: usize) {
+        let node = &mut self.nodes[idx];
+        node.online = false;
+        self.broker.disconnect(&node.client_id);
+        let now = self.now;
+        node.device.handle_mqtt_event(now, &Event::Disconnected);
+        self.pump();
+    }
+
+    /// User intent on a device.
+    pub fn command(&mut self, idx: usize, command: UserCommand) {
+        let now = self.now;
+        self.nodes[idx].device.handle_command(now, command);
+        self.pump();
+    }
+
+    /// Runs operator intent on the cloud, then lets its output flow.
+    pub fn with_cloud<T>(&mut self, f: impl FnOnce(&mut Cloud, Millis) -> T) -> T {
+        let out = f(&mut self.cloud, self.now);
+        self.pump();
+        out
+    }
+
+    /// Delivers a raw message to a device now, bypassing the broker (out-of-order and
+    /// hostile-input scenarios).
+    pub fn inject(&mut self, idx: usize, message: Message) {
+        let now = self.now;
+        self.nodes[idx]
+            .device
+            .handle_mqtt_event(now, &Event::Received(message));
+        self.pump();
+    }
+
+    /// Publishes a raw message from a device's connection (hostile-input scenarios).
+    pub fn publish_from(&mut self, idx: usize, message: Message) {
+        self.send(Hop::ToBroker { from: idx, message });
+        self.pump();
+    }
+
+    /// Runs the world for `ms` of simulated time.
+    pub fn run_for(&mut self, ms: u64) {
+        let end = self.now + ms;
+        loop {
+            self.pump();
+            let next = self
+                .in_flight
+                .iter()
+                .map(|(at, ..)| *at)
+                .chain(self.nodes.iter().filter_map(|n| n.deadline))
+                .chain(self.cloud_deadline)
+                .min();
+            match next {
+                Some(at) if at <= end => {
+                    self.now = self.now.max(at);
+                    self.step();
+                }
+                _ => {
+                    self.now = end;
+                    self.pump();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn step(&mut self) {
+        let now = self.now;
+        let mut due = Vec::new();
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            if self.in_flight[i].0 <= now {
+                due.push(self.in_flight.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        due.sort_by_key(|(at, seq, _)| (*at, *seq));
+        for (_, _, hop) in due {
+            match hop {
+                Hop::ToBroker { from, message } => {
+                    if self.nodes[from].online {
+                        self.route(message);
+                    } else {
+                        self.nodes[from].outbox.push_back(message); // the session resends it
+                    }
+                }
+                Hop::ToDevice { to, message } => {
+                    if self.nodes[to].online {
+                        self.nodes[to]
+                            .device
+                            .handle_mqtt_event(now, &Event::Received(message));
+                    } else {
+                        let client = self.nodes[to].client_id.clone();
+                        self.broker.requeue(&client, message);
+                    }
+                }
+            }
+        }
+        for node in &mut self.nodes {
+            if node.deadline.is_some_and(|d| d <= now) {
+                node.deadline = None;
+                node.device.handle_timeout(now);
+            }
+        }
+        if self.cloud_deadline.is_some_and(|d| d <= now) {
+            self.cloud_deadline = None;
+            self.cloud.handle_timeout(now);
+        }
+    }
+
+    /// Drains every party's outputs until all are idle.
+    fn pump(&mut self) {
+        loop {
+            let mut busy = false;
+            for idx in 0..self.nodes.len() {
+                loop {
+                    match self.nodes[idx].device.poll_output() {
+                        DeviceOutput::Mqtt(Command::Publish(message)) => {
+                            busy = true;
+                            if self.nodes[idx].online {
+                                self.send(Hop::ToBroker { from: idx, message });
+                            } else {
+                                self.nodes[idx].outbox.push_back(message);
+                            }
+                        }
+                        DeviceOutput::Mqtt(Command::Subscribe(filters)) => {
+                            let client = self.nodes[idx].client_id.clone();
+                            self.broker.subscribe(&client, &filters);
+                        }
+                        DeviceOutput::Mqtt(Command::Disconnect) => {}
+                        DeviceOutput::Event(e) => self.nodes[idx].events.push(e),
+                        DeviceOutput::Idle { deadline } => {
+                            self.nodes[idx].deadline = deadline;
+                            break;
+                        }
+                    }
+                }
+            }
+            loop {
+                match self.cloud.poll_output() {
+                    CloudOutput::Publish(message) => {
+                        busy = true;
+                        self.route(message);
+                    }
+                    CloudOutput::Event(e) => self.cloud_events.push(e),
+                    CloudOutput::Idle { deadline } => {
+                        self.cloud_deadline = deadline;
+                        break;
+                    }
+                }
+            }
+            if !busy {
+                return;
+            }
+        }
+    }
+
+    /// The broker routes a message: to the cloud at once (a backend on the broker's LAN), to
+    /// devices over the emulated network.
+    fn route(&mut self, message: Message) {
+        for (client, delivered) in self.broker.publish(&message) {
+            if client == CLOUD_CLIENT {
+                let now = self.now;
+                self.cloud.handle_message(now, &delivered);
+            } else if let Some(to) = self.nodes.iter().position(|n| n.client_id == client) {
+                self.send(Hop::ToDevice {
+                    to,
+                    message: delivered,
+                });
+            }
+        }
+    }
+
+    fn send(&mut self, hop: Hop) {
+        self.sent += 1;
+        let qos = match &hop {
+            Hop::ToBroker { message, .. } | Hop::ToDevice { message, .. } => message.qos,
+        };
+        if qos == Qos::AtMostOnce
+            && self
+                .netem
+                .drop_qos0_every
+                .is_some_and(|n| n > 0 && self.sent.is_multiple_of(n))
+        {
+            return;
+        }
+        let at = self.now + self.netem.delay_ms;
+        let duplicate = self
+            .netem
+            .duplicate_every
+            .is_some_and(|n| n > 0 && self.sent.is_multiple_of(n));
+        if duplicate {
+            let copy = match &hop {
+                Hop::ToBroker { from, message } => Hop::ToBroker {
+                    from: *from,
+                    message: message.clone(),
+                },
+                Hop::ToDevice { to, message } => Hop::ToDevice {
+                    to: *to,
+                    message: message.clone(),
+                },
+            };
+            self.seq += 1;
+            self.in_flight.push((at + 1, self.seq, copy));
+        }
+        self.seq += 1;
+        self.in_flight.push((at, self.seq, hop));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_matching_follows_the_wildcard_and_dollar_rules() {
+        for (filter, topic, expected) in [
+            ("a/b", "a/b", true),
+            ("a/+", "a/b", true),
+            ("a/+", "a/b/c", false),
+            ("a/#", "a", true),
+            ("a/#", "a/b/c", true),
+            ("#", "a/b", true),
+            ("#", "$emqx/things/t/shadow/update", false),
+            (
+                "+/things/t/shadow/update",
+                "$emqx/things/t/shadow/update",
+                false,
+            ),
+            (
+                "$emqx/things/+/shadow/update",
+                "$emqx/things/t/shadow/update",
+                true,
+            ),
+            (
+                "$emqx/things/+/jobs/+/update",
+                "$emqx/things/t/jobs/j1/update",
+                true,
+            ),
+            (
+                "$emqx/things/+/jobs/+/update",
+                "$emqx/things/t/jobs/j1/update/accepted",
+                false,
+            ),
+        ] {
+            assert_eq!(
+                topic_matches(filter, topic),
+                expected,
+                "{filter} vs {topic}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_persistent_session_queues_qos1_while_offline_and_a_clean_one_does_not() {
+        let mut b = Broker::default();
+        for (client, persistent) in [("p", true), ("c", false)] {
+            b.connect(client, persistent);
+            b.subscribe(client, &[("t/#".into(), Qos::AtLeastOnce)]);
+            b.disconnect(client);
+        }
+        assert!(
+            b.publish(&Message::new("t/1", "x", Qos::AtLeastOnce))
+                .is_empty()
+        );
+        b.publish(&Message::new("t/2", "y", Qos::AtMostOnce));
+        assert!(b.connect("p", true), "session present");
+        assert_eq!(b.take_queued("p").len(), 1, "QoS 1 only");
+        assert!(!b.connect("c", false));
+        assert!(b.take_queued("c").is_empty());
+    }
+}
