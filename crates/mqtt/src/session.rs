@@ -5,8 +5,8 @@ use mqtt_protocol_core::mqtt::{
     self,
     connection::{Event as CoreEvent, TimerKind},
     packet::{
-        GenericPacket, GenericPacketTrait, Packet, SessionExpiryInterval, SubEntry, SubOpts,
-        v3_1_1, v5_0,
+        GenericPacket, GenericPacketTrait, Packet, ReceiveMaximum, SessionExpiryInterval, SubEntry,
+        SubOpts, v3_1_1, v5_0,
     },
 };
 
@@ -73,6 +73,12 @@ pub struct Options {
     pub password: Option<String>,
     /// How long to wait for CONNACK after the transport opened.
     pub connack_timeout_ms: u64,
+    /// MQTT 5 Receive Maximum: how many QoS 1/2 publishes the broker may have in flight to us
+    /// (`None`: the protocol default, 65535). Topic aliases stay off: we never announce a
+    /// Topic Alias Maximum, so the broker sends full topic names [MQTT-3.1.2-26].
+    pub receive_maximum: Option<u16>,
+    /// The Last Will the broker publishes if the connection dies without DISCONNECT.
+    pub will: Option<Message>,
     /// How many publishes made while offline are kept; past that the oldest is dropped.
     pub offline_queue_capacity: usize,
 }
@@ -90,6 +96,8 @@ impl Options {
             password: None,
             connack_timeout_ms: 10_000,
             offline_queue_capacity: 1000,
+            receive_maximum: None,
+            will: None,
         }
     }
 }
@@ -105,6 +113,8 @@ impl fmt::Debug for Options {
             .field("session_expiry_secs", &self.session_expiry_secs)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("receive_maximum", &self.receive_maximum)
+            .field("will", &self.will.as_ref().map(|w| &w.topic))
             .finish_non_exhaustive()
     }
 }
@@ -438,10 +448,28 @@ impl Session {
                     .map_err(|e| bad("client id", e))?
                     .keep_alive(o.keep_alive_secs)
                     .clean_start(o.clean_start);
+                let mut props = Vec::new();
                 if o.session_expiry_secs > 0 {
                     let expiry = SessionExpiryInterval::new(o.session_expiry_secs)
                         .map_err(|e| bad("session expiry", e))?;
-                    b = b.props(vec![expiry.into()]);
+                    props.push(expiry.into());
+                }
+                if let Some(max) = o.receive_maximum {
+                    let max = ReceiveMaximum::new(max).map_err(|e| bad("receive maximum", e))?;
+                    props.push(max.into());
+                }
+                if !props.is_empty() {
+                    b = b.props(props);
+                }
+                if let Some(w) = &o.will {
+                    b = b
+                        .will_message(
+                            w.topic.as_str(),
+                            w.payload.clone(),
+                            w.qos.to_core(),
+                            w.retain,
+                        )
+                        .map_err(|e| bad("last will", e))?;
                 }
                 if let Some(user) = &o.username {
                     b = b.user_name(user.as_str()).map_err(|e| bad("username", e))?;
@@ -1067,6 +1095,66 @@ mod tests {
         assert!(
             ev.iter()
                 .all(|e| matches!(e, Event::Error(Error::InvalidTopic { .. })))
+        );
+    }
+
+    #[test]
+    fn mqtt5_connect_carries_session_expiry_receive_maximum_and_the_will() {
+        let mut s = Session::new(Options {
+            receive_maximum: Some(20),
+            will: Some(Message::new(
+                "$emqx/things/t1/events/offline",
+                "{}",
+                Qos::AtLeastOnce,
+            )),
+            ..Options::new("dev-1")
+        });
+        s.handle_transport_opened(Millis(0));
+        let (tx, _, _, _) = drain(&mut s);
+        let connect = &tx[0];
+        assert_eq!(connect[9] & 0x04, 0x04, "will flag");
+        assert_eq!((connect[9] >> 3) & 0x03, 1, "will QoS 1");
+        // Properties follow keep-alive: length, then 0x11 session expiry (u32), 0x21 receive
+        // maximum (u16). No 0x22 Topic Alias Maximum: aliases stay off.
+        let props = &connect[13..13 + connect[12] as usize];
+        assert_eq!(props, &[0x11, 0, 0, 0x0E, 0x10, 0x21, 0, 20]);
+    }
+
+    #[test]
+    fn an_unacknowledged_qos1_publish_is_resent_with_dup_when_the_session_survives() {
+        let mut s = Session::new(Options {
+            version: ProtocolVersion::V3_1_1,
+            ..Options::new("dev-1")
+        });
+        s.handle_transport_opened(Millis(0));
+        drain(&mut s);
+        s.handle_input(Millis(1), &CONNACK_V311_OK);
+        drain(&mut s);
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("a/b", "x", Qos::AtLeastOnce)),
+        );
+        let (tx, _, _, _) = drain(&mut s);
+        assert_eq!(tx[0][0], 0x32, "PUBLISH QoS 1");
+        // The connection drops before PUBACK; the broker kept the session.
+        s.handle_transport_closed(Millis(3));
+        s.handle_transport_opened(Millis(4));
+        drain(&mut s);
+        s.handle_input(Millis(5), &CONNACK_V311_SESSION);
+        let (tx, ev, _, _) = drain(&mut s);
+        assert!(ev.contains(&Event::Connected {
+            session_present: true
+        }));
+        assert_eq!(tx.len(), 1, "{tx:?}");
+        assert_eq!(tx[0][0], 0x3A, "PUBLISH QoS 1 with DUP [MQTT-3.3.1-1]");
+        let [hi, lo] = [tx[0][7], tx[0][8]];
+        s.handle_input(Millis(6), &[0x40, 0x02, hi, lo]); // PUBACK
+        let (_, ev, _, _) = drain(&mut s);
+        assert_eq!(
+            ev,
+            vec![Event::Acknowledged {
+                packet_id: u16::from_be_bytes([hi, lo])
+            }]
         );
     }
 
