@@ -34,8 +34,13 @@ impl Broker {
     }
 
     fn try_start() -> Option<Self> {
-        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-        let dir = std::env::temp_dir().join(format!("thingsim-broker-{}-{port}", std::process::id()));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("thingsim-broker-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
@@ -60,7 +65,11 @@ impl Broker {
                 // Connected, but to whom? Give a failed bind time to show, then check again.
                 std::thread::sleep(Duration::from_millis(50));
                 if child.try_wait().ok().flatten().is_none() {
-                    return Some(Self { child, addr, _dir: dir });
+                    return Some(Self {
+                        child,
+                        addr,
+                        _dir: dir,
+                    });
                 }
                 return None;
             }

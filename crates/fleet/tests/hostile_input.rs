@@ -1,0 +1,87 @@
+//! Any bytes on any Fleets topic, to either role: no panic, and the roles keep working.
+
+use proptest::prelude::*;
+use thingsim_fleet::cloud::Cloud;
+use thingsim_fleet::commands::{CommandAgent, CommandTracker};
+use thingsim_fleet::device::{Device, DeviceOptions};
+use thingsim_fleet::jobs::agent::JobsAgent;
+use thingsim_fleet::jobs::cloud::JobsCloud;
+use thingsim_fleet::model::{DeviceModel, THERMOSTAT};
+use thingsim_fleet::shadow::{Delta, Update};
+use thingsim_fleet::topics::{CommandTopic, JobsTopic, Reply, ShadowTopic};
+use thingsim_fleet::{ThingName, Topic};
+use thingsim_mqtt::{Event, Message, Millis, Qos};
+
+fn every_topic() -> Vec<Topic> {
+    let mut all = vec![
+        Topic::Shadow(ShadowTopic::Update),
+        Topic::Shadow(ShadowTopic::UpdateDelta),
+        Topic::Event("alarm".into()),
+        Topic::Command(CommandTopic::Request("e1".into())),
+        Topic::Command(CommandTopic::Response("exec-1".into())),
+        Topic::Jobs(JobsTopic::Notify),
+        Topic::Jobs(JobsTopic::NotifyNext),
+    ];
+    for r in [Reply::Request, Reply::Accepted, Reply::Rejected] {
+        all.push(Topic::Jobs(JobsTopic::Get(r)));
+        all.push(Topic::Jobs(JobsTopic::StartNext(r)));
+        all.push(Topic::Jobs(JobsTopic::JobGet("job-1".into(), r)));
+        all.push(Topic::Jobs(JobsTopic::JobUpdate("job-1".into(), r)));
+    }
+    all
+}
+
+/// Bytes that are sometimes JSON-shaped, so the parsers get past the first character.
+fn payload() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..64),
+        "[{}\\[\\]\":,a-z0-9 .-]{0,64}".prop_map(String::into_bytes),
+        Just(br#"{"state":{"reported":{"a":{"b":null}}},"version":0}"#.to_vec()),
+        Just(br#"{"status":"IN_PROGRESS","expectedVersion":1}"#.to_vec()),
+        Just(br#"{"execution":{"jobId":"job-1","thingName":"t","status":"QUEUED","queuedAt":0,"lastUpdatedAt":0,"versionNumber":1,"executionNumber":1}}"#.to_vec()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn decoders_never_panic(bytes in payload()) {
+        let _ = Update::from_slice(&bytes);
+        let _ = Delta::from_slice(&bytes);
+        let _ = CommandAgent::default().handle_request(1, "e1", &bytes);
+        let mut tracker = CommandTracker::default();
+        let id = tracker.send(1, "t", "reboot", Default::default(), 30).execution_id.clone();
+        let _ = tracker.handle_response(2, &id, &bytes);
+    }
+
+    #[test]
+    fn both_roles_survive_anything_on_any_topic(messages in prop::collection::vec((0usize..19, payload()), 1..12)) {
+        let thing = ThingName::new("t").unwrap();
+        let topics = every_topic();
+        let mut device = Device::new(Millis(0), thing.clone(), DeviceModel::new(&THERMOSTAT, 1), DeviceOptions::default());
+        device.handle_mqtt_event(Millis(0), &Event::Connected { session_present: false });
+        let mut cloud = Cloud::default();
+        let mut jobs_cloud = JobsCloud::default();
+        let mut agent = JobsAgent::default();
+        for (i, (t, bytes)) in messages.iter().enumerate() {
+            let topic = &topics[t % topics.len()];
+            let message = Message::new(topic.assemble(&thing), bytes.clone(), Qos::AtLeastOnce);
+            let now = Millis(i as u64 * 1000);
+            device.handle_mqtt_event(now, &Event::Received(message.clone()));
+            device.handle_timeout(now);
+            cloud.handle_message(now, &message);
+            cloud.handle_timeout(now);
+            if let Topic::Jobs(j) = topic {
+                let _ = jobs_cloud.handle_request(i as u64, &thing, j, bytes);
+                agent.handle_message(j, bytes);
+            }
+            while !matches!(device.poll_output(), thingsim_fleet::device::DeviceOutput::Idle { .. }) {}
+            while !matches!(cloud.poll_output(), thingsim_fleet::cloud::CloudOutput::Idle { .. }) {}
+            while agent.poll_output().is_some() {}
+        }
+        // Still a working shadow afterwards.
+        let accepted = cloud.set_desired(Millis(99_000), &thing, serde_json::json!({"mode": "heat"}).as_object().cloned().unwrap());
+        prop_assert!(accepted.is_ok());
+    }
+}
