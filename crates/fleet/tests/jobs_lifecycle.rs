@@ -394,3 +394,41 @@ fn invalid_job_documents_are_refused_at_creation() {
     );
     assert_eq!(cloud.jobs().count(), 0);
 }
+
+#[test]
+fn a_continuous_job_reaches_things_added_later_and_a_cancelled_one_does_not() {
+    let mut cloud = JobsCloud::default();
+    let (a, b, c) = (
+        ThingName::new("a").unwrap(),
+        ThingName::new("b").unwrap(),
+        ThingName::new("c").unwrap(),
+    );
+    let doc = json!({"action": "reboot"});
+    let (job, _) = cloud
+        .create_job(
+            1,
+            "x",
+            doc,
+            std::slice::from_ref(&a),
+            JobType::Continuous,
+            None,
+        )
+        .unwrap();
+    let out = cloud.add_target(2, &job, &b).unwrap();
+    assert!(
+        out.iter().all(|o| o.thing == b) && out.len() == 2,
+        "notify and notify-next for b"
+    );
+    assert_eq!(
+        cloud.execution(&b, &job).map(|e| e.status),
+        Some(JobStatus::Queued)
+    );
+    assert!(
+        cloud.add_target(3, &job, &b).unwrap().is_empty(),
+        "once per thing"
+    );
+    cloud.cancel_job(4, &job).unwrap();
+    assert!(cloud.add_target(5, &job, &c).unwrap().is_empty());
+    assert_eq!(cloud.execution(&c, &job), None);
+    assert!(cloud.add_target(6, "job-404", &c).is_err());
+}
