@@ -250,13 +250,7 @@ impl CommandTracker {
         execution_id: &str,
         payload: &[u8],
     ) -> Result<&Execution> {
-        let execution = self
-            .executions
-            .get_mut(execution_id)
-            .ok_or_else(|| Error::Unknown {
-                what: "command execution",
-                id: execution_id.to_owned(),
-            })?;
+        let execution = self.execution_mut(execution_id)?;
         let response: CommandResponse =
             serde_json::from_slice(payload).map_err(|e| Error::Malformed {
                 document: "command response",
@@ -310,18 +304,21 @@ impl CommandTracker {
 
     /// Cancels an execution still waiting for its answer.
     pub fn cancel(&mut self, now: u64, execution_id: &str) -> Result<&Execution> {
-        let execution = self
-            .executions
-            .get_mut(execution_id)
-            .ok_or_else(|| Error::Unknown {
-                what: "command execution",
-                id: execution_id.to_owned(),
-            })?;
+        let execution = self.execution_mut(execution_id)?;
         if execution.status == CommandStatus::Sent {
             execution.status = CommandStatus::Canceled;
             execution.updated_at = now;
         }
         Ok(execution)
+    }
+
+    fn execution_mut(&mut self, execution_id: &str) -> Result<&mut Execution> {
+        self.executions
+            .get_mut(execution_id)
+            .ok_or_else(|| Error::Unknown {
+                what: "command execution",
+                id: execution_id.to_owned(),
+            })
     }
 
     /// One execution.

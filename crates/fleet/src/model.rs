@@ -463,7 +463,7 @@ pub enum StepOutcome {
 pub struct DeviceModel {
     template: &'static Template,
     state: State,
-    rng: u64,
+    rng: thingsim_mqtt::SeededRng,
 }
 
 impl DeviceModel {
@@ -484,7 +484,7 @@ impl DeviceModel {
         Self {
             template,
             state,
-            rng: seed | 1,
+            rng: thingsim_mqtt::SeededRng::new(seed),
         }
     }
 
@@ -798,14 +798,9 @@ impl DeviceModel {
         changed
     }
 
-    /// Uniform in [-1, 1), from xorshift64.
+    /// Uniform in [-1, 1).
     fn noise(&mut self) -> f64 {
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        (x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
     }
 }
 

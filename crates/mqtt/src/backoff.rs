@@ -8,7 +8,29 @@ pub struct Backoff {
     base_ms: u64,
     cap_ms: u64,
     attempt: u32,
-    rng: u64,
+    rng: SeededRng,
+}
+
+/// xorshift64: tiny, deterministic, good enough for jitter and simulated readings. Not for
+/// anything secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    /// A generator; any seed works (xorshift must not start at zero, so 0 is nudged).
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
 }
 
 impl Backoff {
@@ -18,8 +40,7 @@ impl Backoff {
             base_ms: base_ms.max(1),
             cap_ms: cap_ms.max(base_ms.max(1)),
             attempt: 0,
-            // xorshift must not start at zero.
-            rng: seed | 1,
+            rng: SeededRng::new(seed),
         }
     }
 
@@ -31,22 +52,12 @@ impl Backoff {
             .min(self.cap_ms);
         self.attempt = self.attempt.saturating_add(1);
         let floor = (self.base_ms / 2).min(exp);
-        floor + self.next_random() % (exp - floor + 1)
+        floor + self.rng.next_u64() % (exp - floor + 1)
     }
 
     /// Forget past failures, after a connection succeeded.
     pub fn reset(&mut self) {
         self.attempt = 0;
-    }
-
-    fn next_random(&mut self) -> u64 {
-        // xorshift64: tiny, deterministic, good enough for jitter.
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x
     }
 }
 

@@ -29,7 +29,7 @@ mod session;
 mod time;
 mod url;
 
-pub use backoff::Backoff;
+pub use backoff::{Backoff, SeededRng};
 pub use error::{Error, Result};
 pub use session::{Command, Event, Message, Options, Output, ProtocolVersion, Qos, Session, State};
 pub use time::Millis;

@@ -112,25 +112,11 @@ impl JobsAgent {
     /// After (re)connecting: ask for the pending list, and for the next job (or the current
     /// job's fate, which may have changed while offline).
     pub fn handle_connected(&mut self) {
-        let token = self.token();
-        self.publish(
-            JobsTopic::Get(Reply::Request),
-            &JobRequest {
-                client_token: Some(token),
-                ..JobRequest::default()
-            },
-        );
+        let _ = self.request(JobsTopic::Get(Reply::Request));
         match &self.state {
             AgentState::Running(e) => {
                 let topic = JobsTopic::JobGet(e.job_id.clone(), Reply::Request);
-                let token = self.token();
-                self.publish(
-                    topic,
-                    &JobRequest {
-                        client_token: Some(token),
-                        ..JobRequest::default()
-                    },
-                );
+                let _ = self.request(topic);
             }
             _ => self.start_next(),
         }
@@ -141,17 +127,8 @@ impl JobsAgent {
         if matches!(self.state, AgentState::Running(_)) {
             return;
         }
-        let token = self.token();
-        self.state = AgentState::AwaitingStartNext {
-            token: token.clone(),
-        };
-        self.publish(
-            JobsTopic::StartNext(Reply::Request),
-            &JobRequest {
-                client_token: Some(token),
-                ..JobRequest::default()
-            },
-        );
+        let token = self.request(JobsTopic::StartNext(Reply::Request));
+        self.state = AgentState::AwaitingStartNext { token };
     }
 
     /// Reports the current job's status (progress with IN_PROGRESS, or an end).
@@ -319,14 +296,7 @@ impl JobsAgent {
             && !queued.contains(&current.job_id)
         {
             let topic = JobsTopic::JobGet(current.job_id.clone(), Reply::Request);
-            let token = self.token();
-            self.publish(
-                topic,
-                &JobRequest {
-                    client_token: Some(token),
-                    ..JobRequest::default()
-                },
-            );
+            let _ = self.request(topic);
         }
         self.event(JobEvent::Pending {
             in_progress,
@@ -350,6 +320,17 @@ impl JobsAgent {
                 version_number,
             },
         });
+    }
+
+    /// Publishes a request whose body is only a fresh client token; returns the token.
+    fn request(&mut self, topic: JobsTopic) -> String {
+        let token = self.token();
+        let body = JobRequest {
+            client_token: Some(token.clone()),
+            ..JobRequest::default()
+        };
+        self.publish(topic, &body);
+        token
     }
 
     fn token(&mut self) -> String {
