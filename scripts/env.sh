@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export PATH="$HOME/.cargo/bin:/usr/sbin:$PATH"
+# e2e/node_modules/.bin: wasm-opt from npm's binaryen, which Trunk runs on release builds.
+export PATH="$repo/e2e/node_modules/.bin:$HOME/.cargo/bin:/usr/sbin:$PATH"
 # Build output lives outside the clone so a fresh clone reuses compiled dependencies; it is
 # only a cache (cargo fingerprints every input), and everything works with it empty.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/thingsim/target}"
