@@ -9,6 +9,7 @@ import { launch, DevicePage } from '../pages/device-page.mjs';
 const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
 const WS_URL = process.env.THINGSIM_WS_URL ?? 'ws://127.0.0.1:8083/mqtt';
 const MQTT_PORT = process.env.THINGSIM_MQTT_PORT ?? '1883';
+const API_URL = process.env.THINGSIM_API_URL ?? 'http://127.0.0.1:8081';
 mkdirSync(process.env.SCREENSHOT_DIR ?? 'screenshots', { recursive: true });
 
 let browser;
@@ -61,5 +62,34 @@ test('a thing name with a wildcard and a non-WebSocket URL are refused beside th
   assert.match(await device.fieldError('broker-url'), /ws:\/\/ or wss:\/\//);
   assert.equal(await device.status(), 'not connected');
   await device.screenshot('validation-errors');
+  await device.page.close();
+});
+
+test('desired state set through thingsim-cloud\'s API, from the page, reaches the device as a delta', async () => {
+  const { device, errors } = await newDevicePage();
+  const thing = `e2e-lamp-${Date.now()}`;
+  await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing });
+  await device.connect();
+  await device.waitForStatus('connected');
+
+  // fetch() from the page's own origin: the cloud must answer CORS for the demo origin.
+  const result = await device.page.evaluate(async ({ api, thing }) => {
+    const json = { 'Content-Type': 'application/json' };
+    const created = await fetch(`${api}/api/v1/things`, { method: 'POST', headers: json, body: JSON.stringify({ thingName: thing }) });
+    const desired = await fetch(`${api}/api/v1/things/${thing}/shadow/desired`, {
+      method: 'PUT', headers: json, body: JSON.stringify({ state: { desired: { brightness: 42 } } }),
+    });
+    return { created: created.status, desired: desired.status, body: await desired.json() };
+  }, { api: API_URL, thing });
+  assert.deepEqual(result, { created: 201, desired: 200, body: { version: 1 } });
+
+  await device.page.waitForFunction(
+    () => document.querySelector('[data-testid="message-log"]')?.textContent.includes('"brightness":42'),
+    null,
+    { timeout: 10_000 },
+  );
+  assert.match(await device.logText(), /shadow\/update\/delta/);
+  await device.screenshot('delta-from-cloud-api');
+  assert.deepEqual(errors, []);
   await device.page.close();
 });

@@ -1,71 +1,234 @@
-//! `thingsim-cloud`: the local Fleets stand-in.
+//! `thingsim-cloud`: the local Fleets stand-in. It runs the pure cloud role of `thingsim-fleet`
+//! against a real broker and serves the management and ThingDatas HTTP API on 127.0.0.1.
 //!
-//! Today it connects to the broker as the cloud side and logs every shadow report devices
-//! publish (malformed ones with the reason). The full cloud role (shadow store, commands,
-//! jobs, HTTP APIs) is issue #4.
+//! One thread owns the `Cloud`: it alternates between HTTP requests that are ready and MQTT
+//! input (a socket read of at most 20 ms), then drains the cloud's output. No locks, and the
+//! order of effects is the order of inputs.
 
-use std::time::Duration;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use serde_json::Value;
+use thingsim_cloud::api::{self, ApiConfig, MAX_BODY};
 use thingsim_cloud::tcp::TcpClient;
-use thingsim_fleet::{Topic, shadow::Update, topics::ShadowTopic};
-use thingsim_mqtt::{Command, Event, Options, Qos};
+use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
+use thingsim_mqtt::{Command, Event, Millis, Options};
 
 const HELP: &str = "\
 thingsim-cloud: local EMQX Fleets stand-in for thingsim
 
 USAGE:
-    thingsim-cloud [--broker HOST:PORT] [--client-id ID]
+    thingsim-cloud [--broker HOST:PORT] [--http HOST:PORT] [--api-key KEY:SECRET] ...
 
 OPTIONS:
-    --broker HOST:PORT   MQTT TCP listener of the broker [env THINGSIM_BROKER, default 127.0.0.1:1883]
-    --client-id ID       client id of the cloud connection [default thingsim-cloud]
-    -h, --help           print this help
+    --broker HOST:PORT      MQTT TCP listener of the broker [env THINGSIM_BROKER, default 127.0.0.1:1883]
+    --http HOST:PORT        HTTP API address, loopback only [env THINGSIM_HTTP, default 127.0.0.1:8081]
+    --api-key KEY:SECRET    ThingDatas (device HTTPS) credentials; without it those endpoints
+                            answer 401 [env THINGSIM_API_KEY]
+    --cors-origin ORIGIN    an origin allowed to call the API from a browser (repeatable)
+                            [default http://127.0.0.1:8080 and http://localhost:8080]
+    --client-id ID          MQTT client id [default thingsim-cloud]
+    -h, --help              print this help
+
+The API is described in crates/cloud/src/api.rs and the README.
 ";
 
-fn main() -> anyhow::Result<()> {
-    let mut broker = std::env::var("THINGSIM_BROKER").unwrap_or_else(|_| "127.0.0.1:1883".into());
+struct Config {
+    broker: String,
+    http: SocketAddr,
+    client_id: String,
+    api: ApiConfig,
+    cors_origins: Vec<String>,
+}
+
+fn config() -> anyhow::Result<Option<Config>> {
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+    let mut broker = env("THINGSIM_BROKER", "127.0.0.1:1883");
+    let mut http = env("THINGSIM_HTTP", "127.0.0.1:8081");
+    let mut api_key = std::env::var("THINGSIM_API_KEY").ok();
     let mut client_id = "thingsim-cloud".to_owned();
+    let mut cors_origins = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .with_context(|| format!("{name} needs a value; see --help"))
+        };
         match arg.as_str() {
             "-h" | "--help" => {
                 print!("{HELP}");
-                return Ok(());
+                return Ok(None);
             }
-            "--broker" => broker = args.next().context("--broker needs HOST:PORT")?,
-            "--client-id" => client_id = args.next().context("--client-id needs a value")?,
-            other => anyhow::bail!("unknown argument {other:?}; see --help"),
+            "--broker" => broker = value("--broker")?,
+            "--http" => http = value("--http")?,
+            "--api-key" => api_key = Some(value("--api-key")?),
+            "--cors-origin" => cors_origins.push(value("--cors-origin")?),
+            "--client-id" => client_id = value("--client-id")?,
+            other => bail!("unknown argument {other:?}; see --help"),
         }
     }
+    let http: SocketAddr = http
+        .parse()
+        .with_context(|| format!("--http {http:?} is not HOST:PORT"))?;
+    if !http.ip().is_loopback() {
+        bail!("--http {http} is not a loopback address; the local stand-in serves 127.0.0.1 only");
+    }
+    if let Some(key) = &api_key
+        && !key.contains(':')
+    {
+        bail!("--api-key must be KEY:SECRET");
+    }
+    if cors_origins.is_empty() {
+        cors_origins = vec![
+            "http://127.0.0.1:8080".into(),
+            "http://localhost:8080".into(),
+        ];
+    }
+    Ok(Some(Config {
+        broker,
+        http,
+        client_id,
+        api: ApiConfig {
+            device_credentials: api_key,
+        },
+        cors_origins,
+    }))
+}
 
+fn now() -> Millis {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    Millis(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+fn main() -> anyhow::Result<()> {
+    let Some(config) = config()? else {
+        return Ok(());
+    };
+    let server = tiny_http::Server::http(config.http)
+        .map_err(|e| anyhow::anyhow!("serving {}: {e}", config.http))?;
     let options = Options {
-        // The cloud keeps no broker session: it resubscribes on every start.
+        // The cloud keeps no broker session (it resubscribes on start) and must not hear its
+        // own publishes on shadow/update.
         clean_start: true,
         session_expiry_secs: 0,
-        ..Options::new(client_id)
+        no_local: true,
+        ..Options::new(config.client_id.clone())
     };
-    let mut client = TcpClient::connect(&broker, options, Duration::from_secs(10))?;
-    // `#` never matches `$emqx/...` topics [MQTT-4.7.2-1]: the filter must name the prefix.
-    let filter = "$emqx/things/+/shadow/update".to_owned();
-    client.command(Command::Subscribe(vec![(filter, Qos::AtLeastOnce)]))?;
+    let mut client = TcpClient::connect(&config.broker, options, Duration::from_secs(10))?;
+    client.command(Command::Subscribe(Cloud::subscriptions()))?;
+    println!(
+        "thingsim-cloud: mqtt {} · http http://{}",
+        config.broker, config.http
+    );
+
+    let mut cloud = Cloud::default();
+    let mut deadline: Option<Millis> = None;
     loop {
-        match client.next_event(Duration::from_secs(3600))? {
-            Some(Event::Subscribed { filter, .. }) => println!("subscribed {filter}"),
-            Some(Event::Received(message)) => match Topic::parse(&message.topic) {
-                Some((thing, Topic::Shadow(ShadowTopic::Update))) => {
-                    match Update::from_slice(&message.payload) {
-                        Ok(update) => println!(
-                            "thing={thing} update={}",
-                            String::from_utf8_lossy(&update.to_vec())
-                        ),
-                        Err(e) => println!("thing={thing} rejected: {e}"),
-                    }
-                }
-                _ => println!("ignored message on {}", message.topic),
-            },
-            Some(Event::Error(e)) => println!("error: {e}"),
-            Some(_) | None => {}
+        while let Ok(Some(request)) = server.try_recv() {
+            serve(request, &mut cloud, &config);
         }
+        match client.next_event(Duration::from_millis(20))? {
+            Some(Event::Subscribed { filter, .. }) => println!("subscribed {filter}"),
+            Some(Event::Received(message)) => cloud.handle_message(now(), &message),
+            Some(Event::Error(e)) => println!("mqtt error: {e}"),
+            _ => {}
+        }
+        if deadline.is_some_and(|d| d <= now()) {
+            cloud.handle_timeout(now());
+        }
+        loop {
+            match cloud.poll_output() {
+                CloudOutput::Publish(message) => client.command(Command::Publish(message))?,
+                CloudOutput::Event(event) => log(&event),
+                CloudOutput::Idle { deadline: next } => {
+                    deadline = next;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, config: &Config) {
+    let method = request.method().as_str().to_owned();
+    let url = request.url().to_owned();
+    let header = |name: &'static str| {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_owned())
+    };
+    let (authorization, origin) = (header("Authorization"), header("Origin"));
+    let mut body = Vec::new();
+    let read = request
+        .as_reader()
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut body);
+    let (status, answer) = match (read, method.as_str()) {
+        (Err(e), _) => (
+            400,
+            serde_json::json!({ "error": format!("reading the body: {e}") }),
+        ),
+        (Ok(_), "OPTIONS") => (204, Value::Null),
+        (Ok(_), _) => api::handle(
+            cloud,
+            &config.api,
+            now(),
+            &method,
+            &url,
+            authorization.as_deref(),
+            &body,
+        ),
+    };
+    // Never log bodies or the Authorization header: they carry secrets.
+    println!(
+        "http {method} {} -> {status}",
+        url.split('?').next().unwrap_or_default()
+    );
+    let data = if answer.is_null() {
+        Vec::new()
+    } else {
+        answer.to_string().into_bytes()
+    };
+    let mut response = tiny_http::Response::from_data(data).with_status_code(status);
+    let mut add = |k: &str, v: &str| {
+        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            response.add_header(h);
+        }
+    };
+    add("Content-Type", "application/json");
+    if let Some(origin) = origin.filter(|o| config.cors_origins.iter().any(|a| a == o)) {
+        add("Access-Control-Allow-Origin", &origin);
+        add("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS");
+        add(
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type",
+        );
+        add("Vary", "Origin");
+    }
+    if let Err(e) = request.respond(response) {
+        println!("http: answering {method} {url}: {e}");
+    }
+}
+
+fn log(event: &CloudEvent) {
+    match event {
+        CloudEvent::ShadowUpdated { thing, version } => {
+            println!("thing={thing} shadow version={version}")
+        }
+        CloudEvent::ShadowRejected { thing, rejection } => {
+            println!("thing={thing} rejected: {rejection}")
+        }
+        CloudEvent::Command(e) => println!(
+            "thing={} command {} {} {:?}",
+            e.thing_name, e.execution_id, e.request.action, e.status
+        ),
+        CloudEvent::DeviceEvent { thing, kind, .. } => println!("thing={thing} event {kind}"),
+        CloudEvent::Refused { topic, reason } => println!("refused on {topic}: {reason}"),
     }
 }

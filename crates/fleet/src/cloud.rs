@@ -283,9 +283,34 @@ impl Cloud {
         self.shadows.get(thing).cloned().unwrap_or_default()
     }
 
-    /// Things that have a shadow.
+    /// Registers a thing (a device that reports is registered on its first report); false
+    /// when it already existed.
+    pub fn create_thing(&mut self, thing: &ThingName) -> bool {
+        if self.shadows.contains_key(thing) {
+            return false;
+        }
+        self.shadows.insert(thing.clone(), Shadow::default());
+        true
+    }
+
+    /// Whether the thing is known.
+    pub fn has_thing(&self, thing: &ThingName) -> bool {
+        self.shadows.contains_key(thing)
+    }
+
+    /// Known things.
     pub fn things(&self) -> impl Iterator<Item = &ThingName> {
         self.shadows.keys()
+    }
+
+    /// All jobs, oldest first.
+    pub fn jobs(&self) -> impl Iterator<Item = &Job> {
+        self.jobs.jobs()
+    }
+
+    /// Every thing's execution of one job.
+    pub fn job_executions(&self, job_id: &str) -> Vec<&JobExecution> {
+        self.jobs.executions_of(job_id)
     }
 
     /// One command execution.

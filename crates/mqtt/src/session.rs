@@ -79,6 +79,10 @@ pub struct Options {
     pub receive_maximum: Option<u16>,
     /// The Last Will the broker publishes if the connection dies without DISCONNECT.
     pub will: Option<Message>,
+    /// MQTT 5 No Local on every subscription: the broker does not send us our own publishes
+    /// (a backend that both publishes and subscribes `shadow/update` needs it). Ignored for
+    /// 3.1.1, where the bit is reserved [MQTT-3.8.3-4].
+    pub no_local: bool,
     /// How many publishes made while offline are kept; past that the oldest is dropped.
     pub offline_queue_capacity: usize,
 }
@@ -98,6 +102,7 @@ impl Options {
             offline_queue_capacity: 1000,
             receive_maximum: None,
             will: None,
+            no_local: false,
         }
     }
 }
@@ -493,7 +498,13 @@ impl Session {
         };
         let entries: Result<Vec<SubEntry>, _> = filters
             .iter()
-            .map(|(f, q)| SubEntry::new(f.as_str(), SubOpts::new().set_qos(q.to_core())))
+            .map(|(f, q)| {
+                let no_local = self.options.no_local && self.options.version == ProtocolVersion::V5;
+                SubEntry::new(
+                    f.as_str(),
+                    SubOpts::new().set_qos(q.to_core()).set_nl(no_local),
+                )
+            })
             .collect();
         let built: Result<Packet, _> = entries.and_then(|entries| match self.options.version {
             ProtocolVersion::V3_1_1 => v3_1_1::Subscribe::builder()
@@ -1156,6 +1167,34 @@ mod tests {
                 packet_id: u16::from_be_bytes([hi, lo])
             }]
         );
+    }
+
+    #[test]
+    fn no_local_sets_the_subscription_option_bit_on_mqtt5_only() {
+        for (version, connack, expected) in [
+            (ProtocolVersion::V5, &CONNACK_V5_OK[..], 0x05u8), // QoS 1 | No Local
+            (ProtocolVersion::V3_1_1, &CONNACK_V311_OK[..], 0x01u8), // QoS 1 only
+        ] {
+            let mut s = Session::new(Options {
+                version,
+                no_local: true,
+                ..Options::new("cloud")
+            });
+            s.handle_transport_opened(Millis(0));
+            s.handle_input(Millis(1), connack);
+            drain(&mut s);
+            s.handle_command(
+                Millis(2),
+                Command::Subscribe(vec![("a/b".into(), Qos::AtLeastOnce)]),
+            );
+            let (tx, _, _, _) = drain(&mut s);
+            assert_eq!(
+                *tx[0].last().unwrap(),
+                expected,
+                "{version:?}: {:02x?}",
+                tx[0]
+            );
+        }
     }
 
     #[test]

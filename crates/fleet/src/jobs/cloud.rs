@@ -447,6 +447,15 @@ impl JobsCloud {
         self.jobs.values()
     }
 
+    /// Every thing's execution of one job.
+    pub fn executions_of(&self, job_id: &str) -> Vec<&JobExecution> {
+        self.executions
+            .iter()
+            .filter(|((_, id), _)| id == job_id)
+            .map(|(_, t)| &t.execution)
+            .collect()
+    }
+
     /// One thing's execution of a job.
     pub fn execution(&self, thing: &ThingName, job_id: &str) -> Option<&JobExecution> {
         self.executions

@@ -1,0 +1,572 @@
+//! The HTTP API as a pure function: (method, path, headers, body) in, (status, JSON) out, over
+//! the pure [`Cloud`]. The server loop only moves bytes; everything here is testable without
+//! sockets.
+//!
+//! | method | path | body | answer |
+//! |---|---|---|---|
+//! | GET | `/api/v1/things` | | `{"data":[{"thingName","version","updatedAt"}]}` |
+//! | POST | `/api/v1/things` | `{"thingName"}` | 201 `{"thingName"}`; 409 exists |
+//! | GET | `/api/v1/things/{name}/shadow` | | shadow document |
+//! | PUT | `/api/v1/things/{name}/shadow/desired` | `{"state":{"desired":{…}},"version"?}` | `{"version"}`; 409 conflict |
+//! | POST | `/api/v1/commands` | `{"thingName","action","params"?,"ttl"?}` | 201 execution |
+//! | GET | `/api/v1/commands/executions/{id}` | | execution |
+//! | POST | `/api/v1/jobs` | `{"description"?,"targets":{"thingNames":[…]},"document","type"?,"stepTimeoutInMinutes"?}` | 201 `{"jobId"}` |
+//! | GET | `/api/v1/jobs` | | `{"data":[job]}` |
+//! | GET | `/api/v1/jobs/{id}` | | job |
+//! | GET | `/api/v1/jobs/{id}/executions` | | `{"data":[execution]}` |
+//! | POST | `/api/v1/jobs/{id}/cancel` | | job |
+//! | GET | `/api/v1/thing-datas/{name}/shadow` | Basic auth | shadow document (ThingDatas) |
+//!
+//! Errors are `{"error": "…"}` with 400, 401, 404, 405, 409 or 413.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use thingsim_fleet::ThingName;
+use thingsim_fleet::cloud::Cloud;
+use thingsim_fleet::jobs::cloud::JobType;
+use thingsim_fleet::shadow::Update;
+use thingsim_fleet::shadow::cloud::Shadow;
+use thingsim_mqtt::Millis;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// An answer: status and JSON body.
+pub type Answer = (u16, Value);
+
+/// What the API needs besides the cloud.
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    /// `apiKey:apiSecret` for the ThingDatas endpoints; `None` refuses them all (401).
+    pub device_credentials: Option<String>,
+}
+
+fn error(status: u16, message: impl Into<String>) -> Answer {
+    (status, json!({ "error": message.into() }))
+}
+
+/// Routes one request. `authorization` is the raw `Authorization` header, if any.
+pub fn handle(
+    cloud: &mut Cloud,
+    config: &ApiConfig,
+    now: Millis,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Answer {
+    if body.len() > MAX_BODY {
+        return error(
+            413,
+            format!(
+                "the body is {} bytes; at most {MAX_BODY} are accepted",
+                body.len()
+            ),
+        );
+    }
+    let path = path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["api", "v1", "things"]) => {
+            let data: Vec<Value> = cloud
+                .things()
+                .map(|t| {
+                    let s = cloud.shadow(t);
+                    json!({"thingName": t.as_str(), "version": s.version, "updatedAt": rfc3339(s.updated_at)})
+                })
+                .collect();
+            (200, json!({ "data": data }))
+        }
+        ("POST", ["api", "v1", "things"]) => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Body {
+                thing_name: String,
+            }
+            let body: Body = match parse(body) {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
+            match ThingName::new(&body.thing_name) {
+                Err(e) => error(400, e.to_string()),
+                Ok(thing) if cloud.create_thing(&thing) => {
+                    (201, json!({ "thingName": thing.as_str() }))
+                }
+                Ok(thing) => error(409, format!("thing {thing} already exists")),
+            }
+        }
+        ("GET", ["api", "v1", "things", name, "shadow"]) => match known(cloud, name) {
+            Ok(thing) => (200, document(&cloud.shadow(&thing))),
+            Err(e) => e,
+        },
+        ("PUT", ["api", "v1", "things", name, "shadow", "desired"]) => {
+            let thing = match known(cloud, name) {
+                Ok(t) => t,
+                Err(e) => return e,
+            };
+            let update = match Update::from_slice(body) {
+                Ok(u) => u,
+                Err(e) => return error(400, e.to_string()),
+            };
+            let Some(desired) = update.state.desired else {
+                return error(
+                    400,
+                    "state.desired is required; reported state belongs to the device",
+                );
+            };
+            if let Some(expected) = update.version.filter(|&v| v != 0)
+                && expected != cloud.shadow(&thing).version
+            {
+                return error(
+                    409,
+                    format!(
+                        "version conflict: expected {expected}, the shadow is at {}",
+                        cloud.shadow(&thing).version
+                    ),
+                );
+            }
+            match cloud.set_desired(now, &thing, desired) {
+                Ok(accepted) => (200, json!({ "version": accepted.version })),
+                Err(rejection) => error(rejection.code, rejection.message),
+            }
+        }
+        ("POST", ["api", "v1", "commands"]) => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Body {
+                thing_name: String,
+                action: String,
+                #[serde(default)]
+                params: Map<String, Value>,
+                #[serde(default = "default_ttl")]
+                ttl: u64,
+            }
+            fn default_ttl() -> u64 {
+                30
+            }
+            let body: Body = match parse(body) {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
+            let thing = match known(cloud, &body.thing_name) {
+                Ok(t) => t,
+                Err(e) => return e,
+            };
+            if body.action.trim().is_empty() || !(1..=3600).contains(&body.ttl) {
+                return error(
+                    400,
+                    "action must be non-empty and ttl between 1 and 3600 seconds",
+                );
+            }
+            let id = cloud.send_command(now, &thing, &body.action, body.params, body.ttl);
+            (201, to_json(cloud.execution(&id)))
+        }
+        ("GET", ["api", "v1", "commands", "executions", id]) => match cloud.execution(id) {
+            Some(e) => (200, to_json(Some(e))),
+            None => error(404, format!("no command execution {id}")),
+        },
+        ("POST", ["api", "v1", "jobs"]) => {
+            #[derive(Deserialize)]
+            struct Targets {
+                #[serde(rename = "thingNames", default)]
+                thing_names: Vec<String>,
+            }
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Body {
+                #[serde(default)]
+                description: String,
+                targets: Targets,
+                document: Value,
+                #[serde(default, rename = "type")]
+                job_type: JobType,
+                step_timeout_in_minutes: Option<u64>,
+            }
+            let body: Body = match parse(body) {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
+            let mut things = Vec::new();
+            for name in &body.targets.thing_names {
+                match known(cloud, name) {
+                    Ok(t) => things.push(t),
+                    Err(e) => return e,
+                }
+            }
+            match cloud.create_job(
+                now,
+                &body.description,
+                body.document,
+                &things,
+                body.job_type,
+                body.step_timeout_in_minutes,
+            ) {
+                Ok(job_id) => (201, json!({ "jobId": job_id })),
+                Err(e) => error(400, e.to_string()),
+            }
+        }
+        ("GET", ["api", "v1", "jobs"]) => {
+            let data: Vec<Value> = cloud.jobs().map(|j| to_json(Some(j))).collect();
+            (200, json!({ "data": data }))
+        }
+        ("GET", ["api", "v1", "jobs", id]) => match cloud.job(id) {
+            Some(j) => (200, to_json(Some(j))),
+            None => error(404, format!("no job {id}")),
+        },
+        ("GET", ["api", "v1", "jobs", id, "executions"]) => match cloud.job(id) {
+            Some(_) => {
+                let data: Vec<Value> = cloud
+                    .job_executions(id)
+                    .into_iter()
+                    .map(|e| to_json(Some(e)))
+                    .collect();
+                (200, json!({ "data": data }))
+            }
+            None => error(404, format!("no job {id}")),
+        },
+        ("POST", ["api", "v1", "jobs", id, "cancel"]) => match cloud.cancel_job(now, id) {
+            Ok(()) => (200, to_json(cloud.job(id))),
+            Err(e) => error(404, e.to_string()),
+        },
+        ("GET", ["api", "v1", "thing-datas", name, "shadow"]) => {
+            if let Err(e) = authorize(config, authorization) {
+                return e;
+            }
+            match known(cloud, name) {
+                Ok(thing) => (200, document(&cloud.shadow(&thing))),
+                Err(e) => e,
+            }
+        }
+        (_, ["api", "v1", ..]) => error(405, format!("{method} {path} is not part of the API")),
+        _ => error(404, format!("nothing at {path}")),
+    }
+}
+
+/// ThingDatas endpoints need `Authorization: Basic base64(apiKey:apiSecret)`.
+fn authorize(config: &ApiConfig, authorization: Option<&str>) -> Result<(), Answer> {
+    let denied = || {
+        error(
+            401,
+            "ThingDatas endpoints need Authorization: Basic base64(apiKey:apiSecret)",
+        )
+    };
+    let Some(expected) = &config.device_credentials else {
+        return Err(denied());
+    };
+    let given = authorization
+        .and_then(|h| h.strip_prefix("Basic "))
+        .and_then(|b64| base64_decode(b64.trim()))
+        .ok_or_else(denied)?;
+    // Compare in constant time: the length is not secret, the contents are.
+    let same = given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected.as_bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same { Ok(()) } else { Err(denied()) }
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let bytes = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in bytes {
+        acc = (acc << 6) | u32::from(value(c)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+fn known(cloud: &Cloud, name: &str) -> Result<ThingName, Answer> {
+    let thing = ThingName::new(name).map_err(|e| error(400, e.to_string()))?;
+    if cloud.has_thing(&thing) {
+        Ok(thing)
+    } else {
+        Err(error(404, format!("no thing {thing}")))
+    }
+}
+
+fn parse<T: for<'a> Deserialize<'a>>(body: &[u8]) -> Result<T, Answer> {
+    serde_json::from_slice(body).map_err(|e| error(400, format!("malformed JSON body: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(value: Option<T>) -> Value {
+    value.map_or(Value::Null, |v| {
+        serde_json::to_value(v).unwrap_or(Value::Null)
+    })
+}
+
+/// The GET shadow document of the reference: `updatedAt` as RFC 3339.
+fn document(shadow: &Shadow) -> Value {
+    let d = shadow.document();
+    json!({
+        "reported": d.reported,
+        "desired": d.desired,
+        "delta": d.delta,
+        "version": d.version,
+        "updatedAt": rfc3339(d.updated_at),
+    })
+}
+
+/// Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's civil-from-days).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = Millis(1_748_390_400_000);
+
+    fn call(cloud: &mut Cloud, method: &str, path: &str, body: Value) -> Answer {
+        let body = if body.is_null() {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
+        handle(cloud, &ApiConfig::default(), NOW, method, path, None, &body)
+    }
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_748_390_400), "2025-05-28T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn things_shadows_and_desired_state() {
+        let mut cloud = Cloud::default();
+        assert_eq!(
+            call(
+                &mut cloud,
+                "POST",
+                "/api/v1/things",
+                json!({"thingName": "t1"})
+            )
+            .0,
+            201
+        );
+        assert_eq!(
+            call(
+                &mut cloud,
+                "POST",
+                "/api/v1/things",
+                json!({"thingName": "t1"})
+            )
+            .0,
+            409
+        );
+        assert_eq!(
+            call(
+                &mut cloud,
+                "POST",
+                "/api/v1/things",
+                json!({"thingName": "a/+"})
+            )
+            .0,
+            400
+        );
+        let (status, body) = call(
+            &mut cloud,
+            "PUT",
+            "/api/v1/things/t1/shadow/desired",
+            json!({"state": {"desired": {"on": true}}}),
+        );
+        assert_eq!((status, body["version"].clone()), (200, json!(1)));
+        let (_, doc) = call(&mut cloud, "GET", "/api/v1/things/t1/shadow", Value::Null);
+        assert_eq!(doc["delta"], json!({"on": true}));
+        assert_eq!(doc["updatedAt"], json!("2025-05-28T00:00:00Z"));
+        let (status, body) = call(
+            &mut cloud,
+            "PUT",
+            "/api/v1/things/t1/shadow/desired",
+            json!({"state": {"desired": {"on": false}}, "version": 7}),
+        );
+        assert_eq!(status, 409, "{body}");
+        assert_eq!(
+            call(
+                &mut cloud,
+                "PUT",
+                "/api/v1/things/t1/shadow/desired",
+                json!({"state": {"reported": {"on": 1}}})
+            )
+            .0,
+            400
+        );
+        assert_eq!(
+            call(&mut cloud, "GET", "/api/v1/things/nope/shadow", Value::Null).0,
+            404
+        );
+    }
+
+    #[test]
+    fn commands_and_jobs_validate_and_answer() {
+        let mut cloud = Cloud::default();
+        call(
+            &mut cloud,
+            "POST",
+            "/api/v1/things",
+            json!({"thingName": "t1"}),
+        );
+        let (status, e) = call(
+            &mut cloud,
+            "POST",
+            "/api/v1/commands",
+            json!({"thingName": "t1", "action": "reboot", "ttl": 5}),
+        );
+        assert_eq!((status, e["status"].clone()), (201, json!("SENT")));
+        let id = e["executionId"].as_str().unwrap().to_owned();
+        assert_eq!(
+            call(
+                &mut cloud,
+                "GET",
+                &format!("/api/v1/commands/executions/{id}"),
+                Value::Null
+            )
+            .0,
+            200
+        );
+        assert_eq!(
+            call(
+                &mut cloud,
+                "POST",
+                "/api/v1/commands",
+                json!({"thingName": "ghost", "action": "x"})
+            )
+            .0,
+            404
+        );
+        assert_eq!(
+            call(
+                &mut cloud,
+                "POST",
+                "/api/v1/commands",
+                json!({"thingName": "t1", "action": "x", "ttl": 0})
+            )
+            .0,
+            400
+        );
+
+        let job = json!({"targets": {"thingNames": ["t1"]}, "document": {"action": "reboot"}});
+        let (status, body) = call(&mut cloud, "POST", "/api/v1/jobs", job);
+        assert_eq!(status, 201);
+        let job_id = body["jobId"].as_str().unwrap().to_owned();
+        let (_, execs) = call(
+            &mut cloud,
+            "GET",
+            &format!("/api/v1/jobs/{job_id}/executions"),
+            Value::Null,
+        );
+        assert_eq!(execs["data"][0]["status"], json!("QUEUED"));
+        let (_, cancelled) = call(
+            &mut cloud,
+            "POST",
+            &format!("/api/v1/jobs/{job_id}/cancel"),
+            Value::Null,
+        );
+        assert_eq!(cancelled["state"], json!("CANCELED"));
+        let bad = json!({"targets": {"thingNames": ["t1"]}, "document": {"params": {}}});
+        assert_eq!(call(&mut cloud, "POST", "/api/v1/jobs", bad).0, 400);
+    }
+
+    #[test]
+    fn hostile_requests_get_a_json_error_and_change_nothing() {
+        let mut cloud = Cloud::default();
+        for (method, path, body) in [
+            ("POST", "/api/v1/things", &b"{not json"[..]),
+            ("POST", "/api/v1/commands", b"[]"),
+            ("POST", "/api/v1/jobs", b"{\"targets\":5}"),
+            ("DELETE", "/api/v1/things", b""),
+            ("GET", "/../../etc/passwd", b""),
+        ] {
+            let (status, answer) = handle(
+                &mut cloud,
+                &ApiConfig::default(),
+                NOW,
+                method,
+                path,
+                None,
+                body,
+            );
+            assert!((400..500).contains(&status), "{method} {path}: {status}");
+            assert!(answer["error"].is_string(), "{answer}");
+        }
+        let huge = vec![b' '; MAX_BODY + 1];
+        assert_eq!(
+            handle(
+                &mut cloud,
+                &ApiConfig::default(),
+                NOW,
+                "POST",
+                "/api/v1/things",
+                None,
+                &huge
+            )
+            .0,
+            413
+        );
+        assert_eq!(cloud.things().count(), 0);
+    }
+
+    #[test]
+    fn thing_datas_needs_the_right_basic_credentials() {
+        let mut cloud = Cloud::default();
+        cloud.create_thing(&ThingName::new("t1").unwrap());
+        let config = ApiConfig {
+            device_credentials: Some("key:secret".into()),
+        };
+        let get = |cloud: &mut Cloud, auth: Option<&str>| {
+            handle(
+                cloud,
+                &config,
+                NOW,
+                "GET",
+                "/api/v1/thing-datas/t1/shadow",
+                auth,
+                b"",
+            )
+        };
+        assert_eq!(get(&mut cloud, Some("Basic a2V5OnNlY3JldA==")).0, 200); // key:secret
+        for auth in [
+            None,
+            Some("Basic a2V5Ondyb25n"),
+            Some("Bearer x"),
+            Some("Basic !!!"),
+        ] {
+            let (status, body) = get(&mut cloud, auth);
+            assert_eq!(status, 401, "{auth:?}");
+            assert!(body.get("reported").is_none(), "no data on 401");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! A mosquitto of our own on a free loopback port.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A mosquitto process on a free loopback port, killed on drop (also when a test fails).
+pub(crate) struct Broker {
+    child: Child,
+    pub(crate) addr: String,
+    _dir: PathBuf,
+}
+
+impl Broker {
+    pub(crate) fn start() -> Self {
+        // Tests run in parallel: two of them may be handed the same just-freed port. Start one
+        // broker at a time, and only trust a port once our own mosquitto is alive on it.
+        static START: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = START.lock().unwrap_or_else(|e| e.into_inner());
+        for _attempt in 0..5 {
+            if let Some(broker) = Self::try_start() {
+                return broker;
+            }
+        }
+        panic!("could not start mosquitto on a free port");
+    }
+
+    fn try_start() -> Option<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("thingsim-broker-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        )
+        .unwrap();
+        let mut child = Process::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto must be installed (scripts/setup installs it)");
+        let addr = format!("127.0.0.1:{port}");
+        let start = Instant::now();
+        loop {
+            if child.try_wait().ok().flatten().is_some() {
+                return None; // it could not bind: someone else has the port
+            }
+            if TcpStream::connect(&addr).is_ok() {
+                // Connected, but to whom? Give a failed bind time to show, then check again.
+                std::thread::sleep(Duration::from_millis(50));
+                if child.try_wait().ok().flatten().is_none() {
+                    return Some(Self {
+                        child,
+                        addr,
+                        _dir: dir,
+                    });
+                }
+                return None;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,202 @@
+//! The local Fleets stand-in end to end: real mosquitto, the thingsim-cloud binary, and a
+//! device running the pure device role over MQTT, driven through the HTTP API.
+
+mod common;
+
+use common::broker::Broker;
+use common::{CloudProcess, NativeDevice};
+use serde_json::{Value, json};
+use thingsim_cloud::tcp::TcpClient;
+use thingsim_fleet::device::{DeviceOptions, UserCommand};
+use thingsim_fleet::model::THERMOSTAT;
+use thingsim_mqtt::{Command, Message, Options, Qos};
+
+fn shadow(cloud: &CloudProcess, thing: &str) -> Value {
+    let (status, doc) = cloud.call("GET", &format!("/api/v1/things/{thing}/shadow"), None, None);
+    assert_eq!(status, 200, "{doc}");
+    doc
+}
+
+#[test]
+fn shadow_commands_and_jobs_flow_between_the_api_and_a_device_over_real_mqtt() {
+    let broker = Broker::start();
+    let cloud = CloudProcess::start(&broker.addr, &["--api-key", "key:secret"]);
+    assert_eq!(
+        cloud
+            .call(
+                "POST",
+                "/api/v1/things",
+                Some(&json!({"thingName": "thermo-1"})),
+                None
+            )
+            .0,
+        201
+    );
+    let options = DeviceOptions {
+        job_step_ms: 100,
+        telemetry_ms: None,
+    };
+    let mut dev = NativeDevice::connect(&broker.addr, "thermo-1", &THERMOSTAT, options);
+    dev.run_until("the first report", |_| {
+        shadow(&cloud, "thermo-1")["reported"]["targetTemperature"] == json!(21.0)
+    });
+
+    // Shadow: desired → delta → device applies and reports → converged.
+    let (status, _) = cloud.call(
+        "PUT",
+        "/api/v1/things/thermo-1/shadow/desired",
+        Some(&json!({"state": {"desired": {"targetTemperature": 24}}})),
+        None,
+    );
+    assert_eq!(status, 200);
+    dev.run_until("convergence", |_| {
+        let doc = shadow(&cloud, "thermo-1");
+        doc["reported"]["targetTemperature"] == json!(24.0) && doc["delta"] == json!({})
+    });
+
+    // Command round trip.
+    let (status, e) = cloud.call("POST", "/api/v1/commands", Some(&json!({"thingName": "thermo-1", "action": "setTemperature", "params": {"value": 22.5}})), None);
+    assert_eq!(status, 201, "{e}");
+    let path = format!(
+        "/api/v1/commands/executions/{}",
+        e["executionId"].as_str().unwrap()
+    );
+    dev.run_until("the command answered", |_| {
+        cloud.call("GET", &path, None, None).1["status"] == json!("SUCCEEDED")
+    });
+
+    // A command nobody answers times out after its TTL.
+    dev.device
+        .handle_command(common::epoch_now(), UserCommand::SetAutoAnswer(false));
+    let (_, e) = cloud.call(
+        "POST",
+        "/api/v1/commands",
+        Some(&json!({"thingName": "thermo-1", "action": "reboot", "ttl": 1})),
+        None,
+    );
+    let path = format!(
+        "/api/v1/commands/executions/{}",
+        e["executionId"].as_str().unwrap()
+    );
+    dev.run_until("the command timed out", |_| {
+        cloud.call("GET", &path, None, None).1["status"] == json!("TIMED_OUT")
+    });
+
+    // A firmware job runs to SUCCEEDED and the new firmware is reported.
+    let job = json!({"description": "fw", "targets": {"thingNames": ["thermo-1"]}, "document": {"action": "updateFirmware", "params": {"version": "2.1.5"}}});
+    let (status, body) = cloud.call("POST", "/api/v1/jobs", Some(&job), None);
+    assert_eq!(status, 201, "{body}");
+    let executions = format!(
+        "/api/v1/jobs/{}/executions",
+        body["jobId"].as_str().unwrap()
+    );
+    dev.run_until("the job succeeded", |_| {
+        cloud.call("GET", &executions, None, None).1["data"][0]["status"] == json!("SUCCEEDED")
+    });
+    assert_eq!(
+        shadow(&cloud, "thermo-1")["reported"]["firmware"],
+        json!("2.1.5")
+    );
+
+    // A job that fails at step 2.
+    dev.device.handle_command(
+        common::epoch_now(),
+        UserCommand::SetJobBehaviour(thingsim_fleet::device::JobBehaviour::FailAtStep(2)),
+    );
+    let (_, body) = cloud.call("POST", "/api/v1/jobs", Some(&job), None);
+    let executions = format!(
+        "/api/v1/jobs/{}/executions",
+        body["jobId"].as_str().unwrap()
+    );
+    dev.run_until("the job failed", |_| {
+        cloud.call("GET", &executions, None, None).1["data"][0]["status"] == json!("FAILED")
+    });
+
+    // A stalled job is cancelled from the API.
+    dev.device.handle_command(
+        common::epoch_now(),
+        UserCommand::SetJobBehaviour(thingsim_fleet::device::JobBehaviour::Stall),
+    );
+    let (_, body) = cloud.call("POST", "/api/v1/jobs", Some(&job), None);
+    let id = body["jobId"].as_str().unwrap().to_owned();
+    let executions = format!("/api/v1/jobs/{id}/executions");
+    dev.run_until("the job started", |_| {
+        cloud.call("GET", &executions, None, None).1["data"][0]["status"] == json!("IN_PROGRESS")
+    });
+    assert_eq!(
+        cloud
+            .call("POST", &format!("/api/v1/jobs/{id}/cancel"), None, None)
+            .0,
+        200
+    );
+    dev.run_until("the device let go", |d| d.device.current_job().is_none());
+    assert_eq!(
+        cloud.call("GET", &executions, None, None).1["data"][0]["status"],
+        json!("CANCELED")
+    );
+
+    // ThingDatas shadow GET: only with the right key.
+    let (status, body) = cloud.call("GET", "/api/v1/thing-datas/thermo-1/shadow", None, None);
+    assert_eq!((status, body.get("reported")), (401, None));
+    let (status, body) = cloud.call(
+        "GET",
+        "/api/v1/thing-datas/thermo-1/shadow",
+        None,
+        Some("Basic a2V5OnNlY3JldA=="),
+    );
+    assert_eq!(
+        (status, body["reported"]["firmware"].clone()),
+        (200, json!("2.1.5"))
+    );
+}
+
+#[test]
+fn garbage_on_every_subscribed_topic_and_bad_requests_leave_the_cloud_serving() {
+    let broker = Broker::start();
+    let cloud = CloudProcess::start(&broker.addr, &[]);
+    cloud.call(
+        "POST",
+        "/api/v1/things",
+        Some(&json!({"thingName": "t1"})),
+        None,
+    );
+    let mut raw = TcpClient::connect(
+        &broker.addr,
+        Options::new("hostile"),
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    for topic in [
+        "$emqx/things/t1/shadow/update",
+        "$emqx/things/t1/events/alarm",
+        "$emqx/commands/things/t1/executions/exec-9/response",
+        "$emqx/things/t1/jobs/get",
+        "$emqx/things/t1/jobs/start-next",
+        "$emqx/things/t1/jobs/job-9/get",
+        "$emqx/things/t1/jobs/job-9/update",
+    ] {
+        raw.command(Command::Publish(Message::new(
+            topic,
+            "\u{0}{garbage",
+            Qos::AtLeastOnce,
+        )))
+        .unwrap();
+    }
+    cloud.wait_line("thing=t1 rejected: 400: malformed shadow update");
+    cloud.wait_line("refused on $emqx/things/t1/events/alarm: malformed event");
+    cloud.wait_line("refused on $emqx/commands/things/t1/executions/exec-9/response");
+    let (status, body) = cloud.call("POST", "/api/v1/jobs", Some(&json!({"targets": 1})), None);
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON body")
+    );
+    assert_eq!(
+        cloud.call("GET", "/api/v1/things", None, None).1["data"][0]["thingName"],
+        json!("t1"),
+        "still serving"
+    );
+    assert_eq!(shadow(&cloud, "t1")["version"], json!(0), "nothing changed");
+}
