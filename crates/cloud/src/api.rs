@@ -16,6 +16,7 @@
 //! | GET | `/api/v1/jobs/{id}/executions` | | `{"data":[execution]}` |
 //! | POST | `/api/v1/jobs/{id}/cancel` | | job |
 //! | GET | `/api/v1/thing-datas/{name}/shadow` | Basic auth | shadow document (ThingDatas) |
+//! | POST | `/api/v1/thing-datas/shadow/reported` | Basic auth; `{"thingName","state":{"reported":{…}},"clientToken"?,"version"?}` | `{"version","clientToken"?}` |
 //!
 //! Errors are `{"error": "…"}` with 400, 401, 404, 405, 409 or 413.
 
@@ -235,6 +236,46 @@ pub fn handle(
             match known(cloud, name) {
                 Ok(thing) => (200, document(&cloud.shadow(&thing))),
                 Err(e) => e,
+            }
+        }
+        ("POST", ["api", "v1", "thing-datas", "shadow", "reported"]) => {
+            if let Err(e) = authorize(config, authorization) {
+                return e;
+            }
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Body {
+                thing_name: String,
+                state: thingsim_fleet::shadow::UpdateState,
+                client_token: Option<String>,
+                version: Option<u64>,
+            }
+            let body: Body = match parse(body) {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
+            let thing = match known(cloud, &body.thing_name) {
+                Ok(t) => t,
+                Err(e) => return e,
+            };
+            let Some(reported) = body.state.reported.filter(|_| body.state.desired.is_none())
+            else {
+                return error(
+                    400,
+                    "state.reported is required, and only it: desired state belongs to the cloud",
+                );
+            };
+            let update = Update {
+                client_token: body.client_token,
+                version: body.version,
+                ..Update::reported(reported)
+            };
+            match cloud.report(now, &thing, &update) {
+                Ok(accepted) => (
+                    200,
+                    json!({ "version": accepted.version, "clientToken": accepted.client_token }),
+                ),
+                Err(rejection) => error(rejection.code, rejection.message),
             }
         }
         (_, ["api", "v1", ..]) => error(405, format!("{method} {path} is not part of the API")),
@@ -537,6 +578,68 @@ mod tests {
             413
         );
         assert_eq!(cloud.things().count(), 0);
+    }
+
+    #[test]
+    fn thing_datas_report_updates_the_shadow_and_echoes_the_token() {
+        let mut cloud = Cloud::default();
+        cloud.create_thing(&ThingName::new("thermostat-001").unwrap());
+        let config = ApiConfig {
+            device_credentials: Some("key:secret".into()),
+        };
+        let auth = Some("Basic a2V5OnNlY3JldA==");
+        let post = |cloud: &mut Cloud, body: Value| {
+            handle(
+                cloud,
+                &config,
+                NOW,
+                "POST",
+                "/api/v1/thing-datas/shadow/reported",
+                auth,
+                body.to_string().as_bytes(),
+            )
+        };
+        let (status, body) = post(
+            &mut cloud,
+            json!({"thingName": "thermostat-001", "state": {"reported": {"temperature": 21.5}}, "clientToken": "tok-001", "version": 0}),
+        );
+        assert_eq!(
+            (status, body),
+            (200, json!({"version": 1, "clientToken": "tok-001"}))
+        );
+        assert_eq!(
+            cloud
+                .shadow(&ThingName::new("thermostat-001").unwrap())
+                .reported["temperature"],
+            json!(21.5)
+        );
+        assert_eq!(post(&mut cloud, json!({"thingName": "thermostat-001", "state": {"reported": {"t": 1}}, "version": 9})).0, 409);
+        assert_eq!(
+            post(
+                &mut cloud,
+                json!({"thingName": "thermostat-001", "state": {"desired": {"t": 1}}})
+            )
+            .0,
+            400
+        );
+        assert_eq!(
+            post(
+                &mut cloud,
+                json!({"thingName": "nobody", "state": {"reported": {"t": 1}}})
+            )
+            .0,
+            404
+        );
+        let unauthorized = handle(
+            &mut cloud,
+            &config,
+            NOW,
+            "POST",
+            "/api/v1/thing-datas/shadow/reported",
+            None,
+            b"{}",
+        );
+        assert_eq!(unauthorized.0, 401);
     }
 
     #[test]

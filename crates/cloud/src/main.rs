@@ -1,12 +1,16 @@
 //! `thingsim-cloud`: the local Fleets stand-in. It runs the pure cloud role of `thingsim-fleet`
 //! against a real broker and serves the management and ThingDatas HTTP API on 127.0.0.1.
 //!
+//! SIGINT and SIGTERM stop it cleanly: it finishes the current turn, sends DISCONNECT and exits 0.
+//!
 //! One thread owns the `Cloud`: it alternates between HTTP requests that are ready and MQTT
 //! input (a socket read of at most 20 ms), then drains the cloud's output. No locks, and the
 //! order of effects is the order of inputs.
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
@@ -125,9 +129,14 @@ fn main() -> anyhow::Result<()> {
         config.broker, config.http
     );
 
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("installing the SIGINT/SIGTERM handler")?;
+
     let mut cloud = Cloud::default();
     let mut deadline: Option<Millis> = None;
-    loop {
+    while !stop.load(Ordering::SeqCst) {
         while let Ok(Some(request)) = server.try_recv() {
             serve(request, &mut cloud, &config);
         }
@@ -151,6 +160,10 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // Signalled: say goodbye to the broker (no Last Will, nothing half-sent) and exit 0.
+    client.command(Command::Disconnect)?;
+    println!("thingsim-cloud: stopped");
+    Ok(())
 }
 
 fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, config: &Config) {

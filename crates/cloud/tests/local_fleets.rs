@@ -200,3 +200,22 @@ fn garbage_on_every_subscribed_topic_and_bad_requests_leave_the_cloud_serving() 
     );
     assert_eq!(shadow(&cloud, "t1")["version"], json!(0), "nothing changed");
 }
+
+#[test]
+fn sigterm_and_sigint_stop_the_cloud_cleanly() {
+    let broker = Broker::start();
+    for signal in ["-TERM", "-INT"] {
+        let mut cloud = CloudProcess::start(&broker.addr, &[]);
+        let pid = cloud.pid().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = cloud.wait_exit(std::time::Duration::from_secs(5));
+        assert_eq!(status.code(), Some(0), "{signal}: {status:?}");
+        cloud.wait_line("thingsim-cloud: stopped");
+    }
+}

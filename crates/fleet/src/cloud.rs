@@ -199,6 +199,22 @@ impl Cloud {
         result
     }
 
+    /// A report that did not come over MQTT (the ThingDatas HTTP API): same rules, same delta.
+    pub fn report(
+        &mut self,
+        now: Millis,
+        thing: &ThingName,
+        update: &Update,
+    ) -> Result<Accepted, Rejection> {
+        let result = self
+            .shadows
+            .entry(thing.clone())
+            .or_default()
+            .apply(now.0 / 1000, update);
+        self.after_update(thing, result.clone());
+        result
+    }
+
     /// Sends a command; returns its execution id. Without an answer within `ttl` seconds it
     /// times out.
     pub fn send_command(
