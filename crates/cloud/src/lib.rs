@@ -6,4 +6,5 @@
 //! function; nothing here decides what a message means.
 
 pub mod api;
+pub mod store;
 pub mod tcp;

@@ -9,6 +9,7 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use serde_json::Value;
 use thingsim_cloud::api::{self, ApiConfig, MAX_BODY};
+use thingsim_cloud::store::Store;
 use thingsim_cloud::tcp::TcpClient;
 use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
 use thingsim_mqtt::{Command, Event, Millis, Options};
@@ -33,6 +35,8 @@ OPTIONS:
                             answer 401 [env THINGSIM_API_KEY]
     --cors-origin ORIGIN    an origin allowed to call the API from a browser (repeatable)
                             [default http://127.0.0.1:8080 and http://localhost:8080]
+    --data DIR              folder of the SQLite database; state survives restarts
+                            [env THINGSIM_DATA, default ./thingsim-data]
     --client-id ID          MQTT client id [default thingsim-cloud]
     -h, --help              print this help
 
@@ -41,6 +45,7 @@ The API is described in crates/cloud/src/api.rs and the README.
 
 struct Config {
     broker: String,
+    data: PathBuf,
     http: SocketAddr,
     client_id: String,
     api: ApiConfig,
@@ -52,6 +57,7 @@ fn config() -> anyhow::Result<Option<Config>> {
     let mut broker = env("THINGSIM_BROKER", "127.0.0.1:1883");
     let mut http = env("THINGSIM_HTTP", "127.0.0.1:8081");
     let mut api_key = std::env::var("THINGSIM_API_KEY").ok();
+    let mut data = env("THINGSIM_DATA", "thingsim-data");
     let mut client_id = "thingsim-cloud".to_owned();
     let mut cors_origins = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -70,6 +76,7 @@ fn config() -> anyhow::Result<Option<Config>> {
             "--api-key" => api_key = Some(value("--api-key")?),
             "--cors-origin" => cors_origins.push(value("--cors-origin")?),
             "--client-id" => client_id = value("--client-id")?,
+            "--data" => data = value("--data")?,
             other => bail!("unknown argument {other:?}; see --help"),
         }
     }
@@ -92,6 +99,7 @@ fn config() -> anyhow::Result<Option<Config>> {
     }
     Ok(Some(Config {
         broker,
+        data: PathBuf::from(data),
         http,
         client_id,
         api: ApiConfig {
@@ -114,19 +122,25 @@ fn main() -> anyhow::Result<()> {
     };
     let server = tiny_http::Server::http(config.http)
         .map_err(|e| anyhow::anyhow!("serving {}: {e}", config.http))?;
+    let mut store = Store::open(&config.data)?;
+    let mut cloud = Cloud::restore(store.load()?);
     let options = Options {
-        // The cloud keeps no broker session (it resubscribes on start) and must not hear its
-        // own publishes on shadow/update.
-        clean_start: true,
-        session_expiry_secs: 0,
+        // A persistent session: what devices publish while the cloud restarts waits at the
+        // broker. No Local: the cloud must not hear its own publishes on shadow/update.
+        clean_start: false,
+        session_expiry_secs: 86_400,
         no_local: true,
         ..Options::new(config.client_id.clone())
     };
     let mut client = TcpClient::connect(&config.broker, options, Duration::from_secs(10))?;
     client.command(Command::Subscribe(Cloud::subscriptions()))?;
     println!(
-        "thingsim-cloud: mqtt {} · http http://{}",
-        config.broker, config.http
+        "thingsim-cloud: mqtt {} · http http://{} · data {} ({} things, {} jobs)",
+        config.broker,
+        config.http,
+        config.data.display(),
+        cloud.things().count(),
+        cloud.jobs().count()
     );
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -134,20 +148,28 @@ fn main() -> anyhow::Result<()> {
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("installing the SIGINT/SIGTERM handler")?;
 
-    let mut cloud = Cloud::default();
     let mut deadline: Option<Millis> = None;
     while !stop.load(Ordering::SeqCst) {
         while let Ok(Some(request)) = server.try_recv() {
-            serve(request, &mut cloud, &config);
+            serve(request, &mut cloud, &mut store, &config);
         }
+        let mut changed = false;
         match client.next_event(Duration::from_millis(20))? {
             Some(Event::Subscribed { filter, .. }) => println!("subscribed {filter}"),
-            Some(Event::Received(message)) => cloud.handle_message(now(), &message),
+            Some(Event::Received(message)) => {
+                cloud.handle_message(now(), &message);
+                changed = true;
+            }
             Some(Event::Error(e)) => println!("mqtt error: {e}"),
             _ => {}
         }
         if deadline.is_some_and(|d| d <= now()) {
             cloud.handle_timeout(now());
+            changed = true;
+        }
+        // Stored before the replies below go out: what a device sees acknowledged is on disk.
+        if changed {
+            store.save(&cloud.snapshot())?;
         }
         loop {
             match cloud.poll_output() {
@@ -166,7 +188,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, config: &Config) {
+fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, config: &Config) {
     let method = request.method().as_str().to_owned();
     let url = request.url().to_owned();
     let header = |name: &'static str| {
@@ -197,6 +219,21 @@ fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, config: &Config) {
             authorization.as_deref(),
             &body,
         ),
+    };
+    // A change is stored before it is acknowledged; reads change nothing.
+    let (status, answer) = if matches!(method.as_str(), "GET" | "OPTIONS") {
+        (status, answer)
+    } else {
+        match store.save(&cloud.snapshot()) {
+            Ok(()) => (status, answer),
+            Err(e) => {
+                println!("store: {e:#}");
+                (
+                    500,
+                    serde_json::json!({ "error": format!("the change could not be stored: {e}") }),
+                )
+            }
+        }
     };
     // Never log bodies or the Authorization header: they carry secrets.
     println!(

@@ -80,7 +80,13 @@ impl TcpClient {
                     let now = self.now();
                     self.session.handle_input(now, &buf[..n]);
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                // A signal (EINTR) interrupts the read like a timeout: try again after the timers.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) =>
+                {
                     let now = self.now();
                     self.session.handle_timeout(now);
                 }

@@ -219,3 +219,70 @@ fn sigterm_and_sigint_stop_the_cloud_cleanly() {
         cloud.wait_line("thingsim-cloud: stopped");
     }
 }
+
+#[test]
+fn a_restart_in_the_middle_of_a_job_loses_nothing_that_was_acknowledged() {
+    let broker = Broker::start();
+    let data = std::env::temp_dir().join(format!("thingsim-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let data_arg = data.to_string_lossy().into_owned();
+    let first = CloudProcess::start(&broker.addr, &["--data", &data_arg]);
+    first.call(
+        "POST",
+        "/api/v1/things",
+        Some(&json!({"thingName": "thermo-9"})),
+        None,
+    );
+    let options = DeviceOptions {
+        job_step_ms: 300,
+        telemetry_ms: None,
+    };
+    let mut dev = NativeDevice::connect(&broker.addr, "thermo-9", &THERMOSTAT, options);
+    first.call(
+        "PUT",
+        "/api/v1/things/thermo-9/shadow/desired",
+        Some(&json!({"state": {"desired": {"mode": "heat"}}})),
+        None,
+    );
+    let (_, e) = first.call(
+        "POST",
+        "/api/v1/commands",
+        Some(&json!({"thingName": "thermo-9", "action": "reboot"})),
+        None,
+    );
+    let execution = format!(
+        "/api/v1/commands/executions/{}",
+        e["executionId"].as_str().unwrap()
+    );
+    let job = json!({"targets": {"thingNames": ["thermo-9"]}, "document": {"action": "updateFirmware", "params": {"version": "9.9.9"}}});
+    let (_, body) = first.call("POST", "/api/v1/jobs", Some(&job), None);
+    let executions = format!(
+        "/api/v1/jobs/{}/executions",
+        body["jobId"].as_str().unwrap()
+    );
+    dev.run_until("the job is under way", |_| {
+        first.call("GET", &executions, None, None).1["data"][0]["status"] == json!("IN_PROGRESS")
+    });
+    let version_before = shadow(&first, "thermo-9")["version"].as_u64().unwrap();
+
+    drop(first); // SIGKILL: no goodbye, no chance to flush anything
+    dev.run_for(1_000); // the device keeps reporting; the broker keeps it for the cloud's session
+
+    let second = CloudProcess::start(&broker.addr, &["--data", &data_arg]);
+    second.wait_line("(1 things, 1 jobs)");
+    dev.run_until("the job finished after the restart", |_| {
+        second.call("GET", &executions, None, None).1["data"][0]["status"] == json!("SUCCEEDED")
+    });
+    let doc = shadow(&second, "thermo-9");
+    assert_eq!(doc["reported"]["mode"], json!("heat"));
+    assert_eq!(doc["reported"]["firmware"], json!("9.9.9"));
+    assert!(
+        doc["version"].as_u64().unwrap() > version_before,
+        "versions go on from where they were"
+    );
+    assert_eq!(
+        second.call("GET", &execution, None, None).1["status"],
+        json!("SUCCEEDED")
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}

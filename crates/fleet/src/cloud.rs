@@ -8,12 +8,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thingsim_mqtt::{Message, Millis, Qos};
 
 use crate::commands::{CommandTracker, Execution};
 use crate::jobs::JobExecution;
-use crate::jobs::cloud::{Job, JobType, JobsCloud, Outgoing};
+use crate::jobs::cloud::{Job, JobType, JobsCloud, JobsSnapshot, Outgoing};
 use crate::shadow::Update;
 use crate::shadow::cloud::{Accepted, Rejection, Shadow};
 use crate::shadow::state::State;
@@ -72,6 +73,20 @@ pub enum CloudOutput {
     },
 }
 
+/// Everything the cloud role knows, for a backend to persist and restore.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudSnapshot {
+    /// Shadows of every known thing.
+    pub shadows: BTreeMap<ThingName, Shadow>,
+    /// Command executions.
+    pub commands: CommandTracker,
+    /// Jobs and executions.
+    pub jobs: JobsSnapshot,
+    /// The counter behind our own desired-update tokens.
+    pub next_token: u64,
+}
+
 /// Remembered tokens of our own desired updates, to ignore their echo on `shadow/update`.
 const OWN_TOKENS: usize = 1024;
 
@@ -87,6 +102,27 @@ pub struct Cloud {
 }
 
 impl Cloud {
+    /// Everything, for persistence.
+    pub fn snapshot(&self) -> CloudSnapshot {
+        CloudSnapshot {
+            shadows: self.shadows.clone(),
+            commands: self.commands.clone(),
+            jobs: self.jobs.snapshot(),
+            next_token: self.next_token,
+        }
+    }
+
+    /// Back from a snapshot, where it stopped.
+    pub fn restore(snapshot: CloudSnapshot) -> Self {
+        Self {
+            shadows: snapshot.shadows,
+            commands: snapshot.commands,
+            jobs: JobsCloud::restore(snapshot.jobs),
+            next_token: snapshot.next_token,
+            ..Self::default()
+        }
+    }
+
     /// The filters the cloud subscribes to: every device-to-cloud topic of every thing, named
     /// explicitly because `#` never matches `$` topics [MQTT-4.7.2-1].
     pub fn subscriptions() -> Vec<(String, Qos)> {

@@ -206,7 +206,8 @@ pub struct Execution {
 }
 
 /// The cloud role: sends commands and tracks their executions to a terminal status.
-#[derive(Debug, Default)]
+/// Serializable, so a backend can persist it and pick up where it stopped.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandTracker {
     next_id: u64,
     executions: BTreeMap<String, Execution>,
@@ -319,6 +320,27 @@ impl CommandTracker {
                 what: "command execution",
                 id: execution_id.to_owned(),
             })
+    }
+
+    /// Back from stored executions and the id counter ([`CommandTracker::next_id`]).
+    pub fn restore(next_id: u64, executions: Vec<Execution>) -> Self {
+        Self {
+            next_id,
+            executions: executions
+                .into_iter()
+                .map(|e| (e.execution_id.clone(), e))
+                .collect(),
+        }
+    }
+
+    /// The execution id counter, for persistence.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Every execution, by id.
+    pub fn executions(&self) -> impl Iterator<Item = &Execution> {
+        self.executions.values()
     }
 
     /// One execution.

@@ -12,9 +12,26 @@ use crate::{Error, Result};
 /// Longest thing name accepted, in bytes (the AWS IoT limit; Fleets documents none).
 pub const MAX_THING_NAME_LEN: usize = 128;
 
-/// A thing name that is safe to place in a topic level.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A thing name that is safe to place in a topic level. Deserializing validates it too.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct ThingName(String);
+
+impl TryFrom<String> for ThingName {
+    type Error = Error;
+
+    fn try_from(name: String) -> Result<Self> {
+        Self::new(&name)
+    }
+}
+
+impl From<ThingName> for String {
+    fn from(name: ThingName) -> Self {
+        name.0
+    }
+}
 
 impl ThingName {
     /// Checks `name`: non-empty, at most [`MAX_THING_NAME_LEN`] bytes, and free of the

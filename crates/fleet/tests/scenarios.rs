@@ -613,3 +613,36 @@ fn telemetry_reports_readings_and_several_devices_stay_independent() {
     assert_eq!(reported(&w, "light-1", "color"), json!("#00ff00"));
     assert_eq!(reported(&w, "env-1", "color"), Value::Null, "no cross-talk");
 }
+
+#[test]
+fn a_cloud_restored_from_a_snapshot_mid_job_finishes_the_job() {
+    let (mut w, _) = world_with_thermostat();
+    let job = firmware_job(&mut w, "thermostat-001", None);
+    let cmd = w.with_cloud(|c, now| {
+        c.send_command(now, &thing("thermostat-001"), "reboot", Map::new(), 30)
+    });
+    w.run_for(2_500);
+    assert_eq!(
+        job_status(&w, "thermostat-001", &job),
+        JobStatus::InProgress
+    );
+    // What a backend writes to disk, read back as a fresh process would.
+    let stored = serde_json::to_string(&w.cloud.snapshot()).unwrap();
+    w.cloud = thingsim_fleet::cloud::Cloud::restore(serde_json::from_str(&stored).unwrap());
+    w.run_for(10_000);
+    assert_eq!(job_status(&w, "thermostat-001", &job), JobStatus::Succeeded);
+    assert_eq!(
+        w.cloud.execution(&cmd).unwrap().status,
+        CommandStatus::Succeeded
+    );
+    assert_eq!(reported(&w, "thermostat-001", "firmware"), json!("2.1.5"));
+    let restored: thingsim_fleet::cloud::CloudSnapshot = serde_json::from_str(&stored).unwrap();
+    assert!(
+        serde_json::from_str::<thingsim_fleet::cloud::CloudSnapshot>(
+            &stored.replace("thermostat-001", "bad/name")
+        )
+        .is_err(),
+        "names are validated on load"
+    );
+    assert_eq!(restored.shadows.len(), 1);
+}

@@ -33,8 +33,18 @@ impl CloudProcess {
             .unwrap()
             .port();
         let http = format!("127.0.0.1:{port}");
+        // Each process gets its own data folder unless the test names one (restart tests).
+        let data =
+            std::env::temp_dir().join(format!("thingsim-cloud-{}-{port}", std::process::id()));
+        let data = data.to_string_lossy().into_owned();
+        let own_data: &[&str] = if extra.contains(&"--data") {
+            &[]
+        } else {
+            &["--data", &data]
+        };
         let mut child = Process::new(env!("CARGO_BIN_EXE_thingsim-cloud"))
             .args(["--broker", broker, "--http", &http])
+            .args(own_data)
             .args(extra)
             .stdout(Stdio::piped())
             .spawn()

@@ -76,10 +76,26 @@ pub struct Job {
     pub created_at: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct Tracked {
-    execution: JobExecution,
-    step_deadline: Option<u64>,
+/// One execution with its step deadline, as a backend stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tracked {
+    /// The execution.
+    pub execution: JobExecution,
+    /// When the current step times out (epoch seconds).
+    pub step_deadline: Option<u64>,
+}
+
+/// Everything [`JobsCloud`] knows, for persistence.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobsSnapshot {
+    /// The job id counter.
+    pub next_job: u64,
+    /// Jobs.
+    pub jobs: Vec<Job>,
+    /// Per-thing executions.
+    pub executions: Vec<Tracked>,
 }
 
 /// Jobs and executions of every thing.
@@ -91,6 +107,35 @@ pub struct JobsCloud {
 }
 
 impl JobsCloud {
+    /// Everything, for persistence.
+    pub fn snapshot(&self) -> JobsSnapshot {
+        JobsSnapshot {
+            next_job: self.next_job,
+            jobs: self.jobs.values().cloned().collect(),
+            executions: self.executions.values().cloned().collect(),
+        }
+    }
+
+    /// Back from a snapshot; executions whose thing name no longer validates are dropped.
+    pub fn restore(snapshot: JobsSnapshot) -> Self {
+        Self {
+            next_job: snapshot.next_job,
+            jobs: snapshot
+                .jobs
+                .into_iter()
+                .map(|j| (j.job_id.clone(), j))
+                .collect(),
+            executions: snapshot
+                .executions
+                .into_iter()
+                .filter_map(|t| {
+                    let thing = ThingName::new(&t.execution.thing_name).ok()?;
+                    Some(((thing, t.execution.job_id.clone()), t))
+                })
+                .collect(),
+        }
+    }
+
     /// Creates a job for `things` and returns its id and the notifications to publish. The
     /// document must be an object with an `action` string.
     pub fn create_job(

@@ -1,0 +1,211 @@
+//! The cloud's state in SQLite: one table per kind of record, rewritten in one transaction
+//! after every change, before the change is acknowledged (HTTP answer or MQTT reply). A local
+//! stand-in holds little, so rewriting is simpler than tracking what changed, and a crash
+//! between two transactions loses nothing that was acknowledged.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rusqlite::{Connection, params};
+use thingsim_fleet::ThingName;
+use thingsim_fleet::cloud::CloudSnapshot;
+use thingsim_fleet::commands::{CommandTracker, Execution};
+use thingsim_fleet::jobs::cloud::{Job, JobsSnapshot, Tracked};
+use thingsim_fleet::shadow::cloud::Shadow;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS shadows (thing TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS command_executions (
+    id TEXT PRIMARY KEY, thing TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS job_executions (
+    thing TEXT NOT NULL, job_id TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (thing, job_id));
+";
+
+/// The database file in the data folder.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating) `dir/thingsim-cloud.sqlite3`.
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join("thingsim-cloud.sqlite3");
+        let conn =
+            Connection::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        // WAL: a reader (sqlite3 on the command line) never blocks the cloud; FULL sync so an
+        // acknowledged write survives a power cut, not only a killed process.
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn })
+    }
+
+    /// What was saved last; an empty state for a new folder.
+    pub fn load(&self) -> anyhow::Result<CloudSnapshot> {
+        let meta = |key: &str| -> anyhow::Result<u64> {
+            let v: Option<i64> = self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .map(Some)
+                .or_else(|e| {
+                    if e == rusqlite::Error::QueryReturnedNoRows {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                })?;
+            Ok(v.map_or(0, |v| u64::try_from(v).unwrap_or(0)))
+        };
+        let docs = |sql: &str| -> anyhow::Result<Vec<String>> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let mut shadows = std::collections::BTreeMap::new();
+        {
+            let mut stmt = self.conn.prepare("SELECT thing, doc FROM shadows")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (thing, doc) = row?;
+                let thing =
+                    ThingName::new(&thing).with_context(|| format!("stored thing {thing:?}"))?;
+                let shadow: Shadow = serde_json::from_str(&doc)
+                    .with_context(|| format!("stored shadow of {thing}"))?;
+                shadows.insert(thing, shadow);
+            }
+        }
+        let executions: Vec<Execution> = docs("SELECT doc FROM command_executions")?
+            .iter()
+            .map(|d| serde_json::from_str(d).context("stored command execution"))
+            .collect::<anyhow::Result<_>>()?;
+        let commands = CommandTracker::restore(meta("next_command")?, executions);
+        let jobs: Vec<Job> = docs("SELECT doc FROM jobs")?
+            .iter()
+            .map(|d| serde_json::from_str(d).context("stored job"))
+            .collect::<anyhow::Result<_>>()?;
+        let job_executions: Vec<Tracked> = docs("SELECT doc FROM job_executions")?
+            .iter()
+            .map(|d| serde_json::from_str(d).context("stored job execution"))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(CloudSnapshot {
+            shadows,
+            commands,
+            jobs: JobsSnapshot {
+                next_job: meta("next_job")?,
+                jobs,
+                executions: job_executions,
+            },
+            next_token: meta("next_token")?,
+        })
+    }
+
+    /// Replaces what is stored with `state`, atomically.
+    pub fn save(&mut self, state: &CloudSnapshot) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch("DELETE FROM shadows; DELETE FROM command_executions; DELETE FROM jobs; DELETE FROM job_executions;")?;
+        for (thing, shadow) in &state.shadows {
+            tx.execute(
+                "INSERT INTO shadows (thing, version, doc) VALUES (?1, ?2, ?3)",
+                params![
+                    thing.as_str(),
+                    shadow.version as i64,
+                    serde_json::to_string(shadow)?
+                ],
+            )?;
+        }
+        for e in state.commands.executions() {
+            tx.execute(
+                "INSERT INTO command_executions (id, thing, status, doc) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    e.execution_id,
+                    e.thing_name,
+                    format!("{:?}", e.status),
+                    serde_json::to_string(e)?
+                ],
+            )?;
+        }
+        for job in &state.jobs.jobs {
+            tx.execute(
+                "INSERT INTO jobs (id, doc) VALUES (?1, ?2)",
+                params![job.job_id, serde_json::to_string(job)?],
+            )?;
+        }
+        for t in &state.jobs.executions {
+            tx.execute(
+                "INSERT INTO job_executions (thing, job_id, status, doc) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    t.execution.thing_name,
+                    t.execution.job_id,
+                    format!("{:?}", t.execution.status),
+                    serde_json::to_string(t)?
+                ],
+            )?;
+        }
+        let commands = serde_json::to_value(&state.commands)?;
+        let next_command = commands
+            .get("next_id")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        for (key, value) in [
+            ("next_command", next_command),
+            ("next_job", state.jobs.next_job),
+            ("next_token", state.next_token),
+        ] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                params![key, value as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use thingsim_fleet::cloud::Cloud;
+    use thingsim_fleet::jobs::cloud::JobType;
+    use thingsim_mqtt::Millis;
+
+    #[test]
+    fn what_is_saved_is_what_is_loaded_across_reopening() {
+        let dir = std::env::temp_dir().join(format!("thingsim-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut cloud = Cloud::default();
+        let t = ThingName::new("t1").unwrap();
+        cloud.create_thing(&t);
+        cloud
+            .set_desired(
+                Millis(1_000_000),
+                &t,
+                json!({"on": true}).as_object().cloned().unwrap(),
+            )
+            .unwrap();
+        cloud.send_command(Millis(1_000_000), &t, "reboot", Default::default(), 30);
+        cloud
+            .create_job(
+                Millis(1_000_000),
+                "fw",
+                json!({"action": "reboot"}),
+                std::slice::from_ref(&t),
+                JobType::Snapshot,
+                Some(5),
+            )
+            .unwrap();
+        let state = cloud.snapshot();
+        Store::open(&dir).unwrap().save(&state).unwrap();
+        let loaded = Store::open(&dir).unwrap().load().unwrap();
+        assert_eq!(loaded, state);
+        assert_eq!(
+            Store::open(&dir.join("fresh")).unwrap().load().unwrap(),
+            CloudSnapshot::default()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
