@@ -17,6 +17,15 @@
 //! | POST | `/api/v1/jobs/{id}/cancel` | | job |
 //! | GET | `/api/v1/thing-datas/{name}/shadow` | Basic auth | shadow document (ThingDatas) |
 //! | POST | `/api/v1/thing-datas/shadow/reported` | Basic auth; `{"thingName","state":{"reported":{…}},"clientToken"?,"version"?}` | `{"version","clientToken"?}` |
+//! | POST | `/api/v1/thing-datas/events` | Basic auth; `{"thingName","eventType","payload"?}` | `{"accepted":true}` |
+//! | POST | `/api/v1/thing-datas/jobs/get` | Basic auth; `{"thingName","clientToken"?}` | `jobs/get/accepted` body |
+//! | POST | `/api/v1/thing-datas/jobs/start-next` | Basic auth; `{"thingName","clientToken"?,"statusDetails"?,"stepTimeoutInMinutes"?}` | `start-next/accepted` body |
+//! | POST | `/api/v1/thing-datas/jobs/{jobId}/get` | Basic auth; `{"thingName","clientToken"?}` | `{jobId}/get/accepted` body |
+//! | POST | `/api/v1/thing-datas/jobs/{jobId}/update` | Basic auth; `{"thingName","status","statusDetails"?,"expectedVersion"?,…}` | `{jobId}/update/accepted` body |
+//!
+//! The jobs endpoints answer exactly what the MQTT `…/accepted` topic would carry; a
+//! `…/rejected` answer becomes 400 (InvalidJson, InvalidRequest), 404 (ResourceNotFound) or 409
+//! (InvalidStateTransition, VersionMismatch, TerminalStateReached) with the rejection as body.
 //!
 //! Errors are `{"error": "…"}` with 400, 401, 404, 405, 409 or 413.
 
@@ -27,6 +36,7 @@ use thingsim_fleet::cloud::Cloud;
 use thingsim_fleet::jobs::cloud::JobType;
 use thingsim_fleet::shadow::Update;
 use thingsim_fleet::shadow::cloud::Shadow;
+use thingsim_fleet::topics::{JobsTopic, Reply};
 use thingsim_mqtt::Millis;
 
 /// Largest request body accepted.
@@ -276,6 +286,72 @@ pub fn handle(
                     json!({ "version": accepted.version, "clientToken": accepted.client_token }),
                 ),
                 Err(rejection) => error(rejection.code, rejection.message),
+            }
+        }
+        ("POST", ["api", "v1", "thing-datas", "events"]) => {
+            if let Err(e) = authorize(config, authorization) {
+                return e;
+            }
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Body {
+                thing_name: String,
+                event_type: String,
+                #[serde(default)]
+                payload: Value,
+            }
+            let body: Body = match parse(body) {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
+            let thing = match known(cloud, &body.thing_name) {
+                Ok(t) => t,
+                Err(e) => return e,
+            };
+            if body.event_type.is_empty() || body.event_type.contains(['/', '+', '#']) {
+                return error(
+                    400,
+                    "eventType must be one topic level: non-empty, no /, + or #",
+                );
+            }
+            cloud.device_event(&thing, &body.event_type, body.payload);
+            (200, json!({ "accepted": true }))
+        }
+        ("POST", ["api", "v1", "thing-datas", "jobs", rest @ ..]) => {
+            if let Err(e) = authorize(config, authorization) {
+                return e;
+            }
+            let topic = match rest {
+                ["get"] => JobsTopic::Get(Reply::Request),
+                ["start-next"] => JobsTopic::StartNext(Reply::Request),
+                [job_id, "get"] => JobsTopic::JobGet((*job_id).to_owned(), Reply::Request),
+                [job_id, "update"] => JobsTopic::JobUpdate((*job_id).to_owned(), Reply::Request),
+                _ => return error(404, format!("nothing at {path}")),
+            };
+            let request: Value = match parse(body) {
+                Ok(v) => v,
+                Err(e) => return e,
+            };
+            let Some(name) = request.get("thingName").and_then(Value::as_str) else {
+                return error(400, "thingName is required");
+            };
+            let thing = match known(cloud, name) {
+                Ok(t) => t,
+                Err(e) => return e,
+            };
+            match cloud.jobs_request(now, &thing, &topic, body) {
+                Ok(reply) => (200, serde_json::from_slice(&reply).unwrap_or(Value::Null)),
+                Err(reply) => {
+                    let reply: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
+                    let status = match reply.get("code").and_then(Value::as_str) {
+                        Some("ResourceNotFound") => 404,
+                        Some(
+                            "InvalidStateTransition" | "VersionMismatch" | "TerminalStateReached",
+                        ) => 409,
+                        _ => 400,
+                    };
+                    (status, reply)
+                }
             }
         }
         (_, ["api", "v1", ..]) => error(405, format!("{method} {path} is not part of the API")),
@@ -640,6 +716,169 @@ mod tests {
             b"{}",
         );
         assert_eq!(unauthorized.0, 401);
+    }
+
+    #[test]
+    fn an_https_device_runs_a_job_and_posts_events_through_thing_datas() {
+        let mut cloud = Cloud::default();
+        let t = ThingName::new("meter-1").unwrap();
+        cloud.create_thing(&t);
+        let config = ApiConfig {
+            device_credentials: Some("key:secret".into()),
+        };
+        let auth = Some("Basic a2V5OnNlY3JldA==");
+        let post = |cloud: &mut Cloud, path: &str, body: Value| {
+            handle(
+                cloud,
+                &config,
+                NOW,
+                "POST",
+                path,
+                auth,
+                body.to_string().as_bytes(),
+            )
+        };
+        let job = json!({"targets": {"thingNames": ["meter-1"]}, "document": {"action": "reboot"}});
+        let (_, created) = call(&mut cloud, "POST", "/api/v1/jobs", job);
+        let job_id = created["jobId"].as_str().unwrap().to_owned();
+
+        let (status, pending) = post(
+            &mut cloud,
+            "/api/v1/thing-datas/jobs/get",
+            json!({"thingName": "meter-1", "clientToken": "c1"}),
+        );
+        assert_eq!(
+            (
+                status,
+                pending["queuedJobs"][0]["jobId"].clone(),
+                pending["clientToken"].clone()
+            ),
+            (200, json!(job_id), json!("c1"))
+        );
+        let (status, started) = post(
+            &mut cloud,
+            "/api/v1/thing-datas/jobs/start-next",
+            json!({"thingName": "meter-1"}),
+        );
+        assert_eq!(
+            (status, started["execution"]["status"].clone()),
+            (200, json!("IN_PROGRESS"))
+        );
+        assert_eq!(
+            started["execution"]["jobDocument"],
+            json!({"action": "reboot"})
+        );
+        let update = format!("/api/v1/thing-datas/jobs/{job_id}/update");
+        let (status, stale) = post(
+            &mut cloud,
+            &update,
+            json!({"thingName": "meter-1", "status": "SUCCEEDED", "expectedVersion": 1}),
+        );
+        assert_eq!(
+            (status, stale["code"].clone()),
+            (409, json!("VersionMismatch"))
+        );
+        let (status, done) = post(
+            &mut cloud,
+            &update,
+            json!({"thingName": "meter-1", "status": "SUCCEEDED", "expectedVersion": 2}),
+        );
+        assert_eq!(
+            (status, done["executionState"]["status"].clone()),
+            (200, json!("SUCCEEDED"))
+        );
+        let (status, again) = post(
+            &mut cloud,
+            &update,
+            json!({"thingName": "meter-1", "status": "FAILED"}),
+        );
+        assert_eq!(
+            (status, again["code"].clone()),
+            (409, json!("TerminalStateReached"))
+        );
+        let (status, missing) = post(
+            &mut cloud,
+            "/api/v1/thing-datas/jobs/job-404/get",
+            json!({"thingName": "meter-1"}),
+        );
+        assert_eq!(
+            (status, missing["code"].clone()),
+            (404, json!("ResourceNotFound"))
+        );
+
+        assert_eq!(
+            post(
+                &mut cloud,
+                "/api/v1/thing-datas/events",
+                json!({"thingName": "meter-1", "eventType": "overload", "payload": {"w": 9000}})
+            )
+            .0,
+            200
+        );
+        assert_eq!(
+            post(
+                &mut cloud,
+                "/api/v1/thing-datas/events",
+                json!({"thingName": "meter-1", "eventType": "a/b"})
+            )
+            .0,
+            400
+        );
+        assert_eq!(
+            handle(
+                &mut cloud,
+                &config,
+                NOW,
+                "POST",
+                "/api/v1/thing-datas/jobs/get",
+                None,
+                b"{}"
+            )
+            .0,
+            401
+        );
+    }
+
+    #[test]
+    fn every_endpoint_answers_garbage_with_a_json_4xx() {
+        let mut cloud = Cloud::default();
+        cloud.create_thing(&ThingName::new("t1").unwrap());
+        let config = ApiConfig {
+            device_credentials: Some("key:secret".into()),
+        };
+        let auth = Some("Basic a2V5OnNlY3JldA==");
+        for (method, path) in [
+            ("POST", "/api/v1/things"),
+            ("PUT", "/api/v1/things/t1/shadow/desired"),
+            ("POST", "/api/v1/commands"),
+            ("POST", "/api/v1/jobs"),
+            ("POST", "/api/v1/thing-datas/shadow/reported"),
+            ("POST", "/api/v1/thing-datas/events"),
+            ("POST", "/api/v1/thing-datas/jobs/get"),
+            ("POST", "/api/v1/thing-datas/jobs/start-next"),
+            ("POST", "/api/v1/thing-datas/jobs/job-1/get"),
+            ("POST", "/api/v1/thing-datas/jobs/job-1/update"),
+        ] {
+            for body in [
+                &b"\xff\xfe"[..],
+                b"{",
+                b"[1]",
+                b"null",
+                b"{\"thingName\": 5}",
+            ] {
+                let (status, answer) = handle(&mut cloud, &config, NOW, method, path, auth, body);
+                assert!(
+                    (400..500).contains(&status),
+                    "{method} {path} {body:?}: {status} {answer}"
+                );
+                assert!(answer.is_object(), "{method} {path}: {answer}");
+            }
+        }
+        assert_eq!(
+            cloud.shadow(&ThingName::new("t1").unwrap()).version,
+            0,
+            "nothing changed"
+        );
     }
 
     #[test]

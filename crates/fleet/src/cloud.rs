@@ -251,6 +251,51 @@ impl Cloud {
         result
     }
 
+    /// A jobs request that arrived over HTTP (ThingDatas): answered like its MQTT twin. Returns
+    /// the reply (`Ok` for `/accepted`, `Err` for `/rejected`, both as JSON payloads); the
+    /// notifications that follow are published as usual.
+    pub fn jobs_request(
+        &mut self,
+        now: Millis,
+        thing: &ThingName,
+        topic: &JobsTopic,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, Vec<u8>> {
+        let mut out = self
+            .jobs
+            .handle_request(now.0 / 1000, thing, topic, payload);
+        let reply = if out.is_empty() {
+            None
+        } else {
+            Some(out.remove(0))
+        };
+        self.publish_all(out);
+        match reply {
+            Some(Outgoing {
+                topic:
+                    Topic::Jobs(
+                        JobsTopic::Get(Reply::Accepted)
+                        | JobsTopic::StartNext(Reply::Accepted)
+                        | JobsTopic::JobGet(_, Reply::Accepted)
+                        | JobsTopic::JobUpdate(_, Reply::Accepted),
+                    ),
+                payload,
+                ..
+            }) => Ok(payload),
+            Some(o) => Err(o.payload),
+            None => Err(br#"{"code":"InvalidRequest","message":"not a jobs request"}"#.to_vec()),
+        }
+    }
+
+    /// An event that arrived over HTTP (ThingDatas).
+    pub fn device_event(&mut self, thing: &ThingName, kind: &str, payload: Value) {
+        self.event(CloudEvent::DeviceEvent {
+            thing: thing.clone(),
+            kind: kind.to_owned(),
+            payload,
+        });
+    }
+
     /// Sends a command; returns its execution id. Without an answer within `ttl` seconds it
     /// times out.
     pub fn send_command(
