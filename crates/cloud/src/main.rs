@@ -21,6 +21,7 @@ use thingsim_cloud::store::Store;
 use thingsim_cloud::tcp::TcpClient;
 use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
 use thingsim_mqtt::{Command, Event, Millis, Options};
+use tracing::{error, info, warn};
 
 const HELP: &str = "\
 thingsim-cloud: local EMQX Fleets stand-in for thingsim
@@ -120,6 +121,13 @@ fn main() -> anyhow::Result<()> {
     let Some(config) = config()? else {
         return Ok(());
     };
+    // One line per event, key=value fields after the message, on stdout (the demo keeps it in
+    // .run/demo/cloud.log). Bodies and the Authorization header are never logged.
+    tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_target(false)
+        .with_writer(std::io::stdout)
+        .init();
     let server = tiny_http::Server::http(config.http)
         .map_err(|e| anyhow::anyhow!("serving {}: {e}", config.http))?;
     let mut store = Store::open(&config.data)?;
@@ -134,13 +142,13 @@ fn main() -> anyhow::Result<()> {
     };
     let mut client = TcpClient::connect(&config.broker, options, Duration::from_secs(10))?;
     client.command(Command::Subscribe(Cloud::subscriptions()))?;
-    println!(
-        "thingsim-cloud: mqtt {} · http http://{} · data {} ({} things, {} jobs)",
-        config.broker,
-        config.http,
-        config.data.display(),
-        cloud.things().count(),
-        cloud.jobs().count()
+    info!(
+        broker = %config.broker,
+        http = %config.http,
+        data = %config.data.display(),
+        things = cloud.things().count(),
+        jobs = cloud.jobs().count(),
+        "started"
     );
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -155,12 +163,12 @@ fn main() -> anyhow::Result<()> {
         }
         let mut changed = false;
         match client.next_event(Duration::from_millis(20))? {
-            Some(Event::Subscribed { filter, .. }) => println!("subscribed {filter}"),
+            Some(Event::Subscribed { filter, .. }) => info!(%filter, "subscribed"),
             Some(Event::Received(message)) => {
                 cloud.handle_message(now(), &message);
                 changed = true;
             }
-            Some(Event::Error(e)) => println!("mqtt error: {e}"),
+            Some(Event::Error(e)) => warn!(error = %e, "mqtt"),
             _ => {}
         }
         if deadline.is_some_and(|d| d <= now()) {
@@ -184,7 +192,7 @@ fn main() -> anyhow::Result<()> {
     }
     // Signalled: say goodbye to the broker (no Last Will, nothing half-sent) and exit 0.
     client.command(Command::Disconnect)?;
-    println!("thingsim-cloud: stopped");
+    info!("stopped");
     Ok(())
 }
 
@@ -227,7 +235,7 @@ fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, 
         match store.save(&cloud.snapshot()) {
             Ok(()) => (status, answer),
             Err(e) => {
-                println!("store: {e:#}");
+                error!(error = %format!("{e:#}"), "store");
                 (
                     500,
                     serde_json::json!({ "error": format!("the change could not be stored: {e}") }),
@@ -236,10 +244,7 @@ fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, 
         }
     };
     // Never log bodies or the Authorization header: they carry secrets.
-    println!(
-        "http {method} {} -> {status}",
-        url.split('?').next().unwrap_or_default()
-    );
+    info!(%method, path = url.split('?').next().unwrap_or_default(), status, "http");
     let data = if answer.is_null() {
         Vec::new()
     } else {
@@ -262,23 +267,20 @@ fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, 
         add("Vary", "Origin");
     }
     if let Err(e) = request.respond(response) {
-        println!("http: answering {method} {url}: {e}");
+        warn!(%method, error = %e, "http answer not sent");
     }
 }
 
 fn log(event: &CloudEvent) {
     match event {
-        CloudEvent::ShadowUpdated { thing, version } => {
-            println!("thing={thing} shadow version={version}")
-        }
+        CloudEvent::ShadowUpdated { thing, version } => info!(%thing, version, "shadow updated"),
         CloudEvent::ShadowRejected { thing, rejection } => {
-            println!("thing={thing} rejected: {rejection}")
+            warn!(%thing, code = rejection.code, reason = %rejection.message, "shadow update rejected");
         }
-        CloudEvent::Command(e) => println!(
-            "thing={} command {} {} {:?}",
-            e.thing_name, e.execution_id, e.request.action, e.status
-        ),
-        CloudEvent::DeviceEvent { thing, kind, .. } => println!("thing={thing} event {kind}"),
-        CloudEvent::Refused { topic, reason } => println!("refused on {topic}: {reason}"),
+        CloudEvent::Command(e) => {
+            info!(thing = %e.thing_name, execution = %e.execution_id, action = %e.request.action, status = ?e.status, "command");
+        }
+        CloudEvent::DeviceEvent { thing, kind, .. } => info!(%thing, kind = %kind, "device event"),
+        CloudEvent::Refused { topic, reason } => warn!(%topic, %reason, "refused"),
     }
 }

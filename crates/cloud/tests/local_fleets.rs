@@ -182,9 +182,9 @@ fn garbage_on_every_subscribed_topic_and_bad_requests_leave_the_cloud_serving() 
         )))
         .unwrap();
     }
-    cloud.wait_line("thing=t1 rejected: 400: malformed shadow update");
-    cloud.wait_line("refused on $emqx/things/t1/events/alarm: malformed event");
-    cloud.wait_line("refused on $emqx/commands/things/t1/executions/exec-9/response");
+    cloud.wait_line("shadow update rejected thing=t1 code=400 reason=malformed shadow update");
+    cloud.wait_line("refused topic=$emqx/things/t1/events/alarm reason=malformed event");
+    cloud.wait_line("refused topic=$emqx/commands/things/t1/executions/exec-9/response");
     let (status, body) = cloud.call("POST", "/api/v1/jobs", Some(&json!({"targets": 1})), None);
     assert_eq!(status, 400);
     assert!(
@@ -216,7 +216,7 @@ fn sigterm_and_sigint_stop_the_cloud_cleanly() {
         );
         let status = cloud.wait_exit(std::time::Duration::from_secs(5));
         assert_eq!(status.code(), Some(0), "{signal}: {status:?}");
-        cloud.wait_line("thingsim-cloud: stopped");
+        cloud.wait_line("stopped");
     }
 }
 
@@ -269,7 +269,7 @@ fn a_restart_in_the_middle_of_a_job_loses_nothing_that_was_acknowledged() {
     dev.run_for(1_000); // the device keeps reporting; the broker keeps it for the cloud's session
 
     let second = CloudProcess::start(&broker.addr, &["--data", &data_arg]);
-    second.wait_line("(1 things, 1 jobs)");
+    second.wait_line("things=1 jobs=1");
     dev.run_until("the job finished after the restart", |_| {
         second.call("GET", &executions, None, None).1["data"][0]["status"] == json!("SUCCEEDED")
     });

@@ -58,7 +58,7 @@ impl CloudProcess {
             }
         });
         let cloud = Self { child, http, lines };
-        cloud.wait_line("subscribed $emqx/things/+/jobs/+/update");
+        cloud.wait_line("subscribed filter=$emqx/things/+/jobs/+/update");
         cloud
     }
 
