@@ -30,7 +30,10 @@ USAGE:
     thingsim-cloud [--broker HOST:PORT] [--http HOST:PORT] [--api-key KEY:SECRET] ...
 
 OPTIONS:
-    --broker HOST:PORT      MQTT TCP listener of the broker [env THINGSIM_BROKER, default 127.0.0.1:1883]
+    --broker URL            the broker's MQTT TCP listener: HOST:PORT or mqtt://HOST:PORT
+                            (no TLS yet) [env THINGSIM_BROKER, default 127.0.0.1:1883];
+                            credentials from env THINGSIM_BROKER_USERNAME and
+                            THINGSIM_BROKER_PASSWORD (never a flag: flags show in ps)
     --http HOST:PORT        HTTP API address, loopback only [env THINGSIM_HTTP, default 127.0.0.1:8081]
     --api-key KEY:SECRET    ThingDatas (device HTTPS) credentials; without it those endpoints
                             answer 401 [env THINGSIM_API_KEY]
@@ -81,6 +84,18 @@ fn config() -> anyhow::Result<Option<Config>> {
             other => bail!("unknown argument {other:?}; see --help"),
         }
     }
+    let broker = match broker.split_once("://") {
+        None => broker,
+        Some(("mqtt" | "tcp", rest)) => rest.trim_end_matches('/').to_owned(),
+        Some(("mqtts" | "ssl" | "wss" | "ws", _)) => {
+            bail!(
+                "--broker {broker}: TLS and WebSocket brokers are not supported yet; use mqtt://HOST:PORT"
+            )
+        }
+        Some((scheme, _)) => {
+            bail!("--broker {broker}: unknown scheme {scheme:?}; use mqtt://HOST:PORT")
+        }
+    };
     let http: SocketAddr = http
         .parse()
         .with_context(|| format!("--http {http:?} is not HOST:PORT"))?;
@@ -138,6 +153,12 @@ fn main() -> anyhow::Result<()> {
         clean_start: false,
         session_expiry_secs: 86_400,
         no_local: true,
+        username: std::env::var("THINGSIM_BROKER_USERNAME")
+            .ok()
+            .filter(|u| !u.is_empty()),
+        password: std::env::var("THINGSIM_BROKER_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty()),
         ..Options::new(config.client_id.clone())
     };
     let mut client = TcpClient::connect(&config.broker, options, Duration::from_secs(10))?;

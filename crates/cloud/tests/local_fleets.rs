@@ -286,3 +286,31 @@ fn a_restart_in_the_middle_of_a_job_loses_nothing_that_was_acknowledged() {
     );
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn a_broker_url_with_the_mqtt_scheme_works_and_unsupported_ones_are_refused_clearly() {
+    let broker = Broker::start();
+    let url = format!("mqtt://{}", broker.addr);
+    let cloud = CloudProcess::start(&url, &[]);
+    assert_eq!(cloud.call("GET", "/api/v1/things", None, None).0, 200);
+    for (bad, why) in [
+        ("mqtts://127.0.0.1:8883", "not supported yet"),
+        ("http://x:1", "unknown scheme"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_thingsim-cloud"))
+            .args(["--broker", bad, "--http", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(why),
+            "{bad}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_thingsim-cloud"))
+        .args(["--http", "0.0.0.0:8081"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+}
