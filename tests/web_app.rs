@@ -143,3 +143,64 @@ async fn connecting_through_the_form_shows_connected_and_renders_payloads_as_tex
     until("offline", || page.text("conn-status") == "offline").await;
     assert_eq!(page.text("connect-button"), "Connect");
 }
+
+#[wasm_bindgen_test]
+async fn the_page_runs_a_thermostat_that_applies_a_delta_and_reports_its_actual_state() {
+    let page = Page::mount();
+    let thing = unique("page-thermostat");
+    page.type_into("broker-url", WS_URL);
+    page.type_into("thing-name", &thing);
+    page.type_into("client-id", &format!("dev-{thing}"));
+    page.el("connect-button").click();
+    until("connected", || page.text("conn-status") == "connected").await;
+    until("the device panel", || {
+        page.root
+            .query_selector("[data-testid=prop-targetTemperature]")
+            .ok()
+            .flatten()
+            .is_some()
+    })
+    .await;
+
+    // The cloud side: watch reports, send a delta beyond the hardware limit.
+    let (peer, mut peer_rx) = start(Options::new(format!("peer-{thing}")));
+    let update = format!("$emqx/things/{thing}/shadow/update");
+    peer.command(Command::Subscribe(vec![(update.clone(), Qos::AtLeastOnce)]));
+    expect(&mut peer_rx, "the peer's SUBACK", |e| {
+        matches!(e, ClientEvent::Mqtt(Event::Subscribed { .. })).then_some(())
+    })
+    .await;
+    let delta = r#"{"version":7,"timestamp":1,"state":{"targetTemperature":40,"mode":"heat"}}"#;
+    peer.command(Command::Publish(Message::new(
+        format!("$emqx/things/{thing}/shadow/update/delta"),
+        delta,
+        Qos::AtLeastOnce,
+    )));
+
+    let report = expect(&mut peer_rx, "the device's report", |e| match e {
+        ClientEvent::Mqtt(Event::Received(m))
+            if m.topic == update
+                && String::from_utf8_lossy(&m.payload).contains("targetTemperature") =>
+        {
+            Some(m)
+        }
+        _ => None,
+    })
+    .await;
+    let report = String::from_utf8_lossy(&report.payload).into_owned();
+    assert!(
+        report.contains(r#""targetTemperature":35.0"#),
+        "clamped to the limit: {report}"
+    );
+    assert!(report.contains(r#""mode":"heat""#), "{report}");
+    let slider: HtmlInputElement = page.el("prop-targetTemperature").unchecked_into();
+    until("the slider shows the actual value", || {
+        slider.value() == "35"
+    })
+    .await;
+    let mode: web_sys::HtmlSelectElement = page.el("prop-mode").unchecked_into();
+    assert_eq!(mode.value(), "heat");
+    peer.stop();
+    page.el("connect-button").click();
+    until("offline", || page.text("conn-status") == "offline").await;
+}

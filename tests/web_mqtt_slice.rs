@@ -106,9 +106,10 @@ async fn mqtt_3_1_1_device_receives_a_delta_and_its_report_reaches_the_other_sid
 async fn an_unreachable_broker_leads_to_reconnecting_with_a_reason() {
     let url = thingsim_mqtt::BrokerUrl::parse("ws://127.0.0.1:65534/mqtt").unwrap();
     let (tx, mut rx) = futures::channel::mpsc::unbounded();
-    let client = thingsim::shell::client::spawn(url, Options::new(unique("nobody")), 1, move |e| {
-        let _ = tx.unbounded_send(e);
-    });
+    let client =
+        thingsim::shell::client::spawn(url, Options::new(unique("nobody")), 1, None, move |e| {
+            let _ = tx.unbounded_send(e);
+        });
     let (in_ms, why) = expect(&mut rx, "a reconnect schedule", |e| match e {
         ClientEvent::Status(Status::Reconnecting { in_ms, last_error }) => {
             Some((in_ms, last_error))

@@ -93,3 +93,43 @@ test('desired state set through thingsim-cloud\'s API, from the page, reaches th
   assert.deepEqual(errors, []);
   await device.page.close();
 });
+
+test('local mode: the thermostat follows desired state and runs a firmware job to SUCCEEDED', async () => {
+  const { device, errors } = await newDevicePage();
+  const thing = `e2e-thermo-${Date.now()}`;
+  await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing });
+  await device.connect();
+  await device.waitForStatus('connected');
+  await device.byTestId('prop-targetTemperature').waitFor();
+
+  const api = async (method, path, body) => device.page.evaluate(async ({ api, method, path, body }) => {
+    const r = await fetch(`${api}${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, body: await r.json() };
+  }, { api: API_URL, method, path, body });
+
+  assert.equal((await api('POST', '/api/v1/things', { thingName: thing })).status, 201);
+  assert.equal((await api('PUT', `/api/v1/things/${thing}/shadow/desired`, { state: { desired: { targetTemperature: 24 } } })).status, 200);
+  await device.page.waitForFunction(
+    () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '24', null, { timeout: 10_000 });
+
+  const job = await api('POST', '/api/v1/jobs', {
+    description: 'firmware 2.1.5', targets: { thingNames: [thing] },
+    document: { action: 'updateFirmware', params: { version: '2.1.5' } },
+  });
+  assert.equal(job.status, 201);
+  // The bar moves: some progress strictly between 0 and 100 is seen before the end.
+  await device.page.waitForFunction(() => {
+    const v = Number(document.querySelector('[data-testid="job-progress"]')?.value ?? 0);
+    return v > 0 && v < 100;
+  }, null, { timeout: 10_000 });
+  await device.screenshot('job-in-progress');
+  await device.page.waitForFunction(
+    () => document.querySelector('[data-testid="job-status"]')?.textContent === 'SUCCEEDED', null, { timeout: 15_000 });
+  assert.equal(await device.byTestId('job-progress').getAttribute('value'), '100');
+  assert.match(await device.byTestId('prop-firmware').textContent(), /2\.1\.5/);
+  const executions = await api('GET', `/api/v1/jobs/${job.body.jobId}/executions`);
+  assert.equal(executions.body.data[0].status, 'SUCCEEDED');
+  await device.screenshot('job-succeeded');
+  assert.deepEqual(errors, []);
+  await device.page.close();
+});

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 use thingsim_fleet::config::{ConnectForm, FieldErrors};
+use thingsim_fleet::model::TEMPLATES;
 use thingsim_mqtt::ProtocolVersion;
 
 /// The connection form: broker URL, client id, thing name, credentials, MQTT version.
@@ -85,6 +86,20 @@ pub fn ConnectionForm(
                     <option value="5" selected=move || form.get().version == ProtocolVersion::V5>"5.0"</option>
                     <option value="3.1.1" selected=move || form.get().version == ProtocolVersion::V3_1_1>"3.1.1"</option>
                 </select>
+            </div>
+            <div class="field">
+                <label for="template">"Device"</label>
+                <select
+                    id="template"
+                    data-testid="template"
+                    disabled=move || active.get()
+                    on:change=move |ev| form.update(|f| f.template = event_target_value(&ev))
+                >
+                    {TEMPLATES.iter().map(|t| view! {
+                        <option value=t.id selected=move || form.get().template == t.id>{t.name}</option>
+                    }).collect_view()}
+                </select>
+                <p class="field-error" data-testid="template-error">{move || errors.get().template}</p>
             </div>
             <button type="submit" class="primary" data-testid="connect-button">
                 {move || if active.get() { "Disconnect" } else { "Connect" }}

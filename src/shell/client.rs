@@ -10,6 +10,7 @@
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use gloo_timers::callback::Timeout;
+use thingsim_fleet::device::{Device, DeviceEvent, DeviceOutput, UserCommand};
 use thingsim_mqtt::{
     Backoff, BrokerUrl, Command, Event, Message, Millis, Options, Output, Session, State,
 };
@@ -36,7 +37,7 @@ pub enum Status {
 }
 
 /// What the client reports to its owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
     /// The status changed.
     Status(Status),
@@ -44,11 +45,14 @@ pub enum ClientEvent {
     Mqtt(Event),
     /// A publish was handed to the session (sent now or queued while offline).
     Sent(Message),
+    /// The device (when the client runs one) reported something.
+    Device(DeviceEvent),
 }
 
 enum Input {
     Transport(u32, TransportEvent),
     Command(Command),
+    Device(UserCommand),
     Timer,
     Reopen,
     Stop,
@@ -66,6 +70,11 @@ impl ClientHandle {
         let _ = self.tx.unbounded_send(Input::Command(command));
     }
 
+    /// Hands user intent to the device the client runs (ignored without one).
+    pub fn device(&self, command: UserCommand) {
+        let _ = self.tx.unbounded_send(Input::Device(command));
+    }
+
     /// Disconnects cleanly and ends the task.
     pub fn stop(&self) {
         let _ = self.tx.unbounded_send(Input::Stop);
@@ -73,16 +82,18 @@ impl ClientHandle {
 }
 
 /// Starts a client for `url` that reconnects with backoff until stopped. `seed` feeds the
-/// backoff jitter (draw it from `Math.random()`; the core draws no randomness itself).
+/// backoff jitter (draw it from `Math.random()`; the core draws no randomness itself). With a
+/// `device`, the client runs it: socket ⇄ Session ⇄ Device.
 pub fn spawn(
     url: BrokerUrl,
     options: Options,
     seed: u64,
+    device: Option<Device>,
     on_event: impl Fn(ClientEvent) + 'static,
 ) -> ClientHandle {
     let (tx, rx) = unbounded();
     let handle = ClientHandle { tx: tx.clone() };
-    wasm_bindgen_futures::spawn_local(run(url, options, seed, tx, rx, on_event));
+    wasm_bindgen_futures::spawn_local(run(url, options, seed, device, tx, rx, on_event));
     handle
 }
 
@@ -90,6 +101,7 @@ async fn run(
     url: BrokerUrl,
     options: Options,
     seed: u64,
+    mut device: Option<Device>,
     tx: UnboundedSender<Input>,
     mut rx: UnboundedReceiver<Input>,
     on_event: impl Fn(ClientEvent) + 'static,
@@ -135,7 +147,17 @@ async fn run(
                 }
                 session.handle_command(now, command);
             }
-            Input::Timer => session.handle_timeout(now),
+            Input::Device(command) => {
+                if let Some(device) = device.as_mut() {
+                    device.handle_command(clock::epoch(), command);
+                }
+            }
+            Input::Timer => {
+                session.handle_timeout(now);
+                if let Some(device) = device.as_mut() {
+                    device.handle_timeout(clock::epoch());
+                }
+            }
             Input::Reopen => {
                 reopen = None;
                 if !stopping {
@@ -149,32 +171,74 @@ async fn run(
             }
         }
 
-        let deadline = loop {
-            match session.poll_output() {
-                Output::Transmit(bytes) => {
-                    if let Some(Err(e)) = transport.as_ref().map(|t: &WsTransport| t.send(&bytes)) {
-                        last_error = Some(e);
-                    }
-                }
-                Output::Event(event) => {
-                    match &event {
-                        Event::Connected { .. } => {
-                            backoff.reset();
-                            last_error = None;
-                            on_event(ClientEvent::Status(Status::Connected));
+        // Drain the session, feed its events to the device, hand the device's commands back to
+        // the session, until neither has anything more to say.
+        let (session_deadline, device_deadline) = loop {
+            let mut for_device = Vec::new();
+            let session_deadline = loop {
+                match session.poll_output() {
+                    Output::Transmit(bytes) => {
+                        if let Some(Err(e)) =
+                            transport.as_ref().map(|t: &WsTransport| t.send(&bytes))
+                        {
+                            last_error = Some(e);
                         }
-                        Event::Error(e) => last_error = Some(e.to_string()),
-                        _ => {}
                     }
-                    on_event(ClientEvent::Mqtt(event));
+                    Output::Event(event) => {
+                        match &event {
+                            Event::Connected { .. } => {
+                                backoff.reset();
+                                last_error = None;
+                                on_event(ClientEvent::Status(Status::Connected));
+                            }
+                            Event::Error(e) => last_error = Some(e.to_string()),
+                            _ => {}
+                        }
+                        if device.is_some() {
+                            for_device.push(event.clone());
+                        }
+                        on_event(ClientEvent::Mqtt(event));
+                    }
+                    Output::Close => {
+                        transport = None;
+                        session.handle_transport_closed(now);
+                    }
+                    Output::Idle { deadline } => break deadline,
                 }
-                Output::Close => {
-                    transport = None;
-                    session.handle_transport_closed(now);
+            };
+            let Some(device) = device.as_mut() else {
+                break (session_deadline, None);
+            };
+            let epoch = clock::epoch();
+            for event in &for_device {
+                device.handle_mqtt_event(epoch, event);
+            }
+            let mut handed_over = false;
+            let device_deadline = loop {
+                match device.poll_output() {
+                    DeviceOutput::Mqtt(command) => {
+                        if let Command::Publish(message) = &command {
+                            on_event(ClientEvent::Sent(message.clone()));
+                        }
+                        session.handle_command(now, command);
+                        handed_over = true;
+                    }
+                    DeviceOutput::Event(event) => on_event(ClientEvent::Device(event)),
+                    DeviceOutput::Idle { deadline } => break deadline,
                 }
-                Output::Idle { deadline } => break deadline,
+            };
+            if !handed_over && for_device.is_empty() {
+                break (session_deadline, device_deadline);
             }
         };
+        // The session's deadlines are on the monotonic clock, the device's on the wall clock.
+        let deadline = [
+            session_deadline.map(|at| Millis(now.0 + u64::from(ms_until(at, now)))),
+            device_deadline.map(|at| Millis(now.0 + u64::from(ms_until(at, clock::epoch())))),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         _timer = deadline.map(|at| {
             let tx = tx.clone();
             Timeout::new(ms_until(at, now), move || {

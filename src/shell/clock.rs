@@ -10,3 +10,9 @@ pub fn now() -> Millis {
     // f64 → u64: `as` saturates and maps NaN to 0, which is what we want here.
     Millis(ms as u64)
 }
+
+/// Wall-clock milliseconds since the epoch (`Date.now()`): the device role compares them with
+/// the timestamps in Fleets documents (command TTLs). Not monotonic; never used for keep-alive.
+pub fn epoch() -> Millis {
+    Millis(js_sys::Date::now() as u64)
+}

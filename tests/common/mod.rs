@@ -25,7 +25,7 @@ pub(crate) fn unique(prefix: &str) -> String {
 pub(crate) fn start(options: Options) -> (ClientHandle, UnboundedReceiver<ClientEvent>) {
     let (tx, rx) = unbounded();
     let url = BrokerUrl::parse(WS_URL).expect("THINGSIM_TEST_WS_URL is a ws:// URL");
-    let handle = client::spawn(url, options, 7, move |e| {
+    let handle = client::spawn(url, options, 7, None, move |e| {
         let _ = tx.unbounded_send(e);
     });
     (handle, rx)

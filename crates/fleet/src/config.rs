@@ -6,6 +6,7 @@
 use thingsim_mqtt::{BrokerUrl, Options, ProtocolVersion};
 
 use crate::ThingName;
+use crate::model::Template;
 
 /// The connection form, as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub struct ConnectForm {
     pub password: String,
     /// MQTT 5 or 3.1.1.
     pub version: ProtocolVersion,
+    /// Which device model to simulate ([`Template::id`]).
+    pub template: String,
 }
 
 impl Default for ConnectForm {
@@ -34,6 +37,7 @@ impl Default for ConnectForm {
             username: String::new(),
             password: String::new(),
             version: ProtocolVersion::V5,
+            template: "thermostat".to_owned(),
         }
     }
 }
@@ -47,10 +51,12 @@ pub struct FieldErrors {
     pub client_id: Option<String>,
     /// Why the thing name is refused.
     pub thing_name: Option<String>,
+    /// Why the template is refused.
+    pub template: Option<String>,
 }
 
 /// A form that passed validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeviceConfig {
     /// Where to connect.
     pub broker: BrokerUrl,
@@ -58,6 +64,8 @@ pub struct DeviceConfig {
     pub thing: ThingName,
     /// MQTT session options.
     pub options: Options,
+    /// The device model.
+    pub template: &'static Template,
 }
 
 impl ConnectForm {
@@ -73,8 +81,16 @@ impl ConnectForm {
         } else {
             None
         };
-        match (broker, thing, client_id_error) {
-            (Ok(broker), Ok(thing), None) => {
+        let template = Template::by_id(&self.template).ok_or_else(|| {
+            let known: Vec<&str> = crate::model::TEMPLATES.iter().map(|t| t.id).collect();
+            format!(
+                "unknown device template {:?}; one of {}",
+                self.template,
+                known.join(", ")
+            )
+        });
+        match (broker, thing, client_id_error, template) {
+            (Ok(broker), Ok(thing), None, Ok(template)) => {
                 let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
                 Ok(DeviceConfig {
                     broker,
@@ -85,12 +101,14 @@ impl ConnectForm {
                         password: non_empty(&self.password),
                         ..Options::new(client_id)
                     },
+                    template,
                 })
             }
-            (broker, thing, client_id) => Err(FieldErrors {
+            (broker, thing, client_id, template) => Err(FieldErrors {
                 broker_url: broker.err(),
                 thing_name: thing.err(),
                 client_id,
+                template: template.err(),
             }),
         }
     }
@@ -120,6 +138,18 @@ mod tests {
         assert!(errors.broker_url.unwrap().contains("ws://"));
         assert!(errors.client_id.unwrap().contains("client id"));
         assert!(errors.thing_name.unwrap().contains("/, + or #"));
+        let errors = ConnectForm {
+            template: "toaster".into(),
+            ..ConnectForm::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            errors
+                .template
+                .unwrap()
+                .contains("one of thermostat, smart-light")
+        );
     }
 
     #[test]
