@@ -77,6 +77,13 @@ pub fn handle(
     }
     let path = path.split('?').next().unwrap_or_default();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // Every ThingDatas path, known or not, needs the device key: 401 comes before 404, so an
+    // unauthenticated caller learns nothing about what exists.
+    if segments.starts_with(&["api", "v1", "thing-datas"])
+        && let Err(denied) = authorize(config, authorization)
+    {
+        return denied;
+    }
     match (method, segments.as_slice()) {
         ("GET", ["api", "v1", "things"]) => {
             let data: Vec<Value> = cloud
@@ -239,19 +246,11 @@ pub fn handle(
             Ok(()) => (200, to_json(cloud.job(id))),
             Err(e) => error(404, e.to_string()),
         },
-        ("GET", ["api", "v1", "thing-datas", name, "shadow"]) => {
-            if let Err(e) = authorize(config, authorization) {
-                return e;
-            }
-            match known(cloud, name) {
-                Ok(thing) => (200, document(&cloud.shadow(&thing))),
-                Err(e) => e,
-            }
-        }
+        ("GET", ["api", "v1", "thing-datas", name, "shadow"]) => match known(cloud, name) {
+            Ok(thing) => (200, document(&cloud.shadow(&thing))),
+            Err(e) => e,
+        },
         ("POST", ["api", "v1", "thing-datas", "shadow", "reported"]) => {
-            if let Err(e) = authorize(config, authorization) {
-                return e;
-            }
             #[derive(Deserialize)]
             #[serde(rename_all = "camelCase")]
             struct Body {
@@ -289,9 +288,6 @@ pub fn handle(
             }
         }
         ("POST", ["api", "v1", "thing-datas", "events"]) => {
-            if let Err(e) = authorize(config, authorization) {
-                return e;
-            }
             #[derive(Deserialize)]
             #[serde(rename_all = "camelCase")]
             struct Body {
@@ -318,9 +314,6 @@ pub fn handle(
             (200, json!({ "accepted": true }))
         }
         ("POST", ["api", "v1", "thing-datas", "jobs", rest @ ..]) => {
-            if let Err(e) = authorize(config, authorization) {
-                return e;
-            }
             let topic = match rest {
                 ["get"] => JobsTopic::Get(Reply::Request),
                 ["start-next"] => JobsTopic::StartNext(Reply::Request),
