@@ -36,6 +36,8 @@ wait_port() {
   local port=$1 secs=${2:-30} i
   for ((i = 0; i < secs * 10; i++)); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    # A script that traps Ctrl-C into stop_requested (scripts/demo) stops waiting at once.
+    [ "${stop_requested:-0}" = 1 ] && return 1
     sleep 0.1
   done
   return 1
