@@ -247,6 +247,8 @@ pub struct Session {
     timers: Vec<(TimerKind, Millis)>,
     connack_deadline: Option<Millis>,
     subscriptions: Vec<Subscription>,
+    /// Bytes of a packet not yet complete: packets are checked whole before the codec sees them.
+    partial: Vec<u8>,
     /// SUBSCRIBE packet id → its filters, to name them when SUBACK answers.
     pending_subacks: Vec<(u16, Vec<String>)>,
     offline_queue: VecDeque<Message>,
@@ -280,6 +282,7 @@ impl Session {
             timers: Vec::new(),
             connack_deadline: None,
             subscriptions: Vec::new(),
+            partial: Vec::new(),
             pending_subacks: Vec::new(),
             offline_queue: VecDeque::new(),
         }
@@ -321,11 +324,35 @@ impl Session {
         if matches!(self.state, State::AwaitingTransport | State::AwaitingClose) {
             return;
         }
-        let mut cursor = mqtt::common::Cursor::new(bytes);
-        // recv decodes at most one packet per call and keeps a partial one for the next input.
-        while (cursor.position() as usize) < bytes.len() && self.state != State::AwaitingClose {
-            let events = self.conn.recv(&mut cursor);
-            self.absorb(now, events);
+        self.partial.extend_from_slice(bytes);
+        // Hand the codec whole packets only, each checked first: mqtt-protocol-core 0.7.9
+        // panics (unwrap on its PUBACK builder) on a QoS 1 PUBLISH with packet id 0, found by
+        // the mqtt_input fuzz target. A peer must never be able to crash the device.
+        while self.state != State::AwaitingClose {
+            let Some(len) = packet_len(&self.partial) else {
+                break;
+            };
+            let packet: Vec<u8> = self.partial.drain(..len).collect();
+            if let Err(why) = check_packet(&packet) {
+                self.partial.clear();
+                self.fail(Error::Protocol(why));
+                return;
+            }
+            let mut cursor = mqtt::common::Cursor::new(&packet[..]);
+            while (cursor.position() as usize) < packet.len() && self.state != State::AwaitingClose
+            {
+                let events = self.conn.recv(&mut cursor);
+                self.absorb(now, events);
+            }
+        }
+        if self.partial.len() > 5
+            && packet_len(&self.partial).is_none()
+            && !remaining_length_ok(&self.partial)
+        {
+            self.partial.clear();
+            self.fail(Error::Protocol(
+                "malformed remaining length [MQTT-1.5.5]".to_owned(),
+            ));
         }
     }
 
@@ -337,6 +364,7 @@ impl Session {
         let events = self.conn.notify_closed();
         self.absorb(now, events);
         self.state = State::AwaitingTransport;
+        self.partial.clear();
         self.timers.clear();
         self.connack_deadline = None;
         self.pending_subacks.clear();
@@ -781,6 +809,65 @@ impl Session {
     }
 }
 
+/// Decodes the remaining length at `bytes[1..]`: `Some((value, header_len))`, `None` while
+/// incomplete. More than four length bytes is malformed ([MQTT-1.5.5]) and reported as `None`
+/// with `remaining_length_ok` false.
+fn remaining_length(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for i in 0..4 {
+        let b = *bytes.get(1 + i)?;
+        value |= usize::from(b & 0x7F) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, 2 + i));
+        }
+    }
+    None
+}
+
+fn remaining_length_ok(bytes: &[u8]) -> bool {
+    // Four continuation bytes in a row can never end: malformed.
+    !(bytes.len() >= 5 && bytes[1..5].iter().all(|b| b & 0x80 != 0))
+}
+
+/// Length of the first complete packet in `bytes`, if there is one.
+fn packet_len(bytes: &[u8]) -> Option<usize> {
+    let (remaining, header) = remaining_length(bytes)?;
+    let total = header + remaining;
+    (bytes.len() >= total).then_some(total)
+}
+
+/// Checks a whole packet for what the codec would otherwise trip over.
+fn check_packet(packet: &[u8]) -> Result<(), String> {
+    let Some((_, header)) = remaining_length(packet) else {
+        return Err("malformed remaining length [MQTT-1.5.5]".to_owned());
+    };
+    let body = &packet[header..];
+    let kind = packet[0] >> 4;
+    let packet_id = |at: usize| {
+        body.get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    let id = match kind {
+        // PUBLISH: QoS 1 and 2 carry a packet id after the topic name.
+        3 => match (packet[0] >> 1) & 0x03 {
+            0 => return Ok(()),
+            3 => return Err("PUBLISH with QoS 3 [MQTT-3.3.1-4]".to_owned()),
+            _ => {
+                let topic_len = packet_id(0).map(usize::from);
+                topic_len.and_then(|l| packet_id(2 + l))
+            }
+        },
+        // PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK start with the packet id.
+        4..=7 | 9 | 11 => packet_id(0),
+        _ => return Ok(()),
+    };
+    match id {
+        Some(0) => Err("packet identifier 0 is not allowed [MQTT-2.2.1-3]".to_owned()),
+        Some(_) => Ok(()),
+        None => Err("packet too short for its packet identifier".to_owned()),
+    }
+}
+
 /// [MQTT-4.7.3-1] non-empty; [MQTT-4.7.1-2/3] wildcards only as whole levels.
 fn validate_filter(filter: &str) -> Result<(), Error> {
     let refuse = |reason: &str| {
@@ -953,6 +1040,39 @@ mod tests {
         assert_eq!(s.state(), State::AwaitingClose);
         s.handle_transport_closed(Millis(6));
         assert_eq!(s.state(), State::AwaitingTransport);
+    }
+
+    #[test]
+    fn a_qos1_publish_with_packet_id_zero_is_a_protocol_error_not_a_panic() {
+        // Found by the mqtt_input fuzz target (mqtt-protocol-core unwraps a failed PUBACK build).
+        let mut s = connected(ProtocolVersion::V3_1_1, 60);
+        // PUBLISH QoS 1, len 9: topic "" (00 00), packet id 00 00, payload 5 bytes.
+        s.handle_input(
+            Millis(2),
+            &[0x32, 0x09, 0x00, 0x00, 0x00, 0x00, 1, 2, 3, 4, 5],
+        );
+        let (tx, ev, close, _) = drain(&mut s);
+        assert!(close && tx.is_empty(), "{tx:?}");
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::Protocol(why))] if why.contains("MQTT-2.2.1-3")),
+            "{ev:?}"
+        );
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_input(Millis(2), &[0x40, 0x02, 0x00, 0x00]); // PUBACK for packet id 0
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(close, "{ev:?}");
+    }
+
+    #[test]
+    fn a_remaining_length_that_never_ends_is_malformed() {
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_input(Millis(2), &[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(close, "{ev:?}");
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::Protocol(_))]),
+            "{ev:?}"
+        );
     }
 
     #[test]
