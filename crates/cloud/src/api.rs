@@ -132,18 +132,7 @@ pub fn handle(
                     "state.desired is required; reported state belongs to the device",
                 );
             };
-            if let Some(expected) = update.version.filter(|&v| v != 0)
-                && expected != cloud.shadow(&thing).version
-            {
-                return error(
-                    409,
-                    format!(
-                        "version conflict: expected {expected}, the shadow is at {}",
-                        cloud.shadow(&thing).version
-                    ),
-                );
-            }
-            match cloud.set_desired(now, &thing, desired) {
+            match cloud.set_desired_at_version(now, &thing, desired, update.version) {
                 Ok(accepted) => (200, json!({ "version": accepted.version })),
                 Err(rejection) => error(rejection.code, rejection.message),
             }

@@ -209,6 +209,18 @@ impl Cloud {
         thing: &ThingName,
         desired: State,
     ) -> Result<Accepted, Rejection> {
+        self.set_desired_at_version(now, thing, desired, None)
+    }
+
+    /// [`Cloud::set_desired`] with optimistic locking: a `version` other than `None` or 0 must
+    /// equal the shadow's, or the update is rejected with 409 and changes nothing.
+    pub fn set_desired_at_version(
+        &mut self,
+        now: Millis,
+        thing: &ThingName,
+        desired: State,
+        version: Option<u64>,
+    ) -> Result<Accepted, Rejection> {
         self.next_token += 1;
         let token = format!("cloud-{}", self.next_token);
         if self.own_tokens.len() == OWN_TOKENS {
@@ -217,6 +229,7 @@ impl Cloud {
         self.own_tokens.push_back(token.clone());
         let update = Update {
             client_token: Some(token),
+            version,
             ..Update::desired(desired)
         };
         let secs = now.0 / 1000;
