@@ -356,7 +356,7 @@ impl Device {
             .as_ref()
             .is_some_and(|r| r.next_at.is_some_and(|at| at <= now));
         if due && self.connected {
-            self.job_step();
+            self.job_step(now);
         }
     }
 
@@ -524,7 +524,7 @@ impl Device {
                     (Ok(()), _) => None,
                 };
                 if let Some(reason) = refusal {
-                    self.job_update(JobStatus::Rejected, &[("reason", reason)]);
+                    self.job_update(now, JobStatus::Rejected, &[("reason", reason)]);
                     return;
                 }
                 let next_at =
@@ -562,7 +562,7 @@ impl Device {
     }
 
     /// Runs the next step; the one after is scheduled when this step's update is accepted.
-    fn job_step(&mut self) {
+    fn job_step(&mut self, now: Millis) {
         let Some(run) = self.job_run.as_mut() else {
             return;
         };
@@ -571,6 +571,7 @@ impl Device {
         let (step, job_id, document) = (run.step, run.job_id.clone(), run.document.clone());
         if self.behaviour == JobBehaviour::FailAtStep(step) {
             self.job_update(
+                now,
                 JobStatus::Failed,
                 &[("reason", format!("failed at step {step} (fail toggle)"))],
             );
@@ -588,6 +589,7 @@ impl Device {
                     step: what.clone(),
                 });
                 self.job_update(
+                    now,
                     JobStatus::InProgress,
                     &[("progress", percent.to_string()), ("step", what)],
                 );
@@ -603,17 +605,18 @@ impl Device {
                     self.report(changed);
                 }
                 self.job_update(
+                    now,
                     JobStatus::Succeeded,
                     &[("progress", "100".into()), ("summary", summary)],
                 );
             }
             StepOutcome::Failed { reason } => {
-                self.job_update(JobStatus::Failed, &[("reason", reason)])
+                self.job_update(now, JobStatus::Failed, &[("reason", reason)])
             }
         }
     }
 
-    fn job_update(&mut self, status: JobStatus, details: &[(&str, String)]) {
+    fn job_update(&mut self, now: Millis, status: JobStatus, details: &[(&str, String)]) {
         let details: StatusDetails = details
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
@@ -624,12 +627,7 @@ impl Device {
                 reason: e.to_string(),
             });
         }
-        while let Some(output) = self.jobs.poll_output() {
-            match output {
-                AgentOutput::Publish(topic, payload) => self.publish(topic, payload),
-                AgentOutput::Event(event) => self.event(DeviceEvent::Job(event)),
-            }
-        }
+        self.drain_jobs(now);
     }
 
     fn report(&mut self, state: State) {
