@@ -329,11 +329,11 @@ impl Session {
         // panics (unwrap on its PUBACK builder) on a QoS 1 PUBLISH with packet id 0, found by
         // the mqtt_input fuzz target. A peer must never be able to crash the device.
         while self.state != State::AwaitingClose {
-            let Some(len) = packet_len(&self.partial) else {
+            let Some((len, header)) = packet_len(&self.partial) else {
                 break;
             };
             let packet: Vec<u8> = self.partial.drain(..len).collect();
-            if let Err(why) = check_packet(&packet) {
+            if let Err(why) = check_packet(&packet, header) {
                 self.partial.clear();
                 self.fail(Error::Protocol(why));
                 return;
@@ -829,18 +829,16 @@ fn remaining_length_ok(bytes: &[u8]) -> bool {
     !(bytes.len() >= 5 && bytes[1..5].iter().all(|b| b & 0x80 != 0))
 }
 
-/// Length of the first complete packet in `bytes`, if there is one.
-fn packet_len(bytes: &[u8]) -> Option<usize> {
+/// Length and header length of the first complete packet in `bytes`, if there is one.
+fn packet_len(bytes: &[u8]) -> Option<(usize, usize)> {
     let (remaining, header) = remaining_length(bytes)?;
     let total = header + remaining;
-    (bytes.len() >= total).then_some(total)
+    (bytes.len() >= total).then_some((total, header))
 }
 
-/// Checks a whole packet for what the codec would otherwise trip over.
-fn check_packet(packet: &[u8]) -> Result<(), String> {
-    let Some((_, header)) = remaining_length(packet) else {
-        return Err("malformed remaining length [MQTT-1.5.5]".to_owned());
-    };
+/// Checks a whole packet (fixed header `header` bytes long) for what the codec would
+/// otherwise trip over.
+fn check_packet(packet: &[u8], header: usize) -> Result<(), String> {
     let body = &packet[header..];
     let kind = packet[0] >> 4;
     let packet_id = |at: usize| {
