@@ -73,6 +73,85 @@ pub enum CloudOutput {
     },
 }
 
+/// Operator intent from a console's cloud panel: one type whether the cloud runs in the page
+/// (sandbox, [`Cloud::operate`]) or behind thingsim-cloud's HTTP API ([`Operation::http`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    /// Set desired state (`null` deletes a key).
+    SetDesired {
+        /// Whose.
+        thing: ThingName,
+        /// What.
+        desired: State,
+    },
+    /// Send a command.
+    SendCommand {
+        /// To whom.
+        thing: ThingName,
+        /// What to do.
+        action: String,
+        /// Its arguments.
+        params: Map<String, Value>,
+        /// Seconds to wait for the answer.
+        ttl: u64,
+    },
+    /// Create a job for one thing.
+    CreateJob {
+        /// For whom.
+        thing: ThingName,
+        /// The job document.
+        document: Value,
+        /// Minutes each step may take (`None`: no limit).
+        step_timeout_minutes: Option<u64>,
+    },
+    /// Cancel a job.
+    CancelJob {
+        /// Which.
+        job_id: String,
+    },
+}
+
+impl Operation {
+    /// The management API request that performs it: method, path and JSON body (see
+    /// thingsim-cloud's API table).
+    pub fn http(&self) -> (&'static str, String, Value) {
+        match self {
+            Self::SetDesired { thing, desired } => (
+                "PUT",
+                format!("/api/v1/things/{thing}/shadow/desired"),
+                serde_json::json!({ "state": { "desired": desired } }),
+            ),
+            Self::SendCommand {
+                thing,
+                action,
+                params,
+                ttl,
+            } => (
+                "POST",
+                "/api/v1/commands".to_owned(),
+                serde_json::json!({ "thingName": thing, "action": action, "params": params, "ttl": ttl }),
+            ),
+            Self::CreateJob {
+                thing,
+                document,
+                step_timeout_minutes,
+            } => (
+                "POST",
+                "/api/v1/jobs".to_owned(),
+                serde_json::json!({
+                    "description": "from the thingsim console",
+                    "targets": { "thingNames": [thing] },
+                    "document": document,
+                    "stepTimeoutInMinutes": step_timeout_minutes,
+                }),
+            ),
+            Self::CancelJob { job_id } => {
+                ("POST", format!("/api/v1/jobs/{job_id}/cancel"), Value::Null)
+            }
+        }
+    }
+}
+
 /// Everything the cloud role knows, for a backend to persist and restore.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -360,6 +439,44 @@ impl Cloud {
         let out = self.jobs.cancel_job(now.0 / 1000, job_id)?;
         self.publish_all(out);
         Ok(())
+    }
+
+    /// Runs operator intent; `Ok` says what happened, `Err` why nothing did.
+    pub fn operate(&mut self, now: Millis, operation: Operation) -> Result<String, String> {
+        match operation {
+            Operation::SetDesired { thing, desired } => self
+                .set_desired(now, &thing, desired)
+                .map(|a| format!("desired state set; shadow version {}", a.version))
+                .map_err(|r| r.to_string()),
+            Operation::SendCommand {
+                thing,
+                action,
+                params,
+                ttl,
+            } => {
+                let id = self.send_command(now, &thing, &action, params, ttl);
+                Ok(format!("command {action} sent (execution {id})"))
+            }
+            Operation::CreateJob {
+                thing,
+                document,
+                step_timeout_minutes,
+            } => self
+                .create_job(
+                    now,
+                    "from the thingsim console",
+                    document,
+                    &[thing],
+                    JobType::Snapshot,
+                    step_timeout_minutes,
+                )
+                .map(|id| format!("job {id} created"))
+                .map_err(|e| e.to_string()),
+            Operation::CancelJob { job_id } => self
+                .cancel_job(now, &job_id)
+                .map(|()| format!("job {job_id} canceled"))
+                .map_err(|e| e.to_string()),
+        }
     }
 
     /// A deadline from [`CloudOutput::Idle`] passed: command TTLs, job step timeouts.

@@ -81,6 +81,15 @@ pub enum UserCommand {
     StartNextJob,
     /// Report readings every so many milliseconds (`None`: off).
     SetTelemetry(Option<u64>),
+    /// Run job steps only on [`UserCommand::NextStep`] (true) or on a timer (false, default).
+    SetStepping(bool),
+    /// Run the current job's next step now (step-through mode).
+    NextStep,
+    /// Extra `statusDetails` sent with every job update (the device's own keys win).
+    SetStatusDetails(StatusDetails),
+    /// Re-sync after the page was hidden or asleep: report the actual state and ask the jobs
+    /// service what happened meanwhile.
+    Resync,
 }
 
 /// What happened, for the UI and tests.
@@ -187,8 +196,11 @@ struct JobRun {
     job_id: String,
     document: Value,
     step: u32,
-    /// When to run the next step; `None` while an update awaits its answer, or stalled.
+    /// When to run the next step; `None` while an update awaits its answer, stalled, or
+    /// stepping by hand.
     next_at: Option<Millis>,
+    /// An update was sent and its answer has not come.
+    awaiting_answer: bool,
 }
 
 /// One virtual device (device role).
@@ -201,6 +213,8 @@ pub struct Device {
     jobs: JobsAgent,
     job_run: Option<JobRun>,
     behaviour: JobBehaviour,
+    stepping: bool,
+    extra_details: StatusDetails,
     auto_answer: bool,
     connected: bool,
     options: DeviceOptions,
@@ -226,6 +240,8 @@ impl Device {
             jobs: JobsAgent::default(),
             job_run: None,
             behaviour: JobBehaviour::Run,
+            stepping: false,
+            extra_details: StatusDetails::new(),
             auto_answer: true,
             connected: false,
             options,
@@ -273,14 +289,12 @@ impl Device {
                 // Re-sync: report the actual state (it may have changed offline) and ask the
                 // jobs service what happened meanwhile. The shadow document comes from the
                 // startup GET (handle_shadow_document).
-                self.report(self.model.state().clone());
-                self.jobs.handle_connected();
-                self.drain_jobs(now);
+                self.resync(now);
+                let next = self.next_step_at(now);
                 if let Some(run) = &mut self.job_run
                     && run.next_at.is_none()
-                    && self.behaviour != JobBehaviour::Stall
                 {
-                    run.next_at = Some(now + self.options.job_step_ms);
+                    run.next_at = next;
                 }
             }
             Event::Disconnected => self.connected = false,
@@ -335,7 +349,35 @@ impl Device {
                 self.options.telemetry_ms = every;
                 self.next_telemetry = every.map(|ms| now + ms);
             }
+            UserCommand::SetStepping(on) => {
+                self.stepping = on;
+                let next = self.next_step_at(now);
+                if let Some(run) = self.job_run.as_mut().filter(|r| !r.awaiting_answer) {
+                    run.next_at = next;
+                }
+            }
+            UserCommand::NextStep => {
+                let ready = self.job_run.as_ref().is_some_and(|r| !r.awaiting_answer);
+                if ready && self.connected {
+                    self.job_step(now);
+                }
+            }
+            UserCommand::SetStatusDetails(details) => self.extra_details = details,
+            UserCommand::Resync if self.connected => self.resync(now),
+            UserCommand::Resync => {}
         }
+    }
+
+    fn resync(&mut self, now: Millis) {
+        self.report(self.model.state().clone());
+        self.jobs.handle_connected();
+        self.drain_jobs(now);
+    }
+
+    /// When the next job step runs on its own: never while stalled or stepping by hand.
+    fn next_step_at(&self, now: Millis) -> Option<Millis> {
+        (self.behaviour != JobBehaviour::Stall && !self.stepping)
+            .then(|| now + self.options.job_step_ms)
     }
 
     /// A deadline from [`DeviceOutput::Idle`] passed.
@@ -527,21 +569,22 @@ impl Device {
                     self.job_update(now, JobStatus::Rejected, &[("reason", reason)]);
                     return;
                 }
-                let next_at =
-                    (self.behaviour != JobBehaviour::Stall).then(|| now + self.options.job_step_ms);
                 self.job_run = Some(JobRun {
                     job_id: execution.job_id.clone(),
                     document,
                     step: 0,
-                    next_at,
+                    next_at: self.next_step_at(now),
+                    awaiting_answer: false,
                 });
             }
             JobEvent::Updated { job_id, state } => {
+                let next = self.next_step_at(now);
                 if let Some(run) = self.job_run.as_mut().filter(|r| &r.job_id == job_id) {
+                    run.awaiting_answer = false;
                     if state.status.is_terminal() {
                         self.job_run = None;
-                    } else if self.behaviour != JobBehaviour::Stall {
-                        run.next_at = Some(now + self.options.job_step_ms);
+                    } else {
+                        run.next_at = next;
                     }
                 }
             }
@@ -568,6 +611,7 @@ impl Device {
         };
         run.step += 1;
         run.next_at = None; // until the update is accepted
+        run.awaiting_answer = true;
         let (step, job_id, document) = (run.step, run.job_id.clone(), run.document.clone());
         if self.behaviour == JobBehaviour::FailAtStep(step) {
             self.job_update(
@@ -617,10 +661,9 @@ impl Device {
     }
 
     fn job_update(&mut self, now: Millis, status: JobStatus, details: &[(&str, String)]) {
-        let details: StatusDetails = details
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
+        let mut all = self.extra_details.clone();
+        all.extend(details.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        let details = all;
         if let Err(e) = self.jobs.update(status, details, None) {
             self.event(DeviceEvent::Refused {
                 source: "jobs".into(),

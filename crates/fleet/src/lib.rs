@@ -12,6 +12,7 @@
 pub mod cloud;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod device;
 mod error;
 pub mod jobs;

@@ -165,6 +165,19 @@ pub struct Node {
     deadline: Option<Millis>,
 }
 
+/// A message that crossed a device's link, for the message log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wire {
+    /// When.
+    pub at: Millis,
+    /// Which device's link.
+    pub device: usize,
+    /// From the device (true) or to it.
+    pub outgoing: bool,
+    /// The message.
+    pub message: Message,
+}
+
 /// Devices, broker and cloud on simulated time.
 #[derive(Debug)]
 pub struct World {
@@ -180,6 +193,10 @@ pub struct World {
     pub nodes: Vec<Node>,
     /// The network between devices and broker.
     pub netem: Netem,
+    /// Record every message crossing a device link in [`World::take_wire`] (off by default;
+    /// the in-page sandbox turns it on for its message log).
+    pub trace: bool,
+    wire: Vec<Wire>,
     in_flight: Vec<(Millis, u64, Hop)>,
     seq: u64,
     sent: u64,
@@ -201,6 +218,8 @@ impl World {
             cloud_events: Vec::new(),
             nodes: Vec::new(),
             netem: Netem::default(),
+            trace: false,
+            wire: Vec::new(),
             in_flight: Vec::new(),
             seq: 0,
             sent: 0,
@@ -216,12 +235,18 @@ impl World {
         options: DeviceOptions,
     ) -> usize {
         let thing = ThingName::new(thing).unwrap_or_else(|e| panic!("test thing name: {e}"));
-        let device = Device::new(
-            self.now,
-            thing.clone(),
-            DeviceModel::new(template, self.nodes.len() as u64 + 1),
-            options,
-        );
+        let model = DeviceModel::new(template, self.nodes.len() as u64 + 1);
+        self.add_model(thing, model, options)
+    }
+
+    /// Adds a device running `model` as `thing` and connects it; returns its index.
+    pub fn add_model(
+        &mut self,
+        thing: ThingName,
+        model: DeviceModel,
+        options: DeviceOptions,
+    ) -> usize {
+        let device = Device::new(self.now, thing.clone(), model, options);
         self.nodes.push(Node {
             device,
             client_id: format!("dev-{thing}"),
@@ -312,14 +337,7 @@ impl World {
         let end = self.now + ms;
         loop {
             self.pump();
-            let next = self
-                .in_flight
-                .iter()
-                .map(|(at, ..)| *at)
-                .chain(self.nodes.iter().filter_map(|n| n.deadline))
-                .chain(self.cloud_deadline)
-                .min();
-            match next {
+            match self.next_deadline() {
                 Some(at) if at <= end => {
                     self.now = self.now.max(at);
                     self.step();
@@ -330,6 +348,47 @@ impl World {
                     return;
                 }
             }
+        }
+    }
+
+    /// The earliest moment something is due (a message in flight, a device or cloud timer).
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.in_flight
+            .iter()
+            .map(|(at, ..)| *at)
+            .chain(self.nodes.iter().filter_map(|n| n.deadline))
+            .chain(self.cloud_deadline)
+            .min()
+    }
+
+    /// Runs the world up to `now` (a shell on real time calls this from its timer).
+    pub fn advance_to(&mut self, now: Millis) {
+        self.run_for(now.saturating_since(self.now));
+    }
+
+    /// What device `idx` reported since the last call.
+    pub fn take_events(&mut self, idx: usize) -> Vec<DeviceEvent> {
+        std::mem::take(&mut self.nodes[idx].events)
+    }
+
+    /// What the cloud reported since the last call.
+    pub fn take_cloud_events(&mut self) -> Vec<CloudEvent> {
+        std::mem::take(&mut self.cloud_events)
+    }
+
+    /// Messages that crossed device links since the last call (with [`World::trace`] on).
+    pub fn take_wire(&mut self) -> Vec<Wire> {
+        std::mem::take(&mut self.wire)
+    }
+
+    fn record(&mut self, device: usize, outgoing: bool, message: &Message) {
+        if self.trace {
+            self.wire.push(Wire {
+                at: self.now,
+                device,
+                outgoing,
+                message: message.clone(),
+            });
         }
     }
 
@@ -349,6 +408,7 @@ impl World {
             match hop {
                 Hop::ToBroker { from, message } => {
                     if self.nodes[from].online {
+                        self.record(from, true, &message);
                         self.route(message);
                     } else {
                         self.nodes[from].outbox.push_back(message); // the session resends it
@@ -356,6 +416,7 @@ impl World {
                 }
                 Hop::ToDevice { to, message } => {
                     if self.nodes[to].online {
+                        self.record(to, false, &message);
                         self.nodes[to]
                             .device
                             .handle_mqtt_event(now, &Event::Received(message));

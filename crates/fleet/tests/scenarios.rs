@@ -646,3 +646,112 @@ fn a_cloud_restored_from_a_snapshot_mid_job_finishes_the_job() {
     );
     assert_eq!(restored.shadows.len(), 1);
 }
+
+#[test]
+fn step_through_runs_one_step_per_request_and_sends_the_users_status_details() {
+    let (mut w, _) = world_with_thermostat();
+    w.command(0, UserCommand::SetStepping(true));
+    w.command(
+        0,
+        UserCommand::SetStatusDetails(
+            [("operator".to_owned(), "ana".to_owned())]
+                .into_iter()
+                .collect(),
+        ),
+    );
+    let job = firmware_job(&mut w, "thermostat-001", None);
+    w.run_for(30_000);
+    let details = |w: &World| {
+        w.cloud
+            .job_execution(&thing("thermostat-001"), &job)
+            .unwrap()
+            .status_details
+            .clone()
+    };
+    assert_eq!(
+        job_status(&w, "thermostat-001", &job),
+        JobStatus::InProgress
+    );
+    assert!(
+        !details(&w).contains_key("progress"),
+        "no step without a request"
+    );
+    w.command(0, UserCommand::NextStep);
+    w.command(0, UserCommand::NextStep); // the first step's answer is not back: ignored
+    w.run_for(1_000);
+    assert_eq!(details(&w).get("progress").map(String::as_str), Some("20"));
+    assert_eq!(details(&w).get("operator").map(String::as_str), Some("ana"));
+    w.command(0, UserCommand::SetStepping(false));
+    w.run_for(10_000);
+    assert_eq!(job_status(&w, "thermostat-001", &job), JobStatus::Succeeded);
+}
+
+#[test]
+fn the_sandbox_runs_operator_intent_on_real_time_and_traces_every_message() {
+    use thingsim_fleet::cloud::Operation;
+    use thingsim_fleet::console::{CommandState, Console};
+
+    let mut w = World::new(START);
+    w.trace = true;
+    let d = w.add_device("thermostat-001", &THERMOSTAT, DeviceOptions::default());
+    let mut console = Console::new(w.now, w.nodes[d].device.model().state());
+    let name = thing("thermostat-001");
+    let outcome = w.with_cloud(|c, now| {
+        c.operate(
+            now,
+            Operation::SetDesired {
+                thing: name.clone(),
+                desired: obj(json!({"targetTemperature": 24})),
+            },
+        )
+    });
+    assert!(outcome.is_ok(), "{outcome:?}");
+    let outcome = w.with_cloud(|c, now| {
+        c.operate(
+            now,
+            Operation::SendCommand {
+                thing: name.clone(),
+                action: "reboot".into(),
+                params: Map::new(),
+                ttl: 30,
+            },
+        )
+    });
+    assert!(outcome.unwrap().contains("reboot"));
+    let refused = w.with_cloud(|c, now| {
+        c.operate(
+            now,
+            Operation::CancelJob {
+                job_id: "nope".into(),
+            },
+        )
+    });
+    assert!(refused.is_err());
+    // Real time: the shell asks when something is due and advances to it.
+    while let Some(at) = w.next_deadline().filter(|at| *at <= START + 5_000) {
+        w.advance_to(at);
+    }
+    for e in w.take_events(d) {
+        console.handle_device_event(w.now, &e);
+    }
+    console.handle_document(&w.cloud.shadow(&name).document());
+    assert!(console.shadow.delta().is_empty(), "{:?}", console.shadow);
+    assert_eq!(
+        console.shadow.reported.get("targetTemperature"),
+        Some(&json!(24.0))
+    );
+    assert!(matches!(
+        console.commands[0].state,
+        CommandState::Answered(CommandStatus::Succeeded)
+    ));
+    let wire = w.take_wire();
+    assert!(
+        wire.iter()
+            .any(|m| !m.outgoing && m.message.topic.ends_with("/shadow/update/delta"))
+    );
+    assert!(
+        wire.iter()
+            .any(|m| m.outgoing && m.message.topic.contains("/commands/"))
+    );
+    assert!(w.take_wire().is_empty(), "taken once");
+}

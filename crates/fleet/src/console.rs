@@ -1,0 +1,554 @@
+//! What the console's panels show, folded from the device's events: the page's components
+//! render these and hold no protocol logic of their own.
+//!
+//! The device only learns the shadow through deltas and its own reports, so the shadow panel
+//! shows the device's view of it; where the cloud's document is at hand (the sandbox, a GET),
+//! [`Console::handle_document`] replaces that view with the cloud's.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::{Map, Value};
+use thingsim_mqtt::Millis;
+
+use crate::ThingName;
+use crate::cloud::Operation;
+use crate::commands::{CommandRequest, CommandStatus};
+use crate::device::DeviceEvent;
+use crate::jobs::agent::JobEvent;
+use crate::jobs::{JobStatus, StatusDetails};
+use crate::shadow::cloud::ShadowDocument;
+use crate::shadow::state::{self, State};
+
+/// Entries kept in the shadow timeline.
+pub const TIMELINE_CAP: usize = 50;
+/// Commands kept in the commands panel.
+pub const COMMANDS_CAP: usize = 20;
+/// Points kept per telemetry series.
+pub const SERIES_CAP: usize = 120;
+
+/// The shadow as the panel shows it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShadowView {
+    /// Desired state (from deltas, or the cloud's document).
+    pub desired: State,
+    /// Reported state.
+    pub reported: State,
+    /// Shadow version, when known.
+    pub version: Option<u64>,
+    /// When the shadow last changed, epoch milliseconds.
+    pub updated_at: Option<Millis>,
+    /// Desired keys the device cannot reach, with why (they stay in the delta).
+    pub conflicts: Vec<(String, String)>,
+    /// What happened to the shadow, newest first.
+    pub timeline: VecDeque<Change>,
+}
+
+impl ShadowView {
+    /// What the device still has to apply.
+    pub fn delta(&self) -> State {
+        state::delta(&self.desired, &self.reported)
+    }
+}
+
+/// One entry of the shadow timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// When, epoch milliseconds.
+    pub at: Millis,
+    /// The shadow version it carried, when it carried one.
+    pub version: Option<u64>,
+    /// What it was.
+    pub kind: ChangeKind,
+    /// The keys it touched.
+    pub keys: Vec<String>,
+}
+
+/// Kinds of shadow change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A delta arrived and was applied.
+    Delta,
+    /// The device reported.
+    Reported,
+    /// A delta at or below the version already seen was dropped (stale or out of order).
+    Stale {
+        /// The newest version seen.
+        seen: u64,
+    },
+    /// A desired value the device refused.
+    Conflict,
+    /// The cloud's document replaced the device's view.
+    Document,
+}
+
+/// A command as the panel shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandView {
+    /// Execution id.
+    pub execution_id: String,
+    /// The request.
+    pub request: CommandRequest,
+    /// When it arrived, epoch milliseconds.
+    pub received_at: Millis,
+    /// Where it stands.
+    pub state: CommandState,
+}
+
+impl CommandView {
+    /// Seconds left before the cloud stops waiting for the answer.
+    pub fn seconds_left(&self, now: Millis) -> u64 {
+        let sent = if self.request.timestamp > 0 {
+            self.request.timestamp * 1000
+        } else {
+            self.received_at.0
+        };
+        (sent + self.request.ttl * 1000).saturating_sub(now.0) / 1000
+    }
+}
+
+/// Where a command stands, as the device sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandState {
+    /// Waiting for an answer by hand.
+    Pending,
+    /// Answered with this status.
+    Answered(CommandStatus),
+    /// Arrived after its TTL; not executed.
+    Expired,
+    /// Left unanswered on purpose (the cloud will time it out).
+    Ignored,
+}
+
+/// The jobs panel.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobsView {
+    /// Started jobs, from the last notification.
+    pub in_progress: Vec<String>,
+    /// Waiting jobs, from the last notification.
+    pub queued: Vec<String>,
+    /// The job being run, or the last one.
+    pub current: Option<JobRunView>,
+    /// The last refusal from the jobs service, for a person.
+    pub last_rejection: Option<String>,
+}
+
+/// The current (or last) job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRunView {
+    /// Job id.
+    pub job_id: String,
+    /// Its document, pretty.
+    pub document: String,
+    /// Percent done.
+    pub percent: u32,
+    /// The last step's description.
+    pub step: String,
+    /// Status as the cloud last confirmed it.
+    pub status: JobStatus,
+    /// The details the cloud last accepted.
+    pub status_details: StatusDetails,
+}
+
+/// Everything the panels show.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Console {
+    /// Shadow panel.
+    pub shadow: ShadowView,
+    /// Commands panel, newest first.
+    pub commands: VecDeque<CommandView>,
+    /// Jobs panel.
+    pub jobs: JobsView,
+    /// Numeric reported values over time, per key, oldest first.
+    pub series: BTreeMap<String, VecDeque<(Millis, f64)>>,
+    /// Events the device published, newest first (kind, when).
+    pub events: VecDeque<(String, Millis)>,
+}
+
+impl Console {
+    /// A console for a device whose model starts in `initial`.
+    pub fn new(now: Millis, initial: &State) -> Self {
+        let mut console = Self::default();
+        console.record_reported(now, initial);
+        console
+    }
+
+    /// Folds one device event into the panels.
+    pub fn handle_device_event(&mut self, now: Millis, event: &DeviceEvent) {
+        match event {
+            DeviceEvent::Reported(changed) => {
+                self.record_reported(now, changed);
+                self.change(
+                    now,
+                    None,
+                    ChangeKind::Reported,
+                    changed.keys().cloned().collect(),
+                );
+            }
+            DeviceEvent::DeltaApplied {
+                version,
+                applied,
+                refused,
+            } => {
+                let v = self
+                    .shadow
+                    .version
+                    .map_or(*version, |seen| seen.max(*version));
+                self.shadow.version = Some(v);
+                self.shadow.updated_at = Some(now);
+                state::merge(&mut self.shadow.desired, applied);
+                self.change(
+                    now,
+                    Some(*version),
+                    ChangeKind::Delta,
+                    applied.keys().cloned().collect(),
+                );
+                self.shadow
+                    .conflicts
+                    .retain(|(k, _)| !applied.contains_key(k));
+                for (key, why) in refused {
+                    self.shadow.conflicts.retain(|(k, _)| k != key);
+                    self.shadow.conflicts.push((key.clone(), why.clone()));
+                }
+                if !refused.is_empty() {
+                    let keys = refused.iter().map(|(k, _)| k.clone()).collect();
+                    self.change(now, Some(*version), ChangeKind::Conflict, keys);
+                }
+            }
+            DeviceEvent::DeltaStale { got, seen } => {
+                self.change(
+                    now,
+                    Some(*got),
+                    ChangeKind::Stale { seen: *seen },
+                    Vec::new(),
+                );
+            }
+            DeviceEvent::CommandReceived {
+                execution_id,
+                request,
+            } => {
+                if self.command_mut(execution_id).is_none() {
+                    self.commands.push_front(CommandView {
+                        execution_id: execution_id.clone(),
+                        request: request.clone(),
+                        received_at: now,
+                        state: CommandState::Pending,
+                    });
+                    self.commands.truncate(COMMANDS_CAP);
+                }
+            }
+            DeviceEvent::CommandAnswered {
+                execution_id,
+                response,
+            } => {
+                if let Some(c) = self.command_mut(execution_id) {
+                    c.state = CommandState::Answered(response.status);
+                }
+            }
+            DeviceEvent::CommandExpired {
+                execution_id,
+                request,
+            } => {
+                self.commands.push_front(CommandView {
+                    execution_id: execution_id.clone(),
+                    request: request.clone(),
+                    received_at: now,
+                    state: CommandState::Expired,
+                });
+                self.commands.truncate(COMMANDS_CAP);
+            }
+            DeviceEvent::Job(job) => self.handle_job_event(job),
+            DeviceEvent::JobProgress {
+                job_id,
+                percent,
+                step,
+            } => {
+                if let Some(run) = self.jobs.current.as_mut().filter(|r| &r.job_id == job_id) {
+                    run.percent = *percent;
+                    run.step.clone_from(step);
+                }
+            }
+            DeviceEvent::EventPublished { kind } => {
+                self.events.push_front((kind.clone(), now));
+                self.events.truncate(COMMANDS_CAP);
+            }
+            DeviceEvent::Refused { .. } => {}
+        }
+    }
+
+    /// The user left a command unanswered.
+    pub fn ignore_command(&mut self, execution_id: &str) {
+        if let Some(c) = self.command_mut(execution_id) {
+            c.state = CommandState::Ignored;
+        }
+    }
+
+    /// The cloud's shadow document (sandbox, or a GET): it replaces the device's view.
+    pub fn handle_document(&mut self, document: &ShadowDocument) {
+        if self.shadow.version == Some(document.version) && self.shadow.desired == document.desired
+        {
+            return;
+        }
+        self.shadow.desired.clone_from(&document.desired);
+        self.shadow.reported.clone_from(&document.reported);
+        self.shadow.version = Some(document.version);
+        self.shadow.updated_at = Some(Millis(document.updated_at * 1000));
+    }
+
+    fn handle_job_event(&mut self, event: &JobEvent) {
+        match event {
+            JobEvent::Pending {
+                in_progress,
+                queued,
+            } => {
+                self.jobs.in_progress.clone_from(in_progress);
+                self.jobs.queued.clone_from(queued);
+            }
+            JobEvent::Idle => {
+                self.jobs.in_progress.clear();
+                self.jobs.queued.clear();
+            }
+            JobEvent::Started(execution) => {
+                self.jobs.queued.retain(|j| j != &execution.job_id);
+                self.jobs.current = Some(JobRunView {
+                    job_id: execution.job_id.clone(),
+                    document: execution
+                        .job_document
+                        .as_ref()
+                        .map(pretty)
+                        .unwrap_or_default(),
+                    percent: 0,
+                    step: "started".into(),
+                    status: execution.status,
+                    status_details: execution.status_details.clone(),
+                });
+                self.jobs.last_rejection = None;
+            }
+            JobEvent::Updated { job_id, state } => {
+                if let Some(run) = self.jobs.current.as_mut().filter(|r| &r.job_id == job_id) {
+                    run.status = state.status;
+                    run.status_details.clone_from(&state.status_details);
+                }
+            }
+            JobEvent::Rejected { job_id, rejection } => {
+                self.jobs.last_rejection = Some(match job_id {
+                    Some(id) => format!("{id}: {:?}: {}", rejection.code, rejection.message),
+                    None => format!("{:?}: {}", rejection.code, rejection.message),
+                });
+            }
+            JobEvent::Malformed(e) => self.jobs.last_rejection = Some(e.to_string()),
+        }
+    }
+
+    fn record_reported(&mut self, now: Millis, changed: &State) {
+        state::merge(&mut self.shadow.reported, changed);
+        for (key, value) in changed {
+            if let Some(x) = value.as_f64() {
+                let series = self.series.entry(key.clone()).or_default();
+                series.push_back((now, x));
+                while series.len() > SERIES_CAP {
+                    series.pop_front();
+                }
+            }
+        }
+    }
+
+    fn change(&mut self, at: Millis, version: Option<u64>, kind: ChangeKind, keys: Vec<String>) {
+        self.shadow.timeline.push_front(Change {
+            at,
+            version,
+            kind,
+            keys,
+        });
+        self.shadow.timeline.truncate(TIMELINE_CAP);
+    }
+
+    fn command_mut(&mut self, execution_id: &str) -> Option<&mut CommandView> {
+        self.commands
+            .iter_mut()
+            .find(|c| c.execution_id == execution_id)
+    }
+}
+
+/// JSON as people read it.
+pub fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// The cloud panel's inputs as typed, turned into an [`Operation`] or a message saying what to
+/// fix.
+pub mod forms {
+    use super::{Map, Operation, ThingName, Value};
+
+    fn object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Map::new());
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(format!(
+                "{what}: a JSON object is expected, like {{\"key\": 1}}"
+            )),
+            Err(e) => Err(format!("{what}: not JSON ({e})")),
+        }
+    }
+
+    /// Desired state from a JSON object.
+    pub fn set_desired(thing: &ThingName, desired: &str) -> Result<Operation, String> {
+        let desired = object(desired, "desired state")?;
+        if desired.is_empty() {
+            return Err("desired state: give at least one key".into());
+        }
+        Ok(Operation::SetDesired {
+            thing: thing.clone(),
+            desired,
+        })
+    }
+
+    /// A command from its action, JSON params and TTL in seconds.
+    pub fn send_command(
+        thing: &ThingName,
+        action: &str,
+        params: &str,
+        ttl: &str,
+    ) -> Result<Operation, String> {
+        let action = action.trim();
+        if action.is_empty() {
+            return Err("action: enter one, e.g. reboot".into());
+        }
+        let ttl = ttl
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|t| (1..=86_400).contains(t))
+            .ok_or("ttl: whole seconds from 1 to 86400")?;
+        Ok(Operation::SendCommand {
+            thing: thing.clone(),
+            action: action.to_owned(),
+            params: object(params, "params")?,
+            ttl,
+        })
+    }
+
+    /// A job from its JSON document and an optional step timeout in minutes.
+    pub fn create_job(
+        thing: &ThingName,
+        document: &str,
+        step_timeout: &str,
+    ) -> Result<Operation, String> {
+        let document = object(document, "job document")?;
+        let step_timeout_minutes = match step_timeout.trim() {
+            "" => None,
+            t => Some(
+                t.parse::<u64>()
+                    .ok()
+                    .filter(|m| (1..=10_080).contains(m))
+                    .ok_or("step timeout: whole minutes from 1 to 10080, or empty")?,
+            ),
+        };
+        Ok(Operation::CreateJob {
+            thing: thing.clone(),
+            document: Value::Object(document),
+            step_timeout_minutes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::commands::CommandResponse;
+
+    fn obj(v: Value) -> State {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!("test object"),
+        }
+    }
+
+    #[test]
+    fn deltas_and_reports_fold_into_desired_reported_and_a_timeline() {
+        let mut c = Console::new(Millis(0), &obj(json!({"target": 20, "power": true})));
+        c.handle_device_event(
+            Millis(1000),
+            &DeviceEvent::DeltaApplied {
+                version: 3,
+                applied: obj(json!({"target": 25})),
+                refused: vec![("mode".into(), "not one of heat, cool".into())],
+            },
+        );
+        assert_eq!(c.shadow.version, Some(3));
+        assert_eq!(c.shadow.delta(), obj(json!({"target": 25})));
+        assert_eq!(c.shadow.conflicts.len(), 1);
+        c.handle_device_event(
+            Millis(1100),
+            &DeviceEvent::Reported(obj(json!({"target": 25}))),
+        );
+        assert!(c.shadow.delta().is_empty(), "converged");
+        c.handle_device_event(Millis(1200), &DeviceEvent::DeltaStale { got: 2, seen: 3 });
+        let kinds: Vec<ChangeKind> = c.shadow.timeline.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ChangeKind::Stale { seen: 3 },
+                ChangeKind::Reported,
+                ChangeKind::Conflict,
+                ChangeKind::Delta
+            ]
+        );
+        assert_eq!(c.series["target"].len(), 2, "numeric values are charted");
+        assert!(!c.series.contains_key("power"), "booleans are not");
+    }
+
+    #[test]
+    fn a_command_goes_from_pending_to_answered_and_counts_down() {
+        let mut c = Console::default();
+        let request: CommandRequest = serde_json::from_value(
+            json!({"commandId":"c1","action":"reboot","timestamp":100,"ttl":30}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        c.handle_device_event(
+            Millis(100_000),
+            &DeviceEvent::CommandReceived {
+                execution_id: "e1".into(),
+                request,
+            },
+        );
+        assert_eq!(c.commands[0].state, CommandState::Pending);
+        assert_eq!(c.commands[0].seconds_left(Millis(110_000)), 20);
+        assert_eq!(c.commands[0].seconds_left(Millis(200_000)), 0);
+        c.handle_device_event(
+            Millis(101_000),
+            &DeviceEvent::CommandAnswered {
+                execution_id: "e1".into(),
+                response: CommandResponse::error(CommandStatus::Rejected, "no"),
+            },
+        );
+        assert_eq!(
+            c.commands[0].state,
+            CommandState::Answered(CommandStatus::Rejected)
+        );
+    }
+
+    #[test]
+    fn cloud_forms_refuse_what_they_cannot_send_and_say_why() {
+        let thing = ThingName::new("t").unwrap_or_else(|e| panic!("{e}"));
+        assert!(forms::set_desired(&thing, r#"{"target": 22}"#).is_ok());
+        for (bad, says) in [
+            ("[1]", "JSON object"),
+            ("{", "not JSON"),
+            ("{}", "at least one"),
+        ] {
+            let e = forms::set_desired(&thing, bad).err().unwrap_or_default();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        assert!(forms::send_command(&thing, "reboot", "", "30").is_ok());
+        assert!(forms::send_command(&thing, "", "", "30").is_err());
+        assert!(forms::send_command(&thing, "reboot", "", "0").is_err());
+        assert!(forms::send_command(&thing, "reboot", "x", "30").is_err());
+        assert!(forms::create_job(&thing, r#"{"action":"updateFirmware"}"#, "").is_ok());
+        assert!(forms::create_job(&thing, r#"{"action":"updateFirmware"}"#, "abc").is_err());
+    }
+}
