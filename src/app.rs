@@ -1,98 +1,212 @@
-//! The page: one connection form, its status and a message log. State lives here as signals;
-//! components only render it and call back.
+//! The page. State lives here as signals; the pure [`Console`] folds what the device reports
+//! into what the panels show; components only render and call back.
 
 use leptos::prelude::*;
-use thingsim_fleet::config::{ConnectForm, FieldErrors};
+use thingsim_fleet::ThingName;
+use thingsim_fleet::cloud::{CloudEvent, Operation};
+use thingsim_fleet::config::{ConnectForm, FieldErrors, Mode, UrlConfig};
+use thingsim_fleet::console::Console;
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, UserCommand};
-use thingsim_fleet::jobs::agent::JobEvent;
 use thingsim_fleet::model::{DeviceModel, Template};
-use thingsim_fleet::shadow::state::{self, State};
-use thingsim_mqtt::Event;
+use thingsim_mqtt::{Event, Qos};
 
 use crate::components::{
-    ConnectionForm, DevicePanel, Direction, JobPanel, JobView, LogLine, MessageLog, StatusLine,
+    CloudPanel, CommandsPanel, ConnectionForm, DevicePanel, Direction, JobPanel, LogStore,
+    MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
 };
 use crate::shell::client::{self, ClientEvent, ClientHandle, Status};
-use crate::shell::clock;
+use crate::shell::{clock, http, page, sandbox};
 
-/// Most recent log lines kept; older ones are dropped (the full log panel is issue #5).
-const LOG_CAP: usize = 200;
+/// What is running: the device, where its cloud is.
+#[derive(Clone)]
+struct Running {
+    template: &'static Template,
+    thing: ThingName,
+    mode: Mode,
+    cloud_api: Option<String>,
+}
+
+fn qos(q: Qos) -> u8 {
+    match q {
+        Qos::AtMostOnce => 0,
+        Qos::AtLeastOnce => 1,
+        Qos::ExactlyOnce => 2,
+    }
+}
+
+/// Settings: the URL wins over what was saved, which wins over the defaults (the sandbox).
+fn initial_form() -> (ConnectForm, UrlConfig) {
+    let mut form = page::load_settings()
+        .and_then(|s| ConnectForm::from_saved(&s))
+        .unwrap_or_default();
+    let url = form.apply_query(&page::query());
+    (form, url)
+}
+
+/// Status in words for the live region.
+fn spoken(status: &Status) -> String {
+    match status {
+        Status::Connecting => "Connecting".into(),
+        Status::Connected => "Connected".into(),
+        Status::Offline => "Offline".into(),
+        Status::Reconnecting { in_ms, .. } => {
+            format!(
+                "Connection lost; reconnecting in {} seconds",
+                in_ms.div_ceil(1000)
+            )
+        }
+    }
+}
 
 /// The root component.
 #[component]
 pub fn App() -> impl IntoView {
+    let (initial, url_config) = initial_form();
     // -- signals --
-    let form = RwSignal::new(ConnectForm::default());
+    let form = RwSignal::new(initial);
     let errors = RwSignal::new(FieldErrors::default());
     let status = RwSignal::new(None::<Status>);
-    let log = RwSignal::new(Vec::<LogLine>::new());
+    let log = LogStore::new();
     let client = StoredValue::new_local(None::<ClientHandle>);
-    let template = RwSignal::new(None::<&'static Template>);
-    let device_state = RwSignal::new(State::new());
-    let job = RwSignal::new(None::<JobView>);
-    let next_seq = StoredValue::new(0u64);
+    let running = RwSignal::new(None::<Running>);
+    let console = RwSignal::new(Console::default());
+    let outcome = RwSignal::new(None::<Result<String, String>>);
+    let now = RwSignal::new(clock::epoch());
+    let announcement = RwSignal::new(String::new());
+    let pending_announcement = StoredValue::new(None::<String>);
+    let warnings = url_config.warnings.clone();
+    let embed = url_config.embed;
+
+    // One tick a second: countdowns, and the live region (throttled: screen readers get the
+    // latest status at most once a second, not every flap).
+    let ticker = gloo_timers::callback::Interval::new(1_000, move || {
+        now.set(clock::epoch());
+        if let Some(text) = pending_announcement.write_value().take() {
+            announcement.set(text);
+        }
+    });
+    // Disposed (and so cancelled) with the app.
+    let _ticker = StoredValue::new_local(ticker);
+    // Clients and fetches outlive an unmounted app by a moment; after that they must not touch
+    // its signals.
+    let alive = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    on_cleanup({
+        let alive = alive.clone();
+        move || alive.store(false, std::sync::atomic::Ordering::Relaxed)
+    });
 
     // -- derived --
     let active = Memo::new(move |_| !matches!(status.get(), None | Some(Status::Offline)));
+    let shadow = Memo::new(move |_| console.with(|c| c.shadow.clone()));
+    let reported = Memo::new(move |_| console.with(|c| c.shadow.reported.clone()));
+    let commands = Memo::new(move |_| console.with(|c| c.commands.clone()));
+    let jobs = Memo::new(move |_| console.with(|c| c.jobs.clone()));
+    let series = Memo::new(move |_| console.with(|c| c.series.clone()));
+    let events = Memo::new(move |_| console.with(|c| c.events.clone()));
 
     // -- callbacks --
-    let push_log = move |direction, topic: String, payload: &[u8]| {
-        let seq = next_seq.get_value();
-        next_seq.set_value(seq + 1);
-        let line = LogLine {
-            seq,
-            direction,
-            topic,
-            payload: String::from_utf8_lossy(payload).into_owned(),
-        };
-        log.update(|lines| {
-            lines.push(line);
-            if lines.len() > LOG_CAP {
-                lines.remove(0);
+    let on_event = move |event: ClientEvent| {
+        if !alive.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let at = clock::epoch();
+        match event {
+            ClientEvent::Status(s) => {
+                pending_announcement.set_value(Some(spoken(&s)));
+                status.set(Some(s));
             }
-        });
+            ClientEvent::Sent(m) => log.push(at.0, Direction::Out, m.topic, qos(m.qos), &m.payload),
+            ClientEvent::Mqtt(Event::Received(m)) => {
+                log.push(at.0, Direction::In, m.topic, qos(m.qos), &m.payload);
+            }
+            ClientEvent::Mqtt(Event::Error(e)) => {
+                log.push(
+                    at.0,
+                    Direction::Note,
+                    "error".into(),
+                    0,
+                    e.to_string().as_bytes(),
+                );
+            }
+            ClientEvent::Mqtt(_) => {}
+            ClientEvent::Device(e) => {
+                match &e {
+                    DeviceEvent::Refused { source, reason } => {
+                        log.push(at.0, Direction::Note, source.clone(), 0, reason.as_bytes());
+                    }
+                    DeviceEvent::DeltaApplied { refused, .. } => {
+                        for (key, why) in refused {
+                            log.push(
+                                at.0,
+                                Direction::Note,
+                                format!("delta {key}"),
+                                0,
+                                why.as_bytes(),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+                console.update(|c| c.handle_device_event(at, &e));
+            }
+            ClientEvent::Operated(result) => outcome.set(Some(result)),
+            ClientEvent::Document(d) => console.update(|c| c.handle_document(&d)),
+            ClientEvent::Cloud(CloudEvent::Refused { topic, reason }) => {
+                log.push(
+                    at.0,
+                    Direction::Note,
+                    format!("cloud refused {topic}"),
+                    0,
+                    reason.as_bytes(),
+                );
+            }
+            ClientEvent::Cloud(CloudEvent::ShadowRejected { rejection, .. }) => {
+                log.push(
+                    at.0,
+                    Direction::Note,
+                    "cloud rejected a shadow update".into(),
+                    0,
+                    rejection.to_string().as_bytes(),
+                );
+            }
+            ClientEvent::Cloud(_) => {}
+        }
     };
     let on_connect = Callback::new(move |()| {
-        let config = match form.get_untracked().validate() {
+        let current = form.get_untracked();
+        let config = match current.validate() {
             Ok(config) => config,
             Err(field_errors) => return errors.set(field_errors),
         };
         errors.set(FieldErrors::default());
-        log.set(Vec::new());
+        page::save_settings(&current.to_saved());
         // Randomness is drawn here, in the shell; the core only takes a seed.
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
         let model = DeviceModel::new(config.template, seed);
-        template.set(Some(config.template));
-        device_state.set(model.state().clone());
-        job.set(None);
+        console.set(Console::new(clock::epoch(), model.state()));
+        outcome.set(None);
+        running.set(Some(Running {
+            template: config.template,
+            thing: config.thing.clone(),
+            mode: current.mode,
+            cloud_api: config.cloud_api.clone(),
+        }));
         let options = DeviceOptions {
             job_step_ms: 1_000,
             telemetry_ms: Some(5_000),
         };
-        let device = Device::new(clock::epoch(), config.thing, model, options);
-        let handle = client::spawn(
-            config.broker,
-            config.options,
-            seed,
-            Some(device),
-            move |event| match event {
-                ClientEvent::Status(s) => status.set(Some(s)),
-                ClientEvent::Sent(m) => push_log(Direction::Out, m.topic, &m.payload),
-                ClientEvent::Mqtt(Event::Received(m)) => {
-                    push_log(Direction::In, m.topic, &m.payload)
-                }
-                ClientEvent::Mqtt(Event::Error(e)) => {
-                    push_log(Direction::Note, "error".into(), e.to_string().as_bytes())
-                }
-                ClientEvent::Mqtt(_) => {}
-                ClientEvent::Device(e) => on_device_event(e, device_state, job, push_log),
-            },
-        );
+        let handle = match config.broker {
+            None => sandbox::spawn(config.thing, model, options, on_event.clone()),
+            Some(broker) => {
+                let device = Device::new(clock::epoch(), config.thing, model, options);
+                client::spawn(broker, config.options, seed, Some(device), on_event.clone())
+            }
+        };
         client.set_value(Some(handle));
     });
-    let on_set = Callback::new(move |(key, value): (String, serde_json::Value)| {
-        if let Some(handle) = client.get_value() {
-            handle.device(UserCommand::SetProperty { key, value });
+    on_cleanup(move || {
+        if let Some(handle) = client.try_get_value().flatten() {
+            handle.stop();
         }
     });
     let on_disconnect = Callback::new(move |()| {
@@ -101,15 +215,88 @@ pub fn App() -> impl IntoView {
         }
         client.set_value(None);
     });
+    let on_user = Callback::new(move |command: UserCommand| {
+        if let UserCommand::IgnoreCommand { execution_id } = &command {
+            console.update(|c| c.ignore_command(execution_id));
+        }
+        if let Some(handle) = client.get_value() {
+            handle.device(command);
+        }
+    });
+    let on_set = Callback::new(move |(key, value): (String, serde_json::Value)| {
+        on_user.run(UserCommand::SetProperty { key, value });
+    });
+    let on_drop = Callback::new(move |()| {
+        if let Some(handle) = client.get_value() {
+            handle.drop_connection();
+        }
+    });
+    let on_operate = Callback::new(move |operation: Operation| {
+        let Some(run) = running.get_untracked() else {
+            return;
+        };
+        match (run.mode, run.cloud_api) {
+            (Mode::Local, Some(api)) => {
+                outcome.set(Some(Ok("sending…".into())));
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result = http::operate(&api, &operation).await;
+                    outcome.try_set(Some(result));
+                });
+            }
+            _ => {
+                if let Some(handle) = client.get_value() {
+                    handle.operate(operation);
+                }
+            }
+        }
+    });
+    let on_export = Callback::new(move |json: String| {
+        if let Err(e) = page::download("thingsim-messages.json", "application/json", &json) {
+            log.push(
+                clock::epoch().0,
+                Direction::Note,
+                "export".into(),
+                0,
+                e.as_bytes(),
+            );
+        }
+    });
+    page::on_visible(move || {
+        if let Some(handle) = client.try_get_value().flatten() {
+            handle.resume();
+        }
+    });
+    // The sandbox needs nothing from anyone, so it starts at once: a newcomer (or a docs page
+    // embedding it) sees a device working without pressing anything. `?connect=0` opts out.
+    if url_config
+        .autoconnect
+        .unwrap_or_else(|| form.get_untracked().mode == Mode::Sandbox)
+    {
+        on_connect.run(());
+    }
+
+    let panel = |id: &'static str, title: &'static str, body: AnyView| {
+        view! {
+            <section class=format!("panel panel-{id}") aria-labelledby=format!("{id}-title")>
+                <h2 id=format!("{id}-title")>{title}</h2>
+                {body}
+            </section>
+        }
+    };
 
     view! {
-        <main class="app">
+        <main class="app" class:embed=embed>
             <header class="app-header">
                 <h1>"thingsim"</h1>
                 <p class="tagline">"A virtual EMQX Fleets device in your browser"</p>
             </header>
-            <section class="panel" aria-labelledby="connection-title">
-                <h2 id="connection-title">"Connection"</h2>
+            <p class="visually-hidden" aria-live="polite" data-testid="announcer">{move || announcement.get()}</p>
+            {(!warnings.is_empty()).then(|| view! {
+                <ul class="warnings" data-testid="url-warnings" role="alert">
+                    {warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}
+                </ul>
+            })}
+            {panel("connection", "Connection", view! {
                 <ConnectionForm
                     form=form
                     errors=Signal::derive(move || errors.get())
@@ -118,76 +305,36 @@ pub fn App() -> impl IntoView {
                     on_disconnect=on_disconnect
                 />
                 <StatusLine status=Signal::derive(move || status.get()) />
-            </section>
-            {move || template.get().map(|t| view! {
-                <section class="panel" aria-labelledby="device-title">
-                    <h2 id="device-title">"Device"</h2>
-                    <DevicePanel template=t state=Signal::derive(move || device_state.get()) on_set=on_set />
-                </section>
-                <section class="panel" aria-labelledby="jobs-title">
-                    <h2 id="jobs-title">"Jobs"</h2>
-                    <JobPanel job=Signal::derive(move || job.get()) />
-                </section>
+            }.into_any())}
+            {move || running.get().map(|run| {
+                let cloud = (run.mode != Mode::Broker).then(|| panel("cloud", "Cloud", view! {
+                    <CloudPanel template=run.template thing=run.thing.clone()
+                        outcome=Signal::derive(move || outcome.get()) on_operate=on_operate />
+                }.into_any()));
+                view! {
+                    <div class="panels">
+                        {panel("device", "Device", view! {
+                            <DevicePanel template=run.template state=Signal::derive(move || reported.get()) on_set=on_set />
+                        }.into_any())}
+                        {cloud}
+                        {panel("shadow", "Shadow", view! {
+                            <ShadowPanel shadow=Signal::derive(move || shadow.get()) />
+                        }.into_any())}
+                        {panel("commands", "Commands", view! {
+                            <CommandsPanel commands=Signal::derive(move || commands.get())
+                                now=Signal::derive(move || now.get()) available=Signal::derive(|| true) on_user=on_user />
+                        }.into_any())}
+                        {panel("jobs", "Jobs", view! {
+                            <JobPanel jobs=Signal::derive(move || jobs.get()) on_user=on_user on_drop=on_drop />
+                        }.into_any())}
+                        {panel("telemetry", "Events & telemetry", view! {
+                            <TelemetryPanel series=Signal::derive(move || series.get())
+                                events=Signal::derive(move || events.get()) on_user=on_user />
+                        }.into_any())}
+                    </div>
+                }
             })}
-            <section class="panel" aria-labelledby="log-title">
-                <h2 id="log-title">"Messages"</h2>
-                <MessageLog lines=Signal::derive(move || log.get()) />
-            </section>
+            {panel("log", "Messages", view! { <MessageLog store=log on_export=on_export /> }.into_any())}
         </main>
-    }
-}
-
-/// Folds a device event into the view state. Reports carry the device's actual state, so the
-/// controls always show what the device did, not what was asked.
-fn on_device_event(
-    event: DeviceEvent,
-    device_state: RwSignal<State>,
-    job: RwSignal<Option<JobView>>,
-    push_log: impl Fn(Direction, String, &[u8]),
-) {
-    match event {
-        DeviceEvent::Reported(changed) => device_state.update(|s| {
-            state::merge(s, &changed);
-        }),
-        DeviceEvent::JobProgress {
-            job_id,
-            percent,
-            step,
-        } => {
-            job.set(Some(JobView {
-                job_id,
-                percent,
-                status: format!("IN_PROGRESS · {step}"),
-            }));
-        }
-        DeviceEvent::Job(JobEvent::Started(e)) => {
-            job.set(Some(JobView {
-                job_id: e.job_id,
-                percent: 0,
-                status: "IN_PROGRESS".into(),
-            }));
-        }
-        DeviceEvent::Job(JobEvent::Updated { job_id, state }) if state.status.is_terminal() => {
-            job.update(|j| {
-                let percent = j
-                    .as_ref()
-                    .filter(|j| j.job_id == job_id)
-                    .map_or(0, |j| j.percent);
-                *j = Some(JobView {
-                    job_id,
-                    percent,
-                    status: format!("{:?}", state.status).to_uppercase(),
-                });
-            });
-        }
-        DeviceEvent::Refused { source, reason } => {
-            push_log(Direction::Note, source, reason.as_bytes())
-        }
-        DeviceEvent::DeltaApplied { refused, .. } => {
-            for (key, why) in refused {
-                push_log(Direction::Note, format!("delta {key}"), why.as_bytes());
-            }
-        }
-        _ => {}
     }
 }

@@ -22,8 +22,21 @@ struct Page {
 }
 
 impl Page {
+    /// The page as a developer pointing it at a broker opens it.
     fn mount() -> Self {
-        let document = web_sys::window().unwrap().document().unwrap();
+        Self::mount_at("?mode=broker")
+    }
+
+    /// Mounts the app as a page opened at `query` would be, with nothing saved before.
+    fn mount_at(query: &str) -> Self {
+        let window = web_sys::window().unwrap();
+        window.local_storage().unwrap().unwrap().clear().unwrap();
+        window
+            .history()
+            .unwrap()
+            .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(query))
+            .unwrap();
+        let document = window.document().unwrap();
         let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
         document.body().unwrap().append_child(&root).unwrap();
         let mount =
@@ -46,9 +59,18 @@ impl Page {
         self.el(testid).text_content().unwrap_or_default()
     }
 
+    fn has(&self, testid: &str) -> bool {
+        self.root
+            .query_selector(&format!("[data-testid={testid}]"))
+            .ok()
+            .flatten()
+            .is_some()
+    }
+
+    /// Types into an input or a textarea, as a user would (one `input` event).
     fn type_into(&self, testid: &str, value: &str) {
-        let input: HtmlInputElement = self.el(testid).unchecked_into();
-        input.set_value(value);
+        let input = self.el(testid);
+        js_sys::Reflect::set(&input, &"value".into(), &value.into()).unwrap();
         let init = web_sys::EventInit::new();
         init.set_bubbles(true);
         let event = web_sys::Event::new_with_event_init_dict("input", &init).unwrap();
@@ -203,4 +225,97 @@ async fn the_page_runs_a_thermostat_that_applies_a_delta_and_reports_its_actual_
     peer.stop();
     page.el("connect-button").click();
     until("offline", || page.text("conn-status") == "offline").await;
+}
+
+#[wasm_bindgen_test]
+async fn the_sandbox_starts_by_itself_and_converges_on_desired_state_from_the_cloud_panel() {
+    let page = Page::mount_at("?");
+    until("the sandbox connects with nothing configured", || {
+        page.text("conn-status") == "connected"
+    })
+    .await;
+    until("the cloud panel", || page.has("cloud-desired")).await;
+    page.type_into("cloud-desired", r#"{"targetTemperature": 26}"#);
+    page.el("cloud-set-desired").click();
+    until("the slider follows the desired value", || {
+        page.has("prop-targetTemperature")
+            && page
+                .el("prop-targetTemperature")
+                .unchecked_into::<HtmlInputElement>()
+                .value()
+                == "26"
+    })
+    .await;
+    until("the delta empties", || {
+        page.text("shadow-delta").trim() == "{}"
+    })
+    .await;
+    assert!(
+        page.text("shadow-reported")
+            .contains("\"targetTemperature\": 26")
+    );
+    assert!(page.text("cloud-outcome").contains("desired state set"));
+    until("the delta is in the log", || {
+        page.text("message-log").contains("shadow/update/delta")
+    })
+    .await;
+
+    // Bad operator input is refused beside the form, and nothing is sent.
+    page.type_into("cloud-desired", "{not json");
+    page.el("cloud-set-desired").click();
+    until("the error shows", || {
+        page.text("cloud-error").contains("not JSON")
+    })
+    .await;
+    page.el("connect-button").click();
+    until("offline", || page.text("conn-status") == "offline").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_command_answered_by_hand_reaches_the_cloud_with_that_status() {
+    let page = Page::mount_at("?mode=sandbox&template=smart-light&thing=lamp-1");
+    until("connected", || page.text("conn-status") == "connected").await;
+    until("the commands panel", || page.has("auto-answer")).await;
+    page.el("auto-answer").click(); // off: answer by hand
+    page.type_into("cloud-action", "reboot");
+    page.type_into("cloud-params", "{}");
+    page.el("cloud-send-command").click();
+    until("the request waits for an answer", || {
+        page.has("answer-rejected")
+    })
+    .await;
+    assert!(
+        page.text("command-state").contains("s left"),
+        "{}",
+        page.text("command-state")
+    );
+    page.el("answer-rejected").click();
+    until("answered", || page.text("command-state") == "REJECTED").await;
+    until("the answer went out", || {
+        page.text("message-log").contains("REJECTED")
+    })
+    .await;
+    page.el("connect-button").click();
+    until("offline", || page.text("conn-status") == "offline").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_password_in_the_page_url_is_ignored_with_a_visible_warning() {
+    let page = Page::mount_at("?mode=broker&thing=from-url&password=hunter2");
+    assert!(
+        page.text("url-warnings")
+            .contains("password in the page URL ignored")
+    );
+    let password: HtmlInputElement = page.el("password").unchecked_into();
+    assert_eq!(password.value(), "");
+    let thing: HtmlInputElement = page.el("thing-name").unchecked_into();
+    until("the thing name from the URL", || {
+        thing.value() == "from-url"
+    })
+    .await;
+    assert_eq!(
+        page.text("conn-status"),
+        "not connected",
+        "broker mode waits for Connect"
+    );
 }

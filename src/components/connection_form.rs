@@ -1,10 +1,10 @@
 use leptos::prelude::*;
-use thingsim_fleet::config::{ConnectForm, FieldErrors};
+use thingsim_fleet::config::{ConnectForm, FieldErrors, LOCAL_BROKER, LOCAL_CLOUD_API, Mode};
 use thingsim_fleet::model::TEMPLATES;
-use thingsim_mqtt::ProtocolVersion;
 
-/// The connection form: broker URL, client id, thing name, credentials, MQTT version.
-/// Each refused field shows why right beside it.
+/// The connection form: where the cloud is (sandbox, local, any broker), then the broker URL,
+/// client id, thing name, credentials, MQTT options and the device template. Each refused field
+/// shows why right beside it.
 #[component]
 pub fn ConnectionForm(
     /// The form's values; edited in place as the user types.
@@ -49,7 +49,39 @@ pub fn ConnectionForm(
             </div>
         }
     };
+    let check = |id: &'static str,
+                 label: &'static str,
+                 get: fn(&ConnectForm) -> bool,
+                 set: fn(&mut ConnectForm, bool)| {
+        view! {
+            <label class="inline check">
+                <input type="checkbox" id=id data-testid=id
+                    prop:checked=move || get(&form.get())
+                    disabled=move || active.get()
+                    on:change=move |ev| form.update(|f| set(f, event_target_checked(&ev))) />
+                " "{label}
+            </label>
+        }
+    };
     let none = |_: &FieldErrors| None;
+    let mode = move || form.with(|f| f.mode);
+    let mode_radio = |m: Mode, label: &'static str, hint: &'static str| {
+        view! {
+            <label class="mode-option">
+                <input type="radio" name="mode" value=m.as_str() data-testid=format!("mode-{}", m.as_str())
+                    prop:checked=move || mode() == m
+                    disabled=move || active.get()
+                    on:change=move |_| form.update(|f| {
+                        f.mode = m;
+                        if m == Mode::Local {
+                            LOCAL_BROKER.clone_into(&mut f.broker_url);
+                            LOCAL_CLOUD_API.clone_into(&mut f.cloud_api);
+                        }
+                    }) />
+                <span><strong>{label}</strong><br /><span class="muted">{hint}</span></span>
+            </label>
+        }
+    };
 
     view! {
         <form
@@ -59,34 +91,12 @@ pub fn ConnectionForm(
                 if active.get_untracked() { on_disconnect.run(()) } else { on_connect.run(()) }
             }
         >
-            {field("broker-url", "Broker URL (ws:// or wss://)", "text",
-                |f| f.broker_url.clone(), |f, v| f.broker_url = v, |e| e.broker_url.clone())}
-            {field("client-id", "Client ID", "text",
-                |f| f.client_id.clone(), |f, v| f.client_id = v, |e| e.client_id.clone())}
-            {field("thing-name", "Thing name", "text",
-                |f| f.thing_name.clone(), |f, v| f.thing_name = v, |e| e.thing_name.clone())}
-            {field("username", "Username (optional)", "text",
-                |f| f.username.clone(), |f, v| f.username = v, none)}
-            {field("password", "Password (optional, kept in memory only)", "password",
-                |f| f.password.clone(), |f, v| f.password = v, none)}
-            <div class="field">
-                <label for="mqtt-version">"MQTT version"</label>
-                <select
-                    id="mqtt-version"
-                    data-testid="mqtt-version"
-                    disabled=move || active.get()
-                    on:change=move |ev| {
-                        let version = match event_target_value(&ev).as_str() {
-                            "3.1.1" => ProtocolVersion::V3_1_1,
-                            _ => ProtocolVersion::V5,
-                        };
-                        form.update(|f| f.version = version);
-                    }
-                >
-                    <option value="5" selected=move || form.get().version == ProtocolVersion::V5>"5.0"</option>
-                    <option value="3.1.1" selected=move || form.get().version == ProtocolVersion::V3_1_1>"3.1.1"</option>
-                </select>
-            </div>
+            <fieldset class="modes">
+                <legend>"Cloud"</legend>
+                {mode_radio(Mode::Sandbox, "Sandbox", "in this page, no server")}
+                {mode_radio(Mode::Local, "Local", "make demo's broker and thingsim-cloud")}
+                {mode_radio(Mode::Broker, "Any broker", "EMQX Fleets or any MQTT over WebSocket")}
+            </fieldset>
             <div class="field">
                 <label for="template">"Device"</label>
                 <select
@@ -100,6 +110,38 @@ pub fn ConnectionForm(
                     }).collect_view()}
                 </select>
                 <p class="field-error" data-testid="template-error">{move || errors.get().template}</p>
+            </div>
+            {field("thing-name", "Thing name", "text",
+                |f| f.thing_name.clone(), |f, v| f.thing_name = v, |e| e.thing_name.clone())}
+            <div class="broker-fields" class:hidden=move || mode() == Mode::Sandbox>
+                {field("broker-url", "Broker URL (ws:// or wss://)", "text",
+                    |f| f.broker_url.clone(), |f, v| f.broker_url = v, |e| e.broker_url.clone())}
+                <div class:hidden=move || mode() != Mode::Local>
+                    {field("cloud-api", "thingsim-cloud API", "text",
+                        |f| f.cloud_api.clone(), |f, v| f.cloud_api = v, |e| e.cloud_api.clone())}
+                </div>
+                {field("client-id", "Client ID", "text",
+                    |f| f.client_id.clone(), |f, v| f.client_id = v, |e| e.client_id.clone())}
+                {field("username", "Username (optional)", "text",
+                    |f| f.username.clone(), |f, v| f.username = v, none)}
+                {field("password", "Password (optional)", "password",
+                    |f| f.password.clone(), |f, v| f.password = v, none)}
+                {field("keep-alive", "Keep-alive (s)", "text",
+                    |f| f.keep_alive.clone(), |f, v| f.keep_alive = v, |e| e.keep_alive.clone())}
+                <div class="field">
+                    <label for="mqtt-version">"MQTT version"</label>
+                    <select
+                        id="mqtt-version"
+                        data-testid="mqtt-version"
+                        disabled=move || active.get()
+                        on:change=move |ev| form.update(|f| f.mqtt5 = event_target_value(&ev) != "3.1.1")
+                    >
+                        <option value="5" selected=move || form.get().mqtt5>"5.0"</option>
+                        <option value="3.1.1" selected=move || !form.get().mqtt5>"3.1.1"</option>
+                    </select>
+                </div>
+                {check("persistent", "Persistent session (recommended)", |f| f.persistent, |f, v| f.persistent = v)}
+                {check("remember", "Remember the password on this browser", |f| f.remember, |f, v| f.remember = v)}
             </div>
             <button type="submit" class="primary" data-testid="connect-button">
                 {move || if active.get() { "Disconnect" } else { "Connect" }}

@@ -1,3 +1,6 @@
+use std::collections::VecDeque;
+
+use leptos::html::Div;
 use leptos::prelude::*;
 
 /// Which way a log line went.
@@ -11,43 +14,296 @@ pub enum Direction {
     Note,
 }
 
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::In => "in",
+            Self::Out => "out",
+            Self::Note => "note",
+        }
+    }
+}
+
 /// One line of the message log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
-    /// Unique, increasing: the key for rendering.
+    /// Unique, increasing.
     pub seq: u64,
+    /// Epoch milliseconds.
+    pub at: u64,
     /// In, out or a note.
     pub direction: Direction,
-    /// Topic (or "error" for notes).
+    /// Topic (or what a note is about).
     pub topic: String,
-    /// Payload as text.
+    /// QoS (0 for notes).
+    pub qos: u8,
+    /// Payload size in bytes.
+    pub size: usize,
+    /// Payload as text (never HTML).
     pub payload: String,
 }
 
-/// Messages in and out, newest last. Payloads are rendered as text, never as HTML.
+/// Lines kept; the oldest go first.
+pub const LOG_CAP: usize = 100_000;
+const ROW_PX: f64 = 22.0;
+const VIEW_ROWS: usize = 18;
+const OVERSCAN: usize = 6;
+
+/// The log's storage: lines live outside the reactive graph (cloning 100,000 lines per
+/// message would freeze the page); a revision signal tells the view to look again.
+#[derive(Clone, Copy)]
+pub struct LogStore {
+    lines: StoredValue<VecDeque<LogLine>>,
+    held: StoredValue<Vec<LogLine>>,
+    paused: RwSignal<bool>,
+    revision: RwSignal<u64>,
+    next_seq: StoredValue<u64>,
+    refresh_armed: StoredValue<bool>,
+}
+
+impl LogStore {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self {
+            lines: StoredValue::new(VecDeque::new()),
+            held: StoredValue::new(Vec::new()),
+            paused: RwSignal::new(false),
+            revision: RwSignal::new(0),
+            next_seq: StoredValue::new(0),
+            refresh_armed: StoredValue::new(false),
+        }
+    }
+
+    /// Appends a line. While paused, lines wait and join on resume. The view refreshes at most
+    /// ten times a second, however fast messages come.
+    pub fn push(&self, at: u64, direction: Direction, topic: String, qos: u8, payload: &[u8]) {
+        let seq = self.next_seq.get_value();
+        self.next_seq.set_value(seq + 1);
+        let line = LogLine {
+            seq,
+            at,
+            direction,
+            topic,
+            qos,
+            size: payload.len(),
+            payload: String::from_utf8_lossy(payload).into_owned(),
+        };
+        if self.paused.get_untracked() {
+            self.held.update_value(|h| {
+                h.push(line);
+                if h.len() > LOG_CAP {
+                    h.remove(0);
+                }
+            });
+            return;
+        }
+        self.lines.update_value(|l| {
+            l.push_back(line);
+            while l.len() > LOG_CAP {
+                l.pop_front();
+            }
+        });
+        if !self.refresh_armed.get_value() {
+            self.refresh_armed.set_value(true);
+            let this = *self;
+            gloo_timers::callback::Timeout::new(100, move || {
+                // The log may be gone by now (an unmounted page).
+                this.refresh_armed.try_set_value(false);
+                this.revision.try_update(|r| *r += 1);
+            })
+            .forget();
+        }
+    }
+
+    /// Every line, oldest first, as JSON for export.
+    pub fn to_json(&self) -> String {
+        self.lines.with_value(|lines| {
+            let items: Vec<serde_json::Value> = lines
+                .iter()
+                .map(|l| {
+                    serde_json::json!({
+                        "seq": l.seq, "at": l.at, "direction": l.direction.as_str(),
+                        "topic": l.topic, "qos": l.qos, "size": l.size, "payload": l.payload,
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&items).unwrap_or_default()
+        })
+    }
+
+    fn clear(&self) {
+        self.lines.update_value(VecDeque::clear);
+        self.held.update_value(Vec::clear);
+        self.revision.update(|r| *r += 1);
+    }
+
+    fn set_paused(&self, paused: bool) {
+        self.paused.set(paused);
+        if !paused {
+            let held = std::mem::take(&mut *self.held.write_value());
+            self.lines.update_value(|l| {
+                l.extend(held);
+                while l.len() > LOG_CAP {
+                    l.pop_front();
+                }
+            });
+            self.revision.update(|r| *r += 1);
+        }
+    }
+
+    /// How many lines are kept.
+    pub fn len(&self) -> usize {
+        self.revision.track();
+        self.lines.with_value(VecDeque::len)
+    }
+
+    /// Whether the log is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for LogStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn pretty(payload: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| payload.to_owned())
+}
+
+fn clock(at: u64) -> String {
+    let secs = at / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+        at % 1000
+    )
+}
+
+/// Every packet in and out: time (UTC), direction, topic, QoS, size, payload as text. Filter,
+/// pause, clear, export. Only the rows in view exist in the DOM, so 100,000 lines stay cheap.
 #[component]
 pub fn MessageLog(
-    /// The lines to show.
-    #[prop(into)]
-    lines: Signal<Vec<LogLine>>,
+    /// The log.
+    store: LogStore,
+    /// Export was pressed: the log as JSON.
+    on_export: Callback<String>,
 ) -> impl IntoView {
+    let filter = RwSignal::new(String::new());
+    let direction = RwSignal::new(String::from("all"));
+    let scroll_top = RwSignal::new(0.0_f64);
+    let selected = RwSignal::new(None::<LogLine>);
+    let follow = RwSignal::new(true);
+    let viewport = NodeRef::<Div>::new();
+
+    // Indices of the lines that pass the filter; recomputed on a refresh, not per message.
+    let matching = Memo::new(move |_| {
+        store.revision.track();
+        let needle = filter.get().to_lowercase();
+        let dir = direction.get();
+        store.lines.with_value(|lines| {
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| dir == "all" || l.direction.as_str() == dir)
+                .filter(|(_, l)| needle.is_empty() || l.topic.to_lowercase().contains(&needle))
+                .map(|(i, _)| i)
+                .collect::<Vec<usize>>()
+        })
+    });
+    let total = move || matching.with(Vec::len);
+    let window = move || {
+        let first = ((scroll_top.get() / ROW_PX) as usize).saturating_sub(OVERSCAN);
+        let rows = matching.with(|m| {
+            m.iter()
+                .enumerate()
+                .skip(first)
+                .take(VIEW_ROWS + 2 * OVERSCAN)
+                .map(|(pos, i)| (pos, *i))
+                .collect::<Vec<_>>()
+        });
+        store.lines.with_value(|lines| {
+            rows.into_iter()
+                .filter_map(|(pos, i)| lines.get(i).map(|l| (pos, l.clone())))
+                .collect::<Vec<_>>()
+        })
+    };
+    // Keep the newest line in view while the user has not scrolled up.
+    Effect::new(move |_| {
+        let n = total();
+        if follow.get_untracked()
+            && let Some(el) = viewport.get()
+        {
+            el.set_scroll_top((n as f64 * ROW_PX) as i32);
+        }
+    });
+
     view! {
-        <ol class="log" data-testid="message-log">
-            <For each=move || lines.get() key=|line| line.seq let:line>
-                <li class=match line.direction {
-                    Direction::In => "log-line log-in",
-                    Direction::Out => "log-line log-out",
-                    Direction::Note => "log-line log-note",
-                }>
-                    <span class="log-dir">{match line.direction {
-                        Direction::In => "←",
-                        Direction::Out => "→",
-                        Direction::Note => "!",
-                    }}</span>
-                    <span class="log-topic">{line.topic}</span>
-                    <code class="log-payload">{line.payload}</code>
-                </li>
-            </For>
-        </ol>
+        <div class="log-tools">
+            <label class="inline">"Topic contains "
+                <input type="search" data-testid="log-filter" placeholder="e.g. jobs"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| filter.set(event_target_value(&ev)) />
+            </label>
+            <label class="inline">"Direction "
+                <select data-testid="log-direction" on:change=move |ev| direction.set(event_target_value(&ev))>
+                    <option value="all">"all"</option>
+                    <option value="in">"in"</option>
+                    <option value="out">"out"</option>
+                    <option value="note">"notes"</option>
+                </select>
+            </label>
+            <button type="button" data-testid="log-pause" aria-pressed=move || store.paused.get().to_string()
+                on:click=move |_| store.set_paused(!store.paused.get_untracked())>
+                {move || if store.paused.get() { "Resume" } else { "Pause" }}
+            </button>
+            <button type="button" data-testid="log-clear" on:click=move |_| { selected.set(None); store.clear() }>"Clear"</button>
+            <button type="button" data-testid="log-export" on:click=move |_| on_export.run(store.to_json())>"Export JSON"</button>
+            <span class="muted" data-testid="log-count">{move || format!("{} of {} messages", total(), store.len())}</span>
+        </div>
+        <div class="log-view" node_ref=viewport data-testid="message-log" tabindex="0"
+            role="log" aria-label="Message log"
+            on:scroll=move |ev| {
+                let el: web_sys::Element = event_target(&ev);
+                scroll_top.set(f64::from(el.scroll_top()));
+                let bottom = f64::from(el.scroll_height() - el.client_height());
+                follow.set(f64::from(el.scroll_top()) >= bottom - ROW_PX);
+            }>
+            <div class="log-spacer" style:height=move || format!("{}px", total() as f64 * ROW_PX)>
+                <For each=window key=|(pos, line)| (*pos, line.seq) let:((pos, line))>
+                    {
+                        let detail = line.clone();
+                        view! {
+                            <div class=format!("log-line log-{}", line.direction.as_str())
+                                style:top=format!("{}px", pos as f64 * ROW_PX)
+                                on:click=move |_| selected.set(Some(detail.clone()))>
+                                <span class="log-time">{clock(line.at)}</span>
+                                <span class="log-dir">{match line.direction {
+                                    Direction::In => "←",
+                                    Direction::Out => "→",
+                                    Direction::Note => "!",
+                                }}</span>
+                                <span class="log-topic">{line.topic}</span>
+                                <span class="log-meta">{format!("q{} {}B", line.qos, line.size)}</span>
+                                <code class="log-payload">{line.payload}</code>
+                            </div>
+                        }
+                    }
+                </For>
+            </div>
+        </div>
+        {move || selected.get().map(|l| view! {
+            <div class="log-detail" data-testid="log-detail">
+                <p class="muted">{clock(l.at)}" · "{l.direction.as_str()}" · "{l.topic.clone()}" · QoS "{l.qos}" · "{l.size}" bytes"</p>
+                <pre>{pretty(&l.payload)}</pre>
+            </div>
+        })}
     }
 }

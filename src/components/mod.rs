@@ -1,13 +1,21 @@
 //! Presentational components: props in, callbacks out, no protocol logic.
 
+pub mod cloud_panel;
+pub mod commands_panel;
 pub mod connection_form;
 pub mod device_panel;
 pub mod job_panel;
 pub mod message_log;
+pub mod shadow_panel;
 pub mod status_line;
+pub mod telemetry_panel;
 
+pub use cloud_panel::CloudPanel;
+pub use commands_panel::CommandsPanel;
 pub use connection_form::ConnectionForm;
 pub use device_panel::DevicePanel;
-pub use job_panel::{JobPanel, JobView};
-pub use message_log::{Direction, LogLine, MessageLog};
+pub use job_panel::JobPanel;
+pub use message_log::{Direction, LogStore, MessageLog};
+pub use shadow_panel::ShadowPanel;
 pub use status_line::StatusLine;
+pub use telemetry_panel::TelemetryPanel;

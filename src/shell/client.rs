@@ -10,7 +10,9 @@
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use gloo_timers::callback::Timeout;
+use thingsim_fleet::cloud::{CloudEvent, Operation};
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOutput, UserCommand};
+use thingsim_fleet::shadow::cloud::ShadowDocument;
 use thingsim_mqtt::{
     Backoff, BrokerUrl, Command, Event, Message, Millis, Options, Output, Session, State,
 };
@@ -47,24 +49,49 @@ pub enum ClientEvent {
     Sent(Message),
     /// The device (when the client runs one) reported something.
     Device(DeviceEvent),
+    /// What an operation on the in-page cloud did (sandbox).
+    Operated(Result<String, String>),
+    /// The in-page cloud's shadow document changed (sandbox).
+    Document(ShadowDocument),
+    /// The in-page cloud reported something (sandbox).
+    Cloud(CloudEvent),
 }
 
-enum Input {
+pub(crate) enum Input {
     Transport(u32, TransportEvent),
     Command(Command),
     Device(UserCommand),
+    Operate(Operation),
+    DropConnection,
+    Resume,
     Timer,
     Reopen,
     Stop,
 }
 
-/// A cheap handle to a running client; clones talk to the same task.
+/// A cheap handle to a running client (WebSocket or sandbox); clones talk to the same task.
 #[derive(Clone)]
 pub struct ClientHandle {
-    tx: UnboundedSender<Input>,
+    pub(crate) tx: UnboundedSender<Input>,
 }
 
 impl ClientHandle {
+    /// Operator intent for the in-page cloud (sandbox; a broker client has no cloud to ask).
+    pub fn operate(&self, operation: Operation) {
+        let _ = self.tx.unbounded_send(Input::Operate(operation));
+    }
+
+    /// Drops the connection as a network failure would; the client reconnects with backoff.
+    pub fn drop_connection(&self) {
+        let _ = self.tx.unbounded_send(Input::DropConnection);
+    }
+
+    /// The page is visible again after a background tab or sleep: reconnect now if waiting,
+    /// else re-sync the device.
+    pub fn resume(&self) {
+        let _ = self.tx.unbounded_send(Input::Resume);
+    }
+
     /// Hands `command` to the session (queued by it while offline).
     pub fn command(&self, command: Command) {
         let _ = self.tx.unbounded_send(Input::Command(command));
@@ -150,6 +177,25 @@ async fn run(
             Input::Device(command) => {
                 if let Some(device) = device.as_mut() {
                     device.handle_command(clock::epoch(), command);
+                }
+            }
+            Input::Operate(_) => on_event(ClientEvent::Operated(Err(
+                "this client talks to a broker; the cloud panel works in sandbox and local mode"
+                    .to_owned(),
+            ))),
+            Input::DropConnection => {
+                if transport.take().is_some() {
+                    generation += 1; // whatever the old socket still says is stale
+                    last_error = Some("the connection was dropped by hand".to_owned());
+                    session.handle_transport_closed(now);
+                }
+            }
+            Input::Resume => {
+                if reopen.take().is_some() && !stopping {
+                    backoff.reset();
+                    transport = open(&mut generation, &mut last_error);
+                } else if let Some(device) = device.as_mut() {
+                    device.handle_command(clock::epoch(), UserCommand::Resync);
                 }
             }
             Input::Timer => {

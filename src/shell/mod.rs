@@ -2,4 +2,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod http;
+pub mod page;
+pub mod sandbox;
 pub mod websocket;

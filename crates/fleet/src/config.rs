@@ -3,41 +3,99 @@
 //! Validation lives here, not in the UI, so every shell (browser form, URL parameters, tests)
 //! refuses the same input with the same words.
 
+use serde::{Deserialize, Serialize};
 use thingsim_mqtt::{BrokerUrl, Options, ProtocolVersion};
 
 use crate::ThingName;
 use crate::model::Template;
 
+/// Where the device's cloud is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The cloud role and a message-level broker run inside the page; no server at all.
+    #[default]
+    Sandbox,
+    /// The local broker and thingsim-cloud that `make demo` starts.
+    Local,
+    /// Any MQTT broker with a WebSocket listener (EMQX Fleets or another).
+    Broker,
+}
+
+impl Mode {
+    /// The URL / settings spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Local => "local",
+            Self::Broker => "broker",
+        }
+    }
+
+    /// From the URL / settings spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Sandbox, Self::Local, Self::Broker]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+
+    /// Whether the device talks MQTT over a WebSocket (not the in-page sandbox).
+    pub fn uses_broker(self) -> bool {
+        self != Self::Sandbox
+    }
+}
+
+/// The local broker's WebSocket URL as `make demo` starts it.
+pub const LOCAL_BROKER: &str = "ws://127.0.0.1:8083/mqtt";
+/// thingsim-cloud's HTTP API as `make demo` starts it.
+pub const LOCAL_CLOUD_API: &str = "http://127.0.0.1:8081";
+
 /// The connection form, as typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ConnectForm {
+    /// Sandbox, local or any broker.
+    pub mode: Mode,
     /// `ws://` or `wss://` URL of the broker's MQTT-over-WebSocket listener.
     pub broker_url: String,
+    /// thingsim-cloud's HTTP API (local mode's cloud panel).
+    pub cloud_api: String,
     /// MQTT client id.
     pub client_id: String,
     /// Fleets thing name.
     pub thing_name: String,
     /// Optional username.
     pub username: String,
-    /// Optional password (kept in memory only).
+    /// Optional password: kept in memory only unless `remember` is on.
     pub password: String,
-    /// MQTT 5 or 3.1.1.
-    pub version: ProtocolVersion,
+    /// MQTT 5 (true) or 3.1.1.
+    pub mqtt5: bool,
+    /// Keep-alive in seconds, as typed.
+    pub keep_alive: String,
+    /// Persistent session (clean start off), as the Fleets docs recommend.
+    pub persistent: bool,
     /// Which device model to simulate ([`Template::id`]).
     pub template: String,
+    /// Save the password with the other settings.
+    pub remember: bool,
 }
 
 impl Default for ConnectForm {
-    /// The local broker started by `make demo`, and a thermostat.
+    /// The sandbox, with a thermostat.
     fn default() -> Self {
         Self {
-            broker_url: "ws://127.0.0.1:8083/mqtt".to_owned(),
+            mode: Mode::Sandbox,
+            broker_url: LOCAL_BROKER.to_owned(),
+            cloud_api: LOCAL_CLOUD_API.to_owned(),
             client_id: "thingsim-thermostat-001".to_owned(),
             thing_name: "thermostat-001".to_owned(),
             username: String::new(),
             password: String::new(),
-            version: ProtocolVersion::V5,
+            mqtt5: true,
+            keep_alive: "60".to_owned(),
+            persistent: true,
             template: "thermostat".to_owned(),
+            remember: false,
         }
     }
 }
@@ -53,13 +111,19 @@ pub struct FieldErrors {
     pub thing_name: Option<String>,
     /// Why the template is refused.
     pub template: Option<String>,
+    /// Why the keep-alive is refused.
+    pub keep_alive: Option<String>,
+    /// Why the cloud API URL is refused.
+    pub cloud_api: Option<String>,
 }
 
 /// A form that passed validation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceConfig {
-    /// Where to connect.
-    pub broker: BrokerUrl,
+    /// Where to connect (`None`: the in-page sandbox).
+    pub broker: Option<BrokerUrl>,
+    /// thingsim-cloud's API for the cloud panel (local mode).
+    pub cloud_api: Option<String>,
     /// The thing this device is.
     pub thing: ThingName,
     /// MQTT session options.
@@ -68,10 +132,142 @@ pub struct DeviceConfig {
     pub template: &'static Template,
 }
 
+/// What a page URL configured, and what it refused.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UrlConfig {
+    /// Whether the URL set anything.
+    pub configured: bool,
+    /// Compact layout for an iframe.
+    pub embed: bool,
+    /// Connect at once (`Some(true)`), never at once (`Some(false)`), or as the mode suggests.
+    pub autoconnect: Option<bool>,
+    /// Parameters ignored, and why (secrets never travel in URLs).
+    pub warnings: Vec<String>,
+}
+
+/// Percent-decoding of one query component (`+` is a space).
+fn decode(s: &str) -> String {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                // Two hex digits make one byte: at most 0xff.
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b'+', ..) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, ..) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl ConnectForm {
+    /// Applies a page URL's query (`?mode=…&broker=…&thing=…&template=…&embed=1`). Secrets in
+    /// the URL are ignored with a warning: URLs end up in histories, logs and referrers.
+    pub fn apply_query(&mut self, query: &str) -> UrlConfig {
+        let mut config = UrlConfig::default();
+        for pair in query
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let (key, value) = (decode(key), decode(value));
+            let mut set = |field: &mut String| {
+                *field = value.clone();
+                config.configured = true;
+            };
+            match key.as_str() {
+                "mode" => match Mode::parse(&value) {
+                    Some(mode) => {
+                        self.mode = mode;
+                        config.configured = true;
+                    }
+                    None => config.warnings.push(format!(
+                        "mode={value} ignored: use sandbox, local or broker"
+                    )),
+                },
+                "broker" => set(&mut self.broker_url),
+                "api" => set(&mut self.cloud_api),
+                "thing" => set(&mut self.thing_name),
+                "client" | "clientId" => set(&mut self.client_id),
+                "template" => set(&mut self.template),
+                "username" => set(&mut self.username),
+                "version" => {
+                    self.mqtt5 = value != "3.1.1";
+                    config.configured = true;
+                }
+                "embed" => config.embed = value != "0",
+                "connect" => config.autoconnect = Some(value != "0"),
+                "password" | "pass" | "secret" | "apiSecret" | "token" => {
+                    config.warnings.push(format!(
+                        "{key} in the page URL ignored: enter secrets in the form, never in a URL"
+                    ))
+                }
+                _ => config
+                    .warnings
+                    .push(format!("unknown URL parameter {key:?} ignored")),
+            }
+        }
+        config
+    }
+
+    /// The settings to save: the password only when `remember` is on.
+    pub fn to_saved(&self) -> String {
+        let mut saved = self.clone();
+        if !saved.remember {
+            saved.password.clear();
+        }
+        serde_json::to_string(&saved).unwrap_or_default()
+    }
+
+    /// Saved settings back (unknown or damaged settings give `None`: start fresh).
+    pub fn from_saved(json: &str) -> Option<Self> {
+        serde_json::from_str(json).ok()
+    }
+
     /// Checks every field and reports all problems at once.
     pub fn validate(&self) -> Result<DeviceConfig, FieldErrors> {
-        let broker = BrokerUrl::parse(&self.broker_url).map_err(|e| e.to_string());
+        let uses_broker = self.mode.uses_broker();
+        let broker = if uses_broker {
+            BrokerUrl::parse(&self.broker_url)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        } else {
+            Ok(None)
+        };
+        let cloud_api = match self.mode {
+            Mode::Local => {
+                let api = self.cloud_api.trim().trim_end_matches('/');
+                if (api.starts_with("http://") || api.starts_with("https://"))
+                    && !api.contains('@')
+                    && !api.contains('?')
+                {
+                    Ok(Some(api.to_owned()))
+                } else {
+                    Err(
+                        "cloud API: an http:// or https:// URL without credentials, like \
+                         http://127.0.0.1:8081"
+                            .to_owned(),
+                    )
+                }
+            }
+            _ => Ok(None),
+        };
         let thing = ThingName::new(self.thing_name.trim()).map_err(|e| e.to_string());
         let client_id = self.client_id.trim();
         let client_id_error = if client_id.is_empty() {
@@ -81,6 +277,11 @@ impl ConnectForm {
         } else {
             None
         };
+        let keep_alive = self
+            .keep_alive
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| "keep-alive: whole seconds from 0 (off) to 65535".to_owned());
         let template = Template::by_id(&self.template).ok_or_else(|| {
             let known: Vec<&str> = crate::model::TEMPLATES.iter().map(|t| t.id).collect();
             format!(
@@ -89,14 +290,28 @@ impl ConnectForm {
                 known.join(", ")
             )
         });
-        match (broker, thing, client_id_error, template) {
-            (Ok(broker), Ok(thing), None, Ok(template)) => {
+        match (
+            broker,
+            cloud_api,
+            thing,
+            client_id_error,
+            keep_alive,
+            template,
+        ) {
+            (Ok(broker), Ok(cloud_api), Ok(thing), None, Ok(keep_alive), Ok(template)) => {
                 let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
                 Ok(DeviceConfig {
                     broker,
+                    cloud_api,
                     thing,
                     options: Options {
-                        version: self.version,
+                        version: if self.mqtt5 {
+                            ProtocolVersion::V5
+                        } else {
+                            ProtocolVersion::V3_1_1
+                        },
+                        keep_alive_secs: keep_alive,
+                        clean_start: !self.persistent,
                         username: non_empty(self.username.trim()),
                         password: non_empty(&self.password),
                         ..Options::new(client_id)
@@ -104,10 +319,12 @@ impl ConnectForm {
                     template,
                 })
             }
-            (broker, thing, client_id, template) => Err(FieldErrors {
+            (broker, cloud_api, thing, client_id, keep_alive, template) => Err(FieldErrors {
                 broker_url: broker.err(),
+                cloud_api: cloud_api.err(),
                 thing_name: thing.err(),
                 client_id,
+                keep_alive: keep_alive.err(),
                 template: template.err(),
             }),
         }
@@ -121,6 +338,7 @@ mod tests {
     #[test]
     fn the_default_form_is_valid_and_keeps_the_recommended_persistent_session() {
         let cfg = ConnectForm::default().validate().unwrap();
+        assert_eq!(cfg.broker, None, "the sandbox needs no broker");
         assert_eq!(cfg.thing.as_str(), "thermostat-001");
         assert!(!cfg.options.clean_start);
         assert_eq!(cfg.options.username, None);
@@ -129,6 +347,8 @@ mod tests {
     #[test]
     fn every_bad_field_gets_its_own_message_at_once() {
         let form = ConnectForm {
+            mode: Mode::Broker,
+            keep_alive: "-1".into(),
             broker_url: "http://example.com".into(),
             client_id: "  ".into(),
             thing_name: "room/+".into(),
@@ -138,6 +358,7 @@ mod tests {
         assert!(errors.broker_url.unwrap().contains("ws://"));
         assert!(errors.client_id.unwrap().contains("client id"));
         assert!(errors.thing_name.unwrap().contains("/, + or #"));
+        assert!(errors.keep_alive.unwrap().contains("keep-alive"));
         let errors = ConnectForm {
             template: "toaster".into(),
             ..ConnectForm::default()
@@ -157,12 +378,59 @@ mod tests {
         let form = ConnectForm {
             username: "dev".into(),
             password: "s3cret".into(),
-            version: ProtocolVersion::V3_1_1,
+            mqtt5: false,
             ..ConnectForm::default()
         };
         let cfg = form.validate().unwrap();
         assert_eq!(cfg.options.username.as_deref(), Some("dev"));
         assert_eq!(cfg.options.password.as_deref(), Some("s3cret"));
         assert_eq!(cfg.options.version, ProtocolVersion::V3_1_1);
+    }
+
+    #[test]
+    fn a_url_configures_the_page_but_never_carries_secrets() {
+        let mut form = ConnectForm::default();
+        let url = form.apply_query(
+            "?mode=local&thing=lab%2Dlight&template=smart-light&embed=1&password=hunter2&x=1",
+        );
+        assert_eq!(form.mode, Mode::Local);
+        assert_eq!(form.thing_name, "lab-light");
+        assert_eq!(form.template, "smart-light");
+        assert!(url.embed && url.configured);
+        assert_eq!(form.password, "", "the password stays out");
+        assert_eq!(url.warnings.len(), 2, "{:?}", url.warnings);
+        assert!(url.warnings[0].contains("password in the page URL ignored"));
+        assert!(!ConnectForm::default().apply_query("").configured);
+    }
+
+    #[test]
+    fn saved_settings_keep_the_password_only_when_asked() {
+        let mut form = ConnectForm {
+            mode: Mode::Broker,
+            password: "s3cret".into(),
+            ..ConnectForm::default()
+        };
+        let back = ConnectForm::from_saved(&form.to_saved()).unwrap();
+        assert_eq!(back.mode, Mode::Broker);
+        assert_eq!(back.password, "");
+        form.remember = true;
+        assert_eq!(
+            ConnectForm::from_saved(&form.to_saved()).unwrap().password,
+            "s3cret"
+        );
+        assert_eq!(ConnectForm::from_saved("{not json"), None);
+    }
+
+    #[test]
+    fn local_mode_needs_a_plain_http_cloud_api() {
+        let mut form = ConnectForm {
+            mode: Mode::Local,
+            ..ConnectForm::default()
+        };
+        let cfg = form.validate().unwrap();
+        assert_eq!(cfg.cloud_api.as_deref(), Some(LOCAL_CLOUD_API));
+        assert!(cfg.broker.is_some());
+        form.cloud_api = "http://key:secret@127.0.0.1:8081".into();
+        assert!(form.validate().unwrap_err().cloud_api.is_some());
     }
 }

@@ -378,6 +378,7 @@ pub fn pretty(value: &Value) -> String {
 /// fix.
 pub mod forms {
     use super::{Map, Operation, ThingName, Value};
+    use crate::model::{InitialValue, Kind, Template};
 
     fn object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
         let text = text.trim();
@@ -391,6 +392,60 @@ pub mod forms {
             )),
             Err(e) => Err(format!("{what}: not JSON ({e})")),
         }
+    }
+
+    /// A desired state worth trying on `template`: its first writable number, moved up a bit.
+    pub fn example_desired(template: &Template) -> String {
+        let pick = template
+            .properties
+            .iter()
+            .find_map(|p| match (p.kind, p.writable, p.initial) {
+                (Kind::Number { min, max, step, .. }, true, InitialValue::Number(x)) => {
+                    let v = (x + 10.0 * step).clamp(min, max);
+                    Some(format!("{{\"{}\": {}}}", p.key, v))
+                }
+                _ => None,
+            });
+        pick.or_else(|| {
+            template
+                .properties
+                .iter()
+                .find_map(|p| match (p.kind, p.writable) {
+                    (Kind::Bool, true) => Some(format!("{{\"{}\": false}}", p.key)),
+                    _ => None,
+                })
+        })
+        .unwrap_or_else(|| "{}".to_owned())
+    }
+
+    /// Params for `action` with each required number at the middle of its range.
+    pub fn example_params(template: &Template, action: &str) -> String {
+        let Some(spec) = template.commands.iter().find(|c| c.action == action) else {
+            return "{}".to_owned();
+        };
+        let mut params = Map::new();
+        for p in spec.params {
+            let value = match p.kind {
+                Kind::Number { min, max, .. } => serde_json::json!(((min + max) / 2.0).round()),
+                Kind::Bool => Value::Bool(true),
+                Kind::Choice(options) => {
+                    Value::String(options.first().copied().unwrap_or("").to_owned())
+                }
+                Kind::Color => Value::String("#ff8800".to_owned()),
+                Kind::Text => Value::String("1234".to_owned()),
+            };
+            params.insert(p.name.to_owned(), value);
+        }
+        serde_json::to_string(&params).unwrap_or_default()
+    }
+
+    /// A job document `template` can run: its first job action.
+    pub fn example_job(template: &Template) -> String {
+        let action = template
+            .job_actions
+            .first()
+            .map_or("updateFirmware", |a| a.action);
+        format!("{{\"action\": \"{action}\", \"params\": {{\"version\": \"2.2.0\"}}}}")
     }
 
     /// Desired state from a JSON object.
@@ -550,5 +605,27 @@ mod tests {
         assert!(forms::send_command(&thing, "reboot", "x", "30").is_err());
         assert!(forms::create_job(&thing, r#"{"action":"updateFirmware"}"#, "").is_ok());
         assert!(forms::create_job(&thing, r#"{"action":"updateFirmware"}"#, "abc").is_err());
+        for t in crate::model::TEMPLATES {
+            let desired = forms::example_desired(t);
+            assert!(
+                forms::set_desired(&thing, &desired).is_ok(),
+                "{}: {desired}",
+                t.id
+            );
+            assert!(forms::create_job(&thing, &forms::example_job(t), "").is_ok());
+            for c in t.commands {
+                let params: Map<String, Value> =
+                    serde_json::from_str(&forms::example_params(t, c.action)).unwrap_or_default();
+                let mut model = crate::model::DeviceModel::new(t, 1);
+                let answer = model.run_command(c.action, &params);
+                assert_eq!(
+                    answer.status,
+                    CommandStatus::Succeeded,
+                    "{} {}: {answer:?}",
+                    t.id,
+                    c.action
+                );
+            }
+        }
     }
 }

@@ -1,0 +1,68 @@
+use leptos::prelude::*;
+use serde_json::Value;
+use thingsim_fleet::console::{ChangeKind, ShadowView, pretty};
+
+fn when(ms: u64) -> String {
+    let secs = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+/// Desired, reported and delta side by side, the version, and a timeline where stale deltas
+/// and refused values are marked.
+#[component]
+pub fn ShadowPanel(
+    /// The shadow as the console folded it.
+    #[prop(into)]
+    shadow: Signal<ShadowView>,
+) -> impl IntoView {
+    let column = move |title: &'static str, testid: &'static str, get: fn(&ShadowView) -> Value| {
+        view! {
+            <div class="shadow-col">
+                <h3>{title}</h3>
+                <pre data-testid=testid>{move || shadow.with(|s| pretty(&get(s)))}</pre>
+            </div>
+        }
+    };
+    view! {
+        <p class="muted" data-testid="shadow-version">{move || shadow.with(|s| match (s.version, s.updated_at) {
+            (Some(v), Some(at)) => format!("version {v} · updated {} UTC", when(at.0)),
+            (Some(v), None) => format!("version {v}"),
+            _ => "no shadow version seen yet".to_owned(),
+        })}</p>
+        <div class="shadow-cols">
+            {column("Desired", "shadow-desired", |s| Value::Object(s.desired.clone()))}
+            {column("Reported", "shadow-reported", |s| Value::Object(s.reported.clone()))}
+            {column("Delta", "shadow-delta", |s| Value::Object(s.delta()))}
+        </div>
+        {move || shadow.with(|s| (!s.conflicts.is_empty()).then(|| view! {
+            <ul class="conflicts" data-testid="shadow-conflicts">
+                {s.conflicts.iter().map(|(k, why)| view! { <li><strong>{k.clone()}</strong>": "{why.clone()}</li> }).collect_view()}
+            </ul>
+        }))}
+        <h3>"Timeline"</h3>
+        <ol class="timeline" data-testid="shadow-timeline">
+            {move || shadow.with(|s| s.timeline.iter().map(|c| {
+                let (class, label) = match c.kind {
+                    ChangeKind::Delta => ("tl-delta", "delta applied".to_owned()),
+                    ChangeKind::Reported => ("tl-report", "reported".to_owned()),
+                    ChangeKind::Stale { seen } => ("tl-stale", format!("stale delta ignored (seen v{seen})")),
+                    ChangeKind::Conflict => ("tl-conflict", "refused by the device".to_owned()),
+                    ChangeKind::Document => ("tl-doc", "cloud document".to_owned()),
+                };
+                view! {
+                    <li class=class>
+                        <span class="tl-time">{when(c.at.0)}</span>
+                        <span class="tl-version">{c.version.map(|v| format!("v{v}")).unwrap_or_default()}</span>
+                        <span>{label}</span>
+                        <span class="muted">{c.keys.join(", ")}</span>
+                    </li>
+                }
+            }).collect_view())}
+        </ol>
+    }
+}

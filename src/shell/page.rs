@@ -1,0 +1,73 @@
+//! The page around the app: its URL, localStorage, visibility, downloads.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+const SETTINGS_KEY: &str = "thingsim.settings";
+
+/// The page URL's query string (`?…`), or empty.
+pub fn query() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default()
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// Saved settings, if any (private windows and embeds without storage give `None`).
+pub fn load_settings() -> Option<String> {
+    storage().and_then(|s| s.get_item(SETTINGS_KEY).ok().flatten())
+}
+
+/// Saves settings; returns whether the browser kept them.
+pub fn save_settings(json: &str) -> bool {
+    storage().is_some_and(|s| s.set_item(SETTINGS_KEY, json).is_ok())
+}
+
+/// Forgets saved settings.
+pub fn forget_settings() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(SETTINGS_KEY);
+    }
+}
+
+/// Calls `f` whenever the page becomes visible again. The listener lives as long as the page.
+pub fn on_visible(f: impl Fn() + 'static) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let doc = document.clone();
+    let listener = Closure::<dyn Fn()>::new(move || {
+        if doc.visibility_state() == web_sys::VisibilityState::Visible {
+            f();
+        }
+    });
+    let _ = document
+        .add_event_listener_with_callback("visibilitychange", listener.as_ref().unchecked_ref());
+    listener.forget();
+}
+
+/// Offers `text` as a file download named `name`.
+pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&text.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|_| "the browser refused to build the file")?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|_| "the browser refused a download URL")?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let anchor: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|_| "no anchor")?
+        .unchecked_into();
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
