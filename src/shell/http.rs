@@ -13,15 +13,17 @@ pub async fn operate(base: &str, operation: &Operation) -> Result<String, String
     } else {
         Method::POST
     };
-    let request = RequestBuilder::new(&format!("{base}{path}")).method(method);
-    let request = if body.is_null() {
-        request.build()
+    // thingsim-cloud takes changes only as JSON (its CSRF guard), even an empty one.
+    let body = if body.is_null() {
+        "{}".to_owned()
     } else {
-        request
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-    }
-    .map_err(|e| format!("could not build the request: {e}"))?;
+        body.to_string()
+    };
+    let request = RequestBuilder::new(&format!("{base}{path}"))
+        .method(method)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .map_err(|e| format!("could not build the request: {e}"))?;
     let response = request
         .send()
         .await

@@ -7,6 +7,7 @@
 //! input (a socket read of at most 20 ms), then drains the cloud's output. No locks, and the
 //! order of effects is the order of inputs.
 
+use std::collections::VecDeque;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use thingsim_cloud::api::{self, ApiConfig, MAX_BODY};
 use thingsim_cloud::store::Store;
 use thingsim_cloud::tcp::TcpClient;
 use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
-use thingsim_mqtt::{Command, Event, Millis, Options};
+use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Options};
 use tracing::{error, info, warn};
 
 const HELP: &str = "\
@@ -161,8 +162,7 @@ fn main() -> anyhow::Result<()> {
             .filter(|p| !p.is_empty()),
         ..Options::new(config.client_id.clone())
     };
-    let mut client = TcpClient::connect(&config.broker, options, Duration::from_secs(10))?;
-    client.command(Command::Subscribe(Cloud::subscriptions()))?;
+    let mut client = Some(connect(&config.broker, &options, Duration::from_secs(10))?);
     info!(
         broker = %config.broker,
         http = %config.http,
@@ -178,19 +178,50 @@ fn main() -> anyhow::Result<()> {
         .context("installing the SIGINT/SIGTERM handler")?;
 
     let mut deadline: Option<Millis> = None;
+    // While the broker is away (restarting, say), the API keeps answering and publishes wait
+    // here, oldest dropped first past a bound; the connection is retried with backoff.
+    let mut waiting: VecDeque<Message> = VecDeque::new();
+    let mut backoff = Backoff::new(500, 10_000, u64::from(std::process::id()));
+    let mut retry_at = now();
     while !stop.load(Ordering::SeqCst) {
         while let Ok(Some(request)) = server.try_recv() {
             serve(request, &mut cloud, &mut store, &config);
         }
         let mut changed = false;
-        match client.next_event(Duration::from_millis(20))? {
-            Some(Event::Subscribed { filter, .. }) => info!(%filter, "subscribed"),
-            Some(Event::Received(message)) => {
+        if client.is_none() && now() >= retry_at {
+            match connect(&config.broker, &options, Duration::from_secs(2)) {
+                Ok(c) => {
+                    info!(broker = %config.broker, queued = waiting.len(), "reconnected");
+                    backoff.reset();
+                    client = Some(c);
+                }
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    warn!(error = %format!("{e:#}"), retry_in_ms = delay, "broker unreachable");
+                    retry_at = now() + delay;
+                }
+            }
+        }
+        let event = match client.as_mut() {
+            Some(c) => c.next_event(Duration::from_millis(20)),
+            None => {
+                std::thread::sleep(Duration::from_millis(20));
+                Ok(None)
+            }
+        };
+        match event {
+            Ok(Some(Event::Subscribed { filter, .. })) => info!(%filter, "subscribed"),
+            Ok(Some(Event::Received(message))) => {
                 cloud.handle_message(now(), &message);
                 changed = true;
             }
-            Some(Event::Error(e)) => warn!(error = %e, "mqtt"),
-            _ => {}
+            Ok(Some(Event::Error(e))) => warn!(error = %e, "mqtt"),
+            Ok(_) => {}
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "lost the broker; reconnecting");
+                client = None;
+                retry_at = now() + backoff.next_delay();
+            }
         }
         if deadline.is_some_and(|d| d <= now()) {
             cloud.handle_timeout(now());
@@ -202,7 +233,15 @@ fn main() -> anyhow::Result<()> {
         }
         loop {
             match cloud.poll_output() {
-                CloudOutput::Publish(message) => client.command(Command::Publish(message))?,
+                CloudOutput::Publish(message) => {
+                    waiting.push_back(message);
+                    if waiting.len() > MAX_WAITING {
+                        waiting.pop_front();
+                        warn!(
+                            "publishes waiting for the broker past {MAX_WAITING}; dropped the oldest"
+                        );
+                    }
+                }
                 CloudOutput::Event(event) => log(&event),
                 CloudOutput::Idle { deadline: next } => {
                     deadline = next;
@@ -210,11 +249,34 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        if let Some(c) = client.as_mut() {
+            while let Some(message) = waiting.pop_front() {
+                if let Err(e) = c.command(Command::Publish(message.clone())) {
+                    warn!(error = %format!("{e:#}"), "lost the broker; reconnecting");
+                    waiting.push_front(message);
+                    client = None;
+                    retry_at = now() + backoff.next_delay();
+                    break;
+                }
+            }
+        }
     }
     // Signalled: say goodbye to the broker (no Last Will, nothing half-sent) and exit 0.
-    client.command(Command::Disconnect)?;
+    if let Some(mut c) = client {
+        c.command(Command::Disconnect)?;
+    }
     info!("stopped");
     Ok(())
+}
+
+/// Publishes kept while the broker is away.
+const MAX_WAITING: usize = 10_000;
+
+/// Connects and subscribes to every device-to-cloud topic.
+fn connect(broker: &str, options: &Options, timeout: Duration) -> anyhow::Result<TcpClient> {
+    let mut client = TcpClient::connect(broker, options.clone(), timeout)?;
+    client.command(Command::Subscribe(Cloud::subscriptions()))?;
+    Ok(client)
 }
 
 fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, config: &Config) {
@@ -228,6 +290,14 @@ fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, 
             .map(|h| h.value.as_str().to_owned())
     };
     let (authorization, origin) = (header("Authorization"), header("Origin"));
+    // Changes must say they are JSON. A browser sends that header cross-origin only after a
+    // CORS preflight, which fails for origins not allowed, so another site open in the same
+    // browser cannot forge a change with a plain form or `text/plain` fetch (CSRF).
+    let json = header("Content-Type").is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    });
     let mut body = Vec::new();
     let read = request
         .as_reader()
@@ -239,6 +309,10 @@ fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, 
             serde_json::json!({ "error": format!("reading the body: {e}") }),
         ),
         (Ok(_), "OPTIONS") => (204, Value::Null),
+        (Ok(_), "POST" | "PUT" | "DELETE") if !json => (
+            415,
+            serde_json::json!({ "error": "send changes with Content-Type: application/json" }),
+        ),
         (Ok(_), _) => api::handle(
             cloud,
             &config.api,

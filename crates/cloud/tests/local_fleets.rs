@@ -6,9 +6,11 @@ mod common;
 use common::broker::Broker;
 use common::{CloudProcess, NativeDevice};
 use serde_json::{Value, json};
+use std::io::{Read, Write};
 use thingsim_cloud::tcp::TcpClient;
 use thingsim_fleet::device::{DeviceOptions, UserCommand};
-use thingsim_fleet::model::THERMOSTAT;
+
+use thingsim_fleet::model::{SMART_LIGHT, THERMOSTAT};
 use thingsim_mqtt::{Command, Message, Options, Qos};
 
 fn shadow(cloud: &CloudProcess, thing: &str) -> Value {
@@ -313,4 +315,72 @@ fn a_broker_url_with_the_mqtt_scheme_works_and_unsupported_ones_are_refused_clea
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+}
+
+#[test]
+fn the_cloud_rides_out_a_broker_restart_and_keeps_serving_its_api() {
+    let mut broker = Broker::start();
+    let cloud = CloudProcess::start(&broker.addr, &[]);
+    broker.stop();
+    cloud.wait_line("lost the broker");
+    // The API still answers while the broker is away; the change is kept.
+    let registered = cloud.call(
+        "POST",
+        "/api/v1/things",
+        Some(&json!({"thingName": "lamp-9"})),
+        None,
+    );
+    assert_eq!(registered.0, 201);
+    let (status, _) = cloud.call(
+        "PUT",
+        "/api/v1/things/lamp-9/shadow/desired",
+        Some(&json!({"state": {"desired": {"on": false}}})),
+        None,
+    );
+    assert_eq!(status, 200);
+    broker.start_again();
+    cloud.wait_line("reconnected");
+
+    // Over the new connection, both ways: the device's report reaches the cloud, and a new
+    // desired value reaches the device as a delta.
+    let options = DeviceOptions {
+        job_step_ms: 100,
+        telemetry_ms: None,
+    };
+    let mut dev = NativeDevice::connect(&broker.addr, "lamp-9", &SMART_LIGHT, options);
+    dev.run_until("the report arrives", |_| {
+        shadow(&cloud, "lamp-9")["reported"]["on"].is_boolean()
+    });
+    let (status, _) = cloud.call(
+        "PUT",
+        "/api/v1/things/lamp-9/shadow/desired",
+        Some(&json!({"state": {"desired": {"brightness": 12}}})),
+        None,
+    );
+    assert_eq!(status, 200);
+    dev.run_until("the delta is applied", |_| {
+        shadow(&cloud, "lamp-9")["reported"]["brightness"] == json!(12.0)
+    });
+}
+
+#[test]
+fn a_change_that_does_not_say_it_is_json_is_refused_so_other_sites_cannot_forge_one() {
+    let broker = Broker::start();
+    let cloud = CloudProcess::start(&broker.addr, &[]);
+    // What a form or a `text/plain` fetch from another site would send, with no preflight.
+    let mut s = std::net::TcpStream::connect(&cloud.http).unwrap();
+    let body = r#"{"thingName":"victim"}"#;
+    write!(
+        s,
+        "POST /api/v1/things HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 415"), "{raw}");
+    assert_eq!(
+        cloud.call("GET", "/api/v1/things", None, None).1["data"],
+        json!([])
+    );
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 pub(crate) struct Broker {
     child: Child,
     pub(crate) addr: String,
-    _dir: PathBuf,
+    dir: PathBuf,
 }
 
 impl Broker {
@@ -59,11 +59,7 @@ impl Broker {
                 // Connected, but to whom? Give a failed bind time to show, then check again.
                 std::thread::sleep(Duration::from_millis(50));
                 if child.try_wait().ok().flatten().is_none() {
-                    return Some(Self {
-                        child,
-                        addr,
-                        _dir: dir,
-                    });
+                    return Some(Self { child, addr, dir });
                 }
                 return None;
             }
@@ -71,6 +67,30 @@ impl Broker {
                 let _ = child.kill();
                 return None;
             }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Broker {
+    /// Stops mosquitto (a broker going away under its clients).
+    pub(crate) fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts mosquitto again on the same port, as after a restart.
+    pub(crate) fn start_again(&mut self) {
+        self.child = Process::new("mosquitto")
+            .arg("-c")
+            .arg(self.dir.join("mosquitto.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(&self.addr).is_err() {
+            assert!(Instant::now() < give_up, "mosquitto did not come back");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
