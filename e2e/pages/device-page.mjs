@@ -33,6 +33,38 @@ export class DevicePage {
     await this.byTestId('connect-button').waitFor();
   }
 
+  // Text of an element, trimmed ('' when it is not there).
+  async text(id) {
+    const el = this.byTestId(id).first();
+    return (await el.count()) ? ((await el.textContent()) ?? '').trim() : '';
+  }
+
+  // Waits until the element's text satisfies `test` (a RegExp or an exact string).
+  async waitForText(id, test, timeout = 15_000) {
+    const source = test instanceof RegExp ? test.source : null;
+    const flags = test instanceof RegExp ? test.flags : null;
+    const exact = test instanceof RegExp ? null : test;
+    await this.page.waitForFunction(
+      ({ id, source, flags, exact }) => {
+        const t = document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim();
+        if (t === undefined) return false;
+        return exact !== null ? t === exact : new RegExp(source, flags).test(t);
+      },
+      { id, source, flags, exact },
+      { timeout },
+    );
+  }
+
+  // Types into a cloud-panel textarea or input and submits with its button.
+  async cloud(fields, button) {
+    for (const [id, value] of Object.entries(fields)) await this.byTestId(id).fill(value);
+    await this.byTestId(button).click();
+  }
+
+  async inputValue(id) {
+    return this.byTestId(id).inputValue();
+  }
+
   async fill({ broker, clientId, thing }) {
     if (broker !== undefined) await this.byTestId('broker-url').fill(broker);
     if (clientId !== undefined) await this.byTestId('client-id').fill(clientId);

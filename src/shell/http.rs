@@ -43,7 +43,11 @@ pub async fn operate(base: &str, operation: &Operation) -> Result<String, String
 }
 
 fn summary(operation: &Operation, answer: &Value) -> String {
-    let field = |k: &str| answer.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let field = |k: &str| match answer.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    };
     match operation {
         Operation::SetDesired { .. } => {
             format!("desired state set; shadow version {}", field("version"))

@@ -207,6 +207,7 @@ impl ConnectForm {
                 "client" | "clientId" => set(&mut self.client_id),
                 "template" => set(&mut self.template),
                 "username" => set(&mut self.username),
+                "keepAlive" => set(&mut self.keep_alive),
                 "version" => {
                     self.mqtt5 = value != "3.1.1";
                     config.configured = true;
