@@ -306,3 +306,16 @@ test('100,000 messages: the log keeps the newest 100,000 and the page stays resp
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test('embed mode: a compact sandbox for an iframe, configured by the URL', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 800, height: 700 } });
+  const { device, errors } = await newDevicePage('?mode=sandbox&template=smart-light&thing=docs-lamp&embed=1', ctx);
+  await device.waitForStatus('connected');
+  assert.equal(await device.page.locator('.app-header').isVisible(), false);
+  assert.equal(await device.page.locator('.panel-log').isVisible(), false);
+  assert.equal(await device.inputValue('thing-name'), 'docs-lamp');
+  await device.byTestId('prop-brightness').waitFor();
+  await device.screenshot('embed');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

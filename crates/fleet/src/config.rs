@@ -242,6 +242,10 @@ impl ConnectForm {
     }
 
     /// Checks every field and reports all problems at once.
+    #[allow(
+        clippy::result_large_err,
+        reason = "one message per field, built once per click; boxing buys nothing"
+    )]
     pub fn validate(&self) -> Result<DeviceConfig, FieldErrors> {
         let uses_broker = self.mode.uses_broker();
         let broker = if uses_broker {
