@@ -90,6 +90,9 @@ pub enum UserCommand {
     /// Re-sync after the page was hidden or asleep: report the actual state and ask the jobs
     /// service what happened meanwhile.
     Resync,
+    /// Ask the jobs service what is pending, and for the next job when idle (an HTTPS
+    /// device's poll: nothing is pushed to it).
+    CheckJobs,
 }
 
 /// What happened, for the UI and tests.
@@ -365,6 +368,10 @@ impl Device {
             UserCommand::SetStatusDetails(details) => self.extra_details = details,
             UserCommand::Resync if self.connected => self.resync(now),
             UserCommand::Resync => {}
+            UserCommand::CheckJobs => {
+                self.jobs.check();
+                self.drain_jobs(now);
+            }
         }
     }
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod console;
 pub mod device;
 mod error;
+pub mod https;
 pub mod jobs;
 pub mod model;
 pub mod shadow;

@@ -122,6 +122,20 @@ impl JobsAgent {
         }
     }
 
+    /// A poll (HTTPS devices are told nothing): ask for the pending list, the running job's
+    /// fate, and the next job when idle and starting jobs on its own.
+    pub fn check(&mut self) {
+        let _ = self.request(JobsTopic::Get(Reply::Request));
+        match &self.state {
+            AgentState::Running(e) => {
+                let topic = JobsTopic::JobGet(e.job_id.clone(), Reply::Request);
+                let _ = self.request(topic);
+            }
+            AgentState::Idle if self.auto_start => self.start_next(),
+            _ => {}
+        }
+    }
+
     /// Asks the cloud for the next job (user intent when `auto_start` is off).
     pub fn start_next(&mut self) {
         if matches!(self.state, AgentState::Running(_)) {

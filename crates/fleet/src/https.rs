@@ -1,0 +1,418 @@
+//! The HTTPS path (ThingDatas, fleets-protocol.md): the same [`Device`](crate::device::Device),
+//! its MQTT publishes turned into HTTP requests and the answers turned back into the messages
+//! an MQTT device would have received. What HTTPS cannot carry (commands: nothing can reach the
+//! device) simply never arrives; what it must poll for (desired state, jobs) is polled.
+//!
+//! Sans-I/O: the shell feeds it the device's MQTT commands ([`HttpsLink::handle_device_command`]),
+//! HTTP answers ([`HttpsLink::handle_response`]) and timeouts, and drains
+//! [`HttpsLink::poll_output`] for requests to send, messages and shadow documents to hand to
+//! the device, and events for the UI. One request is in flight at a time, so reports and job
+//! updates reach the cloud in the order the device made them.
+//!
+//! | device publishes on | request |
+//! |---|---|
+//! | `shadow/update` (reported) | `POST /api/v1/thing-datas/shadow/reported` |
+//! | `events/{type}` | `POST /api/v1/thing-datas/events` |
+//! | `jobs/get`, `jobs/start-next` | `POST /api/v1/thing-datas/jobs/get`, `…/jobs/start-next` |
+//! | `jobs/{id}/get`, `jobs/{id}/update` | `POST /api/v1/thing-datas/jobs/{id}/get`, `…/update` |
+//! | (poll) | `GET /api/v1/thing-datas/{name}/shadow` |
+
+use std::collections::VecDeque;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Qos};
+
+use crate::shadow::Update;
+use crate::shadow::cloud::ShadowDocument;
+use crate::shadow::state::State;
+use crate::topics::{JobsTopic, Reply, ShadowTopic};
+use crate::{ThingName, Topic};
+
+/// The longest wait between polls while the API fails.
+pub const MAX_POLL_BACKOFF_MS: u64 = 60_000;
+
+/// One HTTP request for the shell to send (JSON body, Basic auth added by the shell).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// Matches the answer to the request.
+    pub id: u64,
+    /// GET or POST.
+    pub method: &'static str,
+    /// Path under the API base, e.g. `/api/v1/thing-datas/events`.
+    pub path: String,
+    /// JSON body (POST only).
+    pub body: Option<Value>,
+}
+
+/// What happened on the link, for the UI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkEvent {
+    /// The API answered (again): the device is online.
+    Online,
+    /// A request failed; the link counts as offline and polls again after `retry_in_ms`.
+    Offline {
+        /// Why, for a person.
+        reason: String,
+        /// When the next poll goes out.
+        retry_in_ms: u64,
+    },
+    /// A change the cloud refused (the device keeps running; nothing is retried).
+    Refused {
+        /// The request.
+        request: String,
+        /// Why.
+        reason: String,
+    },
+    /// The shadow was polled.
+    Polled {
+        /// When.
+        at: Millis,
+    },
+}
+
+/// What the shell has to do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkOutput {
+    /// Send this request.
+    Request(HttpRequest),
+    /// Hand this to the device as if the session had reported it.
+    Deliver(Event),
+    /// Hand this shadow document to the device (`Device::handle_shadow_document`).
+    Document(ShadowDocument),
+    /// Ask the device's jobs agent what is pending (`UserCommand::CheckJobs`).
+    CheckJobs,
+    /// Tell the UI.
+    Event(LinkEvent),
+    /// Nothing more until input or `deadline`.
+    Idle {
+        /// When to call [`HttpsLink::handle_timeout`].
+        deadline: Option<Millis>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Poll,
+    Report,
+    Event,
+    Jobs(JobsTopic),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Queued {
+    kind: Kind,
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+}
+
+/// The shadow document as the ThingDatas GET renders it (`updatedAt` is RFC 3339 there).
+#[derive(Debug, Deserialize)]
+struct PolledShadow {
+    #[serde(default)]
+    desired: State,
+    #[serde(default)]
+    reported: State,
+    #[serde(default)]
+    delta: State,
+    version: u64,
+}
+
+/// One device's HTTPS link.
+#[derive(Debug)]
+pub struct HttpsLink {
+    thing: ThingName,
+    poll_ms: u64,
+    next_poll: Option<Millis>,
+    backoff: Backoff,
+    online: bool,
+    queue: VecDeque<Queued>,
+    in_flight: Option<(u64, Queued)>,
+    next_id: u64,
+    outputs: VecDeque<LinkOutput>,
+}
+
+impl HttpsLink {
+    /// A link for `thing` polling every `poll_ms`; the first poll goes out at once. `seed`
+    /// feeds the backoff jitter.
+    pub fn new(now: Millis, thing: ThingName, poll_ms: u64, seed: u64) -> Self {
+        Self {
+            thing,
+            poll_ms: poll_ms.max(1_000),
+            next_poll: Some(now),
+            backoff: Backoff::new(poll_ms.max(1_000), MAX_POLL_BACKOFF_MS, seed),
+            online: false,
+            queue: VecDeque::new(),
+            in_flight: None,
+            next_id: 0,
+            outputs: VecDeque::new(),
+        }
+    }
+
+    /// How often the shadow and jobs are polled while all is well.
+    pub fn poll_ms(&self) -> u64 {
+        self.poll_ms
+    }
+
+    /// Whether the last request got an answer.
+    pub fn is_online(&self) -> bool {
+        self.online
+    }
+
+    /// A command the device handed to its "session": publishes become requests.
+    pub fn handle_device_command(&mut self, command: Command) {
+        let Command::Publish(message) = command else {
+            return; // subscriptions and disconnects mean nothing over HTTPS
+        };
+        match self.translate(&message) {
+            Ok(Some(q)) => self.queue.push_back(q),
+            Ok(None) => {}
+            Err(reason) => self.event(LinkEvent::Refused {
+                request: message.topic,
+                reason,
+            }),
+        }
+        self.pump();
+    }
+
+    /// Poll now (the page became visible again).
+    pub fn poll_now(&mut self, now: Millis) {
+        self.next_poll = Some(now);
+        self.handle_timeout(now);
+    }
+
+    /// A deadline from [`LinkOutput::Idle`] passed.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        if self.next_poll.is_some_and(|at| at <= now) {
+            // Polled again when this poll is answered (or fails).
+            self.next_poll = None;
+            let path = format!("/api/v1/thing-datas/{}/shadow", self.thing);
+            self.queue.push_back(Queued {
+                kind: Kind::Poll,
+                method: "GET",
+                path,
+                body: None,
+            });
+            self.pump();
+        }
+    }
+
+    /// The answer to request `id`: `Ok((status, body))`, or `Err(reason)` when none came
+    /// (network failure, timeout, CORS).
+    pub fn handle_response(
+        &mut self,
+        now: Millis,
+        id: u64,
+        answer: Result<(u16, Vec<u8>), String>,
+    ) {
+        let Some((_, request)) = self.in_flight.take().filter(|(i, _)| *i == id) else {
+            return;
+        };
+        let label = format!("{} {}", request.method, request.path);
+        let (status, body) = match answer {
+            Ok(answer) => answer,
+            Err(reason) => return self.fail(now, format!("{label}: {reason}")),
+        };
+        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let why = json.get("error").and_then(Value::as_str).map_or_else(
+            || String::from_utf8_lossy(&body).into_owned(),
+            str::to_owned,
+        );
+        match (status, &request.kind) {
+            (401 | 403, _) => {
+                return self.fail(
+                    now,
+                    format!("{status}: the API key and secret were refused ({why})"),
+                );
+            }
+            (404, kind) if !matches!(kind, Kind::Jobs(_)) || json.get("code").is_none() => {
+                return self.fail(
+                    now,
+                    format!(
+                        "404: the cloud does not know thing {} — register it first ({why})",
+                        self.thing
+                    ),
+                );
+            }
+            (500..=599, _) | (0..=199, _) => {
+                return self.fail(now, format!("{label}: {status} {why}"));
+            }
+            _ => {}
+        }
+        if !self.online {
+            self.online = true;
+            self.backoff.reset();
+            self.event(LinkEvent::Online);
+            // The device re-syncs as after a reconnect: full report, jobs get / start-next.
+            self.outputs
+                .push_back(LinkOutput::Deliver(Event::Connected {
+                    session_present: true,
+                }));
+        }
+        let ok = (200..300).contains(&status);
+        let polled = matches!(request.kind, Kind::Poll);
+        match request.kind {
+            Kind::Poll if ok => match serde_json::from_value::<PolledShadow>(json) {
+                Ok(doc) => {
+                    self.outputs.push_back(LinkOutput::Document(ShadowDocument {
+                        desired: doc.desired,
+                        reported: doc.reported,
+                        delta: doc.delta,
+                        version: doc.version,
+                        updated_at: now.0 / 1000,
+                    }));
+                    self.outputs.push_back(LinkOutput::CheckJobs);
+                    self.event(LinkEvent::Polled { at: now });
+                }
+                Err(e) => self.event(LinkEvent::Refused {
+                    request: label,
+                    reason: format!("the shadow document could not be read: {e}"),
+                }),
+            },
+            Kind::Jobs(topic) => {
+                // 2xx is the `/accepted` document, 4xx the `/rejected` one, as over MQTT.
+                let reply = match (ok, topic) {
+                    (true, JobsTopic::Get(_)) => JobsTopic::Get(Reply::Accepted),
+                    (false, JobsTopic::Get(_)) => JobsTopic::Get(Reply::Rejected),
+                    (true, JobsTopic::StartNext(_)) => JobsTopic::StartNext(Reply::Accepted),
+                    (false, JobsTopic::StartNext(_)) => JobsTopic::StartNext(Reply::Rejected),
+                    (true, JobsTopic::JobGet(id, _)) => JobsTopic::JobGet(id, Reply::Accepted),
+                    (false, JobsTopic::JobGet(id, _)) => JobsTopic::JobGet(id, Reply::Rejected),
+                    (true, JobsTopic::JobUpdate(id, _)) => {
+                        JobsTopic::JobUpdate(id, Reply::Accepted)
+                    }
+                    (false, JobsTopic::JobUpdate(id, _)) => {
+                        JobsTopic::JobUpdate(id, Reply::Rejected)
+                    }
+                    (_, other) => other,
+                };
+                let topic = Topic::Jobs(reply).assemble(&self.thing);
+                self.outputs
+                    .push_back(LinkOutput::Deliver(Event::Received(Message::new(
+                        topic,
+                        body,
+                        Qos::AtLeastOnce,
+                    ))));
+            }
+            _ if ok => {}
+            _ => self.event(LinkEvent::Refused {
+                request: label,
+                reason: format!("{status}: {why}"),
+            }),
+        }
+        if polled {
+            self.next_poll = Some(now + self.poll_ms);
+        }
+        self.pump();
+    }
+
+    /// The next output; drain until `Idle`.
+    #[must_use]
+    pub fn poll_output(&mut self) -> LinkOutput {
+        self.outputs.pop_front().unwrap_or(LinkOutput::Idle {
+            deadline: self.next_poll,
+        })
+    }
+
+    fn fail(&mut self, now: Millis, reason: String) {
+        let retry_in_ms = self.backoff.next_delay();
+        if self.online {
+            self.online = false;
+            self.outputs
+                .push_back(LinkOutput::Deliver(Event::Disconnected));
+        }
+        // Changes made meanwhile are not lost: the device reports its whole state and asks
+        // for its jobs again when the link is back (the Connected above). Waiting requests
+        // would only fail the same way.
+        self.queue.clear();
+        self.next_poll = Some(now + retry_in_ms);
+        self.event(LinkEvent::Offline {
+            reason,
+            retry_in_ms,
+        });
+    }
+
+    fn translate(&self, message: &Message) -> Result<Option<Queued>, String> {
+        let Some((thing, topic)) = Topic::parse(&message.topic) else {
+            return Ok(None);
+        };
+        let body_with_thing = |payload: &[u8]| -> Result<Value, String> {
+            let mut map: Map<String, Value> = match serde_json::from_slice(payload) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) => return Err("the payload is not a JSON object".into()),
+                Err(e) => return Err(format!("the payload is not JSON: {e}")),
+            };
+            map.insert("thingName".into(), Value::String(thing.as_str().to_owned()));
+            Ok(Value::Object(map))
+        };
+        let post = |kind, path: String, body| {
+            Ok(Some(Queued {
+                kind,
+                method: "POST",
+                path,
+                body: Some(body),
+            }))
+        };
+        match topic {
+            Topic::Shadow(ShadowTopic::Update) => {
+                let update = Update::from_slice(&message.payload).map_err(|e| e.to_string())?;
+                let mut body = serde_json::to_value(&update).map_err(|e| e.to_string())?;
+                if let Value::Object(map) = &mut body {
+                    map.insert("thingName".into(), Value::String(thing.as_str().to_owned()));
+                }
+                post(
+                    Kind::Report,
+                    "/api/v1/thing-datas/shadow/reported".into(),
+                    body,
+                )
+            }
+            Topic::Event(kind) => {
+                let payload: Value =
+                    serde_json::from_slice(&message.payload).unwrap_or(Value::Null);
+                let body = serde_json::json!({
+                    "thingName": thing.as_str(), "eventType": kind, "payload": payload,
+                });
+                post(Kind::Event, "/api/v1/thing-datas/events".into(), body)
+            }
+            Topic::Jobs(jobs) => {
+                let path = match &jobs {
+                    JobsTopic::Get(Reply::Request) => "/api/v1/thing-datas/jobs/get".to_owned(),
+                    JobsTopic::StartNext(Reply::Request) => {
+                        "/api/v1/thing-datas/jobs/start-next".to_owned()
+                    }
+                    JobsTopic::JobGet(id, Reply::Request) => {
+                        format!("/api/v1/thing-datas/jobs/{id}/get")
+                    }
+                    JobsTopic::JobUpdate(id, Reply::Request) => {
+                        format!("/api/v1/thing-datas/jobs/{id}/update")
+                    }
+                    _ => return Ok(None),
+                };
+                post(Kind::Jobs(jobs), path, body_with_thing(&message.payload)?)
+            }
+            // Command answers: no request ever reaches an HTTPS device, so none are made.
+            Topic::Shadow(ShadowTopic::UpdateDelta) | Topic::Command(_) => Ok(None),
+        }
+    }
+
+    fn pump(&mut self) {
+        if self.in_flight.is_some() {
+            return;
+        }
+        if let Some(q) = self.queue.pop_front() {
+            self.next_id += 1;
+            self.outputs.push_back(LinkOutput::Request(HttpRequest {
+                id: self.next_id,
+                method: q.method,
+                path: q.path.clone(),
+                body: q.body.clone(),
+            }));
+            self.in_flight = Some((self.next_id, q));
+        }
+    }
+
+    fn event(&mut self, event: LinkEvent) {
+        self.outputs.push_back(LinkOutput::Event(event));
+    }
+}
