@@ -15,7 +15,7 @@ use crate::components::{
     MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
 };
 use crate::shell::client::{self, ClientEvent, ClientHandle, Status};
-use crate::shell::{clock, http, page, sandbox};
+use crate::shell::{clock, http, https, page, sandbox};
 
 /// What is running: the device, where its cloud is.
 #[derive(Clone)]
@@ -24,6 +24,7 @@ struct Running {
     thing: ThingName,
     mode: Mode,
     cloud_api: Option<String>,
+    https: bool,
 }
 
 fn qos(q: Qos) -> u8 {
@@ -71,6 +72,8 @@ pub fn App() -> impl IntoView {
     let running = RwSignal::new(None::<Running>);
     let console = RwSignal::new(Console::default());
     let outcome = RwSignal::new(None::<Result<String, String>>);
+    let polling = RwSignal::new(None::<(u64, thingsim_mqtt::Millis)>);
+    let notice = RwSignal::new(None::<String>);
     let now = RwSignal::new(clock::epoch());
     let announcement = RwSignal::new(String::new());
     let pending_announcement = StoredValue::new(None::<String>);
@@ -170,6 +173,19 @@ pub fn App() -> impl IntoView {
                 );
             }
             ClientEvent::Cloud(_) => {}
+            ClientEvent::Http(x) => {
+                let direction = if x.outgoing {
+                    Direction::Out
+                } else {
+                    Direction::In
+                };
+                log.push(at.0, direction, x.line, 0, x.body.as_bytes());
+            }
+            ClientEvent::Polled { at, poll_ms } => polling.set(Some((poll_ms, at))),
+            ClientEvent::Refused { source, reason } => {
+                log.push(at.0, Direction::Note, source.clone(), 0, reason.as_bytes());
+                notice.set(Some(format!("{source}: {reason}")));
+            }
         }
     };
     let on_connect = Callback::new(move |()| {
@@ -185,19 +201,26 @@ pub fn App() -> impl IntoView {
         let model = DeviceModel::new(config.template, seed);
         console.set(Console::new(clock::epoch(), model.state()));
         outcome.set(None);
+        polling.set(None);
+        notice.set(None);
         running.set(Some(Running {
             template: config.template,
             thing: config.thing.clone(),
             mode: current.mode,
             cloud_api: config.cloud_api.clone(),
+            https: config.https.is_some(),
         }));
         let options = DeviceOptions {
             job_step_ms: 1_000,
             telemetry_ms: Some(5_000),
         };
-        let handle = match config.broker {
-            None => sandbox::spawn(config.thing, model, options, on_event.clone()),
-            Some(broker) => {
+        let handle = match (config.broker, config.https) {
+            (_, Some(https)) => {
+                let device = Device::new(clock::epoch(), config.thing, model, options);
+                https::spawn(https, device, seed, on_event.clone())
+            }
+            (None, None) => sandbox::spawn(config.thing, model, options, on_event.clone()),
+            (Some(broker), None) => {
                 let device = Device::new(clock::epoch(), config.thing, model, options);
                 client::spawn(broker, config.options, seed, Some(device), on_event.clone())
             }
@@ -305,8 +328,10 @@ pub fn App() -> impl IntoView {
                     on_disconnect=on_disconnect
                 />
                 <StatusLine status=Signal::derive(move || status.get()) />
+                <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>
             }.into_any())}
             {move || running.get().map(|run| {
+                let https = run.https;
                 let cloud = (run.mode != Mode::Broker).then(|| panel("cloud", "Cloud", view! {
                     <CloudPanel template=run.template thing=run.thing.clone()
                         outcome=Signal::derive(move || outcome.get()) on_operate=on_operate />
@@ -318,11 +343,12 @@ pub fn App() -> impl IntoView {
                         }.into_any())}
                         {cloud}
                         {panel("shadow", "Shadow", view! {
-                            <ShadowPanel shadow=Signal::derive(move || shadow.get()) />
+                            <ShadowPanel shadow=Signal::derive(move || shadow.get())
+                                polling=Signal::derive(move || polling.get()) />
                         }.into_any())}
                         {panel("commands", "Commands", view! {
                             <CommandsPanel commands=Signal::derive(move || commands.get())
-                                now=Signal::derive(move || now.get()) available=Signal::derive(|| true) on_user=on_user />
+                                now=Signal::derive(move || now.get()) available=Signal::derive(move || !https) on_user=on_user />
                         }.into_any())}
                         {panel("jobs", "Jobs", view! {
                             <JobPanel jobs=Signal::derive(move || jobs.get()) on_user=on_user on_drop=on_drop />

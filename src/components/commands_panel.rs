@@ -43,7 +43,7 @@ pub fn CommandsPanel(
                 } />
             " Let the model answer"
         </label>
-        {move || (!available.get()).then(|| view! { <p class="muted">"Commands are not available over HTTPS."</p> })}
+        {move || (!available.get()).then(|| view! { <p class="muted" data-testid="commands-unavailable">"Commands are not available over HTTPS: nothing can reach an HTTPS device; it only polls."</p> })}
         <ul class="commands" data-testid="commands">
             {move || commands.get().into_iter().map(|c| {
                 let id = c.execution_id.clone();

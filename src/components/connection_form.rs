@@ -114,12 +114,24 @@ pub fn ConnectionForm(
             {field("thing-name", "Thing name", "text",
                 |f| f.thing_name.clone(), |f, v| f.thing_name = v, |e| e.thing_name.clone())}
             <div class="broker-fields" class:hidden=move || mode() == Mode::Sandbox>
-                {field("broker-url", "Broker URL (ws:// or wss://)", "text",
-                    |f| f.broker_url.clone(), |f, v| f.broker_url = v, |e| e.broker_url.clone())}
-                <div class:hidden=move || mode() != Mode::Local>
-                    {field("cloud-api", "thingsim-cloud API", "text",
+                <div class:hidden=move || form.with(|f| f.https)>
+                    {field("broker-url", "Broker URL (ws:// or wss://)", "text",
+                        |f| f.broker_url.clone(), |f, v| f.broker_url = v, |e| e.broker_url.clone())}
+                </div>
+                {check("https", "Device talks HTTPS (ThingDatas API) instead of MQTT", |f| f.https, |f, v| f.https = v)}
+                <div class:hidden=move || mode() != Mode::Local && !form.with(|f| f.https)>
+                    {field("cloud-api", "API URL (thingsim-cloud or Fleets)", "text",
                         |f| f.cloud_api.clone(), |f, v| f.cloud_api = v, |e| e.cloud_api.clone())}
                 </div>
+                <div class="https-fields" class:hidden=move || !form.with(|f| f.https)>
+                    {field("api-key", "API key", "text",
+                        |f| f.api_key.clone(), |f, v| f.api_key = v, |e| e.https.clone())}
+                    {field("api-secret", "API secret", "password",
+                        |f| f.api_secret.clone(), |f, v| f.api_secret = v, none)}
+                    {field("poll-secs", "Poll every (s)", "text",
+                        |f| f.poll_secs.clone(), |f, v| f.poll_secs = v, none)}
+                </div>
+                <div class="mqtt-fields" class:hidden=move || form.with(|f| f.https)>
                 {field("client-id", "Client ID", "text",
                     |f| f.client_id.clone(), |f, v| f.client_id = v, |e| e.client_id.clone())}
                 {field("username", "Username (optional)", "text",
@@ -141,7 +153,8 @@ pub fn ConnectionForm(
                     </select>
                 </div>
                 {check("persistent", "Persistent session (recommended)", |f| f.persistent, |f, v| f.persistent = v)}
-                {check("remember", "Remember the password on this browser", |f| f.remember, |f, v| f.remember = v)}
+                </div>
+                {check("remember", "Remember the password and API secret on this browser", |f| f.remember, |f, v| f.remember = v)}
             </div>
             <button type="submit" class="primary" data-testid="connect-button">
                 {move || if active.get() { "Disconnect" } else { "Connect" }}

@@ -220,7 +220,11 @@ pub fn MessageLog(
     });
     let total = move || matching.with(Vec::len);
     let window = move || {
-        let first = ((scroll_top.get() / ROW_PX) as usize).saturating_sub(OVERSCAN);
+        // A filter can shrink the list below where the view was scrolled: show its end.
+        let last_page = total().saturating_sub(VIEW_ROWS);
+        let first = ((scroll_top.get() / ROW_PX) as usize)
+            .min(last_page)
+            .saturating_sub(OVERSCAN);
         let rows = matching.with(|m| {
             m.iter()
                 .enumerate()

@@ -19,6 +19,9 @@ pub fn ShadowPanel(
     /// The shadow as the console folded it.
     #[prop(into)]
     shadow: Signal<ShadowView>,
+    /// HTTPS devices poll: (interval, last poll); `None` for MQTT devices.
+    #[prop(into)]
+    polling: Signal<Option<(u64, thingsim_mqtt::Millis)>>,
 ) -> impl IntoView {
     let column = move |title: &'static str, testid: &'static str, get: fn(&ShadowView) -> Value| {
         view! {
@@ -34,6 +37,11 @@ pub fn ShadowPanel(
             (Some(v), None) => format!("version {v}"),
             _ => "no shadow version seen yet".to_owned(),
         })}</p>
+        {move || polling.get().map(|(every, at)| view! {
+            <p class="muted" data-testid="shadow-polling">
+                {format!("HTTPS: polled every {} s · last poll {} UTC", every / 1000, when(at.0))}
+            </p>
+        })}
         <div class="shadow-cols">
             {column("Desired", "shadow-desired", |s| Value::Object(s.desired.clone()))}
             {column("Reported", "shadow-reported", |s| Value::Object(s.reported.clone()))}

@@ -55,6 +55,71 @@ pub enum ClientEvent {
     Document(ShadowDocument),
     /// The in-page cloud reported something (sandbox).
     Cloud(CloudEvent),
+    /// An HTTPS device's request or its answer.
+    Http(HttpExchange),
+    /// An HTTPS device polled its shadow.
+    Polled {
+        /// When.
+        at: Millis,
+        /// How often it polls while all is well.
+        poll_ms: u64,
+    },
+    /// The cloud refused a change (HTTPS), with why.
+    Refused {
+        /// The request.
+        source: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One line of an HTTPS device's traffic, for the log: the credentials never appear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpExchange {
+    /// Request (true) or answer.
+    pub outgoing: bool,
+    /// `POST /api/v1/…` (answers: `200 POST /api/v1/… in 12 ms`).
+    pub line: String,
+    /// Body as text.
+    pub body: String,
+}
+
+impl HttpExchange {
+    /// A request as it leaves (the Authorization header is not part of it).
+    pub fn request(request: &thingsim_fleet::https::HttpRequest) -> Self {
+        Self {
+            outgoing: true,
+            line: format!("{} {} (auth: Basic ••••)", request.method, request.path),
+            body: request
+                .body
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Its answer, or why none came.
+    pub fn response(
+        request: &thingsim_fleet::https::HttpRequest,
+        answer: &Result<(u16, Vec<u8>), String>,
+        ms: u64,
+    ) -> Self {
+        let (line, body) = match answer {
+            Ok((status, body)) => (
+                format!("{status} {} {} in {ms} ms", request.method, request.path),
+                String::from_utf8_lossy(body).into_owned(),
+            ),
+            Err(e) => (
+                format!("failed {} {} after {ms} ms", request.method, request.path),
+                e.clone(),
+            ),
+        };
+        Self {
+            outgoing: false,
+            line,
+            body,
+        }
+    }
 }
 
 pub(crate) enum Input {
@@ -62,6 +127,11 @@ pub(crate) enum Input {
     Command(Command),
     Device(UserCommand),
     Operate(Operation),
+    HttpAnswer(
+        thingsim_fleet::https::HttpRequest,
+        Result<(u16, Vec<u8>), String>,
+        u64,
+    ),
     DropConnection,
     Resume,
     Timer,
@@ -210,6 +280,7 @@ async fn run(
                     transport = open(&mut generation, &mut last_error);
                 }
             }
+            Input::HttpAnswer(..) => {}
             Input::Stop => {
                 stopping = true;
                 reopen = None;

@@ -93,6 +93,7 @@ async fn run(
             | Input::Transport(..)
             | Input::DropConnection
             | Input::Reopen
+            | Input::HttpAnswer(..)
             | Input::Timer => {}
         }
 

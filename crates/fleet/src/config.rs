@@ -76,8 +76,16 @@ pub struct ConnectForm {
     pub persistent: bool,
     /// Which device model to simulate ([`Template::id`]).
     pub template: String,
-    /// Save the password with the other settings.
+    /// Save the password and the API secret with the other settings.
     pub remember: bool,
+    /// The device talks HTTPS to the ThingDatas API instead of MQTT.
+    pub https: bool,
+    /// ThingDatas API key.
+    pub api_key: String,
+    /// ThingDatas API secret: kept in memory only unless `remember` is on.
+    pub api_secret: String,
+    /// Seconds between polls (HTTPS), as typed.
+    pub poll_secs: String,
 }
 
 impl Default for ConnectForm {
@@ -96,6 +104,10 @@ impl Default for ConnectForm {
             persistent: true,
             template: "thermostat".to_owned(),
             remember: false,
+            https: false,
+            api_key: String::new(),
+            api_secret: String::new(),
+            poll_secs: "5".to_owned(),
         }
     }
 }
@@ -115,6 +127,21 @@ pub struct FieldErrors {
     pub keep_alive: Option<String>,
     /// Why the cloud API URL is refused.
     pub cloud_api: Option<String>,
+    /// Why the HTTPS settings are refused.
+    pub https: Option<String>,
+}
+
+/// An HTTPS (ThingDatas) device's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsConfig {
+    /// API base URL, no trailing slash.
+    pub base: String,
+    /// API key.
+    pub key: String,
+    /// API secret.
+    pub secret: String,
+    /// Milliseconds between polls.
+    pub poll_ms: u64,
 }
 
 /// A form that passed validation.
@@ -124,6 +151,8 @@ pub struct DeviceConfig {
     pub broker: Option<BrokerUrl>,
     /// thingsim-cloud's API for the cloud panel (local mode).
     pub cloud_api: Option<String>,
+    /// Talk HTTPS instead of MQTT.
+    pub https: Option<HttpsConfig>,
     /// The thing this device is.
     pub thing: ThingName,
     /// MQTT session options.
@@ -214,6 +243,12 @@ impl ConnectForm {
                 }
                 "embed" => config.embed = value != "0",
                 "connect" => config.autoconnect = Some(value != "0"),
+                "https" => {
+                    self.https = value != "0";
+                    config.configured = true;
+                }
+                "apiKey" => set(&mut self.api_key),
+                "poll" => set(&mut self.poll_secs),
                 "password" | "pass" | "secret" | "apiSecret" | "token" => {
                     config.warnings.push(format!(
                         "{key} in the page URL ignored: enter secrets in the form, never in a URL"
@@ -232,6 +267,7 @@ impl ConnectForm {
         let mut saved = self.clone();
         if !saved.remember {
             saved.password.clear();
+            saved.api_secret.clear();
         }
         serde_json::to_string(&saved).unwrap_or_default()
     }
@@ -248,7 +284,7 @@ impl ConnectForm {
     )]
     pub fn validate(&self) -> Result<DeviceConfig, FieldErrors> {
         let uses_broker = self.mode.uses_broker();
-        let broker = if uses_broker {
+        let broker = if uses_broker && !self.https {
             BrokerUrl::parse(&self.broker_url)
                 .map(Some)
                 .map_err(|e| e.to_string())
@@ -256,7 +292,7 @@ impl ConnectForm {
             Ok(None)
         };
         let cloud_api = match self.mode {
-            Mode::Local => {
+            _ if (self.https && self.mode.uses_broker()) || self.mode == Mode::Local => {
                 let api = self.cloud_api.trim().trim_end_matches('/');
                 if (api.starts_with("http://") || api.starts_with("https://"))
                     && !api.contains('@')
@@ -272,6 +308,34 @@ impl ConnectForm {
                 }
             }
             _ => Ok(None),
+        };
+        let https = match (self.https, self.mode, &cloud_api) {
+            (false, ..) => Ok(None),
+            (true, Mode::Sandbox, _) => {
+                Err("HTTPS needs a server: choose Local or Any broker".to_owned())
+            }
+            (true, _, Ok(Some(base))) => {
+                let poll = self
+                    .poll_secs
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|p| (1..=3600).contains(p));
+                match (self.api_key.trim(), poll) {
+                    ("", _) => Err("API key: enter the ThingDatas key (and its secret)".to_owned()),
+                    (_, None) => Err("poll interval: whole seconds from 1 to 3600".to_owned()),
+                    (key, Some(_)) if key.contains(':') => {
+                        Err("API key: no ':' (Basic auth joins key and secret with one)".to_owned())
+                    }
+                    (key, Some(secs)) => Ok(Some(HttpsConfig {
+                        base: base.clone(),
+                        key: key.to_owned(),
+                        secret: self.api_secret.clone(),
+                        poll_ms: secs * 1000,
+                    })),
+                }
+            }
+            (true, ..) => Ok(None), // the API URL's own error says what to fix
         };
         let thing = ThingName::new(self.thing_name.trim()).map_err(|e| e.to_string());
         let client_id = self.client_id.trim();
@@ -298,16 +362,26 @@ impl ConnectForm {
         match (
             broker,
             cloud_api,
+            https,
             thing,
             client_id_error,
             keep_alive,
             template,
         ) {
-            (Ok(broker), Ok(cloud_api), Ok(thing), None, Ok(keep_alive), Ok(template)) => {
+            (
+                Ok(broker),
+                Ok(cloud_api),
+                Ok(https),
+                Ok(thing),
+                None,
+                Ok(keep_alive),
+                Ok(template),
+            ) => {
                 let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
                 Ok(DeviceConfig {
                     broker,
-                    cloud_api,
+                    cloud_api: cloud_api.filter(|_| self.mode == Mode::Local),
+                    https,
                     thing,
                     options: Options {
                         version: if self.mqtt5 {
@@ -324,14 +398,17 @@ impl ConnectForm {
                     template,
                 })
             }
-            (broker, cloud_api, thing, client_id, keep_alive, template) => Err(FieldErrors {
-                broker_url: broker.err(),
-                cloud_api: cloud_api.err(),
-                thing_name: thing.err(),
-                client_id,
-                keep_alive: keep_alive.err(),
-                template: template.err(),
-            }),
+            (broker, cloud_api, https, thing, client_id, keep_alive, template) => {
+                Err(FieldErrors {
+                    broker_url: broker.err(),
+                    cloud_api: cloud_api.err(),
+                    https: https.err(),
+                    thing_name: thing.err(),
+                    client_id,
+                    keep_alive: keep_alive.err(),
+                    template: template.err(),
+                })
+            }
         }
     }
 }
@@ -437,5 +514,42 @@ mod tests {
         assert!(cfg.broker.is_some());
         form.cloud_api = "http://key:secret@127.0.0.1:8081".into();
         assert!(form.validate().unwrap_err().cloud_api.is_some());
+    }
+
+    #[test]
+    fn an_https_device_needs_a_server_a_key_and_keeps_its_secret_out_of_storage() {
+        let mut form = ConnectForm {
+            https: true,
+            ..ConnectForm::default()
+        };
+        assert!(
+            form.validate()
+                .unwrap_err()
+                .https
+                .unwrap()
+                .contains("needs a server")
+        );
+        form.mode = Mode::Local;
+        assert!(
+            form.validate()
+                .unwrap_err()
+                .https
+                .unwrap()
+                .contains("API key")
+        );
+        form.api_key = "thingsim".into();
+        form.api_secret = "s3cret".into();
+        let https = form.validate().unwrap().https.unwrap();
+        assert_eq!(
+            (https.base.as_str(), https.poll_ms),
+            (LOCAL_CLOUD_API, 5_000)
+        );
+        assert!(!form.to_saved().contains("s3cret"));
+        form.mode = Mode::Broker;
+        form.cloud_api = "https://fleets.example.com".into();
+        assert_eq!(
+            form.validate().unwrap().https.unwrap().base,
+            "https://fleets.example.com"
+        );
     }
 }

@@ -314,6 +314,8 @@ impl Device {
                 self.apply_desired(document.version, &state)
             }
             DeltaVerdict::Apply(_) => {}
+            // The same document again (an HTTPS device polls it) is not news.
+            DeltaVerdict::Stale { got, seen } if got == seen => {}
             DeltaVerdict::Stale { got, seen } => self.event(DeviceEvent::DeltaStale { got, seen }),
         }
     }
