@@ -319,3 +319,42 @@ async fn a_password_in_the_page_url_is_ignored_with_a_visible_warning() {
         "broker mode waits for Connect"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_dropped_connection_publishes_the_last_will_and_the_device_comes_back() {
+    let page = Page::mount();
+    let thing = unique("will-lamp");
+    page.type_into("broker-url", WS_URL);
+    page.type_into("thing-name", &thing);
+    page.type_into("client-id", &format!("dev-{thing}"));
+    page.el("will").click();
+    page.el("connect-button").click();
+    until("connected", || page.text("conn-status") == "connected").await;
+
+    let (peer, mut peer_rx) = start(Options::new(format!("peer-{thing}")));
+    let offline = format!("$emqx/things/{thing}/events/offline");
+    peer.command(Command::Subscribe(vec![(
+        offline.clone(),
+        Qos::AtLeastOnce,
+    )]));
+    expect(&mut peer_rx, "the peer's SUBACK", |e| {
+        matches!(e, ClientEvent::Mqtt(Event::Subscribed { .. })).then_some(())
+    })
+    .await;
+    until("the jobs panel", || page.has("drop-connection")).await;
+    page.el("drop-connection").click();
+    let will = expect(&mut peer_rx, "the Last Will", |e| match e {
+        ClientEvent::Mqtt(Event::Received(m)) if m.topic == offline => Some(m),
+        _ => None,
+    })
+    .await;
+    assert!(String::from_utf8_lossy(&will.payload).contains("connection was lost"));
+    until("reconnecting shows why", || {
+        page.text("conn-status").contains("dropped by hand")
+    })
+    .await;
+    until("back", || page.text("conn-status") == "connected").await;
+    peer.stop();
+    page.el("connect-button").click();
+    until("offline", || page.text("conn-status") == "offline").await;
+}

@@ -153,6 +153,7 @@ pub fn ConnectionForm(
                     </select>
                 </div>
                 {check("persistent", "Persistent session (recommended)", |f| f.persistent, |f, v| f.persistent = v)}
+                {check("will", "Last Will: an offline event if the connection dies", |f| f.will, |f, v| f.will = v)}
                 </div>
                 {check("remember", "Remember the password and API secret on this browser", |f| f.remember, |f, v| f.remember = v)}
             </div>

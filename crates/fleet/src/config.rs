@@ -4,10 +4,10 @@
 //! refuses the same input with the same words.
 
 use serde::{Deserialize, Serialize};
-use thingsim_mqtt::{BrokerUrl, Options, ProtocolVersion};
+use thingsim_mqtt::{BrokerUrl, Message, Options, ProtocolVersion, Qos};
 
-use crate::ThingName;
 use crate::model::Template;
+use crate::{ThingName, Topic};
 
 /// Where the device's cloud is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -86,6 +86,8 @@ pub struct ConnectForm {
     pub api_secret: String,
     /// Seconds between polls (HTTPS), as typed.
     pub poll_secs: String,
+    /// Leave a Last Will: the broker publishes an `offline` event if the connection dies.
+    pub will: bool,
 }
 
 impl Default for ConnectForm {
@@ -108,6 +110,7 @@ impl Default for ConnectForm {
             api_key: String::new(),
             api_secret: String::new(),
             poll_secs: "5".to_owned(),
+            will: false,
         }
     }
 }
@@ -377,6 +380,13 @@ impl ConnectForm {
                 Ok(keep_alive),
                 Ok(template),
             ) => {
+                let will = self.will.then(|| {
+                    Message::new(
+                        Topic::Event("offline".into()).assemble(&thing),
+                        r#"{"reason":"the connection was lost without a DISCONNECT"}"#,
+                        Qos::AtLeastOnce,
+                    )
+                });
                 let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
                 Ok(DeviceConfig {
                     broker,
@@ -393,6 +403,7 @@ impl ConnectForm {
                         clean_start: !self.persistent,
                         username: non_empty(self.username.trim()),
                         password: non_empty(&self.password),
+                        will,
                         ..Options::new(client_id)
                     },
                     template,
@@ -512,6 +523,9 @@ mod tests {
         let cfg = form.validate().unwrap();
         assert_eq!(cfg.cloud_api.as_deref(), Some(LOCAL_CLOUD_API));
         assert!(cfg.broker.is_some());
+        form.will = true;
+        let will = form.validate().unwrap().options.will.unwrap();
+        assert_eq!(will.topic, "$emqx/things/thermostat-001/events/offline");
         form.cloud_api = "http://key:secret@127.0.0.1:8081".into();
         assert!(form.validate().unwrap_err().cloud_api.is_some());
     }
