@@ -1,5 +1,5 @@
 # The README's two commands, and a few helpers. The scripts do the work.
-.PHONY: demo test setup sizes fuzz
+.PHONY: demo test setup sizes bench fuzz
 
 demo:   ## set-up if needed, then broker + thingsim-cloud + app on http://127.0.0.1:8080
 	@scripts/demo
@@ -12,6 +12,9 @@ setup:  ## install what is missing (registries only)
 
 sizes:  ## release build sizes next to mqtt.js
 	@scripts/sizes
+
+bench:  ## throughput and size next to mqtt.js, printed
+	@scripts/bench
 
 fuzz:   ## fuzz every decoder on nightly (FUZZ_SECONDS=30 each)
 	@scripts/fuzz $(or $(FUZZ_SECONDS),30)
