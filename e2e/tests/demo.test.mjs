@@ -118,6 +118,13 @@ test('any-broker mode: the page connects to the broker and shows a delta another
   await device.page.waitForFunction(
     () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '24', null, { timeout: 10_000 });
   await device.waitForText('shadow-version', /version 2/);
+
+  // Back from a background tab: the device re-syncs (a full report and a jobs get).
+  await device.byTestId('log-filter').fill('jobs/get');
+  const before = await device.text('log-count');
+  await device.page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await device.page.waitForFunction(
+    (b) => document.querySelector('[data-testid="log-count"]')?.textContent.trim() !== b, before, { timeout: 10_000 });
   assert.deepEqual(errors, []);
   await ctx.close();
 });
