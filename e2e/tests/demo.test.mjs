@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { launch, DevicePage } from '../pages/device-page.mjs';
 
@@ -88,6 +88,24 @@ test('a newcomer: the sandbox runs by itself; desired state, a command and a job
   console.log(`# sandbox story (converge, command, job) took ${seconds.toFixed(1)} s`);
   assert.ok(seconds < 60, `the first-minute story took ${seconds} s`);
   await device.screenshot('sandbox-first-minute');
+
+  // The log: pause holds new lines back, resume lets them in, export saves them as JSON.
+  await device.byTestId('log-pause').click();
+  const held = await device.text('log-count');
+  await device.cloud({ 'cloud-desired': '{"targetTemperature": 25}' }, 'cloud-set-desired');
+  await device.page.waitForFunction(
+    () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '25', null, { timeout: 10_000 });
+  assert.equal(await device.text('log-count'), held, 'paused');
+  await device.byTestId('log-pause').click();
+  await device.page.waitForFunction(
+    (h) => document.querySelector('[data-testid="log-count"]')?.textContent.trim() !== h, held);
+  const [download] = await Promise.all([
+    device.page.waitForEvent('download'),
+    device.byTestId('log-export').click(),
+  ]);
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.ok(exported.length > 10, `${exported.length} lines exported`);
+  assert.ok(exported.some((l) => l.topic.endsWith('/shadow/update/delta') && l.direction === 'in'));
   assert.deepEqual(errors, []);
   await ctx.close();
 });
@@ -95,7 +113,8 @@ test('a newcomer: the sandbox runs by itself; desired state, a command and a job
 test('a thing name with a wildcard and a non-WebSocket URL are refused beside their fields', async () => {
   const { device, ctx } = await newDevicePage('?mode=broker');
   await device.fill({ broker: 'http://127.0.0.1:8083/mqtt', thing: 'kitchen/#' });
-  await device.connect();
+  // From the keyboard: Enter in a field submits the form.
+  await device.byTestId('thing-name').press('Enter');
   await device.page.waitForFunction(
     () => document.querySelector('[data-testid="thing-name-error"]')?.textContent.length > 0,
   );

@@ -85,7 +85,15 @@ fn property_row(
                 Kind::Number { unit, .. } => unit,
                 _ => "",
             };
-            view! { <span class="readout" id=id.clone() data-testid=id>{text}" "{unit}</span> }.into_any()
+            // Readings within a known range also get a gauge.
+            let gauge = match kind {
+                Kind::Number { min, max, .. } => Some(view! {
+                    <meter min=min max=max aria-hidden="true"
+                        prop:value=move || value().as_f64().unwrap_or(min)></meter>
+                }),
+                _ => None,
+            };
+            view! { <span class="readout" id=id.clone() data-testid=id>{text}" "{unit}</span>{gauge} }.into_any()
         }
     };
     view! {
