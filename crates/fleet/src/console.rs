@@ -426,7 +426,12 @@ pub mod forms {
         let mut params = Map::new();
         for p in spec.params {
             let value = match p.kind {
-                Kind::Number { min, max, .. } => serde_json::json!(((min + max) / 2.0).round()),
+                Kind::Number { min, max, .. } => {
+                    let mid = ((min + max) / 2.0).round();
+                    // Whole numbers as integers: `{"times": 6}`, not `6.0`.
+                    serde_json::Number::from_i128(mid as i128)
+                        .map_or_else(|| serde_json::json!(mid), Value::Number)
+                }
                 Kind::Bool => Value::Bool(true),
                 Kind::Choice(options) => {
                     Value::String(options.first().copied().unwrap_or("").to_owned())
