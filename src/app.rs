@@ -101,7 +101,7 @@ pub fn App() -> impl IntoView {
     // -- derived --
     let active = Memo::new(move |_| !matches!(status.get(), None | Some(Status::Offline)));
     let shadow = Memo::new(move |_| console.with(|c| c.shadow.clone()));
-    let reported = Memo::new(move |_| console.with(|c| c.shadow.reported.clone()));
+    let reported = Memo::new(move |_| console.with(|c| c.device.clone()));
     let commands = Memo::new(move |_| console.with(|c| c.commands.clone()));
     let jobs = Memo::new(move |_| console.with(|c| c.jobs.clone()));
     let series = Memo::new(move |_| console.with(|c| c.series.clone()));
@@ -282,6 +282,16 @@ pub fn App() -> impl IntoView {
                 0,
                 e.as_bytes(),
             );
+        }
+    });
+    // Unticking "Remember" forgets the saved secrets at once, not at the next Connect.
+    let remember = Memo::new(move |_| form.with(|f| f.remember));
+    Effect::new(move |_| {
+        if !remember.get()
+            && let Some(mut saved) = page::load_settings().and_then(|s| ConnectForm::from_saved(&s))
+        {
+            saved.remember = false;
+            page::save_settings(&saved.to_saved());
         }
     });
     page::on_visible(move || {

@@ -84,10 +84,12 @@ async fn run(
     let auth = match basic_auth(&config.key, &config.secret) {
         Ok(auth) => auth,
         Err(e) => {
-            on_event(ClientEvent::Status(Status::Reconnecting {
-                in_ms: 0,
-                last_error: Some(e),
-            }));
+            // Validation refuses such keys; should one get here, say why and stop cleanly.
+            on_event(ClientEvent::Refused {
+                source: "HTTPS".to_owned(),
+                reason: e,
+            });
+            on_event(ClientEvent::Status(Status::Offline));
             return;
         }
     };

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -23,7 +23,15 @@ pub struct TcpClient {
 impl TcpClient {
     /// Connects to `addr` (`host:port`) and waits up to `timeout` for CONNACK.
     pub fn connect(addr: &str, options: Options, timeout: Duration) -> anyhow::Result<Self> {
-        let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+        // The whole connect, TCP included, within `timeout`: a broker that never answers must
+        // not hold up the caller (thingsim-cloud's HTTP API waits while it retries).
+        let target = addr
+            .to_socket_addrs()
+            .with_context(|| format!("resolving {addr}"))?
+            .next()
+            .with_context(|| format!("{addr} resolves to no address"))?;
+        let stream = TcpStream::connect_timeout(&target, timeout)
+            .with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
         let mut client = Self {
             session: Session::new(options),

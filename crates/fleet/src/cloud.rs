@@ -118,7 +118,7 @@ impl Operation {
         match self {
             Self::SetDesired { thing, desired } => (
                 "PUT",
-                format!("/api/v1/things/{thing}/shadow/desired"),
+                format!("/api/v1/things/{}/shadow/desired", thing.path_segment()),
                 serde_json::json!({ "state": { "desired": desired } }),
             ),
             Self::SendCommand {
@@ -146,7 +146,8 @@ impl Operation {
                 }),
             ),
             Self::CancelJob { job_id } => {
-                ("POST", format!("/api/v1/jobs/{job_id}/cancel"), Value::Null)
+                let job = crate::topics::path_segment(job_id);
+                ("POST", format!("/api/v1/jobs/{job}/cancel"), Value::Null)
             }
         }
     }

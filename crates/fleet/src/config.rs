@@ -212,6 +212,13 @@ impl ConnectForm {
     /// the URL are ignored with a warning: URLs end up in histories, logs and referrers.
     pub fn apply_query(&mut self, query: &str) -> UrlConfig {
         let mut config = UrlConfig::default();
+        // Where saved secrets may be sent: a link must not redirect them elsewhere.
+        let endpoint = (
+            self.mode,
+            self.broker_url.clone(),
+            self.cloud_api.clone(),
+            self.https,
+        );
         for pair in query
             .trim_start_matches('?')
             .split('&')
@@ -261,6 +268,22 @@ impl ConnectForm {
                     .warnings
                     .push(format!("unknown URL parameter {key:?} ignored")),
             }
+        }
+        let moved = endpoint
+            != (
+                self.mode,
+                self.broker_url.clone(),
+                self.cloud_api.clone(),
+                self.https,
+            );
+        if moved && !(self.password.is_empty() && self.api_secret.is_empty()) {
+            self.password.clear();
+            self.api_secret.clear();
+            config.warnings.push(
+                "the saved password and API secret are not used: this link changes where to \
+                 connect; enter them again if you trust it"
+                    .to_owned(),
+            );
         }
         config
     }
@@ -324,7 +347,22 @@ impl ConnectForm {
                     .parse::<u64>()
                     .ok()
                     .filter(|p| (1..=3600).contains(p));
+                let latin1 = |s: &str| s.chars().all(|c| u32::from(c) <= 0xFF);
+                let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                    .iter()
+                    .any(|p| {
+                        base.strip_prefix(p)
+                            .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
+                    });
                 match (self.api_key.trim(), poll) {
+                    _ if base.starts_with("http://") && !loopback => Err(
+                        "API URL: https:// for anything but this machine; Basic auth over http:// \
+                         sends the secret in clear text"
+                            .to_owned(),
+                    ),
+                    _ if !latin1(&self.api_key) || !latin1(&self.api_secret) => {
+                        Err("API key and secret: Basic auth carries Latin-1 text only".to_owned())
+                    }
                     ("", _) => Err("API key: enter the ThingDatas key (and its secret)".to_owned()),
                     (_, None) => Err("poll interval: whole seconds from 1 to 3600".to_owned()),
                     (key, Some(_)) if key.contains(':') => {
@@ -565,5 +603,45 @@ mod tests {
             form.validate().unwrap().https.unwrap().base,
             "https://fleets.example.com"
         );
+        form.cloud_api = "http://fleets.example.com".into();
+        assert!(
+            form.validate()
+                .unwrap_err()
+                .https
+                .unwrap()
+                .contains("clear text")
+        );
+        form.cloud_api = "http://localhost:8081".into();
+        form.api_secret = "sécret✓".into();
+        assert!(
+            form.validate()
+                .unwrap_err()
+                .https
+                .unwrap()
+                .contains("Latin-1")
+        );
+    }
+
+    #[test]
+    fn a_link_that_moves_the_endpoint_drops_saved_secrets() {
+        let saved = ConnectForm {
+            mode: Mode::Broker,
+            broker_url: "wss://mine.example.com/mqtt".into(),
+            password: "s3cret".into(),
+            api_secret: "k3y".into(),
+            remember: true,
+            ..ConnectForm::default()
+        };
+        let mut same = saved.clone();
+        let url = same.apply_query("?thing=other");
+        assert_eq!(same.password, "s3cret", "same endpoint: kept");
+        assert!(url.warnings.is_empty());
+        let mut moved = saved;
+        let url = moved.apply_query("?broker=wss://evil.example.com/mqtt&connect=1");
+        assert_eq!(
+            (moved.password.as_str(), moved.api_secret.as_str()),
+            ("", "")
+        );
+        assert!(url.warnings[0].contains("not used"));
     }
 }

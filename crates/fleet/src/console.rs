@@ -162,6 +162,9 @@ pub struct Console {
     pub series: BTreeMap<String, VecDeque<(Millis, f64)>>,
     /// Events the device published, newest first (kind, when).
     pub events: VecDeque<(String, Millis)>,
+    /// The device's own state as it last reported it (what its controls show; the shadow's
+    /// `reported` may lag behind it, e.g. between HTTPS polls).
+    pub device: State,
 }
 
 impl Console {
@@ -341,6 +344,7 @@ impl Console {
 
     fn record_reported(&mut self, now: Millis, changed: &State) {
         state::merge(&mut self.shadow.reported, changed);
+        state::merge(&mut self.device, changed);
         for (key, value) in changed {
             if let Some(x) = value.as_f64() {
                 let series = self.series.entry(key.clone()).or_default();

@@ -294,10 +294,12 @@ impl Device {
                 // startup GET (handle_shadow_document).
                 self.resync(now);
                 let next = self.next_step_at(now);
-                if let Some(run) = &mut self.job_run
-                    && run.next_at.is_none()
-                {
-                    run.next_at = next;
+                if let Some(run) = &mut self.job_run {
+                    // An update sent before the link went down will not be answered.
+                    run.awaiting_answer = false;
+                    if run.next_at.is_none() {
+                        run.next_at = next;
+                    }
                 }
             }
             Event::Disconnected => self.connected = false,

@@ -26,7 +26,7 @@ use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Qos};
 use crate::shadow::Update;
 use crate::shadow::cloud::ShadowDocument;
 use crate::shadow::state::State;
-use crate::topics::{JobsTopic, Reply, ShadowTopic};
+use crate::topics::{JobsTopic, Reply, ShadowTopic, path_segment};
 use crate::{ThingName, Topic};
 
 /// The longest wait between polls while the API fails.
@@ -187,7 +187,7 @@ impl HttpsLink {
         if self.next_poll.is_some_and(|at| at <= now) {
             // Polled again when this poll is answered (or fails).
             self.next_poll = None;
-            let path = format!("/api/v1/thing-datas/{}/shadow", self.thing);
+            let path = format!("/api/v1/thing-datas/{}/shadow", self.thing.path_segment());
             self.queue.push_back(Queued {
                 kind: Kind::Poll,
                 method: "GET",
@@ -206,7 +206,11 @@ impl HttpsLink {
         id: u64,
         answer: Result<(u16, Vec<u8>), String>,
     ) {
-        let Some((_, request)) = self.in_flight.take().filter(|(i, _)| *i == id) else {
+        // An answer to anything but the request in flight is not ours to act on.
+        if self.in_flight.as_ref().is_none_or(|(i, _)| *i != id) {
+            return;
+        }
+        let Some((_, request)) = self.in_flight.take() else {
             return;
         };
         let label = format!("{} {}", request.method, request.path);
@@ -243,6 +247,11 @@ impl HttpsLink {
         if !self.online {
             self.online = true;
             self.backoff.reset();
+            // Back: poll at once, as an MQTT device re-syncs on reconnect (a poll answering
+            // schedules the next one itself, below).
+            if !matches!(request.kind, Kind::Poll) {
+                self.next_poll = Some(now);
+            }
             self.event(LinkEvent::Online);
             // The device re-syncs as after a reconnect: full report, jobs get / start-next.
             self.outputs
@@ -326,7 +335,10 @@ impl HttpsLink {
         // for its jobs again when the link is back (the Connected above). Waiting requests
         // would only fail the same way.
         self.queue.clear();
-        self.next_poll = Some(now + retry_in_ms);
+        // Never later than already planned: failing reports must not keep pushing the poll
+        // back (the poll is what notices the API is back).
+        let retry_at = now + retry_in_ms;
+        self.next_poll = Some(self.next_poll.map_or(retry_at, |at| at.min(retry_at)));
         self.event(LinkEvent::Offline {
             reason,
             retry_in_ms,
@@ -382,10 +394,10 @@ impl HttpsLink {
                         "/api/v1/thing-datas/jobs/start-next".to_owned()
                     }
                     JobsTopic::JobGet(id, Reply::Request) => {
-                        format!("/api/v1/thing-datas/jobs/{id}/get")
+                        format!("/api/v1/thing-datas/jobs/{}/get", path_segment(id))
                     }
                     JobsTopic::JobUpdate(id, Reply::Request) => {
-                        format!("/api/v1/thing-datas/jobs/{id}/update")
+                        format!("/api/v1/thing-datas/jobs/{}/update", path_segment(id))
                     }
                     _ => return Ok(None),
                 };
@@ -414,5 +426,67 @@ impl HttpsLink {
 
     fn event(&mut self, event: LinkEvent) {
         self.outputs.push_back(LinkOutput::Event(event));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &[u8] = br#"{"desired":{},"reported":{},"delta":{},"version":1}"#;
+
+    fn drain(link: &mut HttpsLink) -> (Vec<HttpRequest>, Vec<LinkEvent>, Option<Millis>) {
+        let (mut requests, mut events) = (Vec::new(), Vec::new());
+        loop {
+            match link.poll_output() {
+                LinkOutput::Request(r) => requests.push(r),
+                LinkOutput::Event(e) => events.push(e),
+                LinkOutput::Idle { deadline } => return (requests, events, deadline),
+                _ => {}
+            }
+        }
+    }
+
+    fn report(link: &mut HttpsLink) {
+        let update = Update::reported(State::new());
+        link.handle_device_command(Command::Publish(Message::new(
+            "$emqx/things/t/shadow/update",
+            serde_json::to_vec(&update).unwrap_or_default(),
+            Qos::AtLeastOnce,
+        )));
+    }
+
+    #[test]
+    fn failing_reports_never_push_the_poll_back_and_a_recovery_polls_at_once() {
+        let thing = ThingName::new("t").unwrap_or_else(|e| panic!("{e}"));
+        let mut link = HttpsLink::new(Millis(0), thing, 5_000, 1);
+        link.handle_timeout(Millis(0));
+        let (poll, _, _) = drain(&mut link);
+        link.handle_response(Millis(10), poll[0].id, Ok((200, DOC.to_vec())));
+        let (_, events, next) = drain(&mut link);
+        assert!(events.contains(&LinkEvent::Online));
+        assert_eq!(next, Some(Millis(5_010)));
+
+        // Reports fail again and again: the poll is never planned later than it was.
+        let mut planned = next;
+        for t in [1_000, 2_000, 3_000] {
+            report(&mut link);
+            let (sent, _, _) = drain(&mut link);
+            link.handle_response(Millis(t), sent[0].id, Err("offline".into()));
+            let (_, events, next) = drain(&mut link);
+            assert!(matches!(events[0], LinkEvent::Offline { .. }));
+            assert!(next <= planned, "{next:?} after {planned:?}");
+            planned = next;
+        }
+        // A report gets through: online again, and the poll goes out now, not in a minute.
+        report(&mut link);
+        let (sent, _, _) = drain(&mut link);
+        // An answer for some other id changes nothing.
+        link.handle_response(Millis(3_500), sent[0].id + 7, Ok((200, b"{}".to_vec())));
+        assert!(!link.is_online());
+        link.handle_response(Millis(3_500), sent[0].id, Ok((200, b"{}".to_vec())));
+        let (_, events, next) = drain(&mut link);
+        assert!(events.contains(&LinkEvent::Online));
+        assert_eq!(next, Some(Millis(3_500)));
     }
 }

@@ -56,6 +56,10 @@ impl ThingName {
         if name.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return refuse("it must not contain spaces or control characters");
         }
+        // The name is also a URL path segment (HTTP API), where these mean "here" and "up".
+        if name == "." || name == ".." {
+            return refuse("it must not be . or ..");
+        }
         Ok(Self(name.to_owned()))
     }
 
@@ -63,6 +67,25 @@ impl ThingName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name as one URL path segment (percent-encoded: `?`, `%` and friends are legal in
+    /// a thing name but not in a path).
+    pub fn path_segment(&self) -> String {
+        path_segment(&self.0)
+    }
+}
+
+/// `s` percent-encoded as one URL path segment (RFC 3986 unreserved characters kept).
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 impl fmt::Display for ThingName {
