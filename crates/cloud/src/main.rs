@@ -7,7 +7,6 @@
 //! input (a socket read of at most 20 ms), then drains the cloud's output. No locks, and the
 //! order of effects is the order of inputs.
 
-use std::collections::VecDeque;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,7 +20,7 @@ use thingsim_cloud::api::{self, ApiConfig, MAX_BODY};
 use thingsim_cloud::store::Store;
 use thingsim_cloud::tcp::TcpClient;
 use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
-use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Options};
+use thingsim_mqtt::{Backoff, Command, Event, Millis, Options};
 use tracing::{error, info, warn};
 
 const HELP: &str = "\
@@ -154,6 +153,8 @@ fn main() -> anyhow::Result<()> {
         clean_start: false,
         session_expiry_secs: 86_400,
         no_local: true,
+        // Publishes kept while the broker is away (oldest dropped first past this).
+        offline_queue_capacity: 10_000,
         username: std::env::var("THINGSIM_BROKER_USERNAME")
             .ok()
             .filter(|u| !u.is_empty()),
@@ -162,7 +163,8 @@ fn main() -> anyhow::Result<()> {
             .filter(|p| !p.is_empty()),
         ..Options::new(config.client_id.clone())
     };
-    let mut client = Some(connect(&config.broker, &options, Duration::from_secs(10))?);
+    let mut client = TcpClient::connect(&config.broker, options, Duration::from_secs(10))?;
+    client.command(Command::Subscribe(Cloud::subscriptions()))?;
     info!(
         broker = %config.broker,
         http = %config.http,
@@ -178,36 +180,35 @@ fn main() -> anyhow::Result<()> {
         .context("installing the SIGINT/SIGTERM handler")?;
 
     let mut deadline: Option<Millis> = None;
-    // While the broker is away (restarting, say), the API keeps answering and publishes wait
-    // here, oldest dropped first past a bound; the connection is retried with backoff.
-    let mut waiting: VecDeque<Message> = VecDeque::new();
+    // While the broker is away (restarting, say), the API keeps answering, the session keeps
+    // what it has to send (its offline queue, and QoS 1 publishes not yet acknowledged), and
+    // the connection is retried with backoff.
     let mut backoff = Backoff::new(500, 10_000, u64::from(std::process::id()));
-    let mut retry_at = now();
+    let mut lost: Option<Millis> = None; // when to try again
     while !stop.load(Ordering::SeqCst) {
         while let Ok(Some(request)) = server.try_recv() {
             serve(request, &mut cloud, &mut store, &config);
         }
         let mut changed = false;
-        if client.is_none() && now() >= retry_at {
-            match connect(&config.broker, &options, Duration::from_secs(2)) {
-                Ok(c) => {
-                    info!(broker = %config.broker, queued = waiting.len(), "reconnected");
+        if lost.is_some_and(|at| now() >= at) {
+            match client.reconnect(&config.broker, Duration::from_secs(2)) {
+                Ok(()) => {
+                    info!(broker = %config.broker, "reconnected");
                     backoff.reset();
-                    client = Some(c);
+                    lost = None;
                 }
                 Err(e) => {
                     let delay = backoff.next_delay();
                     warn!(error = %format!("{e:#}"), retry_in_ms = delay, "broker unreachable");
-                    retry_at = now() + delay;
+                    lost = Some(now() + delay);
                 }
             }
         }
-        let event = match client.as_mut() {
-            Some(c) => c.next_event(Duration::from_millis(20)),
-            None => {
-                std::thread::sleep(Duration::from_millis(20));
-                Ok(None)
-            }
+        let event = if lost.is_none() {
+            client.next_event(Duration::from_millis(20))
+        } else {
+            std::thread::sleep(Duration::from_millis(20));
+            Ok(None)
         };
         match event {
             Ok(Some(Event::Subscribed { filter, .. })) => info!(%filter, "subscribed"),
@@ -219,8 +220,8 @@ fn main() -> anyhow::Result<()> {
             Ok(_) => {}
             Err(e) => {
                 warn!(error = %format!("{e:#}"), "lost the broker; reconnecting");
-                client = None;
-                retry_at = now() + backoff.next_delay();
+                client.mark_lost();
+                lost = Some(now() + backoff.next_delay());
             }
         }
         if deadline.is_some_and(|d| d <= now()) {
@@ -234,12 +235,12 @@ fn main() -> anyhow::Result<()> {
         loop {
             match cloud.poll_output() {
                 CloudOutput::Publish(message) => {
-                    waiting.push_back(message);
-                    if waiting.len() > MAX_WAITING {
-                        waiting.pop_front();
-                        warn!(
-                            "publishes waiting for the broker past {MAX_WAITING}; dropped the oldest"
-                        );
+                    if let Err(e) = client.command(Command::Publish(message))
+                        && lost.is_none()
+                    {
+                        warn!(error = %format!("{e:#}"), "lost the broker; reconnecting");
+                        client.mark_lost();
+                        lost = Some(now() + backoff.next_delay());
                     }
                 }
                 CloudOutput::Event(event) => log(&event),
@@ -249,34 +250,13 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        if let Some(c) = client.as_mut() {
-            while let Some(message) = waiting.pop_front() {
-                if let Err(e) = c.command(Command::Publish(message.clone())) {
-                    warn!(error = %format!("{e:#}"), "lost the broker; reconnecting");
-                    waiting.push_front(message);
-                    client = None;
-                    retry_at = now() + backoff.next_delay();
-                    break;
-                }
-            }
-        }
     }
     // Signalled: say goodbye to the broker (no Last Will, nothing half-sent) and exit 0.
-    if let Some(mut c) = client {
-        c.command(Command::Disconnect)?;
+    if lost.is_none() {
+        client.command(Command::Disconnect)?;
     }
     info!("stopped");
     Ok(())
-}
-
-/// Publishes kept while the broker is away.
-const MAX_WAITING: usize = 10_000;
-
-/// Connects and subscribes to every device-to-cloud topic.
-fn connect(broker: &str, options: &Options, timeout: Duration) -> anyhow::Result<TcpClient> {
-    let mut client = TcpClient::connect(broker, options.clone(), timeout)?;
-    client.command(Command::Subscribe(Cloud::subscriptions()))?;
-    Ok(client)
 }
 
 fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, config: &Config) {

@@ -20,37 +20,80 @@ pub struct TcpClient {
     closed: bool,
 }
 
+/// A TCP stream to `addr`, connected within `timeout`: a broker that never answers must not
+/// hold up the caller (thingsim-cloud's HTTP API waits while it retries).
+fn open(addr: &str, timeout: Duration) -> anyhow::Result<TcpStream> {
+    let target = addr
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {addr}"))?
+        .next()
+        .with_context(|| format!("{addr} resolves to no address"))?;
+    let stream = TcpStream::connect_timeout(&target, timeout)
+        .with_context(|| format!("connecting to {addr}"))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
 impl TcpClient {
     /// Connects to `addr` (`host:port`) and waits up to `timeout` for CONNACK.
     pub fn connect(addr: &str, options: Options, timeout: Duration) -> anyhow::Result<Self> {
-        // The whole connect, TCP included, within `timeout`: a broker that never answers must
-        // not hold up the caller (thingsim-cloud's HTTP API waits while it retries).
-        let target = addr
-            .to_socket_addrs()
-            .with_context(|| format!("resolving {addr}"))?
-            .next()
-            .with_context(|| format!("{addr} resolves to no address"))?;
-        let stream = TcpStream::connect_timeout(&target, timeout)
-            .with_context(|| format!("connecting to {addr}"))?;
-        stream.set_nodelay(true)?;
         let mut client = Self {
             session: Session::new(options),
-            stream,
+            stream: open(addr, timeout)?,
             epoch: Instant::now(),
             events: VecDeque::new(),
             closed: false,
         };
-        let now = client.now();
-        client.session.handle_transport_opened(now);
-        let deadline = Instant::now() + timeout;
-        loop {
-            match client.next_event(deadline.saturating_duration_since(Instant::now()))? {
-                Some(Event::Connected { .. }) => return Ok(client),
-                Some(Event::Error(e)) => bail!("connecting to {addr}: {e}"),
-                Some(_) => {}
-                None => bail!("connecting to {addr}: no CONNACK within {timeout:?}"),
-            }
+        client.handshake(addr, timeout)?;
+        Ok(client)
+    }
+
+    /// The connection was lost (an error from [`TcpClient::command`] or
+    /// [`TcpClient::next_event`]): tell the session, which keeps what it still has to send.
+    pub fn mark_lost(&mut self) {
+        if !self.closed {
+            self.transport_closed();
         }
+    }
+
+    /// A new TCP connection for the same session: what it queued while offline and QoS 1
+    /// publishes the broker never acknowledged go out again, and subscriptions are restored
+    /// when the broker lost them — the session's own reconnect, as in the browser.
+    pub fn reconnect(&mut self, addr: &str, timeout: Duration) -> anyhow::Result<()> {
+        self.mark_lost();
+        self.stream = open(addr, timeout)?;
+        self.closed = false;
+        self.handshake(addr, timeout)
+    }
+
+    fn handshake(&mut self, addr: &str, timeout: Duration) -> anyhow::Result<()> {
+        let now = self.now();
+        self.session.handle_transport_opened(now);
+        let deadline = Instant::now() + timeout;
+        let mut other = Vec::new();
+        let result = loop {
+            match self.next_event(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Some(Event::Connected { .. })) => break Ok(()),
+                Ok(Some(Event::Error(e))) => {
+                    break Err(anyhow::anyhow!("connecting to {addr}: {e}"));
+                }
+                Ok(Some(event)) => other.push(event),
+                Ok(None) => {
+                    break Err(anyhow::anyhow!(
+                        "connecting to {addr}: no CONNACK within {timeout:?}"
+                    ));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        // Anything else that arrived meanwhile is still the caller's to see.
+        for event in other.into_iter().rev() {
+            self.events.push_front(event);
+        }
+        if result.is_err() {
+            self.mark_lost();
+        }
+        result
     }
 
     /// Hands `command` to the session and sends what it produces.
