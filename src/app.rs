@@ -108,6 +108,38 @@ pub fn App() -> impl IntoView {
     let events = Memo::new(move |_| console.with(|c| c.events.clone()));
 
     // -- callbacks --
+    // The Fleets startup flow's shadow GET, where the page can make it: in local mode over
+    // MQTT (thingsim-cloud's management API needs no device key). The sandbox hands the
+    // document over itself and the HTTPS device polls it.
+    let startup_get = move || {
+        let Some(Running {
+            mode: Mode::Local,
+            https: false,
+            cloud_api: Some(api),
+            thing,
+            ..
+        }) = running.try_get_untracked().flatten()
+        else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            match http::get_shadow(&api, &thing).await {
+                Ok(Some(document)) => {
+                    if let Some(handle) = client.try_get_value().flatten() {
+                        handle.shadow_document(document);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => log.push(
+                    clock::epoch().0,
+                    Direction::Note,
+                    "startup".into(),
+                    0,
+                    e.as_bytes(),
+                ),
+            }
+        });
+    };
     let on_event = move |event: ClientEvent| {
         if !alive.load(std::sync::atomic::Ordering::Relaxed) {
             return;
@@ -116,6 +148,9 @@ pub fn App() -> impl IntoView {
         match event {
             ClientEvent::Status(s) => {
                 pending_announcement.set_value(Some(spoken(&s)));
+                if s == Status::Connected {
+                    startup_get();
+                }
                 status.set(Some(s));
             }
             ClientEvent::Sent(m) => log.push(at.0, Direction::Out, m.topic, qos(m.qos), &m.payload),
@@ -296,6 +331,7 @@ pub fn App() -> impl IntoView {
     });
     page::on_visible(move || {
         if let Some(handle) = client.try_get_value().flatten() {
+            startup_get();
             handle.resume();
         }
     });

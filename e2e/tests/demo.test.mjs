@@ -345,3 +345,19 @@ test('embed mode: a compact sandbox for an iframe, configured by the URL', async
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test('local mode: desired state set before the device ever connected is applied at startup (shadow GET)', async () => {
+  const thing = `e2e-startup-${Date.now()}`;
+  const ctx = await browser.newContext();
+  const setup = await ctx.newPage();
+  await setup.goto(APP_URL + '?connect=0');
+  assert.equal((await api(setup, 'POST', '/api/v1/things', { thingName: thing })).status, 201);
+  assert.equal((await api(setup, 'PUT', `/api/v1/things/${thing}/shadow/desired`, { state: { desired: { targetTemperature: 17 } } })).status, 200);
+  // No session at the broker ever saw that delta: only the startup GET can bring it.
+  const { device, errors } = await newDevicePage(localQuery(thing), ctx);
+  await device.waitForStatus('connected');
+  await device.page.waitForFunction(
+    () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '17', null, { timeout: 10_000 });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

@@ -127,6 +127,7 @@ pub(crate) enum Input {
     Command(Command),
     Device(UserCommand),
     Operate(Operation),
+    Document(ShadowDocument),
     HttpAnswer(
         thingsim_fleet::https::HttpRequest,
         Result<(u16, Vec<u8>), String>,
@@ -149,6 +150,12 @@ impl ClientHandle {
     /// Operator intent for the in-page cloud (sandbox; a broker client has no cloud to ask).
     pub fn operate(&self, operation: Operation) {
         let _ = self.tx.unbounded_send(Input::Operate(operation));
+    }
+
+    /// The thing's shadow document from a GET (the Fleets startup flow): the device applies
+    /// its delta when it is newer than what it has seen.
+    pub fn shadow_document(&self, document: ShadowDocument) {
+        let _ = self.tx.unbounded_send(Input::Document(document));
     }
 
     /// Drops the connection as a network failure would; the client reconnects with backoff.
@@ -278,6 +285,11 @@ async fn run(
                 reopen = None;
                 if !stopping {
                     transport = open(&mut generation, &mut last_error);
+                }
+            }
+            Input::Document(document) => {
+                if let Some(device) = device.as_mut() {
+                    device.handle_shadow_document(&document);
                 }
             }
             Input::HttpAnswer(..) => {}

@@ -2,7 +2,10 @@
 
 use gloo_net::http::{Method, RequestBuilder};
 use serde_json::Value;
+use thingsim_fleet::ThingName;
 use thingsim_fleet::cloud::Operation;
+use thingsim_fleet::https::parse_shadow;
+use thingsim_fleet::shadow::cloud::ShadowDocument;
 
 /// Performs `operation` against the API at `base` (e.g. `http://127.0.0.1:8081`); `Ok` says
 /// what happened, `Err` why not, in words for the cloud panel.
@@ -39,6 +42,41 @@ pub async fn operate(base: &str, operation: &Operation) -> Result<String, String
             .and_then(Value::as_str)
             .map_or_else(|| text.clone(), str::to_owned);
         Err(format!("{status}: {why}"))
+    }
+}
+
+/// The thing's shadow document from thingsim-cloud's management API (local mode's startup
+/// GET; it needs no device key there).
+/// `Ok(None)` when the thing is not registered yet (its first report registers it), asked
+/// through the list so a new thing costs no 404 in the console.
+pub async fn get_shadow(base: &str, thing: &ThingName) -> Result<Option<ShadowDocument>, String> {
+    let list = RequestBuilder::new(&format!("{base}/api/v1/things"))
+        .method(Method::GET)
+        .send()
+        .await
+        .map_err(|e| format!("shadow GET: {base} did not answer ({e})"))?;
+    let list: Value =
+        serde_json::from_str(&list.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+    let known = list["data"]
+        .as_array()
+        .is_some_and(|things| things.iter().any(|t| t["thingName"] == thing.as_str()));
+    if !known {
+        return Ok(None);
+    }
+    let url = format!("{base}/api/v1/things/{}/shadow", thing.path_segment());
+    let response = RequestBuilder::new(&url)
+        .method(Method::GET)
+        .send()
+        .await
+        .map_err(|e| format!("shadow GET: {base} did not answer ({e})"))?;
+    let status = response.status();
+    let body = response.binary().await.unwrap_or_default();
+    match status {
+        200 => parse_shadow(&body, super::clock::epoch()).map(Some),
+        _ => Err(format!(
+            "shadow GET: {status} {}",
+            String::from_utf8_lossy(&body)
+        )),
     }
 }
 

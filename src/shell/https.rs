@@ -119,6 +119,7 @@ async fn run(
                 on_event(ClientEvent::Status(Status::Offline));
                 return;
             }
+            Input::Document(document) => device.handle_shadow_document(&document),
             Input::DropConnection | Input::Command(_) | Input::Transport(..) | Input::Reopen => {}
         }
         // Drain both until neither has anything to say.

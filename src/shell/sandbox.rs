@@ -94,6 +94,7 @@ async fn run(
             | Input::DropConnection
             | Input::Reopen
             | Input::HttpAnswer(..)
+            | Input::Document(_)
             | Input::Timer => {}
         }
 

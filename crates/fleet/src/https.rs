@@ -119,6 +119,20 @@ struct PolledShadow {
     version: u64,
 }
 
+/// A shadow document as thingsim-cloud's and ThingDatas' GET render it (`updatedAt` as RFC
+/// 3339, which the device does not need: `now` stands in for it).
+pub fn parse_shadow(body: &[u8], now: Millis) -> Result<ShadowDocument, String> {
+    let doc: PolledShadow = serde_json::from_slice(body)
+        .map_err(|e| format!("the shadow document could not be read: {e}"))?;
+    Ok(ShadowDocument {
+        desired: doc.desired,
+        reported: doc.reported,
+        delta: doc.delta,
+        version: doc.version,
+        updated_at: now.0 / 1000,
+    })
+}
+
 /// One device's HTTPS link.
 #[derive(Debug)]
 pub struct HttpsLink {
@@ -262,21 +276,15 @@ impl HttpsLink {
         let ok = (200..300).contains(&status);
         let polled = matches!(request.kind, Kind::Poll);
         match request.kind {
-            Kind::Poll if ok => match serde_json::from_value::<PolledShadow>(json) {
+            Kind::Poll if ok => match parse_shadow(&body, now) {
                 Ok(doc) => {
-                    self.outputs.push_back(LinkOutput::Document(ShadowDocument {
-                        desired: doc.desired,
-                        reported: doc.reported,
-                        delta: doc.delta,
-                        version: doc.version,
-                        updated_at: now.0 / 1000,
-                    }));
+                    self.outputs.push_back(LinkOutput::Document(doc));
                     self.outputs.push_back(LinkOutput::CheckJobs);
                     self.event(LinkEvent::Polled { at: now });
                 }
-                Err(e) => self.event(LinkEvent::Refused {
+                Err(reason) => self.event(LinkEvent::Refused {
                     request: label,
-                    reason: format!("the shadow document could not be read: {e}"),
+                    reason,
                 }),
             },
             Kind::Jobs(topic) => {
