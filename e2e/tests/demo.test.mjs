@@ -89,6 +89,13 @@ test('a newcomer: the sandbox runs by itself; desired state, a command and a job
   assert.ok(seconds < 60, `the first-minute story took ${seconds} s`);
   await device.screenshot('sandbox-first-minute');
 
+  // Every control has an accessible name (a label, aria-label, or text for buttons).
+  const unnamed = await device.page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
+    .map((el) => el.outerHTML.slice(0, 80)));
+  assert.deepEqual(unnamed, [], 'controls without a name');
+
   // The log: pause holds new lines back, resume lets them in, export saves them as JSON.
   await device.byTestId('log-pause').click();
   const held = await device.text('log-count');
