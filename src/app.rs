@@ -397,7 +397,8 @@ pub fn App() -> impl IntoView {
                                 now=Signal::derive(move || now.get()) available=Signal::derive(move || !https) on_user=on_user />
                         }.into_any())}
                         {panel("jobs", "Jobs", view! {
-                            <JobPanel jobs=Signal::derive(move || jobs.get()) on_user=on_user on_drop=on_drop />
+                            <JobPanel jobs=Signal::derive(move || jobs.get()) now=Signal::derive(move || now.get())
+                                on_user=on_user on_drop=on_drop />
                         }.into_any())}
                         {panel("telemetry", "Events & telemetry", view! {
                             <TelemetryPanel series=Signal::derive(move || series.get())

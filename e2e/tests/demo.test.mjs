@@ -76,8 +76,10 @@ test('a newcomer: the sandbox runs by itself; desired state, a command and a job
     () => document.querySelector('[data-testid="message-log"]')?.textContent.includes('SUCCEEDED'), null, { timeout: 10_000 });
   await device.byTestId('log-filter').fill('');
 
-  // A firmware job with a moving progress bar.
+  // A firmware job with a moving progress bar, and the cloud's step timer counting down.
+  await device.byTestId('cloud-step-timeout').fill('5');
   await device.byTestId('cloud-create-job').click();
+  await device.waitForText('job-timeout', /times this step out in (29\d|300) s/, 10_000);
   await device.page.waitForFunction(() => {
     const v = Number(document.querySelector('[data-testid="job-progress"]')?.value ?? 0);
     return v > 0 && v < 100;

@@ -31,6 +31,9 @@ pub fn JobPanel(
     /// The jobs view.
     #[prop(into)]
     jobs: Signal<JobsView>,
+    /// Wall clock, ticking once a second (the step-timeout countdown).
+    #[prop(into)]
+    now: Signal<thingsim_mqtt::Millis>,
     /// User intent for the device.
     on_user: Callback<UserCommand>,
     /// Drop the connection (mid-job, to show the resume).
@@ -94,6 +97,12 @@ pub fn JobPanel(
                 None => view! { <p class="muted">"No job yet. Jobs sent to this thing run here."</p> }.into_any(),
                 Some(j) => view! {
                     <p><strong>{j.job_id.clone()}</strong>" · "<span data-testid="job-status">{status_text(j.status)}</span>" · "{j.step.clone()}</p>
+                    {j.times_out_at.filter(|_| !j.status.is_terminal()).map(|at| view! {
+                        <p class="muted" data-testid="job-timeout">{move || format!(
+                            "the cloud times this step out in {} s",
+                            at.saturating_since(now.get()) / 1000
+                        )}</p>
+                    })}
                     <progress max="100" value=j.percent data-testid="job-progress"
                         aria-label=format!("{} progress", j.job_id)>{j.percent}"%"</progress>
                     <details>

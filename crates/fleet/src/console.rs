@@ -147,6 +147,8 @@ pub struct JobRunView {
     pub status: JobStatus,
     /// The details the cloud last accepted.
     pub status_details: StatusDetails,
+    /// When the cloud's step timer ends the job (from `approximateSecondsBeforeTimedOut`).
+    pub times_out_at: Option<Millis>,
 }
 
 /// Everything the panels show.
@@ -259,7 +261,7 @@ impl Console {
                 });
                 self.commands.truncate(COMMANDS_CAP);
             }
-            DeviceEvent::Job(job) => self.handle_job_event(job),
+            DeviceEvent::Job(job) => self.handle_job_event(now, job),
             DeviceEvent::JobProgress {
                 job_id,
                 percent,
@@ -297,7 +299,7 @@ impl Console {
         self.shadow.updated_at = Some(Millis(document.updated_at * 1000));
     }
 
-    fn handle_job_event(&mut self, event: &JobEvent) {
+    fn handle_job_event(&mut self, now: Millis, event: &JobEvent) {
         match event {
             JobEvent::Pending {
                 in_progress,
@@ -311,6 +313,9 @@ impl Console {
                 self.jobs.queued.clear();
             }
             JobEvent::Started(execution) => {
+                let times_out_at = execution
+                    .approximate_seconds_before_timed_out
+                    .map(|secs| now + secs * 1000);
                 self.jobs.queued.retain(|j| j != &execution.job_id);
                 self.jobs.current = Some(JobRunView {
                     job_id: execution.job_id.clone(),
@@ -323,6 +328,7 @@ impl Console {
                     step: "started".into(),
                     status: execution.status,
                     status_details: execution.status_details.clone(),
+                    times_out_at,
                 });
                 self.jobs.last_rejection = None;
             }

@@ -755,3 +755,23 @@ fn the_sandbox_runs_operator_intent_on_real_time_and_traces_every_message() {
     );
     assert!(w.take_wire().is_empty(), "taken once");
 }
+
+#[test]
+fn the_device_learns_how_long_its_step_may_take() {
+    use thingsim_fleet::console::Console;
+    let (mut w, d) = world_with_thermostat();
+    let mut console = Console::default();
+    firmware_job(&mut w, "thermostat-001", Some(2));
+    w.run_for(500);
+    let started = w.nodes[d].events.iter().find_map(|e| match e {
+        DeviceEvent::Job(JobEvent::Started(execution)) => Some(execution.clone()),
+        _ => None,
+    });
+    let started = started.expect("the job started");
+    assert_eq!(started.approximate_seconds_before_timed_out, Some(120));
+    for e in w.take_events(d) {
+        console.handle_device_event(w.now, &e);
+    }
+    let times_out_at = console.jobs.current.and_then(|j| j.times_out_at);
+    assert!(times_out_at.is_some_and(|at| at > w.now && at <= w.now + 120_000));
+}

@@ -205,6 +205,7 @@ impl JobsCloud {
                     last_updated_at: now,
                     version_number: 1,
                     execution_number: 1,
+                    approximate_seconds_before_timed_out: None,
                 },
                 step_deadline: None,
             },
@@ -318,7 +319,12 @@ impl JobsCloud {
                                 }
                                 t.step_deadline = step.filter(|&m| m > 0).map(|m| now + m * 60);
                             }
-                            t.execution.clone()
+                            JobExecution {
+                                approximate_seconds_before_timed_out: t
+                                    .step_deadline
+                                    .map(|d| d.saturating_sub(now)),
+                                ..t.execution.clone()
+                            }
                         });
                         out.extend(self.notifications(now, thing));
                         tracked.map(|e| self.with_document(e))

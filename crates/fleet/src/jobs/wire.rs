@@ -39,6 +39,10 @@ pub struct JobExecution {
     pub version_number: u64,
     /// Which execution of this job on this thing (CONTINUOUS jobs may run again).
     pub execution_number: u64,
+    /// Seconds left before the step timer ends the execution (AWS's field), in replies that
+    /// hand the device its job; absent when no step timer runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approximate_seconds_before_timed_out: Option<u64>,
 }
 
 /// A line of the pending lists in `notify` and `get/accepted`.
