@@ -402,7 +402,7 @@ pub fn App() -> impl IntoView {
                         }.into_any())}
                         {panel("telemetry", "Events & telemetry", view! {
                             <TelemetryPanel series=Signal::derive(move || series.get())
-                                events=Signal::derive(move || events.get()) on_user=on_user />
+                                events=Signal::derive(move || events.get()) on_user=on_user template=run.template />
                         }.into_any())}
                     </div>
                 }

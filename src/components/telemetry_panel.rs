@@ -2,6 +2,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use leptos::prelude::*;
 use thingsim_fleet::device::UserCommand;
+use thingsim_fleet::model::{Kind, Template};
 use thingsim_mqtt::Millis;
 
 type Series = BTreeMap<String, VecDeque<(Millis, f64)>>;
@@ -41,7 +42,38 @@ pub fn TelemetryPanel(
     events: Signal<VecDeque<(String, Millis)>>,
     /// User intent for the device.
     on_user: Callback<UserCommand>,
+    /// The device model (its readings get their own intervals).
+    template: &'static Template,
 ) -> impl IntoView {
+    let readings = template
+        .properties
+        .iter()
+        .filter(|p| !p.writable && matches!(p.kind, Kind::Number { .. }))
+        .map(|p| {
+            let key = p.key;
+            let id = format!("metric-{key}");
+            view! {
+                <label class="inline">{p.label}" "
+                    <select id=id.clone() data-testid=id on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        on_user.run(match v.as_str() {
+                            "default" => UserCommand::UseDefaultInterval(key.to_owned()),
+                            ms => UserCommand::SetMetricInterval {
+                                key: key.to_owned(),
+                                every: ms.parse::<u64>().ok().filter(|ms| *ms > 0),
+                            },
+                        });
+                    }>
+                        <option value="default" selected>"as above"</option>
+                        <option value="0">"never"</option>
+                        <option value="1000">"1 s"</option>
+                        <option value="5000">"5 s"</option>
+                        <option value="30000">"30 s"</option>
+                    </select>
+                </label>
+            }
+        })
+        .collect_view();
     let kind = RwSignal::new(String::from("alarm"));
     let payload = RwSignal::new(String::from(
         r#"{"level": "warning", "message": "door left open"}"#,
@@ -76,6 +108,7 @@ pub fn TelemetryPanel(
                 <option value="30000">"30 s"</option>
             </select>
         </label>
+        <div class="metrics">{readings}</div>
         <div class="charts" data-testid="charts">
             {move || series.with(|all| all.iter().filter(|(_, s)| s.len() > 1).map(|(key, s)| {
                 let (pts, lo, hi) = points(s);

@@ -12,7 +12,7 @@
 //!   timer ─handle_timeout─┘   ──Idle{deadline}──▶ timer
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{Map, Value};
 use thingsim_mqtt::{Command, Event, Message, Millis, Qos};
@@ -81,6 +81,15 @@ pub enum UserCommand {
     StartNextJob,
     /// Report readings every so many milliseconds (`None`: off).
     SetTelemetry(Option<u64>),
+    /// Report one reading on its own interval (`None`: never), overriding `SetTelemetry`.
+    SetMetricInterval {
+        /// The reading's key.
+        key: String,
+        /// Milliseconds between its reports.
+        every: Option<u64>,
+    },
+    /// Report this reading on the common interval again.
+    UseDefaultInterval(String),
     /// Run job steps only on [`UserCommand::NextStep`] (true) or on a timer (false, default).
     SetStepping(bool),
     /// Run the current job's next step now (step-through mode).
@@ -222,6 +231,12 @@ pub struct Device {
     connected: bool,
     options: DeviceOptions,
     next_telemetry: Option<Millis>,
+    /// Per-reading intervals that override `options.telemetry_ms`.
+    metric_every: BTreeMap<String, Option<u64>>,
+    /// When each reading is next due.
+    metric_due: BTreeMap<String, Millis>,
+    /// Readings that changed since they were last reported.
+    unreported: State,
     last_tick: Millis,
     next_token: u64,
     outputs: VecDeque<DeviceOutput>,
@@ -249,6 +264,9 @@ impl Device {
             connected: false,
             options,
             next_telemetry: options.telemetry_ms.map(|ms| now + ms),
+            metric_every: BTreeMap::new(),
+            metric_due: BTreeMap::new(),
+            unreported: State::new(),
             last_tick: now,
             next_token: 0,
             outputs: VecDeque::new(),
@@ -354,7 +372,17 @@ impl Device {
             }
             UserCommand::SetTelemetry(every) => {
                 self.options.telemetry_ms = every;
-                self.next_telemetry = every.map(|ms| now + ms);
+                self.next_telemetry = self.tick_every().map(|ms| now + ms);
+            }
+            UserCommand::SetMetricInterval { key, every } => {
+                self.metric_every.insert(key.clone(), every);
+                self.metric_due.remove(&key);
+                self.next_telemetry = self.tick_every().map(|ms| now + ms);
+            }
+            UserCommand::UseDefaultInterval(key) => {
+                self.metric_every.remove(&key);
+                self.metric_due.remove(&key);
+                self.next_telemetry = self.tick_every().map(|ms| now + ms);
             }
             UserCommand::SetStepping(on) => {
                 self.stepping = on;
@@ -379,6 +407,16 @@ impl Device {
         }
     }
 
+    /// How often the model ticks: the fastest of the default and the per-reading intervals.
+    fn tick_every(&self) -> Option<u64> {
+        self.metric_every
+            .values()
+            .copied()
+            .chain([self.options.telemetry_ms])
+            .flatten()
+            .min()
+    }
+
     fn resync(&mut self, now: Millis) {
         self.report(self.model.state().clone());
         self.jobs.handle_connected();
@@ -399,10 +437,33 @@ impl Device {
             let dt = now.saturating_since(self.last_tick) as f64 / 1000.0;
             self.last_tick = now;
             let changed = self.model.tick(dt);
-            if self.connected && !changed.is_empty() {
-                self.report(changed);
+            crate::shadow::state::merge(&mut self.unreported, &changed);
+            // Each reading goes out on its own interval; the model ticks at the fastest one.
+            let mut due = State::new();
+            let keys: Vec<String> = self.unreported.keys().cloned().collect();
+            for key in keys {
+                let every = self
+                    .metric_every
+                    .get(&key)
+                    .copied()
+                    .unwrap_or(self.options.telemetry_ms);
+                match every {
+                    None => {
+                        self.unreported.remove(&key);
+                    }
+                    Some(ms) if self.metric_due.get(&key).is_none_or(|at| *at <= now) => {
+                        if let Some(v) = self.unreported.remove(&key) {
+                            due.insert(key.clone(), v);
+                        }
+                        self.metric_due.insert(key, now + ms);
+                    }
+                    Some(_) => {}
+                }
             }
-            self.next_telemetry = self.options.telemetry_ms.map(|ms| now + ms);
+            if self.connected && !due.is_empty() {
+                self.report(due);
+            }
+            self.next_telemetry = self.tick_every().map(|ms| now + ms);
         }
         let due = self
             .job_run

@@ -775,3 +775,55 @@ fn the_device_learns_how_long_its_step_may_take() {
     let times_out_at = console.jobs.current.and_then(|j| j.times_out_at);
     assert!(times_out_at.is_some_and(|at| at > w.now && at <= w.now + 120_000));
 }
+
+#[test]
+fn each_reading_can_report_on_its_own_interval() {
+    use thingsim_fleet::model::ENERGY_METER;
+    let count = |key: &str, events: &[DeviceEvent]| {
+        events
+            .iter()
+            .filter(|e| matches!(e, DeviceEvent::Reported(s) if s.contains_key(key) && s.len() < 4))
+            .count()
+    };
+    let mut w = World::new(START);
+    let d = w.add_device("meter-1", &ENERGY_METER, DeviceOptions::default());
+    w.command(
+        d,
+        UserCommand::SetProperty {
+            key: "relay".into(),
+            value: json!(true),
+        },
+    );
+    w.command(d, UserCommand::SetTelemetry(Some(1_000)));
+    w.command(
+        d,
+        UserCommand::SetMetricInterval {
+            key: "power".into(),
+            every: None,
+        },
+    );
+    w.command(
+        d,
+        UserCommand::SetMetricInterval {
+            key: "voltage".into(),
+            every: Some(5_000),
+        },
+    );
+    w.take_events(d);
+    w.run_for(10_500);
+    let events = w.take_events(d);
+    assert_eq!(count("power", &events), 0, "power off");
+    let voltage = count("voltage", &events);
+    assert!((1..=3).contains(&voltage), "voltage every 5 s: {voltage}");
+    // Back on, every second.
+    w.command(
+        d,
+        UserCommand::SetMetricInterval {
+            key: "power".into(),
+            every: Some(1_000),
+        },
+    );
+    w.run_for(5_500);
+    let power = count("power", &w.take_events(d));
+    assert!((4..=6).contains(&power), "power every second: {power}");
+}
