@@ -308,12 +308,13 @@ test('100,000 messages: the log keeps the newest 100,000 and the page stays resp
   await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing });
   await device.connect();
   await device.waitForStatus('connected');
-  // 110,000 QoS 0 messages on a topic the device subscribes to (the cloud's desired documents,
+  // 125,000 QoS 0 messages on a topic the device subscribes to (the cloud's desired documents,
   // which the device reads and ignores), from mqtt.js over TCP in paced batches: the point is
-  // the page under 100,000 lines, not the broker's queue limits.
+  // the page under 100,000 lines, not the broker's queue limits (QoS 0 may be dropped for a
+  // slow subscriber; 25 % spare keeps the cap reachable on a busy machine).
   const t0 = Date.now();
   const peer = await mqtt.connectAsync(`mqtt://127.0.0.1:${MQTT_PORT}`, { clientId: `flood-${thing}` });
-  for (let batch = 0; batch < 110; batch++) {
+  for (let batch = 0; batch < 125; batch++) {
     for (let i = 0; i < 1000; i++) {
       peer.publish(`$emqx/things/${thing}/shadow/update`, `{"n":${batch * 1000 + i}}`, { qos: 0 });
     }
@@ -332,7 +333,7 @@ test('100,000 messages: the log keeps the newest 100,000 and the page stays resp
   await device.waitForText('log-count', /^0 of 100000/, 10_000);
   const filterMs = Date.now() - t1;
   const rows = await device.page.evaluate(() => document.querySelectorAll('.log-line').length);
-  console.log(`# 110,000 messages logged in ${received.toFixed(1)} s; filtering 100,000 lines took ${filterMs} ms; ${rows} rows in the DOM`);
+  console.log(`# 125,000 messages sent, the log full at 100,000 after ${received.toFixed(1)} s; filtering 100,000 lines took ${filterMs} ms; ${rows} rows in the DOM`);
   assert.ok(filterMs < 3_000, `filter took ${filterMs} ms`);
   await device.byTestId('log-filter').fill('');
   await device.waitForText('log-count', /^100000 of 100000/, 10_000);
