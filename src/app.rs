@@ -24,6 +24,8 @@ struct Running {
     thing: ThingName,
     mode: Mode,
     cloud_api: Option<String>,
+    /// The `Authorization` value for cloud_api, when credentials were given.
+    cloud_auth: Option<String>,
     https: bool,
 }
 
@@ -116,6 +118,7 @@ pub fn App() -> impl IntoView {
             mode: Mode::Local,
             https: false,
             cloud_api: Some(api),
+            cloud_auth,
             thing,
             ..
         }) = running.try_get_untracked().flatten()
@@ -123,7 +126,7 @@ pub fn App() -> impl IntoView {
             return;
         };
         wasm_bindgen_futures::spawn_local(async move {
-            match http::get_shadow(&api, &thing).await {
+            match http::get_shadow(&api, cloud_auth.as_deref(), &thing).await {
                 Ok(Some(document)) => {
                     if let Some(handle) = client.try_get_value().flatten() {
                         handle.shadow_document(document);
@@ -243,6 +246,10 @@ pub fn App() -> impl IntoView {
             thing: config.thing.clone(),
             mode: current.mode,
             cloud_api: config.cloud_api.clone(),
+            cloud_auth: config
+                .cloud_auth
+                .as_deref()
+                .and_then(|c| http::basic_auth(c).ok()),
             https: config.https.is_some(),
         }));
         let options = DeviceOptions {
@@ -296,8 +303,9 @@ pub fn App() -> impl IntoView {
         match (run.mode, run.cloud_api) {
             (Mode::Local, Some(api)) => {
                 outcome.set(Some(Ok("sending…".into())));
+                let auth = run.cloud_auth;
                 wasm_bindgen_futures::spawn_local(async move {
-                    let result = http::operate(&api, &operation).await;
+                    let result = http::operate(&api, auth.as_deref(), &operation).await;
                     outcome.try_set(Some(result));
                 });
             }

@@ -14,6 +14,10 @@ const MQTT_PORT = process.env.THINGSIM_MQTT_PORT ?? '1883';
 const WS_PORT = process.env.THINGSIM_WS_PORT ?? '8083';
 const API_URL = process.env.THINGSIM_API_URL ?? 'http://127.0.0.1:8081';
 const DEMO_RUN_DIR = process.env.THINGSIM_DEMO_RUN_DIR;
+// The demo's key:secret, for the management API (and typed into the page in local mode).
+const API_KEY = process.env.THINGSIM_API_KEY ?? '';
+const [KEY, SECRET] = API_KEY.split(':');
+const AUTH = `Basic ${Buffer.from(API_KEY).toString('base64')}`;
 const REPO = new URL('../../', import.meta.url).pathname;
 mkdirSync(process.env.SCREENSHOT_DIR ?? 'screenshots', { recursive: true });
 
@@ -41,19 +45,27 @@ async function newDevicePage(query = '', context = null) {
 }
 
 function localQuery(thing, extra = '') {
-  const q = new URLSearchParams({ mode: 'local', broker: WS_URL, api: API_URL, thing, client: `dev-${thing}`, connect: '1' });
+  const q = new URLSearchParams({ mode: 'local', broker: WS_URL, api: API_URL, apiKey: KEY, thing, client: `dev-${thing}` });
   return `?${q}${extra}`;
 }
 
+// Local mode as a user opens it from the demo's link: the secret typed, then Connect.
+async function newLocalPage(thing, extra = '', context = null) {
+  const opened = await newDevicePage(localQuery(thing, extra), context);
+  await opened.device.byTestId('api-secret').fill(SECRET);
+  await opened.device.connect();
+  return opened;
+}
+
 async function api(page, method, path, body) {
-  return page.evaluate(async ({ api, method, path, body }) => {
+  return page.evaluate(async ({ api, auth, method, path, body }) => {
     const r = await fetch(`${api}${path}`, {
       method,
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', Authorization: auth },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: r.status, body: await r.json().catch(() => null) };
-  }, { api: API_URL, method, path, body });
+  }, { api: API_URL, auth: AUTH, method, path, body });
 }
 
 test('a newcomer: the sandbox runs by itself; desired state, a command and a job in the first minute', async () => {
@@ -159,7 +171,7 @@ test('any-broker mode: the page connects to the broker and shows a delta another
 
 test('local mode: a command from the cloud panel goes through thingsim-cloud and is answered', async () => {
   const thing = `e2e-lock-${Date.now()}`;
-  const { device, errors, ctx } = await newDevicePage(localQuery(thing, '&template=door-lock'));
+  const { device, errors, ctx } = await newLocalPage(thing, '&template=door-lock');
   await device.waitForStatus('connected');
   await device.byTestId('cloud-send-command').waitFor();
   await device.cloud({ 'cloud-action': 'unlock', 'cloud-params': '{"code": "1234"}', 'cloud-ttl': '30' }, 'cloud-send-command');
@@ -170,12 +182,15 @@ test('local mode: a command from the cloud panel goes through thingsim-cloud and
   assert.equal(execution.body.status, 'SUCCEEDED', JSON.stringify(execution.body));
   await device.screenshot('local-command');
   assert.deepEqual(errors, []);
+  // The management API checks the key: without it, nothing.
+  const anonymous = await device.page.evaluate(async (api) => (await fetch(`${api}/api/v1/things`)).status, API_URL);
+  assert.equal(anonymous, 401);
   await ctx.close();
 });
 
 test('local mode: the thermostat follows desired state and runs a firmware job to SUCCEEDED', async () => {
   const thing = `e2e-thermo-${Date.now()}`;
-  const { device, errors, ctx } = await newDevicePage(localQuery(thing));
+  const { device, errors, ctx } = await newLocalPage(thing);
   await device.waitForStatus('connected');
   await device.byTestId('prop-targetTemperature').waitFor();
   // The device registered the thing with its first report.
@@ -205,7 +220,7 @@ test('local mode: the thermostat follows desired state and runs a firmware job t
 
 test('local mode: with "fail at step 2" the job ends FAILED, in the page and in the cloud', async () => {
   const thing = `e2e-fail-${Date.now()}`;
-  const { device, errors, ctx } = await newDevicePage(localQuery(thing));
+  const { device, errors, ctx } = await newLocalPage(thing);
   await device.waitForStatus('connected');
   await device.byTestId('job-behaviour').selectOption('fail');
   await device.byTestId('job-fail-step').fill('2');
@@ -224,7 +239,7 @@ test('local mode: with "fail at step 2" the job ends FAILED, in the page and in 
 
 test('local mode: the device reconnects after the broker restarts and converges again', { skip: !DEMO_RUN_DIR && 'needs THINGSIM_DEMO_RUN_DIR' }, async () => {
   const thing = `e2e-restart-${Date.now()}`;
-  const { device, ctx } = await newDevicePage(localQuery(thing, '&keepAlive=10'));
+  const { device, ctx } = await newLocalPage(thing, '&keepAlive=10');
   await device.waitForStatus('connected');
   execFileSync(`${REPO}scripts/broker`, ['stop', DEMO_RUN_DIR]);
   await device.waitForText('conn-status', /^reconnecting in \d+ s/, 15_000);
@@ -364,7 +379,7 @@ test('local mode: desired state set before the device ever connected is applied 
   assert.equal((await api(setup, 'POST', '/api/v1/things', { thingName: thing })).status, 201);
   assert.equal((await api(setup, 'PUT', `/api/v1/things/${thing}/shadow/desired`, { state: { desired: { targetTemperature: 17 } } })).status, 200);
   // No session at the broker ever saw that delta: only the startup GET can bring it.
-  const { device, errors } = await newDevicePage(localQuery(thing), ctx);
+  const { device, errors } = await newLocalPage(thing, '', ctx);
   await device.waitForStatus('connected');
   await device.page.waitForFunction(
     () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '17', null, { timeout: 10_000 });

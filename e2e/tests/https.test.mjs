@@ -19,14 +19,16 @@ after(async () => {
   await browser?.close();
 });
 
+const AUTH = `Basic ${Buffer.from(API_KEY).toString('base64')}`;
+
 async function api(page, method, path, body) {
-  return page.evaluate(async ({ api, method, path, body }) => {
+  return page.evaluate(async ({ api, auth, method, path, body }) => {
     const r = await fetch(`${api}${path}`, {
-      method, headers: { 'Content-Type': 'application/json' },
+      method, headers: { 'Content-Type': 'application/json', Authorization: auth },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: r.status, body: await r.json().catch(() => null) };
-  }, { api: API_URL, method, path, body });
+  }, { api: API_URL, auth: AUTH, method, path, body });
 }
 
 async function httpsDevice(thing, secret) {

@@ -123,13 +123,15 @@ pub fn ConnectionForm(
                     {field("cloud-api", "API URL (thingsim-cloud or Fleets)", "text",
                         |f| f.cloud_api.clone(), |f, v| f.cloud_api = v, |e| e.cloud_api.clone())}
                 </div>
-                <div class="https-fields" class:hidden=move || !form.with(|f| f.https)>
+                <div class="https-fields" class:hidden=move || mode() != Mode::Local && !form.with(|f| f.https)>
                     {field("api-key", "API key", "text",
                         |f| f.api_key.clone(), |f, v| f.api_key = v, |e| e.https.clone())}
                     {field("api-secret", "API secret", "password",
                         |f| f.api_secret.clone(), |f, v| f.api_secret = v, none)}
-                    {field("poll-secs", "Poll every (s)", "text",
-                        |f| f.poll_secs.clone(), |f, v| f.poll_secs = v, none)}
+                    <div class:hidden=move || !form.with(|f| f.https)>
+                        {field("poll-secs", "Poll every (s)", "text",
+                            |f| f.poll_secs.clone(), |f, v| f.poll_secs = v, none)}
+                    </div>
                 </div>
                 <div class="mqtt-fields" class:hidden=move || form.with(|f| f.https)>
                 {field("client-id", "Client ID", "text",

@@ -7,9 +7,31 @@ use thingsim_fleet::cloud::Operation;
 use thingsim_fleet::https::parse_shadow;
 use thingsim_fleet::shadow::cloud::ShadowDocument;
 
-/// Performs `operation` against the API at `base` (e.g. `http://127.0.0.1:8081`); `Ok` says
-/// what happened, `Err` why not, in words for the cloud panel.
-pub async fn operate(base: &str, operation: &Operation) -> Result<String, String> {
+/// `Basic base64(key:secret)` for an `Authorization` header, or why not (btoa takes Latin-1).
+pub fn basic_auth(credentials: &str) -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    window
+        .btoa(credentials)
+        .map(|b| format!("Basic {b}"))
+        .map_err(|_| "the API key and secret must be Latin-1 text".to_owned())
+}
+
+/// A request with the management API's credentials, when there are any.
+fn request(url: &str, method: Method, auth: Option<&str>) -> RequestBuilder {
+    let builder = RequestBuilder::new(url).method(method);
+    match auth {
+        Some(auth) => builder.header("Authorization", auth),
+        None => builder,
+    }
+}
+
+/// Performs `operation` against the API at `base` (e.g. `http://127.0.0.1:8081`) with `auth`
+/// (an `Authorization` value); `Ok` says what happened, `Err` why not, for the cloud panel.
+pub async fn operate(
+    base: &str,
+    auth: Option<&str>,
+    operation: &Operation,
+) -> Result<String, String> {
     let (method, path, body) = operation.http();
     let method = if method == "PUT" {
         Method::PUT
@@ -22,8 +44,7 @@ pub async fn operate(base: &str, operation: &Operation) -> Result<String, String
     } else {
         body.to_string()
     };
-    let request = RequestBuilder::new(&format!("{base}{path}"))
-        .method(method)
+    let request = request(&format!("{base}{path}"), method, auth)
         .header("Content-Type", "application/json")
         .body(body)
         .map_err(|e| format!("could not build the request: {e}"))?;
@@ -46,15 +67,20 @@ pub async fn operate(base: &str, operation: &Operation) -> Result<String, String
 }
 
 /// The thing's shadow document from thingsim-cloud's management API (local mode's startup
-/// GET; it needs no device key there).
-/// `Ok(None)` when the thing is not registered yet (its first report registers it), asked
-/// through the list so a new thing costs no 404 in the console.
-pub async fn get_shadow(base: &str, thing: &ThingName) -> Result<Option<ShadowDocument>, String> {
-    let list = RequestBuilder::new(&format!("{base}/api/v1/things"))
-        .method(Method::GET)
+/// GET). `Ok(None)` when the thing is not registered yet (its first report registers it),
+/// asked through the list so a new thing costs no 404 in the console.
+pub async fn get_shadow(
+    base: &str,
+    auth: Option<&str>,
+    thing: &ThingName,
+) -> Result<Option<ShadowDocument>, String> {
+    let list = request(&format!("{base}/api/v1/things"), Method::GET, auth)
         .send()
         .await
         .map_err(|e| format!("shadow GET: {base} did not answer ({e})"))?;
+    if list.status() == 401 {
+        return Err("shadow GET: 401, the API key and secret were refused".to_owned());
+    }
     let list: Value =
         serde_json::from_str(&list.text().await.unwrap_or_default()).unwrap_or(Value::Null);
     let known = list["data"]
@@ -64,8 +90,7 @@ pub async fn get_shadow(base: &str, thing: &ThingName) -> Result<Option<ShadowDo
         return Ok(None);
     }
     let url = format!("{base}/api/v1/things/{}/shadow", thing.path_segment());
-    let response = RequestBuilder::new(&url)
-        .method(Method::GET)
+    let response = request(&url, Method::GET, auth)
         .send()
         .await
         .map_err(|e| format!("shadow GET: {base} did not answer ({e})"))?;

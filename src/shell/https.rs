@@ -34,15 +34,6 @@ pub fn spawn(
     handle
 }
 
-/// `Basic base64(key:secret)`, or why not (btoa takes Latin-1 only).
-fn basic_auth(key: &str, secret: &str) -> Result<String, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    window
-        .btoa(&format!("{key}:{secret}"))
-        .map(|b| format!("Basic {b}"))
-        .map_err(|_| "the API key and secret must be Latin-1 text".to_owned())
-}
-
 async fn send(base: &str, auth: &str, request: &HttpRequest) -> Result<(u16, Vec<u8>), String> {
     let url = format!("{base}{}", request.path);
     let builder = RequestBuilder::new(&url)
@@ -81,7 +72,7 @@ async fn run(
     mut rx: UnboundedReceiver<Input>,
     on_event: impl Fn(ClientEvent) + 'static,
 ) {
-    let auth = match basic_auth(&config.key, &config.secret) {
+    let auth = match super::http::basic_auth(&format!("{}:{}", config.key, config.secret)) {
         Ok(auth) => auth,
         Err(e) => {
             // Validation refuses such keys; should one get here, say why and stop cleanly.

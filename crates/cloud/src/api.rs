@@ -50,6 +50,8 @@ pub type Answer = (u16, Value);
 pub struct ApiConfig {
     /// `apiKey:apiSecret` for the ThingDatas endpoints; `None` refuses them all (401).
     pub device_credentials: Option<String>,
+    /// `key:secret` for the management endpoints; `None` leaves them open (loopback only).
+    pub admin_credentials: Option<String>,
 }
 
 fn error(status: u16, message: impl Into<String>) -> Answer {
@@ -79,8 +81,15 @@ pub fn handle(
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     // Every ThingDatas path, known or not, needs the device key: 401 comes before 404, so an
     // unauthenticated caller learns nothing about what exists.
-    if segments.starts_with(&["api", "v1", "thing-datas"])
-        && let Err(denied) = authorize(config, authorization)
+    let credentials = if segments.starts_with(&["api", "v1", "thing-datas"]) {
+        Some(config.device_credentials.as_deref())
+    } else if segments.starts_with(&["api", "v1"]) {
+        config.admin_credentials.as_deref().map(Some)
+    } else {
+        None
+    };
+    if let Some(expected) = credentials
+        && let Err(denied) = authorize(expected, authorization)
     {
         return denied;
     }
@@ -341,15 +350,15 @@ pub fn handle(
     }
 }
 
-/// ThingDatas endpoints need `Authorization: Basic base64(apiKey:apiSecret)`.
-fn authorize(config: &ApiConfig, authorization: Option<&str>) -> Result<(), Answer> {
+/// Protected endpoints need `Authorization: Basic base64(key:secret)`.
+fn authorize(expected: Option<&str>, authorization: Option<&str>) -> Result<(), Answer> {
     let denied = || {
         error(
             401,
-            "ThingDatas endpoints need Authorization: Basic base64(apiKey:apiSecret)",
+            "this endpoint needs Authorization: Basic base64(apiKey:apiSecret)",
         )
     };
-    let Some(expected) = &config.device_credentials else {
+    let Some(expected) = expected else {
         return Err(denied());
     };
     let given = authorization
@@ -644,6 +653,7 @@ mod tests {
         cloud.create_thing(&ThingName::new("thermostat-001").unwrap());
         let config = ApiConfig {
             device_credentials: Some("key:secret".into()),
+            admin_credentials: None,
         };
         let auth = Some("Basic a2V5OnNlY3JldA==");
         let post = |cloud: &mut Cloud, body: Value| {
@@ -707,6 +717,7 @@ mod tests {
         cloud.create_thing(&t);
         let config = ApiConfig {
             device_credentials: Some("key:secret".into()),
+            admin_credentials: None,
         };
         let auth = Some("Basic a2V5OnNlY3JldA==");
         let post = |cloud: &mut Cloud, path: &str, body: Value| {
@@ -827,6 +838,7 @@ mod tests {
         cloud.create_thing(&ThingName::new("t1").unwrap());
         let config = ApiConfig {
             device_credentials: Some("key:secret".into()),
+            admin_credentials: None,
         };
         let auth = Some("Basic a2V5OnNlY3JldA==");
         for (method, path) in [
@@ -869,6 +881,7 @@ mod tests {
         cloud.create_thing(&ThingName::new("t1").unwrap());
         let config = ApiConfig {
             device_credentials: Some("key:secret".into()),
+            admin_credentials: None,
         };
         let get = |cloud: &mut Cloud, auth: Option<&str>| {
             handle(
@@ -892,5 +905,29 @@ mod tests {
             assert_eq!(status, 401, "{auth:?}");
             assert!(body.get("reported").is_none(), "no data on 401");
         }
+    }
+
+    #[test]
+    fn with_an_admin_key_the_management_api_needs_it_too() {
+        let mut cloud = Cloud::default();
+        let config = ApiConfig {
+            device_credentials: Some("key:secret".into()),
+            admin_credentials: Some("admin:pw".into()),
+        };
+        let get = |cloud: &mut Cloud, auth: Option<&str>| {
+            handle(cloud, &config, NOW, "GET", "/api/v1/things", auth, b"").0
+        };
+        assert_eq!(get(&mut cloud, None), 401);
+        assert_eq!(
+            get(&mut cloud, Some("Basic a2V5OnNlY3JldA==")),
+            401,
+            "the device key is not enough"
+        );
+        assert_eq!(get(&mut cloud, Some("Basic YWRtaW46cHc=")), 200); // admin:pw
+        let open = ApiConfig::default();
+        assert_eq!(
+            handle(&mut cloud, &open, NOW, "GET", "/api/v1/things", None, b"").0,
+            200
+        );
     }
 }

@@ -36,7 +36,9 @@ OPTIONS:
                             THINGSIM_BROKER_PASSWORD (never a flag: flags show in ps)
     --http HOST:PORT        HTTP API address, loopback only [env THINGSIM_HTTP, default 127.0.0.1:8081]
     --api-key KEY:SECRET    ThingDatas (device HTTPS) credentials; without it those endpoints
-                            answer 401 [env THINGSIM_API_KEY]
+                            answer 401 [env THINGSIM_API_KEY: prefer it, flags show in ps]
+    --admin-key KEY:SECRET  credentials for the management API; without it that API is open
+                            to this machine [env THINGSIM_ADMIN_KEY: prefer it]
     --cors-origin ORIGIN    an origin allowed to call the API from a browser (repeatable)
                             [default http://127.0.0.1:8080 and http://localhost:8080]
     --data DIR              folder of the SQLite database; state survives restarts
@@ -61,6 +63,7 @@ fn config() -> anyhow::Result<Option<Config>> {
     let mut broker = env("THINGSIM_BROKER", "127.0.0.1:1883");
     let mut http = env("THINGSIM_HTTP", "127.0.0.1:8081");
     let mut api_key = std::env::var("THINGSIM_API_KEY").ok();
+    let mut admin_key = std::env::var("THINGSIM_ADMIN_KEY").ok();
     let mut data = env("THINGSIM_DATA", "thingsim-data");
     let mut client_id = "thingsim-cloud".to_owned();
     let mut cors_origins = Vec::new();
@@ -78,6 +81,7 @@ fn config() -> anyhow::Result<Option<Config>> {
             "--broker" => broker = value("--broker")?,
             "--http" => http = value("--http")?,
             "--api-key" => api_key = Some(value("--api-key")?),
+            "--admin-key" => admin_key = Some(value("--admin-key")?),
             "--cors-origin" => cors_origins.push(value("--cors-origin")?),
             "--client-id" => client_id = value("--client-id")?,
             "--data" => data = value("--data")?,
@@ -107,6 +111,11 @@ fn config() -> anyhow::Result<Option<Config>> {
     {
         bail!("--api-key must be KEY:SECRET");
     }
+    if let Some(key) = &admin_key
+        && !key.contains(':')
+    {
+        bail!("--admin-key must be KEY:SECRET");
+    }
     if cors_origins.is_empty() {
         cors_origins = vec![
             "http://127.0.0.1:8080".into(),
@@ -120,6 +129,7 @@ fn config() -> anyhow::Result<Option<Config>> {
         client_id,
         api: ApiConfig {
             device_credentials: api_key,
+            admin_credentials: admin_key,
         },
         cors_origins,
     }))

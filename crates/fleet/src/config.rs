@@ -154,6 +154,8 @@ pub struct DeviceConfig {
     pub broker: Option<BrokerUrl>,
     /// thingsim-cloud's API for the cloud panel (local mode).
     pub cloud_api: Option<String>,
+    /// `key:secret` for that API, when given.
+    pub cloud_auth: Option<String>,
     /// Talk HTTPS instead of MQTT.
     pub https: Option<HttpsConfig>,
     /// The thing this device is.
@@ -429,6 +431,8 @@ impl ConnectForm {
                 Ok(DeviceConfig {
                     broker,
                     cloud_api: cloud_api.filter(|_| self.mode == Mode::Local),
+                    cloud_auth: (self.mode == Mode::Local && !self.api_key.trim().is_empty())
+                        .then(|| format!("{}:{}", self.api_key.trim(), self.api_secret)),
                     https,
                     thing,
                     options: Options {
