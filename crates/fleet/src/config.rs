@@ -565,6 +565,13 @@ mod tests {
         let cfg = form.validate().unwrap();
         assert_eq!(cfg.cloud_api.as_deref(), Some(LOCAL_CLOUD_API));
         assert!(cfg.broker.is_some());
+        assert_eq!(cfg.cloud_auth, None, "no key typed: no credentials sent");
+        form.api_key = "thingsim".into();
+        form.api_secret = "s3cret".into();
+        assert_eq!(
+            form.validate().unwrap().cloud_auth.as_deref(),
+            Some("thingsim:s3cret")
+        );
         form.will = true;
         let will = form.validate().unwrap().options.will.unwrap();
         assert_eq!(will.topic, "$emqx/things/thermostat-001/events/offline");
