@@ -2,6 +2,9 @@ use std::collections::VecDeque;
 
 use leptos::html::Div;
 use leptos::prelude::*;
+use thingsim_fleet::console;
+
+use super::utc_time;
 
 /// Which way a log line went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,22 +172,15 @@ impl Default for LogStore {
     }
 }
 
+/// A payload as people read it: pretty JSON when it is JSON, else as it came.
 fn pretty(payload: &str) -> String {
     serde_json::from_str::<serde_json::Value>(payload)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| payload.to_owned())
+        .map_or_else(|_| payload.to_owned(), |v| console::pretty(&v))
 }
 
+/// `HH:MM:SS.mmm` UTC.
 fn clock(at: u64) -> String {
-    let secs = at / 1000;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60,
-        at % 1000
-    )
+    format!("{}.{:03}", utc_time(at), at % 1000)
 }
 
 /// Every packet in and out: time (UTC), direction, topic, QoS, size, payload as text. Filter,

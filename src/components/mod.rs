@@ -19,3 +19,14 @@ pub use message_log::{Direction, LogStore, MessageLog};
 pub use shadow_panel::ShadowPanel;
 pub use status_line::StatusLine;
 pub use telemetry_panel::TelemetryPanel;
+
+/// `HH:MM:SS` (UTC) of epoch milliseconds: the time of day every panel shows.
+fn utc_time(ms: u64) -> String {
+    let secs = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}

@@ -2,15 +2,7 @@ use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_fleet::console::{ChangeKind, ShadowView, pretty};
 
-fn when(ms: u64) -> String {
-    let secs = ms / 1000;
-    format!(
-        "{:02}:{:02}:{:02}",
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60
-    )
-}
+use super::utc_time;
 
 /// Desired, reported and delta side by side, the version, and a timeline where stale deltas
 /// and refused values are marked.
@@ -33,13 +25,13 @@ pub fn ShadowPanel(
     };
     view! {
         <p class="muted" data-testid="shadow-version">{move || shadow.with(|s| match (s.version, s.updated_at) {
-            (Some(v), Some(at)) => format!("version {v} · updated {} UTC", when(at.0)),
+            (Some(v), Some(at)) => format!("version {v} · updated {} UTC", utc_time(at.0)),
             (Some(v), None) => format!("version {v}"),
             _ => "no shadow version seen yet".to_owned(),
         })}</p>
         {move || polling.get().map(|(every, at)| view! {
             <p class="muted" data-testid="shadow-polling">
-                {format!("HTTPS: polled every {} s · last poll {} UTC", every / 1000, when(at.0))}
+                {format!("HTTPS: polled every {} s · last poll {} UTC", every / 1000, utc_time(at.0))}
             </p>
         })}
         <div class="shadow-cols">
@@ -64,7 +56,7 @@ pub fn ShadowPanel(
                 };
                 view! {
                     <li class=class>
-                        <span class="tl-time">{when(c.at.0)}</span>
+                        <span class="tl-time">{utc_time(c.at.0)}</span>
                         <span class="tl-version">{c.version.map(|v| format!("v{v}")).unwrap_or_default()}</span>
                         <span>{label}</span>
                         <span class="muted">{c.keys.join(", ")}</span>
