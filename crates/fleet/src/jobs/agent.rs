@@ -112,28 +112,29 @@ impl JobsAgent {
     /// After (re)connecting: ask for the pending list, and for the next job (or the current
     /// job's fate, which may have changed while offline).
     pub fn handle_connected(&mut self) {
-        let _ = self.request(JobsTopic::Get(Reply::Request));
-        match &self.state {
-            AgentState::Running(e) => {
-                let topic = JobsTopic::JobGet(e.job_id.clone(), Reply::Request);
-                let _ = self.request(topic);
-            }
-            _ => self.start_next(),
+        if !self.ask_pending() {
+            // Any start-next in flight was lost with the connection: ask again.
+            self.start_next();
         }
     }
 
     /// A poll (HTTPS devices are told nothing): ask for the pending list, the running job's
     /// fate, and the next job when idle and starting jobs on its own.
     pub fn check(&mut self) {
-        let _ = self.request(JobsTopic::Get(Reply::Request));
-        match &self.state {
-            AgentState::Running(e) => {
-                let topic = JobsTopic::JobGet(e.job_id.clone(), Reply::Request);
-                let _ = self.request(topic);
-            }
-            AgentState::Idle if self.auto_start => self.start_next(),
-            _ => {}
+        if !self.ask_pending() && self.state == AgentState::Idle && self.auto_start {
+            self.start_next();
         }
+    }
+
+    /// Asks for the pending list and, while a job runs, for its fate; returns whether one runs.
+    fn ask_pending(&mut self) -> bool {
+        let _ = self.request(JobsTopic::Get(Reply::Request));
+        let AgentState::Running(e) = &self.state else {
+            return false;
+        };
+        let topic = JobsTopic::JobGet(e.job_id.clone(), Reply::Request);
+        let _ = self.request(topic);
+        true
     }
 
     /// Asks the cloud for the next job (user intent when `auto_start` is off).
