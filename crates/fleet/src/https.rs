@@ -376,15 +376,12 @@ impl HttpsLink {
         };
         match topic {
             Topic::Shadow(ShadowTopic::Update) => {
-                let update = Update::from_slice(&message.payload).map_err(|e| e.to_string())?;
-                let mut body = serde_json::to_value(&update).map_err(|e| e.to_string())?;
-                if let Value::Object(map) = &mut body {
-                    map.insert("thingName".into(), Value::String(thing.as_str().to_owned()));
-                }
+                // Only a well-formed update goes out; the body is the update plus thingName.
+                Update::from_slice(&message.payload).map_err(|e| e.to_string())?;
                 post(
                     Kind::Report,
                     "/api/v1/thing-datas/shadow/reported".into(),
-                    body,
+                    body_with_thing(&message.payload)?,
                 )
             }
             Topic::Event(kind) => {
