@@ -57,7 +57,7 @@ const OVERSCAN: usize = 6;
 #[derive(Clone, Copy)]
 pub struct LogStore {
     lines: StoredValue<VecDeque<LogLine>>,
-    held: StoredValue<Vec<LogLine>>,
+    held: StoredValue<VecDeque<LogLine>>,
     paused: RwSignal<bool>,
     revision: RwSignal<u64>,
     next_seq: StoredValue<u64>,
@@ -69,7 +69,7 @@ impl LogStore {
     pub fn new() -> Self {
         Self {
             lines: StoredValue::new(VecDeque::new()),
-            held: StoredValue::new(Vec::new()),
+            held: StoredValue::new(VecDeque::new()),
             paused: RwSignal::new(false),
             revision: RwSignal::new(0),
             next_seq: StoredValue::new(0),
@@ -93,9 +93,9 @@ impl LogStore {
         };
         if self.paused.get_untracked() {
             self.held.update_value(|h| {
-                h.push(line);
+                h.push_back(line);
                 if h.len() > LOG_CAP {
-                    h.remove(0);
+                    h.pop_front();
                 }
             });
             return;
@@ -136,7 +136,7 @@ impl LogStore {
 
     fn clear(&self) {
         self.lines.update_value(VecDeque::clear);
-        self.held.update_value(Vec::clear);
+        self.held.update_value(VecDeque::clear);
         self.revision.update(|r| *r += 1);
     }
 
@@ -155,14 +155,9 @@ impl LogStore {
     }
 
     /// How many lines are kept.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.revision.track();
         self.lines.with_value(VecDeque::len)
-    }
-
-    /// Whether the log is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

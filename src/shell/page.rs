@@ -26,13 +26,6 @@ pub fn save_settings(json: &str) -> bool {
     storage().is_some_and(|s| s.set_item(SETTINGS_KEY, json).is_ok())
 }
 
-/// Forgets saved settings.
-pub fn forget_settings() {
-    if let Some(s) = storage() {
-        let _ = s.remove_item(SETTINGS_KEY);
-    }
-}
-
 /// Calls `f` whenever the page becomes visible again. The listener lives as long as the page.
 pub fn on_visible(f: impl Fn() + 'static) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {

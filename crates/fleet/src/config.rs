@@ -169,8 +169,6 @@ pub struct DeviceConfig {
 /// What a page URL configured, and what it refused.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UrlConfig {
-    /// Whether the URL set anything.
-    pub configured: bool,
     /// Compact layout for an iframe.
     pub embed: bool,
     /// Connect at once (`Some(true)`), never at once (`Some(false)`), or as the mode suggests.
@@ -228,16 +226,10 @@ impl ConnectForm {
         {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let (key, value) = (decode(key), decode(value));
-            let mut set = |field: &mut String| {
-                *field = value.clone();
-                config.configured = true;
-            };
+            let set = |field: &mut String| value.clone_into(field);
             match key.as_str() {
                 "mode" => match Mode::parse(&value) {
-                    Some(mode) => {
-                        self.mode = mode;
-                        config.configured = true;
-                    }
+                    Some(mode) => self.mode = mode,
                     None => config.warnings.push(format!(
                         "mode={value} ignored: use sandbox, local or broker"
                     )),
@@ -249,16 +241,10 @@ impl ConnectForm {
                 "template" => set(&mut self.template),
                 "username" => set(&mut self.username),
                 "keepAlive" => set(&mut self.keep_alive),
-                "version" => {
-                    self.mqtt5 = value != "3.1.1";
-                    config.configured = true;
-                }
+                "version" => self.mqtt5 = value != "3.1.1",
                 "embed" => config.embed = value != "0",
                 "connect" => config.autoconnect = Some(value != "0"),
-                "https" => {
-                    self.https = value != "0";
-                    config.configured = true;
-                }
+                "https" => self.https = value != "0",
                 "apiKey" => set(&mut self.api_key),
                 "poll" => set(&mut self.poll_secs),
                 "password" | "pass" | "secret" | "apiSecret" | "token" => {
@@ -531,11 +517,17 @@ mod tests {
         assert_eq!(form.mode, Mode::Local);
         assert_eq!(form.thing_name, "lab-light");
         assert_eq!(form.template, "smart-light");
-        assert!(url.embed && url.configured);
+        assert!(url.embed);
         assert_eq!(form.password, "", "the password stays out");
         assert_eq!(url.warnings.len(), 2, "{:?}", url.warnings);
         assert!(url.warnings[0].contains("password in the page URL ignored"));
-        assert!(!ConnectForm::default().apply_query("").configured);
+        let mut untouched = ConnectForm::default();
+        assert_eq!(untouched.apply_query(""), UrlConfig::default());
+        assert_eq!(
+            untouched,
+            ConnectForm::default(),
+            "an empty query changes nothing"
+        );
     }
 
     #[test]

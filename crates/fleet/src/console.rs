@@ -23,6 +23,8 @@ use crate::shadow::state::{self, State};
 pub const TIMELINE_CAP: usize = 50;
 /// Commands kept in the commands panel.
 pub const COMMANDS_CAP: usize = 20;
+/// Published events kept in the events panel.
+pub const EVENTS_CAP: usize = 20;
 /// Points kept per telemetry series.
 pub const SERIES_CAP: usize = 120;
 
@@ -274,7 +276,7 @@ impl Console {
             }
             DeviceEvent::EventPublished { kind } => {
                 self.events.push_front((kind.clone(), now));
-                self.events.truncate(COMMANDS_CAP);
+                self.events.truncate(EVENTS_CAP);
             }
             DeviceEvent::Refused { .. } => {}
         }
