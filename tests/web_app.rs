@@ -59,6 +59,18 @@ impl Page {
         self.el(testid).text_content().unwrap_or_default()
     }
 
+    /// Fills the form for the test broker as `thing`, ticks `checks`, connects, and waits.
+    async fn connect_to_broker(&self, thing: &str, checks: &[&str]) {
+        self.type_into("broker-url", WS_URL);
+        self.type_into("thing-name", thing);
+        self.type_into("client-id", &format!("dev-{thing}"));
+        for check in checks {
+            self.el(check).click();
+        }
+        self.el("connect-button").click();
+        until("connected", || self.text("conn-status") == "connected").await;
+    }
+
     fn has(&self, testid: &str) -> bool {
         self.root
             .query_selector(&format!("[data-testid={testid}]"))
@@ -127,11 +139,7 @@ async fn invalid_fields_are_refused_with_a_message_beside_each() {
 async fn connecting_through_the_form_shows_connected_and_renders_payloads_as_text() {
     let page = Page::mount();
     let thing = unique("form-lamp");
-    page.type_into("broker-url", WS_URL);
-    page.type_into("thing-name", &thing);
-    page.type_into("client-id", &format!("dev-{thing}"));
-    page.el("connect-button").click();
-    until("connected", || page.text("conn-status") == "connected").await;
+    page.connect_to_broker(&thing, &[]).await;
     assert_eq!(page.text("connect-button"), "Disconnect");
 
     // A second client sends the device a hostile delta; it must show as text, not markup.
@@ -170,11 +178,7 @@ async fn connecting_through_the_form_shows_connected_and_renders_payloads_as_tex
 async fn the_page_runs_a_thermostat_that_applies_a_delta_and_reports_its_actual_state() {
     let page = Page::mount();
     let thing = unique("page-thermostat");
-    page.type_into("broker-url", WS_URL);
-    page.type_into("thing-name", &thing);
-    page.type_into("client-id", &format!("dev-{thing}"));
-    page.el("connect-button").click();
-    until("connected", || page.text("conn-status") == "connected").await;
+    page.connect_to_broker(&thing, &[]).await;
     until("the device panel", || {
         page.root
             .query_selector("[data-testid=prop-targetTemperature]")
@@ -324,12 +328,7 @@ async fn a_password_in_the_page_url_is_ignored_with_a_visible_warning() {
 async fn a_dropped_connection_publishes_the_last_will_and_the_device_comes_back() {
     let page = Page::mount();
     let thing = unique("will-lamp");
-    page.type_into("broker-url", WS_URL);
-    page.type_into("thing-name", &thing);
-    page.type_into("client-id", &format!("dev-{thing}"));
-    page.el("will").click();
-    page.el("connect-button").click();
-    until("connected", || page.text("conn-status") == "connected").await;
+    page.connect_to_broker(&thing, &["will"]).await;
 
     let (peer, mut peer_rx) = start(Options::new(format!("peer-{thing}")));
     let offline = format!("$emqx/things/{thing}/events/offline");

@@ -19,6 +19,20 @@ export async function launch() {
   });
 }
 
+// thingsim-cloud's API called with fetch from inside `page` (so CORS is exercised too), with
+// the demo's key:secret; returns the status and the JSON body (null when there is none).
+export async function cloudApi(page, { url, key }, method, path, body) {
+  const auth = `Basic ${Buffer.from(key).toString('base64')}`;
+  return page.evaluate(async ({ url, auth, method, path, body }) => {
+    const r = await fetch(`${url}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', Authorization: auth },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, { url, auth, method, path, body });
+}
+
 export class DevicePage {
   constructor(page) {
     this.page = page;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
-import { launch, DevicePage } from '../pages/device-page.mjs';
+import { launch, cloudApi, DevicePage } from '../pages/device-page.mjs';
 
 const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
 const WS_URL = process.env.THINGSIM_WS_URL ?? 'ws://127.0.0.1:8083/mqtt';
@@ -17,7 +17,6 @@ const DEMO_RUN_DIR = process.env.THINGSIM_DEMO_RUN_DIR;
 // The demo's key:secret, for the management API (and typed into the page in local mode).
 const API_KEY = process.env.THINGSIM_API_KEY ?? '';
 const [KEY, SECRET] = API_KEY.split(':');
-const AUTH = `Basic ${Buffer.from(API_KEY).toString('base64')}`;
 const REPO = new URL('../../', import.meta.url).pathname;
 mkdirSync(process.env.SCREENSHOT_DIR ?? 'screenshots', { recursive: true });
 
@@ -57,16 +56,7 @@ async function newLocalPage(thing, extra = '', context = null) {
   return opened;
 }
 
-async function api(page, method, path, body) {
-  return page.evaluate(async ({ api, auth, method, path, body }) => {
-    const r = await fetch(`${api}${path}`, {
-      method,
-      headers: { 'Content-Type': 'application/json', Authorization: auth },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, { api: API_URL, auth: AUTH, method, path, body });
-}
+const api = (page, method, path, body) => cloudApi(page, { url: API_URL, key: API_KEY }, method, path, body);
 
 test('a newcomer: the sandbox runs by itself; desired state, a command and a job in the first minute', async () => {
   const started = Date.now();

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { launch, DevicePage } from '../pages/device-page.mjs';
+import { launch, cloudApi, DevicePage } from '../pages/device-page.mjs';
 
 const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
 const API_URL = process.env.THINGSIM_API_URL ?? 'http://127.0.0.1:8081';
@@ -19,17 +19,7 @@ after(async () => {
   await browser?.close();
 });
 
-const AUTH = `Basic ${Buffer.from(API_KEY).toString('base64')}`;
-
-async function api(page, method, path, body) {
-  return page.evaluate(async ({ api, auth, method, path, body }) => {
-    const r = await fetch(`${api}${path}`, {
-      method, headers: { 'Content-Type': 'application/json', Authorization: auth },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, body: await r.json().catch(() => null) };
-  }, { api: API_URL, auth: AUTH, method, path, body });
-}
+const api = (page, method, path, body) => cloudApi(page, { url: API_URL, key: API_KEY }, method, path, body);
 
 async function httpsDevice(thing, secret) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
