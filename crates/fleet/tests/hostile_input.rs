@@ -85,3 +85,26 @@ proptest! {
         prop_assert!(accepted.is_ok());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// What the console adds takes text from URLs, storage and HTTP answers: any of it is
+    /// refused or ignored, never a panic, and secrets never come from a URL.
+    #[test]
+    fn page_inputs_never_panic(text in "[?&=%+a-zA-Z0-9:/.é✓-]{0,48}", bytes in payload()) {
+        use thingsim_fleet::config::ConnectForm;
+        let mut form = ConnectForm::default();
+        let _ = form.apply_query(&text);
+        prop_assert!(form.password.is_empty() && form.api_secret.is_empty());
+        let _ = form.validate();
+        let _ = ConnectForm::from_saved(&text);
+        let _ = thingsim_fleet::https::parse_shadow(&bytes, Millis(0));
+        let thing = ThingName::new("t").unwrap_or_else(|e| panic!("{e}"));
+        let mut link = thingsim_fleet::https::HttpsLink::new(Millis(0), thing, 1_000, 1);
+        link.handle_timeout(Millis(0));
+        while !matches!(link.poll_output(), thingsim_fleet::https::LinkOutput::Idle { .. }) {}
+        link.handle_response(Millis(1), 1, Ok((200, bytes.clone())));
+        link.handle_response(Millis(2), 1, Ok((404, bytes)));
+    }
+}
