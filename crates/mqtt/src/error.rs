@@ -36,14 +36,40 @@ pub enum Error {
     /// The peer broke the protocol or sent bytes that are not MQTT; the session closes.
     #[error("protocol error: {0}")]
     Protocol(String),
-    /// The offline queue was full, so the oldest queued publish was dropped.
-    #[error("offline queue full ({capacity} messages): dropped the publish to {topic:?}")]
+    /// The queue of publishes not yet sent was full (by count or by bytes), so the oldest was
+    /// dropped.
+    #[error("send queue full ({capacity}): dropped the publish to {topic:?}")]
     QueueOverflow {
         /// The topic of the dropped publish.
         topic: String,
-        /// The queue's capacity.
-        capacity: usize,
+        /// The queue's capacity, in words ("1000 messages", "1048576 bytes").
+        capacity: String,
     },
+    /// A packet is larger than the peer accepts; it was not sent (or, received, it closed the
+    /// connection). Nothing waits behind it.
+    #[error("{what} is {size} bytes, over the {whose} Maximum Packet Size of {maximum} bytes")]
+    PacketTooLarge {
+        /// "PUBLISH to a/b", "SUBSCRIBE to a/#", "an incoming PUBLISH".
+        what: String,
+        /// Its encoded size.
+        size: usize,
+        /// The limit.
+        maximum: u32,
+        /// "broker's" or "device's".
+        whose: &'static str,
+    },
+    /// SUBSCRIBE sent, no SUBACK within the timeout: the filters may not be active.
+    #[error("no SUBACK within {ms} ms for {filters:?}: they may not receive")]
+    SubackTimeout {
+        /// The filters of that SUBSCRIBE.
+        filters: Vec<String>,
+        /// The timeout.
+        ms: u64,
+    },
+    /// A publish was changed to fit what the broker allows (its Maximum QoS or Retain
+    /// Available); said once per connection.
+    #[error("{0}")]
+    Downgraded(String),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -25,12 +25,17 @@
 
 mod backoff;
 mod error;
+mod limits;
 mod session;
 mod time;
 mod url;
 
 pub use backoff::{Backoff, SeededRng};
 pub use error::{Error, Result};
-pub use session::{Command, Event, Message, Options, Output, ProtocolVersion, Qos, Session, State};
+pub use limits::{ServerLimits, SubscriptionState, SubscriptionStatus};
+pub use session::{
+    Command, DEFAULT_MAXIMUM_PACKET_SIZE, Event, Message, Options, Output, ProtocolVersion, Qos,
+    Session, State,
+};
 pub use time::Millis;
 pub use url::BrokerUrl;

@@ -3,13 +3,14 @@ use std::fmt;
 
 use mqtt_protocol_core::mqtt::{
     self,
-    connection::{Event as CoreEvent, TimerKind},
+    connection::{ConnectionOptions, Event as CoreEvent, TimerKind},
     packet::{
-        GenericPacket, GenericPacketTrait, Packet, ReceiveMaximum, SessionExpiryInterval, SubEntry,
-        SubOpts, v3_1_1, v5_0,
+        GenericPacket, GenericPacketTrait, GenericStorePacket, Packet, ReceiveMaximum,
+        SessionExpiryInterval, SubEntry, SubOpts, v3_1_1, v5_0,
     },
 };
 
+use crate::limits::{ServerLimits, SubscriptionState, SubscriptionStatus};
 use crate::{Error, Millis};
 
 /// The MQTT protocol level spoken on the wire.
@@ -83,9 +84,22 @@ pub struct Options {
     /// (a backend that both publishes and subscribes `shadow/update` needs it). Ignored for
     /// 3.1.1, where the bit is reserved [MQTT-3.8.3-4].
     pub no_local: bool,
-    /// How many publishes made while offline are kept; past that the oldest is dropped.
+    /// How many publishes waiting to be sent (offline, or held by the broker's Receive
+    /// Maximum) are kept; past that the oldest is dropped.
     pub offline_queue_capacity: usize,
+    /// The same queue's bound in payload and topic bytes.
+    pub offline_queue_bytes: usize,
+    /// Our Maximum Packet Size, announced in MQTT 5 CONNECT and enforced on what arrives (a
+    /// larger packet closes the connection before it is buffered). `None`: no limit.
+    pub maximum_packet_size: Option<u32>,
+    /// How long a SUBSCRIBE may wait for its SUBACK before its filters are reported as not
+    /// receiving.
+    pub suback_timeout_ms: u64,
 }
+
+/// Our Maximum Packet Size unless the user picks one: four times EMQX's default shadow and
+/// job document limits, and far below what a browser tab can buffer.
+pub const DEFAULT_MAXIMUM_PACKET_SIZE: u32 = 256 * 1024;
 
 impl Options {
     /// MQTT 5, keep-alive 60 s, persistent session kept for an hour, no credentials.
@@ -100,6 +114,9 @@ impl Options {
             password: None,
             connack_timeout_ms: 10_000,
             offline_queue_capacity: 1000,
+            offline_queue_bytes: 1024 * 1024,
+            maximum_packet_size: Some(DEFAULT_MAXIMUM_PACKET_SIZE),
+            suback_timeout_ms: 10_000,
             receive_maximum: None,
             will: None,
             no_local: false,
@@ -119,6 +136,7 @@ impl fmt::Debug for Options {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("receive_maximum", &self.receive_maximum)
+            .field("maximum_packet_size", &self.maximum_packet_size)
             .field("will", &self.will.as_ref().map(|w| &w.topic))
             .finish_non_exhaustive()
     }
@@ -163,6 +181,10 @@ pub enum Command {
 /// What happened, for the layer above and the UI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// What the broker allows, from an accepted CONNACK; comes just before `Connected`.
+    Limits(ServerLimits),
+    /// Where every subscription stands; sent whenever one changes.
+    Subscriptions(Vec<SubscriptionStatus>),
     /// CONNACK accepted the connection.
     Connected {
         /// Whether the broker still had our session (subscriptions, queued messages).
@@ -227,15 +249,6 @@ pub enum State {
     AwaitingClose,
 }
 
-/// A subscription the session remembers, to restore it when the broker has no session.
-#[derive(Debug, Clone)]
-struct Subscription {
-    filter: String,
-    qos: Qos,
-    /// Granted by a SUBACK on a session the broker still has.
-    granted: bool,
-}
-
 /// The MQTT client session: see the crate docs for the run loop.
 pub struct Session {
     options: Options,
@@ -246,12 +259,40 @@ pub struct Session {
     /// `handle_timeout` (a throttled background tab) fires them on the first call after.
     timers: Vec<(TimerKind, Millis)>,
     connack_deadline: Option<Millis>,
-    subscriptions: Vec<Subscription>,
+    /// Every filter asked for, restored when the broker has no session.
+    subscriptions: Vec<SubscriptionStatus>,
     /// Bytes of a packet not yet complete: packets are checked whole before the codec sees them.
     partial: Vec<u8>,
-    /// SUBSCRIBE packet id → its filters, to name them when SUBACK answers.
-    pending_subacks: Vec<(u16, Vec<String>)>,
-    offline_queue: VecDeque<Message>,
+    /// SUBSCRIBE packet id → its filters and when it is late, to name them when SUBACK answers.
+    pending_subacks: Vec<PendingSuback>,
+    /// Publishes not yet handed to the wire: made offline, or held back by the broker's Receive
+    /// Maximum. First in, first out, so a later report never overtakes an earlier one.
+    queue: VecDeque<Message>,
+    /// Topic and payload bytes in `queue`.
+    queued_bytes: usize,
+    /// Packet ids of our QoS 1/2 publishes not yet acknowledged (the broker's Receive Maximum
+    /// bounds how many).
+    inflight: Vec<u16>,
+    /// Publishes sent on a lost connection and never acknowledged, with their packet ids (kept
+    /// reserved): sent again first, with DUP, when the broker kept the session
+    /// [MQTT-4.4.0-1], or as new publishes when it did not. We resend them rather than
+    /// mqtt-protocol-core 0.7.9, whose own resend is not counted against the Receive Maximum
+    /// and underflows its counter on the PUBACKs (a panic in debug builds, and in release every
+    /// later QoS 1 publish refused).
+    resend: VecDeque<(u16, Message)>,
+    /// What the broker announced in the last CONNACK.
+    limits: ServerLimits,
+    /// Downgrades already said on this connection (Maximum QoS, Retain Available).
+    said_qos: bool,
+    said_retain: bool,
+}
+
+#[derive(Debug, Clone)]
+struct PendingSuback {
+    packet_id: u16,
+    filters: Vec<String>,
+    /// When it is late; `None` once reported late.
+    late_at: Option<Millis>,
 }
 
 impl fmt::Debug for Session {
@@ -271,7 +312,12 @@ impl Session {
             ProtocolVersion::V3_1_1 => mqtt::Version::V3_1_1,
             ProtocolVersion::V5 => mqtt::Version::V5_0,
         };
-        let mut conn = mqtt::Connection::<mqtt::role::Client>::new(version);
+        let mut connection_options = ConnectionOptions::new();
+        if let Some(max) = options.maximum_packet_size {
+            connection_options = connection_options.maximum_packet_size_recv(max);
+        }
+        let mut conn =
+            mqtt::Connection::<mqtt::role::Client>::with_options(version, connection_options);
         // PUBACK for incoming QoS 1 and the QoS 2 handshake are pure protocol duty.
         conn.set_auto_pub_response(true);
         Self {
@@ -284,7 +330,13 @@ impl Session {
             subscriptions: Vec::new(),
             partial: Vec::new(),
             pending_subacks: Vec::new(),
-            offline_queue: VecDeque::new(),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            inflight: Vec::new(),
+            resend: VecDeque::new(),
+            limits: ServerLimits::default(),
+            said_qos: false,
+            said_retain: false,
         }
     }
 
@@ -298,9 +350,24 @@ impl Session {
         &self.options
     }
 
-    /// Publishes waiting for a connection.
+    /// Publishes waiting to be sent (for a connection, or for the broker's Receive Maximum).
     pub fn queued(&self) -> usize {
-        self.offline_queue.len()
+        self.queue.len() + self.resend.len()
+    }
+
+    /// QoS 1/2 publishes sent and not yet acknowledged.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// What the broker announced in the last accepted CONNACK.
+    pub fn server_limits(&self) -> &ServerLimits {
+        &self.limits
+    }
+
+    /// Every subscription asked for, and where it stands.
+    pub fn subscriptions(&self) -> &[SubscriptionStatus] {
+        &self.subscriptions
     }
 
     /// The transport is open: send CONNECT.
@@ -329,6 +396,19 @@ impl Session {
         // panics (unwrap on its PUBACK builder) on a QoS 1 PUBLISH with packet id 0, found by
         // the mqtt_input fuzz target. A peer must never be able to crash the device.
         while self.state != State::AwaitingClose {
+            // [MQTT-3.1.2-24]-style: a packet over our Maximum Packet Size is refused as soon as
+            // its length is known, before it is buffered (a 32 MB PUBLISH must not become 32 MB
+            // of memory first).
+            if let (Some(max), Some((remaining, header))) = (
+                self.options.maximum_packet_size,
+                remaining_length(&self.partial),
+            ) && header + remaining > max as usize
+            {
+                let size = header + remaining;
+                self.partial.clear();
+                self.refuse_oversize_input(now, size, max);
+                return;
+            }
             let Some((len, header)) = packet_len(&self.partial) else {
                 break;
             };
@@ -354,6 +434,8 @@ impl Session {
                 "malformed remaining length [MQTT-1.5.5]".to_owned(),
             ));
         }
+        // Acknowledgements may have opened the broker's Receive Maximum window.
+        self.flush(now);
     }
 
     /// The transport closed (by either side): forget the connection, keep the session.
@@ -363,11 +445,23 @@ impl Session {
         }
         let events = self.conn.notify_closed();
         self.absorb(now, events);
+        self.take_unacknowledged();
         self.state = State::AwaitingTransport;
         self.partial.clear();
         self.timers.clear();
         self.connack_deadline = None;
         self.pending_subacks.clear();
+        // Unanswered SUBSCRIBEs go out again on the next connection.
+        let mut changed = false;
+        for s in &mut self.subscriptions {
+            if matches!(s.state, SubscriptionState::Pending { .. }) {
+                s.state = SubscriptionState::Unsent;
+                changed = true;
+            }
+        }
+        if changed {
+            self.report_subscriptions();
+        }
         self.outputs.push_back(Output::Event(Event::Disconnected));
     }
 
@@ -385,6 +479,26 @@ impl Session {
             let events = self.conn.notify_timer_fired(kind);
             self.absorb(now, events);
         }
+        let mut late = Vec::new();
+        for pending in &mut self.pending_subacks {
+            if pending.late_at.is_some_and(|at| at <= now) {
+                pending.late_at = None;
+                late.extend(pending.filters.iter().cloned());
+                self.outputs
+                    .push_back(Output::Event(Event::Error(Error::SubackTimeout {
+                        filters: pending.filters.clone(),
+                        ms: self.options.suback_timeout_ms,
+                    })));
+            }
+        }
+        if !late.is_empty() {
+            for s in &mut self.subscriptions {
+                if late.contains(&s.filter) {
+                    s.state = SubscriptionState::Pending { late: true };
+                }
+            }
+            self.report_subscriptions();
+        }
     }
 
     /// User intent: subscribe, publish, disconnect.
@@ -398,24 +512,26 @@ impl Session {
                         continue;
                     }
                     self.subscriptions.retain(|s| s.filter != filter);
-                    self.subscriptions.push(Subscription {
+                    self.subscriptions.push(SubscriptionStatus {
                         filter: filter.clone(),
                         qos,
-                        granted: false,
+                        state: SubscriptionState::Unsent,
                     });
                     fresh.push((filter, qos));
                 }
-                if self.state == State::Connected && !fresh.is_empty() {
-                    self.send_subscribe(now, fresh);
+                if !fresh.is_empty() {
+                    if self.state == State::Connected {
+                        self.send_subscribe(now, fresh);
+                    }
+                    self.report_subscriptions();
                 }
             }
             Command::Publish(message) => {
                 if let Err(e) = validate_topic_name(&message.topic) {
                     self.outputs.push_back(Output::Event(Event::Error(e)));
-                } else if self.state == State::Connected {
-                    self.send_publish(now, message);
                 } else {
                     self.enqueue(message);
+                    self.flush(now);
                 }
             }
             Command::Disconnect => {
@@ -449,8 +565,35 @@ impl Session {
                     self.connack_deadline
                         .filter(|_| self.state == State::AwaitingConnAck),
                 )
+                .chain(self.pending_subacks.iter().filter_map(|p| p.late_at))
                 .min(),
         })
+    }
+
+    fn report_subscriptions(&mut self) {
+        self.outputs.push_back(Output::Event(Event::Subscriptions(
+            self.subscriptions.clone(),
+        )));
+    }
+
+    /// A packet over our Maximum Packet Size is arriving: MQTT 5 says why (DISCONNECT 0x95,
+    /// §3.14.2.1) before closing; 3.1.1 can only close.
+    fn refuse_oversize_input(&mut self, now: Millis, size: usize, maximum: u32) {
+        if self.state == State::Connected
+            && self.options.version == ProtocolVersion::V5
+            && let Ok(packet) = v5_0::Disconnect::builder()
+                .reason_code(mqtt::result_code::DisconnectReasonCode::PacketTooLarge)
+                .build()
+        {
+            let events = self.conn.send(packet.into());
+            self.absorb(now, events);
+        }
+        self.fail(Error::PacketTooLarge {
+            what: "a packet from the broker".to_owned(),
+            size,
+            maximum,
+            whose: "device's",
+        });
     }
 
     fn connect_packet(&self) -> Result<Packet, Error> {
@@ -517,39 +660,105 @@ impl Session {
         })
     }
 
-    fn send_subscribe(&mut self, now: Millis, filters: Vec<(String, Qos)>) {
-        let packet_id = match self.conn.acquire_packet_id() {
-            Ok(id) => id,
-            Err(e) => {
-                return self.fail(Error::Protocol(format!("no packet id for SUBSCRIBE: {e}")));
-            }
-        };
+    /// Builds a SUBSCRIBE for `filters` with a fresh packet id; `Err` names what went wrong.
+    fn build_subscribe(&self, packet_id: u16, filters: &[(String, Qos)]) -> Result<Packet, String> {
+        let no_local = self.options.no_local && self.options.version == ProtocolVersion::V5;
         let entries: Result<Vec<SubEntry>, _> = filters
             .iter()
             .map(|(f, q)| {
-                let no_local = self.options.no_local && self.options.version == ProtocolVersion::V5;
                 SubEntry::new(
                     f.as_str(),
                     SubOpts::new().set_qos(q.to_core()).set_nl(no_local),
                 )
             })
             .collect();
-        let built: Result<Packet, _> = entries.and_then(|entries| match self.options.version {
-            ProtocolVersion::V3_1_1 => v3_1_1::Subscribe::builder()
-                .packet_id(packet_id)
-                .entries(entries)
-                .build()
-                .map(Into::into),
-            ProtocolVersion::V5 => v5_0::Subscribe::builder()
-                .packet_id(packet_id)
-                .entries(entries)
-                .build()
-                .map(Into::into),
-        });
-        match built {
+        entries
+            .and_then(|entries| match self.options.version {
+                ProtocolVersion::V3_1_1 => v3_1_1::Subscribe::builder()
+                    .packet_id(packet_id)
+                    .entries(entries)
+                    .build()
+                    .map(Into::into),
+                ProtocolVersion::V5 => v5_0::Subscribe::builder()
+                    .packet_id(packet_id)
+                    .entries(entries)
+                    .build()
+                    .map(Into::into),
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Sends `filters` in as few SUBSCRIBE packets as the broker's Maximum Packet Size allows
+    /// [MQTT-3.1.2-24]; a filter that fits in no packet is marked unsendable, never dropped
+    /// silently.
+    fn send_subscribe(&mut self, now: Millis, filters: Vec<(String, Qos)>) {
+        let maximum = self
+            .limits
+            .maximum_packet_size
+            .map_or(usize::MAX, |m| m as usize);
+        let mut batch: Vec<(String, Qos)> = Vec::new();
+        for entry in filters {
+            batch.push(entry);
+            // Packet ids do not change a packet's size, so 1 stands in while measuring.
+            let size = self.build_subscribe(1, &batch).map(|p| p.size());
+            if size.is_ok_and(|size| size <= maximum) {
+                continue;
+            }
+            let Some(last) = batch.pop() else { continue };
+            if !batch.is_empty() {
+                self.send_subscribe_packet(now, std::mem::take(&mut batch));
+            }
+            match self
+                .build_subscribe(1, std::slice::from_ref(&last))
+                .map(|p| p.size())
+            {
+                Ok(size) if size <= maximum => batch.push(last),
+                Ok(size) => self.unsendable(
+                    Error::PacketTooLarge {
+                        what: format!("SUBSCRIBE to {}", last.0),
+                        size,
+                        maximum: self.limits.maximum_packet_size.unwrap_or(u32::MAX),
+                        whose: "broker's",
+                    },
+                    &last.0,
+                ),
+                Err(e) => self.unsendable(
+                    Error::Protocol(format!("could not build SUBSCRIBE: {e}")),
+                    &last.0,
+                ),
+            }
+        }
+        if !batch.is_empty() {
+            self.send_subscribe_packet(now, batch);
+        }
+    }
+
+    fn unsendable(&mut self, error: Error, filter: &str) {
+        if let Some(s) = self.subscriptions.iter_mut().find(|s| s.filter == filter) {
+            s.state = SubscriptionState::Unsendable(error.to_string());
+        }
+        self.outputs.push_back(Output::Event(Event::Error(error)));
+    }
+
+    fn send_subscribe_packet(&mut self, now: Millis, filters: Vec<(String, Qos)>) {
+        let packet_id = match self.conn.acquire_packet_id() {
+            Ok(id) => id,
+            Err(e) => {
+                return self.fail(Error::Protocol(format!("no packet id for SUBSCRIBE: {e}")));
+            }
+        };
+        match self.build_subscribe(packet_id, &filters) {
             Ok(packet) => {
-                self.pending_subacks
-                    .push((packet_id, filters.into_iter().map(|(f, _)| f).collect()));
+                for s in &mut self.subscriptions {
+                    if filters.iter().any(|(f, _)| *f == s.filter) {
+                        s.state = SubscriptionState::Pending { late: false };
+                    }
+                }
+                self.pending_subacks.push(PendingSuback {
+                    packet_id,
+                    filters: filters.into_iter().map(|(f, _)| f).collect(),
+                    late_at: Some(now + self.options.suback_timeout_ms),
+                });
                 let events = self.conn.send(packet);
                 self.absorb(now, events);
             }
@@ -564,24 +773,139 @@ impl Session {
         }
     }
 
-    fn send_publish(&mut self, now: Millis, message: Message) {
-        let packet_id = if message.qos == Qos::AtMostOnce {
-            None
-        } else {
-            match self.conn.acquire_packet_id() {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    // All 65535 ids in flight: hold it until acks free some.
-                    self.enqueue(message);
-                    return;
-                }
+    /// The QoS and retain flag a publish may carry to this broker, saying once per connection
+    /// what had to change.
+    fn fit_to_broker(&mut self, mut message: Message) -> Message {
+        if message.qos > self.limits.maximum_qos {
+            if !self.said_qos {
+                self.said_qos = true;
+                self.outputs.push_back(Output::Event(Event::Error(Error::Downgraded(format!(
+                    "the broker allows QoS {} at most: publishes asking for more go out at QoS {} \
+                     (first: {})",
+                    self.limits.maximum_qos as u8, self.limits.maximum_qos as u8, message.topic
+                )))));
             }
+            message.qos = self.limits.maximum_qos;
+        }
+        if message.retain && !self.limits.retain_available {
+            if !self.said_retain {
+                self.said_retain = true;
+                self.outputs
+                    .push_back(Output::Event(Event::Error(Error::Downgraded(format!(
+                        "the broker has no retained messages: publishes go out without the retain \
+                     flag (first: {})",
+                        message.topic
+                    )))));
+            }
+            message.retain = false;
+        }
+        message
+    }
+
+    /// Moves our unacknowledged publishes out of the codec's store when a connection ends
+    /// (see `resend`), keeping their packet ids reserved.
+    fn take_unacknowledged(&mut self) {
+        for packet in self.conn.get_stored_packets() {
+            let (id, message) = match &packet {
+                GenericStorePacket::V3_1_1Publish(p) => (
+                    p.packet_id(),
+                    Message {
+                        topic: p.topic_name().to_owned(),
+                        payload: p.payload().as_slice().to_vec(),
+                        qos: Qos::from_core(p.qos()),
+                        retain: p.retain(),
+                    },
+                ),
+                GenericStorePacket::V5_0Publish(p) => (
+                    p.packet_id(),
+                    Message {
+                        topic: p.topic_name().to_owned(),
+                        payload: p.payload().as_slice().to_vec(),
+                        qos: Qos::from_core(p.qos()),
+                        retain: p.retain(),
+                    },
+                ),
+                // The second half of a QoS 2 flow: the codec resends it itself.
+                _ => continue,
+            };
+            let Some(id) = id else { continue };
+            let _ = self.conn.erase_stored_publish(id);
+            let _ = self.conn.register_packet_id(id);
+            self.inflight.retain(|&i| i != id);
+            self.resend.push_back((id, message));
+        }
+    }
+
+    /// Sends what waits, in order — unacknowledged publishes of the last connection first —
+    /// as far as the connection and the broker's Receive Maximum allow.
+    fn flush(&mut self, now: Millis) {
+        while self.state == State::Connected {
+            let resend = !self.resend.is_empty();
+            let front = if resend {
+                self.resend.front().map(|(_, m)| m)
+            } else {
+                self.queue.front()
+            };
+            let Some(front) = front else {
+                break;
+            };
+            let qos = front.qos.min(self.limits.maximum_qos);
+            if qos != Qos::AtMostOnce
+                && self.inflight.len() >= usize::from(self.limits.receive_maximum)
+            {
+                break; // a PUBACK will open the window
+            }
+            let (id, message) = if resend {
+                match self.resend.pop_front() {
+                    Some((id, message)) => (Some(id), message),
+                    None => break,
+                }
+            } else {
+                match self.queue.pop_front() {
+                    Some(message) => (None, message),
+                    None => break,
+                }
+            };
+            if id.is_none() {
+                self.queued_bytes = self.queued_bytes.saturating_sub(message_bytes(&message));
+            }
+            if let Err(message) = self.send_publish(now, message, id) {
+                // No packet id free: wait for acknowledgements, keeping the order.
+                self.queued_bytes += message_bytes(&message);
+                self.queue.push_front(message);
+                break;
+            }
+        }
+    }
+
+    /// Sends one publish now (`resend`: again, with DUP, under its reserved packet id); gives
+    /// it back when no packet id is free.
+    fn send_publish(
+        &mut self,
+        now: Millis,
+        message: Message,
+        resend: Option<u16>,
+    ) -> Result<(), Message> {
+        let message = self.fit_to_broker(message);
+        let packet_id = match (message.qos, resend) {
+            (Qos::AtMostOnce, reserved) => {
+                if let Some(id) = reserved {
+                    let _ = self.conn.release_packet_id(id);
+                }
+                None
+            }
+            (_, Some(id)) => Some(id),
+            (_, None) => match self.conn.acquire_packet_id() {
+                Ok(id) => Some(id),
+                Err(_) => return Err(message),
+            },
         };
+        let dup = resend.is_some() && packet_id.is_some();
         let built: Result<Packet, _> = match self.options.version {
             ProtocolVersion::V3_1_1 => {
                 let b = v3_1_1::Publish::builder()
                     .topic_name(message.topic.as_str())
-                    .map(|b| b.qos(message.qos.to_core()).retain(message.retain))
+                    .map(|b| b.qos(message.qos.to_core()).retain(message.retain).dup(dup))
                     .map(|b| b.payload(message.payload.clone()));
                 b.and_then(|b| match packet_id {
                     Some(id) => b.packet_id(id).build(),
@@ -592,7 +916,7 @@ impl Session {
             ProtocolVersion::V5 => {
                 let b = v5_0::Publish::builder()
                     .topic_name(message.topic.as_str())
-                    .map(|b| b.qos(message.qos.to_core()).retain(message.retain))
+                    .map(|b| b.qos(message.qos.to_core()).retain(message.retain).dup(dup))
                     .map(|b| b.payload(message.payload.clone()));
                 b.and_then(|b| match packet_id {
                     Some(id) => b.packet_id(id).build(),
@@ -601,99 +925,148 @@ impl Session {
                 .map(Into::into)
             }
         };
-        match built {
-            Ok(packet) => {
-                let events = self.conn.send(packet);
-                self.absorb(now, events);
-            }
-            Err(e) => {
-                if let Some(id) = packet_id {
-                    let _ = self.conn.release_packet_id(id);
+        let refused = match built {
+            Ok(packet) => match self.limits.maximum_packet_size {
+                // [MQTT-3.1.2-24]: never send the broker more than it accepts; refuse this one
+                // and go on with the rest.
+                Some(maximum) if packet.size() > maximum as usize => Error::PacketTooLarge {
+                    what: format!("PUBLISH to {}", message.topic),
+                    size: packet.size(),
+                    maximum,
+                    whose: "broker's",
+                },
+                _ => {
+                    if let Some(id) = packet_id {
+                        self.inflight.push(id);
+                    }
+                    let events = self.conn.send(packet);
+                    self.absorb(now, events);
+                    return Ok(());
                 }
-                self.outputs
-                    .push_back(Output::Event(Event::Error(Error::InvalidTopic {
-                        topic: message.topic,
-                        reason: e.to_string(),
-                    })));
-            }
+            },
+            Err(e) => Error::InvalidTopic {
+                topic: message.topic,
+                reason: e.to_string(),
+            },
+        };
+        if let Some(id) = packet_id {
+            let _ = self.conn.release_packet_id(id);
         }
+        self.outputs.push_back(Output::Event(Event::Error(refused)));
+        Ok(())
     }
 
     fn enqueue(&mut self, message: Message) {
-        let capacity = self.options.offline_queue_capacity;
+        let capacity = self.options.offline_queue_capacity.max(1);
+        let capacity_bytes = self.options.offline_queue_bytes;
+        self.queued_bytes += message_bytes(&message);
+        self.queue.push_back(message);
         // Drop-oldest: for device state the newest report is the one that matters.
-        while self.offline_queue.len() >= capacity.max(1) {
-            if let Some(dropped) = self.offline_queue.pop_front() {
-                self.outputs
-                    .push_back(Output::Event(Event::Error(Error::QueueOverflow {
-                        topic: dropped.topic,
-                        capacity,
-                    })));
-            }
+        while self.queue.len() > capacity
+            || (self.queued_bytes > capacity_bytes && self.queue.len() > 1)
+        {
+            let Some(dropped) = self.queue.pop_front() else {
+                break;
+            };
+            self.queued_bytes = self.queued_bytes.saturating_sub(message_bytes(&dropped));
+            let capacity = if self.queue.len() >= capacity {
+                format!("{capacity} messages")
+            } else {
+                format!("{capacity_bytes} bytes")
+            };
+            self.outputs
+                .push_back(Output::Event(Event::Error(Error::QueueOverflow {
+                    topic: dropped.topic,
+                    capacity,
+                })));
         }
-        self.offline_queue.push_back(message);
     }
 
     /// A fatal error: report it and ask for the transport to close.
     fn fail(&mut self, error: Error) {
         self.outputs.push_back(Output::Event(Event::Error(error)));
-        if self.state != State::AwaitingTransport {
+        if !matches!(self.state, State::AwaitingTransport | State::AwaitingClose) {
             self.state = State::AwaitingClose;
             self.outputs.push_back(Output::Close);
         }
     }
 
-    fn on_connected(&mut self, now: Millis, session_present: bool) {
+    fn on_connected(&mut self, now: Millis, session_present: bool, limits: ServerLimits) {
         self.state = State::Connected;
         self.connack_deadline = None;
+        self.said_qos = false;
+        self.said_retain = false;
+        // [MQTT-3.2.2-16]: reconnect with the id the broker assigned, to find the session again.
+        if let Some(id) = &limits.assigned_client_id {
+            self.options.client_id.clone_from(id);
+        }
+        self.limits = limits;
+        self.outputs
+            .push_back(Output::Event(Event::Limits(self.limits.clone())));
         self.outputs
             .push_back(Output::Event(Event::Connected { session_present }));
         if !session_present {
-            for s in &mut self.subscriptions {
-                s.granted = false;
+            // The broker forgot the session: what it never acknowledged goes out again as new
+            // publishes (at least once), ahead of what waited.
+            self.inflight.clear();
+            for (id, message) in self.resend.drain(..).rev() {
+                let _ = self.conn.release_packet_id(id);
+                self.queued_bytes += message_bytes(&message);
+                self.queue.push_front(message);
+            }
+        }
+        for s in &mut self.subscriptions {
+            // Without a session nothing is granted any more; with one, what was granted stays,
+            // and what could not be sent may fit this broker's limits.
+            if !session_present || !matches!(s.state, SubscriptionState::Granted(_)) {
+                s.state = SubscriptionState::Unsent;
             }
         }
         let restore: Vec<(String, Qos)> = self
             .subscriptions
             .iter()
-            .filter(|s| !s.granted)
+            .filter(|s| s.state == SubscriptionState::Unsent)
             .map(|s| (s.filter.clone(), s.qos))
             .collect();
         if !restore.is_empty() {
             self.send_subscribe(now, restore);
+            self.report_subscriptions();
         }
-        while self.state == State::Connected {
-            let Some(message) = self.offline_queue.pop_front() else {
-                break;
-            };
-            self.send_publish(now, message);
-        }
+        self.flush(now);
     }
 
     fn on_suback(&mut self, packet_id: u16, results: Vec<Result<Qos, String>>) {
         let Some(pos) = self
             .pending_subacks
             .iter()
-            .position(|(id, _)| *id == packet_id)
+            .position(|p| p.packet_id == packet_id)
         else {
             return;
         };
-        let (_, filters) = self.pending_subacks.swap_remove(pos);
-        for (filter, result) in filters.into_iter().zip(results) {
-            let event = match result {
-                Ok(granted) => {
-                    if let Some(s) = self.subscriptions.iter_mut().find(|s| s.filter == filter) {
-                        s.granted = true;
-                    }
-                    Event::Subscribed { filter, granted }
-                }
-                Err(reason) => {
-                    self.subscriptions.retain(|s| s.filter != filter);
-                    Event::Error(Error::SubscribeRefused { filter, reason })
-                }
+        let pending = self.pending_subacks.swap_remove(pos);
+        for (filter, result) in pending.filters.into_iter().zip(results) {
+            let (state, event) = match result {
+                Ok(granted) => (
+                    SubscriptionState::Granted(granted),
+                    Event::Subscribed {
+                        filter: filter.clone(),
+                        granted,
+                    },
+                ),
+                Err(reason) => (
+                    SubscriptionState::Refused(reason.clone()),
+                    Event::Error(Error::SubscribeRefused {
+                        filter: filter.clone(),
+                        reason,
+                    }),
+                ),
             };
+            if let Some(s) = self.subscriptions.iter_mut().find(|s| s.filter == filter) {
+                s.state = state;
+            }
             self.outputs.push_back(Output::Event(event));
         }
+        self.report_subscriptions();
     }
 
     /// Turns mqtt-protocol-core's requests and notifications into our outputs.
@@ -705,7 +1078,9 @@ impl Session {
                         .push_back(Output::Transmit(packet.to_continuous_buffer()));
                 }
                 CoreEvent::NotifyPacketReceived(packet) => self.on_packet(now, packet),
-                CoreEvent::NotifyPacketIdReleased(_) => {}
+                // A QoS 1/2 publish of ours is done (acknowledged, or dropped by the codec as
+                // too large for the broker on resend): its slot in the Receive Maximum is free.
+                CoreEvent::NotifyPacketIdReleased(id) => self.inflight.retain(|&i| i != id),
                 CoreEvent::RequestTimerReset { kind, duration_ms } => {
                     self.timers.retain(|&(k, _)| k != kind);
                     self.timers.push((kind, now + duration_ms));
@@ -729,7 +1104,7 @@ impl Session {
         match packet {
             // [MQTT-3.2.2-3] / v5 3.2.2.2: session present tells us whether to resubscribe.
             Packet::V3_1_1Connack(p) if p.return_code().is_success() => {
-                self.on_connected(now, p.session_present());
+                self.on_connected(now, p.session_present(), ServerLimits::default());
             }
             Packet::V3_1_1Connack(p) => {
                 self.fail(Error::ConnectRefused(p.return_code().to_string()))
@@ -737,7 +1112,8 @@ impl Session {
             Packet::V5_0Connack(p)
                 if p.reason_code() == mqtt::result_code::ConnectReasonCode::Success =>
             {
-                self.on_connected(now, p.session_present());
+                let limits = ServerLimits::from_properties(p.props());
+                self.on_connected(now, p.session_present(), limits);
             }
             Packet::V5_0Connack(p) => self.fail(Error::ConnectRefused(p.reason_code().to_string())),
             Packet::V3_1_1Suback(p) => {
@@ -889,6 +1265,11 @@ fn validate_filter(filter: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// What a message costs the send queue's byte bound.
+fn message_bytes(message: &Message) -> usize {
+    message.topic.len() + message.payload.len()
+}
+
 /// [MQTT-4.7.3-1] non-empty; [MQTT-3.3.2-2] no wildcards in a topic name.
 fn validate_topic_name(topic: &str) -> Result<(), Error> {
     if topic.is_empty() || topic.contains(['+', '#']) {
@@ -1014,6 +1395,7 @@ mod tests {
         assert_eq!(
             ev,
             vec![
+                Event::Limits(ServerLimits::default()),
                 Event::Connected {
                     session_present: false
                 },
@@ -1146,12 +1528,20 @@ mod tests {
         let [hi, lo] = packet_id.to_be_bytes();
         s.handle_input(Millis(2), &[0x90, 0x03, hi, lo, 0x01]); // SUBACK granted QoS 1
         let (_, ev, _, _) = drain(&mut s);
+        let status = SubscriptionStatus {
+            filter: "$emqx/things/t1/shadow/update/delta".into(),
+            qos: Qos::AtLeastOnce,
+            state: SubscriptionState::Granted(Qos::AtLeastOnce),
+        };
         assert_eq!(
             ev,
-            vec![Event::Subscribed {
-                filter: "$emqx/things/t1/shadow/update/delta".into(),
-                granted: Qos::AtLeastOnce
-            }]
+            vec![
+                Event::Subscribed {
+                    filter: "$emqx/things/t1/shadow/update/delta".into(),
+                    granted: Qos::AtLeastOnce
+                },
+                Event::Subscriptions(vec![status])
+            ]
         );
         // Reconnect where the broker kept the session: nothing to resubscribe.
         s.handle_transport_closed(Millis(3));
@@ -1188,7 +1578,7 @@ mod tests {
             ev,
             vec![Event::Error(Error::QueueOverflow {
                 topic: "t/0".into(),
-                capacity: 2
+                capacity: "2 messages".into()
             })]
         );
         assert_eq!(s.queued(), 2);
@@ -1244,9 +1634,13 @@ mod tests {
         assert_eq!(connect[9] & 0x04, 0x04, "will flag");
         assert_eq!((connect[9] >> 3) & 0x03, 1, "will QoS 1");
         // Properties follow keep-alive: length, then 0x11 session expiry (u32), 0x21 receive
-        // maximum (u16). No 0x22 Topic Alias Maximum: aliases stay off.
+        // maximum (u16), 0x27 our Maximum Packet Size (u32, 256 KiB). No 0x22 Topic Alias
+        // Maximum: aliases stay off.
         let props = &connect[13..13 + connect[12] as usize];
-        assert_eq!(props, &[0x11, 0, 0, 0x0E, 0x10, 0x21, 0, 20]);
+        assert_eq!(
+            props,
+            &[0x11, 0, 0, 0x0E, 0x10, 0x21, 0, 20, 0x27, 0, 0x04, 0, 0]
+        );
     }
 
     #[test]
@@ -1323,5 +1717,436 @@ mod tests {
         };
         let shown = format!("{o:?} {:?}", Session::new(o.clone()));
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    // -- the limits a broker sets (MQTT 5 CONNACK properties) --
+
+    /// A v5 CONNACK (accepted, session as given) carrying `props` (id, value bytes...).
+    fn connack_v5(session_present: bool, props: &[u8]) -> Vec<u8> {
+        let mut p = vec![
+            0x20,
+            (3 + props.len()) as u8,
+            u8::from(session_present),
+            0x00,
+        ];
+        p.push(props.len() as u8);
+        p.extend_from_slice(props);
+        p
+    }
+
+    /// A v5 session connected to a broker that announced `props`.
+    fn connected_v5_with(options: Options, props: &[u8]) -> (Session, Vec<Event>) {
+        let mut s = Session::new(options);
+        s.handle_transport_opened(Millis(0));
+        drain(&mut s);
+        s.handle_input(Millis(1), &connack_v5(false, props));
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(!close, "{ev:?}");
+        (s, ev)
+    }
+
+    /// The filters of a v5 SUBSCRIBE packet.
+    fn subscribe_filters(packet: &[u8]) -> Vec<String> {
+        assert_eq!(packet[0], 0x82, "SUBSCRIBE");
+        let (len, header) = remaining_length(packet).unwrap();
+        assert_eq!(packet.len(), header + len, "one whole packet");
+        let mut at = header + 2; // packet id
+        at += 1; // property length 0
+        let mut filters = Vec::new();
+        while at < packet.len() {
+            let n = usize::from(u16::from_be_bytes([packet[at], packet[at + 1]]));
+            filters.push(String::from_utf8(packet[at + 2..at + 2 + n].to_vec()).unwrap());
+            at += 2 + n + 1; // filter, options
+        }
+        filters
+    }
+
+    fn puback_for(publish: &[u8]) -> Vec<u8> {
+        // v5 PUBLISH QoS 1: header, topic (u16 + bytes), packet id.
+        let (_, header) = remaining_length(publish).unwrap();
+        let topic_len = usize::from(u16::from_be_bytes([publish[header], publish[header + 1]]));
+        let id = &publish[header + 2 + topic_len..header + 4 + topic_len];
+        vec![0x40, 0x02, id[0], id[1]]
+    }
+
+    const MAX_PACKET_256: [u8; 5] = [0x27, 0, 0, 0x01, 0x00]; // Maximum Packet Size 256
+    const RECEIVE_MAX_2: [u8; 3] = [0x21, 0, 2]; // Receive Maximum 2
+
+    #[test]
+    fn every_connack_limit_is_read_and_reported_before_connected() {
+        let mut props = Vec::new();
+        props.extend_from_slice(&MAX_PACKET_256);
+        props.extend_from_slice(&RECEIVE_MAX_2);
+        props.extend_from_slice(&[0x22, 0, 5]); // Topic Alias Maximum 5
+        props.extend_from_slice(&[0x24, 0]); // Maximum QoS 0
+        props.extend_from_slice(&[0x25, 0]); // Retain Available: no
+        props.extend_from_slice(&[0x28, 0]); // Wildcard Subscription Available: no
+        props.extend_from_slice(&[0x13, 0, 10]); // Server Keep Alive 10 s
+        props.extend_from_slice(&[0x12, 0, 4, b'a', b'u', b't', b'o']); // Assigned Client Id
+        let (s, ev) = connected_v5_with(Options::new(""), &props);
+        let expected = ServerLimits {
+            maximum_packet_size: Some(256),
+            receive_maximum: 2,
+            topic_alias_maximum: 5,
+            maximum_qos: Qos::AtMostOnce,
+            retain_available: false,
+            wildcard_subscriptions: false,
+            server_keep_alive: Some(10),
+            assigned_client_id: Some("auto".into()),
+        };
+        assert_eq!(
+            ev,
+            vec![
+                Event::Limits(expected.clone()),
+                Event::Connected {
+                    session_present: false
+                }
+            ]
+        );
+        assert_eq!(s.server_limits(), &expected);
+        assert_eq!(
+            expected.to_string(),
+            "max packet 256 B · receive max 2 · QoS 0 only · no retain · no wildcard \
+             subscriptions · topic aliases 5 · keep-alive 10 s · client id auto (assigned)"
+        );
+    }
+
+    #[test]
+    fn an_mqtt311_broker_announces_nothing_so_the_defaults_apply() {
+        let s = connected(ProtocolVersion::V3_1_1, 60);
+        assert!(s.server_limits().is_default());
+        assert_eq!(s.server_limits().receive_maximum, 65_535);
+    }
+
+    /// The 13 filters a Fleets device subscribes to (fleets-protocol.md), for thing `t1`.
+    fn fleets_filters() -> Vec<(String, Qos)> {
+        let t = "$emqx/things/thermostat-001";
+        [
+            format!("{t}/shadow/update/delta"),
+            format!("{t}/shadow/update"),
+            format!("{t}/jobs/notify"),
+            format!("{t}/jobs/notify-next"),
+            format!("{t}/jobs/get/accepted"),
+            format!("{t}/jobs/get/rejected"),
+            format!("{t}/jobs/start-next/accepted"),
+            format!("{t}/jobs/start-next/rejected"),
+            format!("{t}/jobs/+/get/accepted"),
+            format!("{t}/jobs/+/get/rejected"),
+            format!("{t}/jobs/+/update/accepted"),
+            format!("{t}/jobs/+/update/rejected"),
+            "$emqx/commands/things/thermostat-001/executions/+/request".to_owned(),
+        ]
+        .into_iter()
+        .map(|f| (f, Qos::AtLeastOnce))
+        .collect()
+    }
+
+    #[test]
+    fn subscribe_is_split_into_packets_that_fit_the_broker_maximum_packet_size() {
+        // [MQTT-3.1.2-24] the client must not send a packet larger than Maximum Packet Size.
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &MAX_PACKET_256);
+        s.handle_command(Millis(2), Command::Subscribe(fleets_filters()));
+        let (tx, ev, close, _) = drain(&mut s);
+        assert!(!close);
+        assert!(
+            tx.len() > 1,
+            "13 filters need more than one 256-byte packet"
+        );
+        let mut sent = Vec::new();
+        for packet in &tx {
+            assert!(packet.len() <= 256, "{} bytes", packet.len());
+            sent.extend(subscribe_filters(packet));
+        }
+        let wanted: Vec<String> = fleets_filters().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(sent, wanted, "every filter once, in order");
+        assert!(!ev.iter().any(|e| matches!(e, Event::Error(_))), "{ev:?}");
+        // Each SUBACK grants its own filters; all 13 end granted.
+        for packet in &tx {
+            let n = subscribe_filters(packet).len();
+            let (_, header) = remaining_length(packet).unwrap();
+            let mut suback = vec![0x90, (3 + n) as u8, packet[header], packet[header + 1], 0];
+            suback.extend(std::iter::repeat_n(0x01, n));
+            s.handle_input(Millis(3), &suback);
+        }
+        let granted = s
+            .subscriptions()
+            .iter()
+            .filter(|s| s.state == SubscriptionState::Granted(Qos::AtLeastOnce))
+            .count();
+        assert_eq!(granted, 13);
+    }
+
+    #[test]
+    fn a_filter_that_fits_no_packet_is_unsendable_and_said_while_the_others_go_out() {
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &[0x27, 0, 0, 0, 64]);
+        let long = format!("a/{}", "x".repeat(80));
+        s.handle_command(
+            Millis(2),
+            Command::Subscribe(vec![
+                ("a/b".into(), Qos::AtLeastOnce),
+                (long.clone(), Qos::AtLeastOnce),
+                ("a/c".into(), Qos::AtLeastOnce),
+            ]),
+        );
+        let (tx, ev, close, _) = drain(&mut s);
+        assert!(!close);
+        let sent: Vec<String> = tx.iter().flat_map(|p| subscribe_filters(p)).collect();
+        assert_eq!(sent, vec!["a/b".to_owned(), "a/c".to_owned()]);
+        assert!(
+            ev.iter().any(|e| matches!(e,
+                Event::Error(Error::PacketTooLarge { what, maximum: 64, .. }) if what.contains(&long))),
+            "{ev:?}"
+        );
+        let status = s.subscriptions().iter().find(|s| s.filter == long).unwrap();
+        assert!(
+            matches!(&status.state, SubscriptionState::Unsendable(why) if why.contains("64")),
+            "{status:?}"
+        );
+        assert!(status.problem().is_some());
+    }
+
+    #[test]
+    fn a_publish_over_the_broker_maximum_is_refused_and_the_next_one_still_goes_out() {
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &MAX_PACKET_256);
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("big", vec![b'x'; 300], Qos::AtLeastOnce)),
+        );
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("small", "x", Qos::AtLeastOnce)),
+        );
+        let (tx, ev, close, _) = drain(&mut s);
+        assert!(!close);
+        assert_eq!(tx.len(), 1, "only the small one");
+        assert_eq!(&tx[0][4..9], b"small");
+        assert!(
+            ev.iter().any(|e| matches!(e,
+                Event::Error(Error::PacketTooLarge { what, maximum: 256, .. }) if what == "PUBLISH to big")),
+            "{ev:?}"
+        );
+        assert_eq!((s.queued(), s.in_flight()), (0, 1), "nothing wedged");
+    }
+
+    #[test]
+    fn receive_maximum_holds_publishes_until_a_puback_opens_the_window() {
+        // [MQTT-4.9.0-2]: no more than Receive Maximum QoS 1/2 publishes unacknowledged.
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &RECEIVE_MAX_2);
+        for n in 0..5 {
+            s.handle_command(
+                Millis(2),
+                Command::Publish(Message::new(format!("t/{n}"), "x", Qos::AtLeastOnce)),
+            );
+        }
+        let (tx, _, _, _) = drain(&mut s);
+        assert_eq!(tx.len(), 2);
+        assert_eq!((s.in_flight(), s.queued()), (2, 3));
+        let mut sent = tx;
+        let mut acked = 0;
+        while acked < sent.len() {
+            s.handle_input(Millis(3), &puback_for(&sent[acked]));
+            acked += 1;
+            let (tx, _, _, _) = drain(&mut s);
+            sent.extend(tx);
+            assert!(s.in_flight() <= 2);
+        }
+        let topics: Vec<&[u8]> = sent.iter().map(|p| &p[4..7]).collect();
+        assert_eq!(
+            topics,
+            [&b"t/0"[..], b"t/1", b"t/2", b"t/3", b"t/4"],
+            "in order"
+        );
+        assert_eq!((s.in_flight(), s.queued()), (0, 0));
+    }
+
+    #[test]
+    fn receive_maximum_still_counts_right_after_a_resumed_session_resends() {
+        // Two QoS 1 publishes unacknowledged when the link drops; the broker keeps the session
+        // and the session resends them. Their PUBACKs must free exactly two slots.
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &RECEIVE_MAX_2);
+        for n in 0..2 {
+            s.handle_command(
+                Millis(2),
+                Command::Publish(Message::new(format!("t/{n}"), "x", Qos::AtLeastOnce)),
+            );
+        }
+        drain(&mut s);
+        s.handle_transport_closed(Millis(3));
+        s.handle_transport_opened(Millis(4));
+        drain(&mut s);
+        s.handle_input(Millis(5), &connack_v5(true, &RECEIVE_MAX_2));
+        let (resent, _, _, _) = drain(&mut s);
+        assert_eq!(resent.len(), 2, "{resent:?}");
+        for p in &resent {
+            s.handle_input(Millis(6), &puback_for(p));
+        }
+        drain(&mut s);
+        for n in 2..4 {
+            s.handle_command(
+                Millis(7),
+                Command::Publish(Message::new(format!("t/{n}"), "x", Qos::AtLeastOnce)),
+            );
+        }
+        let (tx, ev, _, _) = drain(&mut s);
+        assert_eq!(tx.len(), 2, "{ev:?}");
+        assert!(!ev.iter().any(|e| matches!(e, Event::Error(_))), "{ev:?}");
+    }
+
+    #[test]
+    fn maximum_qos_0_sends_qos1_publishes_at_qos0_and_says_so_once() {
+        // [MQTT-3.2.2-11]: never send a PUBLISH above the broker's Maximum QoS.
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &[0x24, 0]);
+        for n in 0..2 {
+            s.handle_command(
+                Millis(2),
+                Command::Publish(Message::new(format!("t/{n}"), "x", Qos::AtLeastOnce)),
+            );
+        }
+        let (tx, ev, _, _) = drain(&mut s);
+        assert_eq!(tx.iter().map(|p| p[0]).collect::<Vec<_>>(), [0x30, 0x30]);
+        let notes = ev
+            .iter()
+            .filter(|e| matches!(e, Event::Error(Error::Downgraded(_))))
+            .count();
+        assert_eq!(notes, 1, "{ev:?}");
+        assert_eq!(s.in_flight(), 0, "QoS 0 waits for no PUBACK");
+    }
+
+    #[test]
+    fn without_retain_available_the_retain_flag_is_cleared() {
+        // [MQTT-3.2.2-14]
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &[0x25, 0]);
+        let mut m = Message::new("t", "x", Qos::AtMostOnce);
+        m.retain = true;
+        s.handle_command(Millis(2), Command::Publish(m));
+        let (tx, ev, _, _) = drain(&mut s);
+        assert_eq!(tx[0][0], 0x30, "no retain bit");
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, Event::Error(Error::Downgraded(_))))
+        );
+    }
+
+    #[test]
+    fn the_server_keep_alive_replaces_ours() {
+        // [MQTT-3.2.2-21]: the client must use the Server Keep Alive.
+        let (mut s, _) = connected_v5_with(
+            Options {
+                keep_alive_secs: 60,
+                ..Options::new("dev-1")
+            },
+            &[0x13, 0, 10],
+        );
+        let (_, _, _, deadline) = drain(&mut s);
+        assert_eq!(deadline, Some(Millis(10_001)));
+        s.handle_timeout(Millis(10_001));
+        let (tx, _, _, _) = drain(&mut s);
+        assert_eq!(tx, vec![PINGREQ.to_vec()]);
+    }
+
+    #[test]
+    fn an_assigned_client_identifier_is_used_on_the_next_connect() {
+        let (mut s, _) = connected_v5_with(Options::new(""), &[0x12, 0, 4, b'a', b'u', b't', b'o']);
+        s.handle_transport_closed(Millis(2));
+        s.handle_transport_opened(Millis(3));
+        let (tx, _, _, _) = drain(&mut s);
+        let connect = &tx[0];
+        let props_len = usize::from(connect[12]);
+        let id_at = 13 + props_len;
+        assert_eq!(&connect[id_at..id_at + 6], b"\x00\x04auto");
+    }
+
+    #[test]
+    fn our_maximum_packet_size_is_announced_and_a_larger_packet_closes_before_it_is_buffered() {
+        let mut s = Session::new(Options {
+            maximum_packet_size: Some(1024),
+            ..Options::new("dev-1")
+        });
+        s.handle_transport_opened(Millis(0));
+        let (tx, _, _, _) = drain(&mut s);
+        let connect = &tx[0];
+        let props = &connect[13..13 + connect[12] as usize];
+        assert!(
+            props.windows(5).any(|w| w == [0x27, 0, 0, 0x04, 0x00]),
+            "Maximum Packet Size 1024 in CONNECT: {props:02x?}"
+        );
+        s.handle_input(Millis(1), &CONNACK_V5_OK);
+        drain(&mut s);
+        // A PUBLISH announcing 2 MB: only its fixed header has arrived.
+        s.handle_input(Millis(2), &[0x30, 0x80, 0x80, 0x80, 0x01]);
+        let (tx, ev, close, _) = drain(&mut s);
+        assert!(close);
+        assert_eq!(
+            tx,
+            vec![vec![0xE0, 0x01, 0x95]],
+            "DISCONNECT, Packet too large"
+        );
+        assert!(
+            ev.iter().any(|e| matches!(
+                e,
+                Event::Error(Error::PacketTooLarge {
+                    maximum: 1024,
+                    whose: "device's",
+                    ..
+                })
+            )),
+            "{ev:?}"
+        );
+        assert!(s.partial.is_empty(), "nothing buffered");
+    }
+
+    #[test]
+    fn the_send_queue_is_bounded_by_bytes_too() {
+        let mut s = Session::new(Options {
+            offline_queue_bytes: 10,
+            ..Options::new("dev-1")
+        });
+        for n in 0..3 {
+            s.handle_command(
+                Millis(0),
+                Command::Publish(Message::new(format!("{n}"), "abcd", Qos::AtMostOnce)),
+            );
+        }
+        let (_, ev, _, _) = drain(&mut s);
+        assert_eq!(
+            ev,
+            vec![Event::Error(Error::QueueOverflow {
+                topic: "0".into(),
+                capacity: "10 bytes".into()
+            })]
+        );
+        assert_eq!(s.queued(), 2);
+    }
+
+    #[test]
+    fn a_subscribe_without_suback_is_reported_late_at_the_timeout() {
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &[]);
+        s.handle_command(
+            Millis(2),
+            Command::Subscribe(vec![("a/b".into(), Qos::AtLeastOnce)]),
+        );
+        let (_, _, _, deadline) = drain(&mut s);
+        assert_eq!(deadline, Some(Millis(10_002)));
+        s.handle_timeout(Millis(10_001));
+        let (_, ev, _, _) = drain(&mut s);
+        assert!(ev.is_empty(), "not before the deadline: {ev:?}");
+        s.handle_timeout(Millis(10_002));
+        let (_, ev, _, _) = drain(&mut s);
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, Event::Error(Error::SubackTimeout { .. }))),
+            "{ev:?}"
+        );
+        assert_eq!(
+            s.subscriptions()[0].state,
+            SubscriptionState::Pending { late: true }
+        );
+        // A late SUBACK still counts.
+        let (tx_id_hi, tx_id_lo) = (0, 1);
+        s.handle_input(Millis(10_003), &[0x90, 0x04, tx_id_hi, tx_id_lo, 0, 0x01]);
+        assert_eq!(
+            s.subscriptions()[0].state,
+            SubscriptionState::Granted(Qos::AtLeastOnce)
+        );
     }
 }

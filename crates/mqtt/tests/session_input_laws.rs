@@ -70,7 +70,7 @@ proptest! {
         }
         pieces.push(&stream[at..]);
         let whole = events(vec![&stream[..]]);
-        prop_assert_eq!(whole.len(), 3);
+        prop_assert_eq!(whole.len(), 4, "limits, connected, two messages");
         prop_assert_eq!(events(pieces), whole);
     }
 }
