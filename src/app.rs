@@ -5,14 +5,14 @@ use leptos::prelude::*;
 use thingsim_fleet::ThingName;
 use thingsim_fleet::cloud::{CloudEvent, Operation};
 use thingsim_fleet::config::{ConnectForm, FieldErrors, Mode, UrlConfig};
-use thingsim_fleet::console::Console;
+use thingsim_fleet::console::{Console, Feed};
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, UserCommand};
 use thingsim_fleet::model::{DeviceModel, Template};
 use thingsim_mqtt::{Event, Qos};
 
 use crate::components::{
-    CloudPanel, CommandsPanel, ConnectionForm, DevicePanel, Direction, JobPanel, LogStore,
-    MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
+    CloudPanel, CommandsPanel, ConnectionForm, DeafNote, DevicePanel, Direction, JobPanel,
+    LogStore, MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
 };
 use crate::shell::client::{self, ClientEvent, ClientHandle, Status};
 use crate::shell::{clock, http, https, page, sandbox};
@@ -108,6 +108,8 @@ pub fn App() -> impl IntoView {
     let jobs = Memo::new(move |_| console.with(|c| c.jobs.clone()));
     let series = Memo::new(move |_| console.with(|c| c.series.clone()));
     let events = Memo::new(move |_| console.with(|c| c.events.clone()));
+    let link = Memo::new(move |_| console.with(|c| c.link.clone()));
+    let deaf = move |feed: Feed| Signal::derive(move || link.with(|l| l.deaf(feed)));
 
     // -- callbacks --
     // The Fleets startup flow's shadow GET, where the page can make it: in local mode over
@@ -168,6 +170,15 @@ pub fn App() -> impl IntoView {
                     0,
                     e.to_string().as_bytes(),
                 );
+            }
+            ClientEvent::Mqtt(e @ (Event::Limits(_) | Event::Subscriptions(_))) => {
+                if let Event::Limits(limits) = &e
+                    && !limits.is_default()
+                {
+                    let text = format!("the broker's limits: {limits}");
+                    log.push(at.0, Direction::Note, "connack".into(), 0, text.as_bytes());
+                }
+                console.update(|c| c.link.handle_mqtt_event(&e));
             }
             ClientEvent::Mqtt(_) => {}
             ClientEvent::Device(e) => {
@@ -381,7 +392,8 @@ pub fn App() -> impl IntoView {
                     on_connect=on_connect
                     on_disconnect=on_disconnect
                 />
-                <StatusLine status=Signal::derive(move || status.get()) />
+                <StatusLine status=Signal::derive(move || status.get())
+                    link=Signal::derive(move || link.get()) />
                 <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>
             }.into_any())}
             {move || running.get().map(|run| {
@@ -397,14 +409,17 @@ pub fn App() -> impl IntoView {
                         }.into_any())}
                         {cloud}
                         {panel("shadow", "Shadow", view! {
+                            <DeafNote note=deaf(Feed::Shadow) testid="shadow-deaf" />
                             <ShadowPanel shadow=Signal::derive(move || shadow.get())
                                 polling=Signal::derive(move || polling.get()) />
                         }.into_any())}
                         {panel("commands", "Commands", view! {
+                            <DeafNote note=deaf(Feed::Commands) testid="commands-deaf" />
                             <CommandsPanel commands=Signal::derive(move || commands.get())
                                 now=Signal::derive(move || now.get()) available=Signal::derive(move || !https) on_user=on_user />
                         }.into_any())}
                         {panel("jobs", "Jobs", view! {
+                            <DeafNote note=deaf(Feed::Jobs) testid="jobs-deaf" />
                             <JobPanel jobs=Signal::derive(move || jobs.get()) now=Signal::derive(move || now.get())
                                 on_user=on_user on_drop=on_drop />
                         }.into_any())}

@@ -142,6 +142,8 @@ pub fn ConnectionForm(
                     |f| f.password.clone(), |f, v| f.password = v, none)}
                 {field("keep-alive", "Keep-alive (s)", "text",
                     |f| f.keep_alive.clone(), |f, v| f.keep_alive = v, |e| e.keep_alive.clone())}
+                {field("max-packet", "Maximum packet size (bytes)", "text",
+                    |f| f.max_packet.clone(), |f, v| f.max_packet = v, |e| e.max_packet.clone())}
                 <div class="field">
                     <label for="mqtt-version">"MQTT version"</label>
                     <select

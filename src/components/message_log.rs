@@ -48,6 +48,59 @@ pub struct LogLine {
 
 /// Lines kept; the oldest go first.
 pub const LOG_CAP: usize = 100_000;
+/// Topic and payload text kept in all, in bytes; past it the oldest lines go first.
+pub const LOG_BYTES_CAP: usize = 32 * 1024 * 1024;
+/// Payload text kept per line; a larger payload is cut (its size column keeps the real size).
+pub const PAYLOAD_KEPT: usize = 16 * 1024;
+
+/// Lines bounded by count and by bytes, oldest first.
+#[derive(Default)]
+struct Ring {
+    lines: VecDeque<LogLine>,
+    bytes: usize,
+}
+
+impl Ring {
+    fn extend(&mut self, lines: impl IntoIterator<Item = LogLine>) {
+        for line in lines {
+            self.bytes += line_bytes(&line);
+            self.lines.push_back(line);
+        }
+        while self.lines.len() > LOG_CAP || (self.bytes > LOG_BYTES_CAP && self.lines.len() > 1) {
+            if let Some(old) = self.lines.pop_front() {
+                self.bytes -= line_bytes(&old);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.lines.clear();
+        self.bytes = 0;
+    }
+}
+
+fn line_bytes(line: &LogLine) -> usize {
+    line.topic.len() + line.payload.len()
+}
+
+/// A payload as text, cut at [`PAYLOAD_KEPT`] bytes (on a character boundary) with a note of
+/// how much was left out.
+fn payload_text(payload: &[u8]) -> String {
+    if payload.len() <= PAYLOAD_KEPT {
+        return String::from_utf8_lossy(payload).into_owned();
+    }
+    let mut text = String::from_utf8_lossy(&payload[..PAYLOAD_KEPT]).into_owned();
+    // A multi-byte character cut in half became U+FFFD; drop it.
+    if text.ends_with('\u{FFFD}') {
+        text.pop();
+    }
+    text.push_str(&format!(
+        "… ({} of {} bytes shown)",
+        PAYLOAD_KEPT,
+        payload.len()
+    ));
+    text
+}
 const ROW_PX: f64 = 22.0;
 const VIEW_ROWS: usize = 18;
 const OVERSCAN: usize = 6;
@@ -56,8 +109,8 @@ const OVERSCAN: usize = 6;
 /// message would freeze the page); a revision signal tells the view to look again.
 #[derive(Clone, Copy)]
 pub struct LogStore {
-    lines: StoredValue<VecDeque<LogLine>>,
-    held: StoredValue<VecDeque<LogLine>>,
+    lines: StoredValue<Ring>,
+    held: StoredValue<Ring>,
     paused: RwSignal<bool>,
     revision: RwSignal<u64>,
     next_seq: StoredValue<u64>,
@@ -68,8 +121,8 @@ impl LogStore {
     /// An empty log.
     pub fn new() -> Self {
         Self {
-            lines: StoredValue::new(VecDeque::new()),
-            held: StoredValue::new(VecDeque::new()),
+            lines: StoredValue::new(Ring::default()),
+            held: StoredValue::new(Ring::default()),
             paused: RwSignal::new(false),
             revision: RwSignal::new(0),
             next_seq: StoredValue::new(0),
@@ -89,23 +142,13 @@ impl LogStore {
             topic,
             qos,
             size: payload.len(),
-            payload: String::from_utf8_lossy(payload).into_owned(),
+            payload: payload_text(payload),
         };
         if self.paused.get_untracked() {
-            self.held.update_value(|h| {
-                h.push_back(line);
-                if h.len() > LOG_CAP {
-                    h.pop_front();
-                }
-            });
+            self.held.update_value(|h| h.extend([line]));
             return;
         }
-        self.lines.update_value(|l| {
-            l.push_back(line);
-            while l.len() > LOG_CAP {
-                l.pop_front();
-            }
-        });
+        self.lines.update_value(|l| l.extend([line]));
         if !self.refresh_armed.get_value() {
             self.refresh_armed.set_value(true);
             let this = *self;
@@ -120,8 +163,9 @@ impl LogStore {
 
     /// Every line, oldest first, as JSON for export.
     pub fn to_json(&self) -> String {
-        self.lines.with_value(|lines| {
-            let items: Vec<serde_json::Value> = lines
+        self.lines.with_value(|ring| {
+            let items: Vec<serde_json::Value> = ring
+                .lines
                 .iter()
                 .map(|l| {
                     serde_json::json!({
@@ -135,8 +179,8 @@ impl LogStore {
     }
 
     fn clear(&self) {
-        self.lines.update_value(VecDeque::clear);
-        self.held.update_value(VecDeque::clear);
+        self.lines.update_value(Ring::clear);
+        self.held.update_value(Ring::clear);
         self.revision.update(|r| *r += 1);
     }
 
@@ -144,12 +188,7 @@ impl LogStore {
         self.paused.set(paused);
         if !paused {
             let held = std::mem::take(&mut *self.held.write_value());
-            self.lines.update_value(|l| {
-                l.extend(held);
-                while l.len() > LOG_CAP {
-                    l.pop_front();
-                }
-            });
+            self.lines.update_value(|l| l.extend(held.lines));
             self.revision.update(|r| *r += 1);
         }
     }
@@ -157,7 +196,7 @@ impl LogStore {
     /// How many lines are kept.
     fn len(&self) -> usize {
         self.revision.track();
-        self.lines.with_value(VecDeque::len)
+        self.lines.with_value(|ring| ring.lines.len())
     }
 }
 
@@ -199,8 +238,8 @@ pub fn MessageLog(
         store.revision.track();
         let needle = filter.get().to_lowercase();
         let dir = direction.get();
-        store.lines.with_value(|lines| {
-            lines
+        store.lines.with_value(|ring| {
+            ring.lines
                 .iter()
                 .enumerate()
                 .filter(|(_, l)| dir == "all" || l.direction.as_str() == dir)
@@ -224,7 +263,7 @@ pub fn MessageLog(
                 .map(|(pos, i)| (pos, *i))
                 .collect::<Vec<_>>()
         });
-        store.lines.with_value(|lines| {
+        store.lines.with_value(|Ring { lines, .. }| {
             rows.into_iter()
                 .filter_map(|(pos, i)| lines.get(i).map(|l| (pos, l.clone())))
                 .collect::<Vec<_>>()

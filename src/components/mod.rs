@@ -17,7 +17,7 @@ pub use device_panel::DevicePanel;
 pub use job_panel::JobPanel;
 pub use message_log::{Direction, LogStore, MessageLog};
 pub use shadow_panel::ShadowPanel;
-pub use status_line::StatusLine;
+pub use status_line::{DeafNote, StatusLine};
 pub use telemetry_panel::TelemetryPanel;
 
 /// `HH:MM:SS` (UTC) of epoch milliseconds: the time of day every panel shows.

@@ -1,18 +1,29 @@
 use leptos::prelude::*;
+use thingsim_fleet::console::LinkView;
 
 use crate::shell::client::Status;
 
-/// The connection state in words, announced politely to screen readers.
+/// The connection state in words, announced politely to screen readers. "Connected" comes
+/// with what the link hears ("subscribed 13/13"), and turns into a warning when a
+/// subscription will not receive: a device must never look healthy while deaf.
 #[component]
 pub fn StatusLine(
     /// The client's status; `None` before the first connect.
     #[prop(into)]
     status: Signal<Option<Status>>,
+    /// Subscriptions and the broker's limits, as the console folded them.
+    #[prop(into)]
+    link: Signal<LinkView>,
 ) -> impl IntoView {
+    let connected = move || link.with(LinkView::connected_text);
     let text = move || match status.get() {
         None => "not connected".to_owned(),
         Some(Status::Connecting) => "connecting…".to_owned(),
-        Some(Status::Connected) => "connected".to_owned(),
+        Some(Status::Connected) => match connected() {
+            Some((more, true)) => format!("connected {more}"),
+            Some((more, false)) => format!("connected · {more}"),
+            None => "connected".to_owned(),
+        },
         Some(Status::Offline) => "offline".to_owned(),
         Some(Status::Reconnecting { in_ms, last_error }) => {
             let secs = in_ms.div_ceil(1000);
@@ -23,11 +34,35 @@ pub fn StatusLine(
         }
     };
     let class = move || match status.get() {
+        Some(Status::Connected) if connected().is_some_and(|(_, warn)| warn) => {
+            "status status-warn"
+        }
         Some(Status::Connected) => "status status-ok",
         Some(Status::Reconnecting { .. }) => "status status-warn",
         _ => "status",
     };
+    let limits = move || {
+        matches!(status.get(), Some(Status::Connected))
+            .then(|| link.with(LinkView::limits_text))
+            .flatten()
+    };
     view! {
         <p class=class role="status" aria-live="polite" data-testid="conn-status">{text}</p>
+        {move || limits().map(|l| view! { <p class="muted" data-testid="broker-limits">{l}</p> })}
+    }
+}
+
+/// A warning that a panel will stay empty because a subscription it needs does not receive.
+#[component]
+pub fn DeafNote(
+    /// Why, when it is deaf.
+    #[prop(into)]
+    note: Signal<Option<String>>,
+    /// The `data-testid` of the note.
+    testid: &'static str,
+) -> impl IntoView {
+    move || {
+        note.get()
+            .map(|n| view! { <p class="field-error" role="alert" data-testid=testid>{n}</p> })
     }
 }

@@ -20,7 +20,7 @@ use thingsim_cloud::api::{self, ApiConfig, MAX_BODY};
 use thingsim_cloud::store::Store;
 use thingsim_cloud::tcp::TcpClient;
 use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
-use thingsim_mqtt::{Backoff, Command, Event, Millis, Options};
+use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Options, ServerLimits};
 use tracing::{error, info, warn};
 
 const HELP: &str = "\
@@ -165,6 +165,7 @@ fn main() -> anyhow::Result<()> {
         no_local: true,
         // Publishes kept while the broker is away (oldest dropped first past this).
         offline_queue_capacity: 10_000,
+        offline_queue_bytes: 16 * 1024 * 1024,
         username: std::env::var("THINGSIM_BROKER_USERNAME")
             .ok()
             .filter(|u| !u.is_empty()),
@@ -227,6 +228,9 @@ fn main() -> anyhow::Result<()> {
                 changed = true;
             }
             Ok(Some(Event::Error(e))) => warn!(error = %e, "mqtt"),
+            Ok(Some(Event::Limits(limits))) if !limits.is_default() => {
+                info!(%limits, "broker limits");
+            }
             Ok(_) => {}
             Err(e) => {
                 warn!(error = %format!("{e:#}"), "lost the broker; reconnecting");
@@ -245,6 +249,7 @@ fn main() -> anyhow::Result<()> {
         loop {
             match cloud.poll_output() {
                 CloudOutput::Publish(message) => {
+                    let message = fit_to_broker(message, client.session().server_limits());
                     if let Err(e) = client.command(Command::Publish(message))
                         && lost.is_none()
                     {
@@ -267,6 +272,22 @@ fn main() -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// A jobs document too large for the broker's Maximum Packet Size goes out without what the
+/// device can do without (`jobs::compact`); anything else as it is (the session refuses
+/// what still does not fit, and says so).
+fn fit_to_broker(mut message: Message, limits: &ServerLimits) -> Message {
+    // Fixed header, topic length, packet id and property length: at most 12 bytes.
+    let size = message.topic.len() + message.payload.len() + 12;
+    if limits
+        .maximum_packet_size
+        .is_some_and(|max| size > max as usize)
+        && let Some(smaller) = thingsim_fleet::jobs::compact(&message.payload)
+    {
+        message.payload = smaller;
+    }
+    message
 }
 
 fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, config: &Config) {

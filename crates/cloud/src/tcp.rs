@@ -154,6 +154,11 @@ impl TcpClient {
         self.session.state() == State::Connected
     }
 
+    /// The session under this client (its subscriptions, the broker's limits).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
     fn now(&self) -> Millis {
         Millis(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
     }

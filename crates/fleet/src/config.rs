@@ -4,7 +4,9 @@
 //! refuses the same input with the same words.
 
 use serde::{Deserialize, Serialize};
-use thingsim_mqtt::{BrokerUrl, Message, Options, ProtocolVersion, Qos};
+use thingsim_mqtt::{
+    BrokerUrl, DEFAULT_MAXIMUM_PACKET_SIZE, Message, Options, ProtocolVersion, Qos,
+};
 
 use crate::model::Template;
 use crate::{ThingName, Topic};
@@ -72,6 +74,9 @@ pub struct ConnectForm {
     pub mqtt5: bool,
     /// Keep-alive in seconds, as typed.
     pub keep_alive: String,
+    /// The largest packet the device accepts, in bytes, as typed (MQTT 5 announces it in
+    /// CONNECT; a larger packet closes the connection).
+    pub max_packet: String,
     /// Persistent session (clean start off), as the Fleets docs recommend.
     pub persistent: bool,
     /// Which device model to simulate ([`Template::id`]).
@@ -103,6 +108,7 @@ impl Default for ConnectForm {
             password: String::new(),
             mqtt5: true,
             keep_alive: "60".to_owned(),
+            max_packet: DEFAULT_MAXIMUM_PACKET_SIZE.to_string(),
             persistent: true,
             template: "thermostat".to_owned(),
             remember: false,
@@ -128,6 +134,8 @@ pub struct FieldErrors {
     pub template: Option<String>,
     /// Why the keep-alive is refused.
     pub keep_alive: Option<String>,
+    /// Why the maximum packet size is refused.
+    pub max_packet: Option<String>,
     /// Why the cloud API URL is refused.
     pub cloud_api: Option<String>,
     /// Why the HTTPS settings are refused.
@@ -241,6 +249,7 @@ impl ConnectForm {
                 "template" => set(&mut self.template),
                 "username" => set(&mut self.username),
                 "keepAlive" => set(&mut self.keep_alive),
+                "maxPacket" => set(&mut self.max_packet),
                 "version" => self.mqtt5 = value != "3.1.1",
                 "embed" => config.embed = value != "0",
                 "connect" => config.autoconnect = Some(value != "0"),
@@ -380,6 +389,14 @@ impl ConnectForm {
             .trim()
             .parse::<u16>()
             .map_err(|_| "keep-alive: whole seconds from 0 (off) to 65535".to_owned());
+        // Below 128 bytes not even the device's own reports arrive; MQTT's ceiling is 256 MB.
+        let max_packet = self
+            .max_packet
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (128..=268_435_455).contains(n))
+            .ok_or_else(|| "maximum packet size: whole bytes from 128 to 268435455".to_owned());
         let template = Template::by_id(&self.template).ok_or_else(|| {
             let known: Vec<&str> = crate::model::TEMPLATES.iter().map(|t| t.id).collect();
             format!(
@@ -394,7 +411,7 @@ impl ConnectForm {
             https,
             thing,
             client_id_error,
-            keep_alive,
+            (keep_alive, max_packet),
             template,
         ) {
             (
@@ -403,7 +420,7 @@ impl ConnectForm {
                 Ok(https),
                 Ok(thing),
                 None,
-                Ok(keep_alive),
+                (Ok(keep_alive), Ok(max_packet)),
                 Ok(template),
             ) => {
                 let will = self.will.then(|| {
@@ -428,6 +445,7 @@ impl ConnectForm {
                             ProtocolVersion::V3_1_1
                         },
                         keep_alive_secs: keep_alive,
+                        maximum_packet_size: Some(max_packet),
                         clean_start: !self.persistent,
                         username: non_empty(self.username.trim()),
                         password: non_empty(&self.password),
@@ -437,7 +455,7 @@ impl ConnectForm {
                     template,
                 })
             }
-            (broker, cloud_api, https, thing, client_id, keep_alive, template) => {
+            (broker, cloud_api, https, thing, client_id, (keep_alive, max_packet), template) => {
                 Err(FieldErrors {
                     broker_url: broker.err(),
                     cloud_api: cloud_api.err(),
@@ -445,6 +463,7 @@ impl ConnectForm {
                     thing_name: thing.err(),
                     client_id,
                     keep_alive: keep_alive.err(),
+                    max_packet: max_packet.err(),
                     template: template.err(),
                 })
             }
@@ -463,6 +482,10 @@ mod tests {
         assert_eq!(cfg.thing.as_str(), "thermostat-001");
         assert!(!cfg.options.clean_start);
         assert_eq!(cfg.options.username, None);
+        assert_eq!(
+            cfg.options.maximum_packet_size,
+            Some(DEFAULT_MAXIMUM_PACKET_SIZE)
+        );
     }
 
     #[test]
@@ -470,6 +493,7 @@ mod tests {
         let form = ConnectForm {
             mode: Mode::Broker,
             keep_alive: "-1".into(),
+            max_packet: "64".into(),
             broker_url: "http://example.com".into(),
             client_id: "  ".into(),
             thing_name: "room/+".into(),
@@ -480,6 +504,7 @@ mod tests {
         assert!(errors.client_id.unwrap().contains("client id"));
         assert!(errors.thing_name.unwrap().contains("/, + or #"));
         assert!(errors.keep_alive.unwrap().contains("keep-alive"));
+        assert!(errors.max_packet.unwrap().contains("from 128"));
         let errors = ConnectForm {
             template: "toaster".into(),
             ..ConnectForm::default()

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{Map, Value};
-use thingsim_mqtt::Millis;
+use thingsim_mqtt::{Event, Millis, ServerLimits, SubscriptionState, SubscriptionStatus};
 
 use crate::ThingName;
 use crate::cloud::Operation;
@@ -169,6 +169,122 @@ pub struct Console {
     /// The device's own state as it last reported it (what its controls show; the shadow's
     /// `reported` may lag behind it, e.g. between HTTPS polls).
     pub device: State,
+    /// What the MQTT link hears: subscriptions and the broker's limits.
+    pub link: LinkView,
+}
+
+/// What a subscription feeds: the panel that stays empty when it does not receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// Deltas (the shadow panel).
+    Shadow,
+    /// Command requests (the commands panel).
+    Commands,
+    /// Job notifications and answers (the jobs panel).
+    Jobs,
+}
+
+impl Feed {
+    /// The feed a Fleets topic filter belongs to, by its topic family (fleets-protocol.md).
+    pub fn of(filter: &str) -> Option<Self> {
+        if filter.starts_with("$emqx/commands/") {
+            Some(Self::Commands)
+        } else if filter.contains("/shadow/") {
+            Some(Self::Shadow)
+        } else if filter.contains("/jobs/") {
+            Some(Self::Jobs)
+        } else {
+            None
+        }
+    }
+}
+
+/// The MQTT link as the status line shows it, folded from the session's events. Empty for
+/// links without subscriptions (the sandbox, an HTTPS device).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LinkView {
+    /// Every subscription asked for, and where it stands.
+    pub subscriptions: Vec<SubscriptionStatus>,
+    /// What the broker announced in its last CONNACK.
+    pub limits: Option<ServerLimits>,
+}
+
+impl LinkView {
+    /// Folds one session event (others are ignored).
+    pub fn handle_mqtt_event(&mut self, event: &Event) {
+        match event {
+            Event::Limits(limits) => self.limits = Some(limits.clone()),
+            Event::Subscriptions(subscriptions) => self.subscriptions.clone_from(subscriptions),
+            _ => {}
+        }
+    }
+
+    /// Subscriptions that will not receive, as "filter: why".
+    pub fn problems(&self) -> Vec<String> {
+        self.subscriptions
+            .iter()
+            .filter_map(|s| s.problem().map(|why| format!("{}: {why}", s.filter)))
+            .collect()
+    }
+
+    /// What to say after "connected", and whether it is a warning: "subscribed 13/13",
+    /// "subscribing 5/13", or why the device is deaf. `None` without subscriptions.
+    pub fn connected_text(&self) -> Option<(String, bool)> {
+        let total = self.subscriptions.len();
+        if total == 0 {
+            return None;
+        }
+        let granted = self
+            .subscriptions
+            .iter()
+            .filter(|s| matches!(s.state, SubscriptionState::Granted(_)))
+            .count();
+        let problems = self.problems();
+        Some(match problems.first() {
+            None if granted == total => (format!("subscribed {granted}/{total}"), false),
+            None => (format!("subscribing {granted}/{total}…"), false),
+            Some(first) => {
+                let more = match problems.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                (
+                    format!("but not listening: subscribed {granted}/{total} — {first}{more}"),
+                    true,
+                )
+            }
+        })
+    }
+
+    /// Why a panel will receive nothing (or not everything), when a subscription it depends
+    /// on is refused, unsendable or unanswered.
+    pub fn deaf(&self, feed: Feed) -> Option<String> {
+        let broken: Vec<String> = self
+            .subscriptions
+            .iter()
+            .filter(|s| Feed::of(&s.filter) == Some(feed))
+            .filter_map(|s| s.problem().map(|why| format!("{} ({why})", s.filter)))
+            .collect();
+        (!broken.is_empty()).then(|| {
+            format!(
+                "will not receive on {}: {}",
+                if broken.len() == 1 {
+                    "this subscription"
+                } else {
+                    "these subscriptions"
+                },
+                broken.join("; ")
+            )
+        })
+    }
+
+    /// The broker's limits, when it announced any.
+    pub fn limits_text(&self) -> Option<String> {
+        self.limits
+            .as_ref()
+            .filter(|l| !l.is_default())
+            .map(|l| format!("broker limits: {l}"))
+    }
 }
 
 impl Console {
@@ -643,6 +759,94 @@ mod tests {
                     c.action
                 );
             }
+        }
+    }
+
+    fn sub(filter: &str, state: SubscriptionState) -> SubscriptionStatus {
+        SubscriptionStatus {
+            filter: filter.into(),
+            qos: thingsim_mqtt::Qos::AtLeastOnce,
+            state,
+        }
+    }
+
+    #[test]
+    fn the_link_says_subscribed_only_when_every_filter_is_granted() {
+        let granted = SubscriptionState::Granted(thingsim_mqtt::Qos::AtLeastOnce);
+        let mut link = LinkView::default();
+        assert_eq!(
+            link.connected_text(),
+            None,
+            "no subscriptions: nothing to add"
+        );
+        link.handle_mqtt_event(&Event::Subscriptions(vec![
+            sub("$emqx/things/t/shadow/update/delta", granted.clone()),
+            sub(
+                "$emqx/things/t/jobs/notify-next",
+                SubscriptionState::Pending { late: false },
+            ),
+        ]));
+        assert_eq!(
+            link.connected_text(),
+            Some(("subscribing 1/2…".to_owned(), false))
+        );
+        link.handle_mqtt_event(&Event::Subscriptions(vec![
+            sub("$emqx/things/t/shadow/update/delta", granted.clone()),
+            sub("$emqx/things/t/jobs/notify-next", granted.clone()),
+        ]));
+        assert_eq!(
+            link.connected_text(),
+            Some(("subscribed 2/2".to_owned(), false))
+        );
+        assert_eq!(link.deaf(Feed::Jobs), None);
+    }
+
+    #[test]
+    fn a_refused_unsendable_or_unanswered_filter_makes_the_link_deaf_and_names_the_panel() {
+        let mut link = LinkView::default();
+        link.handle_mqtt_event(&Event::Subscriptions(vec![
+            sub(
+                "$emqx/commands/things/t/executions/+/request",
+                SubscriptionState::Unsendable("too large".into()),
+            ),
+            sub(
+                "$emqx/things/t/shadow/update/delta",
+                SubscriptionState::Refused("Not authorized".into()),
+            ),
+            sub(
+                "$emqx/things/t/jobs/notify",
+                SubscriptionState::Pending { late: true },
+            ),
+        ]));
+        let (text, warn) = link.connected_text().unwrap();
+        assert!(warn);
+        assert!(text.starts_with("but not listening: subscribed 0/3 — $emqx/commands/things/t/executions/+/request: too large"), "{text}");
+        assert!(text.ends_with("(and 2 more)"), "{text}");
+        assert!(link.deaf(Feed::Commands).unwrap().contains("too large"));
+        assert!(link.deaf(Feed::Shadow).unwrap().contains("Not authorized"));
+        assert!(link.deaf(Feed::Jobs).unwrap().contains("no SUBACK"));
+    }
+
+    #[test]
+    fn broker_limits_are_shown_only_when_announced() {
+        let mut link = LinkView::default();
+        link.handle_mqtt_event(&Event::Limits(ServerLimits::default()));
+        assert_eq!(link.limits_text(), None);
+        link.handle_mqtt_event(&Event::Limits(ServerLimits {
+            maximum_packet_size: Some(256),
+            ..ServerLimits::default()
+        }));
+        assert_eq!(
+            link.limits_text().as_deref(),
+            Some("broker limits: max packet 256 B")
+        );
+    }
+
+    #[test]
+    fn every_fleets_filter_feeds_a_panel() {
+        let thing = ThingName::new("t").unwrap();
+        for filter in crate::Topic::device_subscriptions(&thing) {
+            assert!(Feed::of(&filter).is_some(), "{filter}");
         }
     }
 }

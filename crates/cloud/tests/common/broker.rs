@@ -15,19 +15,24 @@ pub(crate) struct Broker {
 
 impl Broker {
     pub(crate) fn start() -> Self {
+        Self::start_with("")
+    }
+
+    /// A broker with `extra` lines added to its configuration (limits, for example).
+    pub(crate) fn start_with(extra: &str) -> Self {
         // Tests run in parallel: two of them may be handed the same just-freed port. Start one
         // broker at a time, and only trust a port once our own mosquitto is alive on it.
         static START: Mutex<()> = Mutex::new(());
         let _one_at_a_time = START.lock().unwrap_or_else(|e| e.into_inner());
         for _attempt in 0..5 {
-            if let Some(broker) = Self::try_start() {
+            if let Some(broker) = Self::try_start(extra) {
                 return broker;
             }
         }
         panic!("could not start mosquitto on a free port");
     }
 
-    fn try_start() -> Option<Self> {
+    fn try_start(extra: &str) -> Option<Self> {
         let port = TcpListener::bind("127.0.0.1:0")
             .ok()?
             .local_addr()
@@ -39,7 +44,9 @@ impl Broker {
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}\n"
+            ),
         )
         .unwrap();
         let mut child = Process::new("mosquitto")

@@ -158,6 +158,8 @@ pub(crate) struct NativeDevice {
     client: TcpClient,
     deadline: Option<Millis>,
     pub(crate) events: Vec<DeviceEvent>,
+    /// What the session reported as errors, in words.
+    pub(crate) errors: Vec<String>,
 }
 
 impl NativeDevice {
@@ -167,15 +169,27 @@ impl NativeDevice {
         template: &'static Template,
         options: DeviceOptions,
     ) -> Self {
+        Self::connect_with(
+            broker,
+            thing,
+            template,
+            options,
+            Options::new(format!("dev-{thing}")),
+        )
+    }
+
+    /// The same, with the session's own options.
+    pub(crate) fn connect_with(
+        broker: &str,
+        thing: &str,
+        template: &'static Template,
+        options: DeviceOptions,
+        mqtt: Options,
+    ) -> Self {
         let now = epoch_now();
         let thing_name = ThingName::new(thing).unwrap();
         let mut device = Device::new(now, thing_name, DeviceModel::new(template, 1), options);
-        let client = TcpClient::connect(
-            broker,
-            Options::new(format!("dev-{thing}")),
-            Duration::from_secs(5),
-        )
-        .unwrap();
+        let client = TcpClient::connect(broker, mqtt, Duration::from_secs(5)).unwrap();
         // TcpClient::connect consumed CONNACK; tell the device.
         device.handle_mqtt_event(
             now,
@@ -188,6 +202,7 @@ impl NativeDevice {
             client,
             deadline: None,
             events: Vec::new(),
+            errors: Vec::new(),
         };
         d.pump();
         d
@@ -211,6 +226,9 @@ impl NativeDevice {
         let end = Instant::now() + Duration::from_millis(ms);
         while Instant::now() < end {
             if let Some(event) = self.client.next_event(Duration::from_millis(10)).unwrap() {
+                if let Event::Error(e) = &event {
+                    self.errors.push(e.to_string());
+                }
                 self.device.handle_mqtt_event(epoch_now(), &event);
             }
             if self.deadline.is_some_and(|d| d <= epoch_now()) {
@@ -220,11 +238,20 @@ impl NativeDevice {
         }
     }
 
+    /// The MQTT client under the device.
+    pub(crate) fn client(&self) -> &TcpClient {
+        &self.client
+    }
+
     /// Runs the device until `cond` holds (checked every 50 ms), at most 15 s.
     pub(crate) fn run_until(&mut self, what: &str, mut cond: impl FnMut(&mut Self) -> bool) {
         let give_up = Instant::now() + Duration::from_secs(15);
         while !cond(self) {
-            assert!(Instant::now() < give_up, "timed out waiting until {what}");
+            assert!(
+                Instant::now() < give_up,
+                "timed out waiting until {what}; the session said {:?}",
+                self.errors
+            );
             self.run_for(50);
         }
     }

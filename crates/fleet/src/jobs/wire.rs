@@ -12,13 +12,35 @@ use crate::{Error, Result};
 /// `statusDetails`: a string map the device fills (progress, step, reason).
 pub type StatusDetails = BTreeMap<String, String>;
 
+/// The same jobs document without what a device can do without: an execution's `thingName`
+/// (the topic names the thing), its timestamps other than the document's own, and empty
+/// `statusDetails`. For a broker whose Maximum Packet Size the whole document exceeds;
+/// `None` when the payload is not JSON or nothing could be left out.
+pub fn compact(payload: &[u8]) -> Option<Vec<u8>> {
+    let mut doc: Value = serde_json::from_slice(payload).ok()?;
+    let execution = doc.get_mut("execution")?.as_object_mut()?;
+    let before = execution.len();
+    for key in ["thingName", "queuedAt", "startedAt", "lastUpdatedAt"] {
+        execution.remove(key);
+    }
+    if execution
+        .get("statusDetails")
+        .and_then(Value::as_object)
+        .is_some_and(Map::is_empty)
+    {
+        execution.remove("statusDetails");
+    }
+    (execution.len() < before).then(|| doc.to_string().into_bytes())
+}
+
 /// One thing's execution of one job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobExecution {
     /// The job.
     pub job_id: String,
-    /// The thing running it.
+    /// The thing running it (may be left out: the topic names it, see [`compact`]).
+    #[serde(default)]
     pub thing_name: String,
     /// The job document (what to do), e.g. `{"action":"updateFirmware","params":{…}}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -28,12 +50,14 @@ pub struct JobExecution {
     /// What the device last said about it.
     #[serde(default)]
     pub status_details: StatusDetails,
-    /// Epoch seconds.
+    /// Epoch seconds (may be left out, see [`compact`]).
+    #[serde(default)]
     pub queued_at: u64,
     /// Epoch seconds; absent until started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<u64>,
-    /// Epoch seconds.
+    /// Epoch seconds (may be left out, see [`compact`]).
+    #[serde(default)]
     pub last_updated_at: u64,
     /// Increments on every update; `expectedVersion` is checked against it.
     pub version_number: u64,
@@ -267,4 +291,39 @@ pub fn job_params(document: &Value) -> Map<String, Value> {
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compact_execution_still_reads_as_the_same_job() {
+        let full = serde_json::json!({
+            "timestamp": 1_700_000_000u64,
+            "execution": {
+                "jobId": "job-1", "thingName": "t1", "jobDocument": {"action": "reboot"},
+                "status": "QUEUED", "statusDetails": {}, "queuedAt": 1_700_000_000u64,
+                "lastUpdatedAt": 1_700_000_000u64, "versionNumber": 1, "executionNumber": 1
+            }
+        });
+        let bytes = full.to_string().into_bytes();
+        let small = compact(&bytes).expect("something to leave out");
+        assert!(
+            small.len() < bytes.len() - 60,
+            "{}",
+            String::from_utf8_lossy(&small)
+        );
+        let doc: Value = serde_json::from_slice(&small).unwrap();
+        let execution: JobExecution = serde_json::from_value(doc["execution"].clone()).unwrap();
+        assert_eq!(execution.job_id, "job-1");
+        assert_eq!(execution.status, JobStatus::Queued);
+        assert_eq!(
+            execution.job_document,
+            Some(serde_json::json!({"action": "reboot"}))
+        );
+        assert_eq!(execution.version_number, 1);
+        assert_eq!(compact(&small), None, "nothing more to leave out");
+        assert_eq!(compact(b"not json"), None);
+    }
 }
