@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{WS_URL, expect, start, unique, until};
+use common::{STRICT_WS_URL, WS_URL, expect, start, start_on, unique, until};
 use thingsim::App;
 use thingsim::shell::client::ClientEvent;
 use thingsim_mqtt::{Command, Event, Message, Options, Qos};
@@ -14,6 +14,16 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{HtmlElement, HtmlInputElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// Connected and hearing everything: plain "connected" without subscriptions (the sandbox),
+/// else "connected · subscribed N/N".
+fn healthy(status: &str) -> bool {
+    status == "connected"
+        || status
+            .strip_prefix("connected · subscribed ")
+            .and_then(|n| n.split_once('/'))
+            .is_some_and(|(a, b)| a == b)
+}
 
 /// The app mounted in its own container, removed (and unmounted) on drop.
 struct Page {
@@ -68,7 +78,7 @@ impl Page {
             self.el(check).click();
         }
         self.el("connect-button").click();
-        until("connected", || self.text("conn-status") == "connected").await;
+        until("connected", || healthy(&self.text("conn-status"))).await;
     }
 
     fn has(&self, testid: &str) -> bool {
@@ -235,7 +245,7 @@ async fn the_page_runs_a_thermostat_that_applies_a_delta_and_reports_its_actual_
 async fn the_sandbox_starts_by_itself_and_converges_on_desired_state_from_the_cloud_panel() {
     let page = Page::mount_at("?");
     until("the sandbox connects with nothing configured", || {
-        page.text("conn-status") == "connected"
+        healthy(&page.text("conn-status"))
     })
     .await;
     until("the cloud panel", || page.has("cloud-desired")).await;
@@ -278,7 +288,7 @@ async fn the_sandbox_starts_by_itself_and_converges_on_desired_state_from_the_cl
 #[wasm_bindgen_test]
 async fn a_command_answered_by_hand_reaches_the_cloud_with_that_status() {
     let page = Page::mount_at("?mode=sandbox&template=smart-light&thing=lamp-1");
-    until("connected", || page.text("conn-status") == "connected").await;
+    until("connected", || healthy(&page.text("conn-status"))).await;
     until("the commands panel", || page.has("auto-answer")).await;
     page.el("auto-answer").click(); // off: answer by hand
     page.type_into("cloud-action", "reboot");
@@ -352,7 +362,83 @@ async fn a_dropped_connection_publishes_the_last_will_and_the_device_comes_back(
         page.text("conn-status").contains("dropped by hand")
     })
     .await;
-    until("back", || page.text("conn-status") == "connected").await;
+    until("back", || healthy(&page.text("conn-status"))).await;
+    peer.stop();
+    page.el("connect-button").click();
+    until("offline", || page.text("conn-status") == "offline").await;
+}
+
+#[wasm_bindgen_test]
+async fn on_a_strict_broker_the_device_subscribes_within_its_limits_and_still_converges_and_answers()
+ {
+    let page = Page::mount();
+    let thing = unique("strict");
+    page.type_into("broker-url", STRICT_WS_URL);
+    page.type_into("thing-name", &thing);
+    page.type_into("client-id", &format!("dev-{thing}"));
+    page.el("connect-button").click();
+    // 13 filters do not fit one 256-byte SUBSCRIBE: all granted means they were split.
+    until("all 13 subscriptions granted", || {
+        page.text("conn-status") == "connected · subscribed 13/13"
+    })
+    .await;
+    let limits = page.text("broker-limits");
+    for expected in [
+        "max packet 256 B",
+        "receive max 2",
+        "no retain",
+        "keep-alive 10 s",
+    ] {
+        assert!(limits.contains(expected), "{expected} in {limits}");
+    }
+    assert!(!page.has("shadow-deaf") && !page.has("commands-deaf") && !page.has("jobs-deaf"));
+
+    let (peer, mut peer_rx) = start_on(STRICT_WS_URL, Options::new(format!("peer-{thing}")));
+    let update = format!("$emqx/things/{thing}/shadow/update");
+    let response = format!("$emqx/commands/things/{thing}/executions/e1/response");
+    peer.command(Command::Subscribe(vec![
+        (update.clone(), Qos::AtLeastOnce),
+        (response.clone(), Qos::AtLeastOnce),
+    ]));
+    expect(&mut peer_rx, "the peer's SUBACK", |e| {
+        matches!(e, ClientEvent::Mqtt(Event::Subscribed { .. })).then_some(())
+    })
+    .await;
+
+    // A delta is applied and reported.
+    peer.command(Command::Publish(Message::new(
+        format!("$emqx/things/{thing}/shadow/update/delta"),
+        r#"{"version":9,"timestamp":1,"state":{"targetTemperature":24}}"#,
+        Qos::AtLeastOnce,
+    )));
+    let report = expect(&mut peer_rx, "the device's report", |e| match e {
+        ClientEvent::Mqtt(Event::Received(m))
+            if m.topic == update
+                && String::from_utf8_lossy(&m.payload).contains(r#""targetTemperature":24"#) =>
+        {
+            Some(m)
+        }
+        _ => None,
+    })
+    .await;
+    assert!(report.payload.len() < 256);
+
+    // A command is answered.
+    let now = (js_sys::Date::now() / 1000.0) as u64;
+    peer.command(Command::Publish(Message::new(
+        format!("$emqx/commands/things/{thing}/executions/e1/request"),
+        format!(
+            r#"{{"commandId":"c1","action":"setTemperature","params":{{"value":22}},"timestamp":{now},"ttl":30}}"#
+        ),
+        Qos::AtLeastOnce,
+    )));
+    let answer = expect(&mut peer_rx, "the command's response", |e| match e {
+        ClientEvent::Mqtt(Event::Received(m)) if m.topic == response => Some(m),
+        _ => None,
+    })
+    .await;
+    let answer = String::from_utf8_lossy(&answer.payload).into_owned();
+    assert!(answer.contains("SUCCEEDED"), "{answer}");
     peer.stop();
     page.el("connect-button").click();
     until("offline", || page.text("conn-status") == "offline").await;

@@ -93,9 +93,16 @@ export class DevicePage {
     return (await this.byTestId('conn-status').textContent()).trim();
   }
 
+  // 'connected' means healthy: plain "connected" where there are no subscriptions (sandbox,
+  // HTTPS), else "connected · subscribed N/N" — never a device that is connected but deaf.
   async waitForStatus(text, timeout = 15_000) {
     await this.page.waitForFunction(
-      (t) => document.querySelector('[data-testid="conn-status"]')?.textContent.trim() === t,
+      (t) => {
+        const s = document.querySelector('[data-testid="conn-status"]')?.textContent.trim();
+        if (t !== 'connected') return s === t;
+        const m = /^connected(?: · subscribed (\d+)\/(\d+))?$/.exec(s ?? '');
+        return m !== null && m[1] === m[2];
+      },
       text,
       { timeout },
     );

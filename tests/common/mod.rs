@@ -16,6 +16,14 @@ pub(crate) const WS_URL: &str = match option_env!("THINGSIM_TEST_WS_URL") {
     None => "ws://127.0.0.1:8083/mqtt",
 };
 
+/// The WebSocket listener of the strict mosquitto `make test` starts beside it: Maximum Packet
+/// Size 256, Receive Maximum 2, no retained messages, keep-alive at most 10 s
+/// (config/mosquitto-strict.conf).
+pub(crate) const STRICT_WS_URL: &str = match option_env!("THINGSIM_TEST_STRICT_WS_URL") {
+    Some(url) => url,
+    None => "ws://127.0.0.1:8093/mqtt",
+};
+
 /// A name no other test run uses, so retained or queued messages of an earlier run never leak in.
 pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", (js_sys::Math::random() * 1e9) as u64)
@@ -23,8 +31,16 @@ pub(crate) fn unique(prefix: &str) -> String {
 
 /// A client whose events arrive on a channel.
 pub(crate) fn start(options: Options) -> (ClientHandle, UnboundedReceiver<ClientEvent>) {
+    start_on(WS_URL, options)
+}
+
+/// A client of the broker at `url` whose events arrive on a channel.
+pub(crate) fn start_on(
+    url: &str,
+    options: Options,
+) -> (ClientHandle, UnboundedReceiver<ClientEvent>) {
     let (tx, rx) = unbounded();
-    let url = BrokerUrl::parse(WS_URL).expect("THINGSIM_TEST_WS_URL is a ws:// URL");
+    let url = BrokerUrl::parse(url).expect("the test broker's URL is a ws:// URL");
     let handle = client::spawn(url, options, 7, None, move |e| {
         let _ = tx.unbounded_send(e);
     });

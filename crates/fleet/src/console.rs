@@ -792,7 +792,7 @@ mod tests {
         );
         link.handle_mqtt_event(&Event::Subscriptions(vec![
             sub("$emqx/things/t/shadow/update/delta", granted.clone()),
-            sub("$emqx/things/t/jobs/notify-next", granted.clone()),
+            sub("$emqx/things/t/jobs/notify-next", granted),
         ]));
         assert_eq!(
             link.connected_text(),
