@@ -713,19 +713,24 @@ impl Session {
                 .map(|p| p.size())
             {
                 Ok(size) if size <= maximum => batch.push(last),
-                Ok(size) => self.unsendable(
-                    Error::PacketTooLarge {
+                Ok(size) => {
+                    let maximum = self.limits.maximum_packet_size.unwrap_or(u32::MAX);
+                    let why = format!(
+                        "its SUBSCRIBE is {size} bytes, over the broker's Maximum Packet Size \
+                         of {maximum} bytes"
+                    );
+                    let error = Error::PacketTooLarge {
                         what: format!("SUBSCRIBE to {}", last.0),
                         size,
-                        maximum: self.limits.maximum_packet_size.unwrap_or(u32::MAX),
+                        maximum,
                         whose: "broker's",
-                    },
-                    &last.0,
-                ),
-                Err(e) => self.unsendable(
-                    Error::Protocol(format!("could not build SUBSCRIBE: {e}")),
-                    &last.0,
-                ),
+                    };
+                    self.unsendable(&last.0, why, error);
+                }
+                Err(e) => {
+                    let why = format!("could not build SUBSCRIBE: {e}");
+                    self.unsendable(&last.0, why.clone(), Error::Protocol(why));
+                }
             }
         }
         if !batch.is_empty() {
@@ -733,9 +738,10 @@ impl Session {
         }
     }
 
-    fn unsendable(&mut self, error: Error, filter: &str) {
+    /// `why` leaves the filter out (the status line names it); `error` is for the log.
+    fn unsendable(&mut self, filter: &str, why: String, error: Error) {
         if let Some(s) = self.subscriptions.iter_mut().find(|s| s.filter == filter) {
-            s.state = SubscriptionState::Unsendable(error.to_string());
+            s.state = SubscriptionState::Unsendable(why);
         }
         self.outputs.push_back(Output::Event(Event::Error(error)));
     }
