@@ -815,21 +815,11 @@ impl Session {
             let (id, message) = match &packet {
                 GenericStorePacket::V3_1_1Publish(p) => (
                     p.packet_id(),
-                    Message {
-                        topic: p.topic_name().to_owned(),
-                        payload: p.payload().as_slice().to_vec(),
-                        qos: Qos::from_core(p.qos()),
-                        retain: p.retain(),
-                    },
+                    message_of(p.topic_name(), p.payload().as_slice(), p.qos(), p.retain()),
                 ),
                 GenericStorePacket::V5_0Publish(p) => (
                     p.packet_id(),
-                    Message {
-                        topic: p.topic_name().to_owned(),
-                        payload: p.payload().as_slice().to_vec(),
-                        qos: Qos::from_core(p.qos()),
-                        retain: p.retain(),
-                    },
+                    message_of(p.topic_name(), p.payload().as_slice(), p.qos(), p.retain()),
                 ),
                 // The second half of a QoS 2 flow: the codec resends it itself.
                 _ => continue,
@@ -1157,21 +1147,21 @@ impl Session {
             }
             Packet::V3_1_1Publish(p) => {
                 self.outputs
-                    .push_back(Output::Event(Event::Received(Message {
-                        topic: p.topic_name().to_owned(),
-                        payload: p.payload().as_slice().to_vec(),
-                        qos: Qos::from_core(p.qos()),
-                        retain: p.retain(),
-                    })))
+                    .push_back(Output::Event(Event::Received(message_of(
+                        p.topic_name(),
+                        p.payload().as_slice(),
+                        p.qos(),
+                        p.retain(),
+                    ))))
             }
             Packet::V5_0Publish(p) => {
                 self.outputs
-                    .push_back(Output::Event(Event::Received(Message {
-                        topic: p.topic_name().to_owned(),
-                        payload: p.payload().as_slice().to_vec(),
-                        qos: Qos::from_core(p.qos()),
-                        retain: p.retain(),
-                    })))
+                    .push_back(Output::Event(Event::Received(message_of(
+                        p.topic_name(),
+                        p.payload().as_slice(),
+                        p.qos(),
+                        p.retain(),
+                    ))))
             }
             Packet::V3_1_1Puback(p) => self.outputs.push_back(Output::Event(Event::Acknowledged {
                 packet_id: p.packet_id(),
@@ -1269,6 +1259,16 @@ fn validate_filter(filter: &str) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A PUBLISH's application message, whichever protocol version carried it.
+fn message_of(topic: &str, payload: &[u8], qos: mqtt::packet::Qos, retain: bool) -> Message {
+    Message {
+        topic: topic.to_owned(),
+        payload: payload.to_vec(),
+        qos: Qos::from_core(qos),
+        retain,
+    }
 }
 
 /// What a message costs the send queue's byte bound.
