@@ -486,4 +486,77 @@ mod tests {
         ));
         assert_eq!(cloud.get(&id).unwrap().status, CommandStatus::Sent);
     }
+
+    // -- rules pinned down for the mutation score (issue 20) --
+
+    #[test]
+    fn only_sent_is_open_every_other_status_is_terminal() {
+        // fleets-protocol.md: "starts SENT; ends SUCCEEDED, FAILED, REJECTED, TIMED_OUT or
+        // CANCELED".
+        assert!(!CommandStatus::Sent.is_terminal());
+        for status in [
+            CommandStatus::Succeeded,
+            CommandStatus::Failed,
+            CommandStatus::Rejected,
+            CommandStatus::TimedOut,
+            CommandStatus::Canceled,
+        ] {
+            assert!(status.is_terminal(), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn a_request_is_live_up_to_and_including_its_last_ttl_second() {
+        // Expired only when `timestamp + ttl < now` (docs/protocol.md, "Command TTL").
+        let payload = br#"{"commandId":"c1","action":"reboot","timestamp":100,"ttl":30}"#;
+        let mut agent = CommandAgent::default();
+        assert!(matches!(
+            agent.handle_request(130, "e1", payload),
+            RequestVerdict::Execute(_)
+        ));
+        assert!(matches!(
+            agent.handle_request(131, "e2", payload),
+            RequestVerdict::Expired { .. }
+        ));
+    }
+
+    #[test]
+    fn a_request_without_ttl_gets_the_default_of_30_seconds() {
+        let payload = br#"{"commandId":"c1","action":"reboot","timestamp":100}"#;
+        let mut agent = CommandAgent::default();
+        let RequestVerdict::Execute(request) = agent.handle_request(100, "e1", payload) else {
+            panic!("executed");
+        };
+        assert_eq!(request.ttl, 30);
+        assert!(matches!(
+            agent.handle_request(131, "e2", payload),
+            RequestVerdict::Expired { .. }
+        ));
+    }
+
+    #[test]
+    fn every_remembered_answer_is_resent_for_its_own_duplicate() {
+        let mut agent = CommandAgent::default();
+        let payload = br#"{"commandId":"c","action":"reboot"}"#;
+        for (id, status) in [
+            ("e1", CommandStatus::Succeeded),
+            ("e2", CommandStatus::Failed),
+        ] {
+            assert!(matches!(
+                agent.handle_request(1, id, payload),
+                RequestVerdict::Execute(_)
+            ));
+            agent
+                .respond(id, CommandResponse::error(status, id))
+                .unwrap();
+        }
+        let RequestVerdict::Duplicate(first) = agent.handle_request(2, "e1", payload) else {
+            panic!("the first answer is still remembered");
+        };
+        assert_eq!(first.status, CommandStatus::Succeeded);
+        let RequestVerdict::Duplicate(second) = agent.handle_request(2, "e2", payload) else {
+            panic!("the second answer is remembered");
+        };
+        assert_eq!(second.status, CommandStatus::Failed);
+    }
 }

@@ -324,4 +324,21 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn an_update_of_exactly_8_kib_is_accepted_and_one_byte_more_is_413() {
+        // AWS's 8 KB state limit, which MAX_UPDATE_BYTES adopts: 8192 bytes in, 8193 out.
+        let update = |len: usize| {
+            let head = r#"{"state":{"reported":{"pad":""#;
+            let tail = r#""}}}"#;
+            let pad = "x".repeat(len - head.len() - tail.len());
+            format!("{head}{pad}{tail}").into_bytes()
+        };
+        let mut shadow = Shadow::default();
+        assert_eq!(update(8192).len(), 8192);
+        assert!(shadow.apply_payload(1, &update(8192)).is_ok());
+        let refused = shadow.apply_payload(2, &update(8193)).unwrap_err();
+        assert_eq!(refused.code, 413);
+        assert_eq!(shadow.document().version, 1, "nothing changed");
+    }
 }

@@ -181,4 +181,37 @@ mod tests {
             prop_assert!(delta(&s, &s).is_empty());
         }
     }
+
+    #[test]
+    fn arrays_and_nested_objects_compare_by_value_element_by_element() {
+        assert!(same(&json!([24, 1]), &json!([24.0, 1.0])));
+        assert!(!same(&json!([1, 2]), &json!([1, 3])));
+        assert!(!same(&json!([1]), &json!([1, 1])));
+        assert!(same(&json!([{"a": 1}]), &json!([{"a": 1.0}])));
+        assert!(same(&json!({"a": {"b": 2}}), &json!({"a": {"b": 2.0}})));
+        assert!(!same(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
+        assert!(!same(&json!({"a": 1}), &json!({"b": 1})));
+        assert!(!same(&json!({"a": 1}), &json!({"a": 2})));
+        // So a device reporting `[24.0]` for a desired `[24]` has no delta left.
+        let desired = obj(json!({"schedule": [24, 18], "limits": {"max": 30}}));
+        let reported = obj(json!({"schedule": [24.0, 18.0], "limits": {"max": 30.0}}));
+        assert!(delta(&desired, &reported).is_empty());
+    }
+
+    #[test]
+    fn a_change_anywhere_in_the_patch_counts_even_when_a_later_key_changes_nothing() {
+        // Keys are visited in order: "a" changes, then "b" (nested, same) and "c" (null on an
+        // absent key) change nothing; the merge still changed the state.
+        let mut target = obj(json!({"a": 0, "b": {"c": 1}}));
+        assert!(merge(
+            &mut target,
+            &obj(json!({"a": 1, "b": {"c": 1}, "c": null}))
+        ));
+        assert!(!merge(
+            &mut target,
+            &obj(json!({"a": 1, "b": {"c": 1}, "c": null}))
+        ));
+        let mut target = obj(json!({"a": 0}));
+        assert!(merge(&mut target, &obj(json!({"a": 1, "z": null}))));
+    }
 }
