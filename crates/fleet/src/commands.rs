@@ -559,4 +559,31 @@ mod tests {
         };
         assert_eq!(second.status, CommandStatus::Failed);
     }
+
+    #[test]
+    fn a_tracker_restored_from_what_it_persisted_goes_on_without_reusing_an_id() {
+        // thingsim-cloud stores next_id and the executions; after a restart an execution id
+        // must never be handed out twice.
+        let mut tracker = CommandTracker::default();
+        tracker.send(1, "t1", "reboot", Map::new(), 30);
+        tracker.send(2, "t1", "reboot", Map::new(), 30);
+        assert_eq!(tracker.next_id(), 2);
+        let mut restored =
+            CommandTracker::restore(tracker.next_id(), tracker.executions().cloned().collect());
+        assert_eq!(restored, tracker);
+        assert_eq!(restored.executions().count(), 2);
+        let third = restored.send(3, "t1", "reboot", Map::new(), 30);
+        assert_eq!(third.execution_id, "exec-3");
+    }
+
+    #[test]
+    fn dropping_says_whether_there_was_a_pending_request_to_drop() {
+        let mut agent = CommandAgent::default();
+        let payload = br#"{"commandId":"c","action":"reboot"}"#;
+        agent.handle_request(1, "e1", payload);
+        assert!(agent.drop_pending("e1"));
+        assert!(!agent.drop_pending("e1"), "already dropped");
+        assert!(!agent.drop_pending("e2"), "never pending");
+        assert!(agent.pending().is_empty());
+    }
 }

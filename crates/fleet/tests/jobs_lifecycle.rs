@@ -432,3 +432,180 @@ fn a_continuous_job_reaches_things_added_later_and_a_cancelled_one_does_not() {
     assert_eq!(cloud.execution(&c, &job), None);
     assert!(cloud.add_target(6, "job-404", &c).is_err());
 }
+
+// -- rules pinned down for the mutation score (issue 20) --
+
+/// The `jobs/get/accepted` answer the cloud gives `thing`: (in progress, queued) job ids.
+fn pending_of(cloud: &mut JobsCloud, now: u64, thing: &ThingName) -> (Vec<String>, Vec<String>) {
+    let out = cloud.handle_request(now, thing, &JobsTopic::Get(Reply::Request), b"{}");
+    let [answer] = out.as_slice() else {
+        panic!("one answer: {out:?}")
+    };
+    assert_eq!(answer.topic, Topic::Jobs(JobsTopic::Get(Reply::Accepted)));
+    let body: Value = serde_json::from_slice(&answer.payload).unwrap();
+    let ids = |key: &str| -> Vec<String> {
+        body[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["jobId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    (ids("inProgressJobs"), ids("queuedJobs"))
+}
+
+#[test]
+fn each_thing_is_told_only_its_own_pending_jobs() {
+    // AWS Jobs GetPendingJobExecutions: the executions *of this thing*, in progress and queued.
+    let mut w = World::new();
+    let other = ThingName::new("lamp-2").unwrap();
+    let both = [w.thing.clone(), other.clone()];
+    let (shared, _) = w
+        .cloud
+        .create_job(
+            w.now,
+            "both",
+            World::firmware(),
+            &both,
+            JobType::Snapshot,
+            None,
+        )
+        .unwrap();
+    let (own, _) = w
+        .cloud
+        .create_job(
+            w.now + 1,
+            "one",
+            World::firmware(),
+            std::slice::from_ref(&other),
+            JobType::Snapshot,
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        pending_of(&mut w.cloud, w.now, &w.thing),
+        (vec![], vec![shared.clone()])
+    );
+    assert_eq!(
+        pending_of(&mut w.cloud, w.now, &other),
+        (vec![], vec![shared.clone(), own.clone()])
+    );
+    // lamp-1 starts its job: it moves to in progress for lamp-1 only.
+    let out = w.cloud.handle_request(
+        w.now,
+        &w.thing,
+        &JobsTopic::StartNext(Reply::Request),
+        b"{}",
+    );
+    assert!(!out.is_empty());
+    assert_eq!(
+        pending_of(&mut w.cloud, w.now, &w.thing),
+        (vec![shared.clone()], vec![])
+    );
+    assert_eq!(
+        pending_of(&mut w.cloud, w.now, &other),
+        (vec![], vec![shared, own])
+    );
+}
+
+#[test]
+fn every_status_change_increments_the_execution_version() {
+    // "versionNumber increments on every update; expectedVersion is checked against it".
+    let mut w = World::new();
+    let job = w.create(None);
+    let version = |w: &World| w.cloud.execution(&w.thing, &job).unwrap().version_number;
+    assert_eq!(w.status(&job), JobStatus::InProgress, "auto-started");
+    assert_eq!(version(&w), 2, "queued 1, started 2");
+    w.update(JobStatus::InProgress, "50");
+    assert_eq!(version(&w), 3);
+    w.update(JobStatus::Succeeded, "100");
+    assert_eq!(version(&w), 4);
+}
+
+#[test]
+fn cancelling_a_job_leaves_executions_that_already_ended_as_they_ended() {
+    let mut w = World::new();
+    let other = ThingName::new("lamp-2").unwrap();
+    let (job, out) = w
+        .cloud
+        .create_job(
+            w.now,
+            "both",
+            World::firmware(),
+            &[w.thing.clone(), other.clone()],
+            JobType::Snapshot,
+            None,
+        )
+        .unwrap();
+    let mine = out.into_iter().filter(|o| o.thing == w.thing).collect();
+    w.deliver(mine);
+    w.update(JobStatus::Succeeded, "100");
+    assert_eq!(w.status(&job), JobStatus::Succeeded);
+    w.cloud.cancel_job(w.now, &job).unwrap();
+    assert_eq!(
+        w.status(&job),
+        JobStatus::Succeeded,
+        "finished stays finished"
+    );
+    assert_eq!(
+        w.cloud.execution(&other, &job).unwrap().status,
+        JobStatus::Canceled
+    );
+}
+
+#[test]
+fn the_step_timer_runs_the_given_minutes_from_now() {
+    // AWS: stepTimeoutInMinutes from the start, and again from an update that names one.
+    let mut w = World::new();
+    w.create(Some(2));
+    assert_eq!(w.cloud.poll_timeout(), Some(w.now + 2 * 60));
+    w.now += 30;
+    w.agent
+        .update(JobStatus::InProgress, StatusDetails::new(), Some(3))
+        .unwrap();
+    w.settle();
+    assert_eq!(w.cloud.poll_timeout(), Some(w.now + 3 * 60));
+}
+
+#[test]
+fn a_zero_minute_step_timeout_means_no_step_timer() {
+    let mut w = World::new();
+    let job = w.create(Some(0));
+    assert_eq!(w.status(&job), JobStatus::InProgress);
+    assert_eq!(w.cloud.poll_timeout(), None);
+    w.now += 3600;
+    assert!(w.cloud.handle_timeout(w.now).is_empty());
+    assert_eq!(w.status(&job), JobStatus::InProgress);
+}
+
+#[test]
+fn a_poll_asks_for_the_pending_list_and_the_next_job_when_idle() {
+    // An HTTPS device is told nothing: `check` is how it learns of jobs.
+    let mut agent = JobsAgent::default();
+    agent.check();
+    let topics: Vec<JobsTopic> = std::iter::from_fn(|| agent.poll_output())
+        .filter_map(|o| match o {
+            AgentOutput::Publish(Topic::Jobs(t), _) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        topics,
+        vec![
+            JobsTopic::Get(Reply::Request),
+            JobsTopic::StartNext(Reply::Request)
+        ]
+    );
+}
+
+#[test]
+fn without_auto_start_a_notify_next_starts_nothing() {
+    let mut w = World::new();
+    w.agent.auto_start = false;
+    let job = w.create(None);
+    assert_eq!(w.status(&job), JobStatus::Queued, "waits for the user");
+    assert!(w.started().is_empty());
+    w.agent.start_next();
+    w.settle();
+    assert_eq!(w.status(&job), JobStatus::InProgress);
+}

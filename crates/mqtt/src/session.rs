@@ -2155,4 +2155,102 @@ mod tests {
             SubscriptionState::Granted(Qos::AtLeastOnce)
         );
     }
+
+    // -- rules pinned down for the mutation score (issue 20) --
+
+    #[test]
+    fn a_refused_mqtt5_connack_is_an_error_not_a_connection() {
+        // v5 §3.2.2.2: a reason code of 0x80 or above means the server refused; it closes.
+        let mut s = Session::new(Options::new("dev-1"));
+        s.handle_transport_opened(Millis(0));
+        drain(&mut s);
+        s.handle_input(Millis(1), &[0x20, 0x03, 0x00, 0x87, 0x00]); // 0x87 Not authorized
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(close);
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::ConnectRefused(why))] if why.contains("NotAuthorized")),
+            "{ev:?}"
+        );
+        assert_ne!(s.state(), State::Connected);
+    }
+
+    #[test]
+    fn an_mqtt5_publish_from_the_broker_is_received_whole() {
+        let mut s = connected(ProtocolVersion::V5, 60);
+        // PUBLISH QoS 0, topic "a/b", property length 0, payload "hi".
+        s.handle_input(
+            Millis(2),
+            &[0x30, 0x08, 0, 3, b'a', b'/', b'b', 0, b'h', b'i'],
+        );
+        let (_, ev, _, _) = drain(&mut s);
+        assert_eq!(
+            ev,
+            vec![Event::Received(Message::new("a/b", "hi", Qos::AtMostOnce))]
+        );
+    }
+
+    #[test]
+    fn a_packet_longer_than_127_bytes_has_a_two_byte_length_and_decodes_whole() {
+        // [MQTT-1.5.5]: remaining length is a variable byte integer, 7 bits a byte, low first.
+        let mut s = connected(ProtocolVersion::V3_1_1, 60);
+        let payload = vec![b'x'; 200];
+        let mut packet = vec![0x30, 0xCD, 0x01, 0, 3, b'a', b'/', b'b']; // 205 = 0x4D + 1 * 128
+        packet.extend_from_slice(&payload);
+        s.handle_input(Millis(2), &packet);
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(!close);
+        assert_eq!(
+            ev,
+            vec![Event::Received(Message::new(
+                "a/b",
+                payload,
+                Qos::AtMostOnce
+            ))]
+        );
+    }
+
+    #[test]
+    fn a_disconnect_from_the_broker_says_why_and_closes() {
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_input(Millis(2), &[0xE0, 0x01, 0x8B]); // 0x8B Server shutting down
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(close);
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::Disconnected(why))] if why.contains("ServerShuttingDown")),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn sending_moves_the_keep_alive_deadline_and_disconnecting_cancels_it() {
+        // [MQTT-3.1.2-23]: PINGREQ is due keep-alive seconds after the last packet *sent*.
+        let mut s = connected(ProtocolVersion::V5, 60);
+        let (_, _, _, deadline) = drain(&mut s);
+        assert_eq!(deadline, Some(Millis(60_000)));
+        s.handle_command(
+            Millis(30_000),
+            Command::Publish(Message::new("a/b", "x", Qos::AtMostOnce)),
+        );
+        let (_, _, _, deadline) = drain(&mut s);
+        assert_eq!(deadline, Some(Millis(90_000)));
+        s.handle_command(Millis(31_000), Command::Disconnect);
+        let (_, _, close, deadline) = drain(&mut s);
+        assert!(close);
+        assert_eq!(deadline, None, "no PINGREQ after DISCONNECT");
+    }
+
+    #[test]
+    fn an_empty_topic_name_is_refused_before_it_reaches_the_codec() {
+        let mut s = connected(ProtocolVersion::V3_1_1, 60);
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("", "x", Qos::AtMostOnce)),
+        );
+        let (tx, ev, _, _) = drain(&mut s);
+        assert!(tx.is_empty());
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::InvalidTopic { reason, .. })] if reason.contains("non-empty")),
+            "{ev:?}"
+        );
+    }
 }

@@ -1,0 +1,181 @@
+//! The composed cloud role's own API, the way thingsim-cloud's HTTP side and the sandbox call
+//! it: times come in as wall-clock milliseconds and are kept in the documents' epoch seconds.
+
+use serde_json::{Value, json};
+use thingsim_fleet::ThingName;
+use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
+use thingsim_fleet::jobs::JobStatus;
+use thingsim_fleet::jobs::cloud::JobType;
+use thingsim_fleet::shadow::Update;
+use thingsim_fleet::shadow::state::State;
+use thingsim_fleet::topics::{JobsTopic, Reply};
+use thingsim_mqtt::{Message, Millis};
+
+/// 2023-11-14T22:13:20.123Z: 1,700,000,000 s and 123 ms.
+const NOW: Millis = Millis(1_700_000_000_123);
+const SECS: u64 = 1_700_000_000;
+
+fn obj(v: Value) -> State {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn thing(name: &str) -> ThingName {
+    ThingName::new(name).unwrap()
+}
+
+/// Everything the cloud wants to publish, and the events, until it is idle.
+fn drain(cloud: &mut Cloud) -> (Vec<Message>, Vec<CloudEvent>, Option<Millis>) {
+    let (mut published, mut events) = (Vec::new(), Vec::new());
+    loop {
+        match cloud.poll_output() {
+            CloudOutput::Publish(m) => published.push(m),
+            CloudOutput::Event(e) => events.push(e),
+            CloudOutput::Idle { deadline } => return (published, events, deadline),
+        }
+    }
+}
+
+#[test]
+fn things_are_registered_once_and_listed() {
+    let mut cloud = Cloud::default();
+    let t = thing("lamp-1");
+    assert!(!cloud.has_thing(&t));
+    assert!(cloud.create_thing(&t));
+    assert!(!cloud.create_thing(&t), "already there");
+    assert!(cloud.has_thing(&t));
+    assert!(!cloud.has_thing(&thing("lamp-2")));
+    assert_eq!(cloud.things().collect::<Vec<_>>(), vec![&t]);
+}
+
+#[test]
+fn desired_state_is_stamped_in_seconds_and_its_own_echo_is_ignored() {
+    let mut cloud = Cloud::default();
+    let t = thing("lamp-1");
+    cloud
+        .set_desired(NOW, &t, obj(json!({"on": true})))
+        .unwrap();
+    cloud
+        .set_desired(NOW, &t, obj(json!({"level": 3})))
+        .unwrap();
+    let (published, _, _) = drain(&mut cloud);
+    let updates: Vec<Message> = published
+        .into_iter()
+        .filter(|m| m.topic == "$emqx/things/lamp-1/shadow/update")
+        .collect();
+    assert_eq!(updates.len(), 2);
+    let first: Value = serde_json::from_slice(&updates[0].payload).unwrap();
+    assert_eq!(
+        first["clientToken"],
+        json!("cloud-1"),
+        "tagged, to know its echo"
+    );
+    let document = cloud.shadow(&t).document();
+    assert_eq!(document.version, 2);
+    assert_eq!(document.updated_at, SECS);
+    // Both publishes come back (MQTT 3.1.1 has no No Local): neither is applied again.
+    for echo in &updates {
+        cloud.handle_message(NOW, echo);
+    }
+    assert_eq!(cloud.shadow(&t).document().version, 2);
+}
+
+#[test]
+fn a_desired_update_at_the_wrong_version_is_409_and_changes_nothing() {
+    let mut cloud = Cloud::default();
+    let t = thing("lamp-1");
+    let refused = cloud
+        .set_desired_at_version(NOW, &t, obj(json!({"on": true})), Some(5))
+        .unwrap_err();
+    assert_eq!(refused.code, 409);
+    let (published, _, _) = drain(&mut cloud);
+    assert!(published.is_empty(), "{published:?}");
+    let accepted = cloud
+        .set_desired_at_version(NOW, &t, obj(json!({"on": true})), Some(0))
+        .unwrap();
+    assert_eq!(accepted.version, 1);
+}
+
+#[test]
+fn an_http_report_is_stamped_in_seconds() {
+    let mut cloud = Cloud::default();
+    let t = thing("lamp-1");
+    cloud
+        .report(NOW, &t, &Update::reported(obj(json!({"on": true}))))
+        .unwrap();
+    assert_eq!(cloud.shadow(&t).document().updated_at, SECS);
+}
+
+#[test]
+fn jobs_over_http_answer_like_their_mqtt_twins_and_keep_seconds() {
+    let mut cloud = Cloud::default();
+    let t = thing("lamp-1");
+    let job = cloud
+        .create_job(
+            NOW,
+            "fw",
+            json!({"action": "reboot"}),
+            std::slice::from_ref(&t),
+            JobType::Snapshot,
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        cloud.job(&job).map(|j| j.job_id.as_str()),
+        Some(job.as_str())
+    );
+    assert_eq!(cloud.jobs().count(), 1);
+    let executions = cloud.job_executions(&job);
+    assert_eq!(executions.len(), 1);
+    assert_eq!(executions[0].queued_at, SECS);
+
+    let pending = cloud
+        .jobs_request(NOW, &t, &JobsTopic::Get(Reply::Request), b"{}")
+        .unwrap();
+    let pending: Value = serde_json::from_slice(&pending).unwrap();
+    assert_eq!(pending["queuedJobs"][0]["jobId"], json!(job));
+    assert_eq!(pending["timestamp"], json!(SECS));
+    let refused = cloud
+        .jobs_request(NOW, &t, &JobsTopic::Get(Reply::Request), b"not json")
+        .unwrap_err();
+    assert!(String::from_utf8_lossy(&refused).contains("InvalidJson"));
+
+    cloud.cancel_job(Millis(NOW.0 + 5_000), &job).unwrap();
+    let execution = cloud.job_execution(&t, &job).unwrap();
+    assert_eq!(execution.status, JobStatus::Canceled);
+    assert_eq!(execution.last_updated_at, SECS + 5);
+}
+
+#[test]
+fn an_http_event_reaches_the_operator() {
+    let mut cloud = Cloud::default();
+    cloud.device_event(&thing("lamp-1"), "overheat", json!({"t": 90}));
+    let (_, events, _) = drain(&mut cloud);
+    assert!(
+        events.iter().any(|e| matches!(e,
+            CloudEvent::DeviceEvent { kind, payload, .. } if kind == "overheat" && payload == &json!({"t": 90}))),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_command_times_out_on_the_second_its_ttl_ends_not_before() {
+    let mut cloud = Cloud::default();
+    let t = thing("lamp-1");
+    let id = cloud.send_command(NOW, &t, "reboot", Default::default(), 1);
+    let (_, _, deadline) = drain(&mut cloud);
+    assert_eq!(
+        deadline,
+        Some(Millis((SECS + 1) * 1000)),
+        "the timer the shell arms"
+    );
+    cloud.handle_timeout(Millis(NOW.0 + 500));
+    assert_eq!(
+        cloud.execution(&id).map(|e| e.status),
+        Some(thingsim_fleet::commands::CommandStatus::Sent)
+    );
+    cloud.handle_timeout(Millis((SECS + 1) * 1000));
+    assert_eq!(
+        cloud.execution(&id).map(|e| e.status),
+        Some(thingsim_fleet::commands::CommandStatus::TimedOut)
+    );
+}
