@@ -179,3 +179,100 @@ fn a_command_times_out_on_the_second_its_ttl_ends_not_before() {
         Some(thingsim_fleet::commands::CommandStatus::TimedOut)
     );
 }
+
+#[test]
+fn a_cloud_restored_from_its_snapshot_knows_everything_and_reuses_no_token() {
+    // thingsim-cloud saves `snapshot()` and starts from `restore()`: nothing acknowledged may
+    // be lost, and a restarted cloud must not tag a new desired update like an old one.
+    let mut cloud = Cloud::default();
+    let t = thing("lamp-1");
+    cloud
+        .set_desired(NOW, &t, obj(json!({"on": true})))
+        .unwrap();
+    let id = cloud.send_command(NOW, &t, "reboot", Default::default(), 30);
+    let job = cloud
+        .create_job(
+            NOW,
+            "fw",
+            json!({"action": "reboot"}),
+            std::slice::from_ref(&t),
+            JobType::Snapshot,
+            None,
+        )
+        .unwrap();
+    let snapshot = cloud.snapshot();
+    let mut restored = Cloud::restore(snapshot.clone());
+    assert_eq!(restored.snapshot(), snapshot);
+    assert_eq!(restored.shadow(&t).document().version, 1);
+    assert!(restored.execution(&id).is_some());
+    assert!(restored.job(&job).is_some());
+    drain(&mut restored);
+    restored
+        .set_desired(NOW, &t, obj(json!({"on": false})))
+        .unwrap();
+    let (published, _, _) = drain(&mut restored);
+    let update: Value = serde_json::from_slice(&published[0].payload).unwrap();
+    assert_eq!(update["clientToken"], json!("cloud-2"));
+}
+
+#[test]
+fn each_operation_is_the_management_api_request_that_performs_it() {
+    use thingsim_fleet::cloud::Operation;
+    let t = thing("lamp@1");
+    let cases = [
+        (
+            Operation::SetDesired {
+                thing: t.clone(),
+                desired: obj(json!({"on": true})),
+            },
+            (
+                "PUT",
+                "/api/v1/things/lamp%401/shadow/desired",
+                json!({"state": {"desired": {"on": true}}}),
+            ),
+        ),
+        (
+            Operation::SendCommand {
+                thing: t.clone(),
+                action: "reboot".into(),
+                params: obj(json!({"now": 1})),
+                ttl: 9,
+            },
+            (
+                "POST",
+                "/api/v1/commands",
+                json!({"thingName": "lamp@1", "action": "reboot", "params": {"now": 1}, "ttl": 9}),
+            ),
+        ),
+        (
+            Operation::CreateJob {
+                thing: t,
+                document: json!({"action": "reboot"}),
+                step_timeout_minutes: Some(2),
+            },
+            (
+                "POST",
+                "/api/v1/jobs",
+                json!({
+                    "description": "from the thingsim console",
+                    "targets": {"thingNames": ["lamp@1"]},
+                    "document": {"action": "reboot"},
+                    "stepTimeoutInMinutes": 2,
+                }),
+            ),
+        ),
+        (
+            Operation::CancelJob {
+                job_id: "job/1".into(),
+            },
+            ("POST", "/api/v1/jobs/job%2F1/cancel", Value::Null),
+        ),
+    ];
+    for (operation, (method, path, body)) in cases {
+        assert_eq!(
+            operation.http(),
+            (method, path.to_owned(), body),
+            "{operation:?}"
+        );
+    }
+}

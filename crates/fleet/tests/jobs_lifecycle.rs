@@ -609,3 +609,263 @@ fn without_auto_start_a_notify_next_starts_nothing() {
     w.settle();
     assert_eq!(w.status(&job), JobStatus::InProgress);
 }
+
+#[test]
+fn without_auto_start_a_poll_only_asks_for_the_pending_list() {
+    let mut agent = JobsAgent::default();
+    agent.auto_start = false;
+    agent.check();
+    let topics: Vec<JobsTopic> = std::iter::from_fn(|| agent.poll_output())
+        .filter_map(|o| match o {
+            AgentOutput::Publish(Topic::Jobs(t), _) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(topics, vec![JobsTopic::Get(Reply::Request)]);
+}
+
+#[test]
+fn a_start_next_answered_with_an_execution_that_already_ended_leaves_the_agent_idle() {
+    let mut agent = JobsAgent::default();
+    agent.start_next();
+    let token = std::iter::from_fn(|| agent.poll_output())
+        .find_map(|o| match o {
+            AgentOutput::Publish(Topic::Jobs(JobsTopic::StartNext(Reply::Request)), payload) => {
+                serde_json::from_slice::<Value>(&payload).ok()?["clientToken"]
+                    .as_str()
+                    .map(str::to_owned)
+            }
+            _ => None,
+        })
+        .expect("a start-next request with a client token");
+    let reply = json!({
+        "timestamp": 1,
+        "clientToken": token,
+        "execution": {"jobId": "job-1", "status": "SUCCEEDED", "versionNumber": 3, "executionNumber": 1},
+    });
+    agent.handle_message(
+        &JobsTopic::StartNext(Reply::Accepted),
+        reply.to_string().as_bytes(),
+    );
+    assert_eq!(agent.state(), &AgentState::Idle);
+    let events: Vec<AgentOutput> = std::iter::from_fn(|| agent.poll_output()).collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AgentOutput::Event(JobEvent::Idle))),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_start_next_asking_for_a_zero_minute_step_gets_no_step_timer() {
+    let mut cloud = JobsCloud::default();
+    let thing = ThingName::new("lamp-1").unwrap();
+    cloud
+        .create_job(
+            1_000,
+            "fw",
+            World::firmware(),
+            std::slice::from_ref(&thing),
+            JobType::Snapshot,
+            Some(5),
+        )
+        .unwrap();
+    cloud.handle_request(
+        1_000,
+        &thing,
+        &JobsTopic::StartNext(Reply::Request),
+        br#"{"stepTimeoutInMinutes":0}"#,
+    );
+    assert_eq!(cloud.poll_timeout(), None, "0 minutes: no step timer");
+}
+
+#[test]
+fn a_job_started_by_an_update_gets_the_job_s_step_timer_from_then() {
+    // Started with `{jobId}/update` IN_PROGRESS instead of start-next: the job's default step
+    // timeout runs from that update.
+    let mut cloud = JobsCloud::default();
+    let thing = ThingName::new("lamp-1").unwrap();
+    let (job, _) = cloud
+        .create_job(
+            1_000,
+            "fw",
+            World::firmware(),
+            std::slice::from_ref(&thing),
+            JobType::Snapshot,
+            Some(2),
+        )
+        .unwrap();
+    assert_eq!(cloud.poll_timeout(), None, "queued: no timer yet");
+    cloud.handle_request(
+        1_300,
+        &thing,
+        &JobsTopic::JobUpdate(job.clone(), Reply::Request),
+        br#"{"status":"IN_PROGRESS"}"#,
+    );
+    assert_eq!(
+        cloud.execution(&thing, &job).unwrap().status,
+        JobStatus::InProgress
+    );
+    assert_eq!(cloud.poll_timeout(), Some(1_300 + 2 * 60));
+}
+
+#[test]
+fn started_at_is_the_first_start_and_a_job_completes_on_its_own_executions() {
+    let mut w = World::new();
+    let first = w.create(None);
+    let second = w.create(None);
+    assert_eq!(w.status(&second), JobStatus::Queued, "one job at a time");
+    let started = |w: &World, job: &str| w.cloud.execution(&w.thing, job).unwrap().started_at;
+    assert_eq!(started(&w, &first), Some(1_000));
+    w.now += 10;
+    w.update(JobStatus::InProgress, "50");
+    assert_eq!(
+        started(&w, &first),
+        Some(1_000),
+        "progress does not restart it"
+    );
+    w.update(JobStatus::Succeeded, "100");
+    assert_eq!(w.cloud.job(&first).unwrap().state, JobState::Completed);
+    // The second started when the first ended; the first's completion is its own.
+    assert_eq!(w.status(&second), JobStatus::InProgress);
+    assert_eq!(w.cloud.job(&second).unwrap().state, JobState::InProgress);
+    // A job refused while queued never started.
+    let other = ThingName::new("lamp-2").unwrap();
+    let (third, _) = w
+        .cloud
+        .create_job(
+            w.now,
+            "fw",
+            World::firmware(),
+            std::slice::from_ref(&other),
+            JobType::Snapshot,
+            None,
+        )
+        .unwrap();
+    w.cloud.handle_request(
+        w.now,
+        &other,
+        &JobsTopic::JobUpdate(third.clone(), Reply::Request),
+        br#"{"status":"REJECTED"}"#,
+    );
+    let execution = w.cloud.execution(&other, &third).unwrap();
+    assert_eq!(execution.status, JobStatus::Rejected);
+    assert_eq!(execution.started_at, None);
+}
+
+/// The jobs topics an agent published, in order, with their payloads.
+fn published(agent: &mut JobsAgent) -> Vec<(JobsTopic, Value)> {
+    std::iter::from_fn(|| agent.poll_output())
+        .filter_map(|o| match o {
+            AgentOutput::Publish(Topic::Jobs(t), payload) => {
+                Some((t, serde_json::from_slice(&payload).unwrap_or(Value::Null)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn on_reconnect_an_idle_agent_asks_for_its_next_job_and_a_busy_one_for_its_job() {
+    let mut idle = JobsAgent::default();
+    idle.handle_connected();
+    let topics: Vec<JobsTopic> = published(&mut idle).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        topics,
+        vec![
+            JobsTopic::Get(Reply::Request),
+            JobsTopic::StartNext(Reply::Request)
+        ]
+    );
+    let mut w = World::new();
+    let job = w.create(None);
+    assert_eq!(w.status(&job), JobStatus::InProgress);
+    w.agent.handle_connected();
+    let topics: Vec<JobsTopic> = published(&mut w.agent)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(
+        topics,
+        vec![
+            JobsTopic::Get(Reply::Request),
+            JobsTopic::JobGet(job, Reply::Request)
+        ]
+    );
+}
+
+#[test]
+fn every_request_carries_a_client_token_of_its_own() {
+    // Replies are matched to requests by clientToken (design: request/response pairs).
+    let mut agent = JobsAgent::default();
+    agent.check();
+    agent.start_next();
+    let tokens: Vec<String> = published(&mut agent)
+        .into_iter()
+        .filter_map(|(_, body)| body["clientToken"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(tokens.len(), 3, "{tokens:?}");
+    let mut unique = tokens.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 3, "{tokens:?}");
+    assert!(tokens.iter().all(|t| !t.is_empty()));
+}
+
+#[test]
+fn notify_lists_only_the_statuses_that_have_jobs() {
+    // AWS JobExecutionsChanged: `jobs` maps a status to its executions; empty lists are left
+    // out.
+    let mut cloud = JobsCloud::default();
+    let thing = ThingName::new("lamp-1").unwrap();
+    let (_, out) = cloud
+        .create_job(
+            1_000,
+            "fw",
+            World::firmware(),
+            std::slice::from_ref(&thing),
+            JobType::Snapshot,
+            None,
+        )
+        .unwrap();
+    let notify = out
+        .iter()
+        .find(|o| o.topic == Topic::Jobs(JobsTopic::Notify))
+        .expect("a notify");
+    let body: Value = serde_json::from_slice(&notify.payload).unwrap();
+    let keys: Vec<&String> = body["jobs"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["QUEUED"]);
+    let out = cloud.handle_request(1_000, &thing, &JobsTopic::StartNext(Reply::Request), b"{}");
+    let notify = out
+        .iter()
+        .find(|o| o.topic == Topic::Jobs(JobsTopic::Notify))
+        .expect("a notify");
+    let body: Value = serde_json::from_slice(&notify.payload).unwrap();
+    let keys: Vec<&String> = body["jobs"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["IN_PROGRESS"]);
+}
+
+#[test]
+fn a_job_created_with_a_zero_minute_step_has_no_timer_however_it_starts() {
+    let mut cloud = JobsCloud::default();
+    let thing = ThingName::new("lamp-1").unwrap();
+    let (job, _) = cloud
+        .create_job(
+            1_000,
+            "fw",
+            World::firmware(),
+            std::slice::from_ref(&thing),
+            JobType::Snapshot,
+            Some(0),
+        )
+        .unwrap();
+    assert_eq!(cloud.job(&job).unwrap().step_timeout_minutes, None);
+    cloud.handle_request(
+        1_000,
+        &thing,
+        &JobsTopic::JobUpdate(job, Reply::Request),
+        br#"{"status":"IN_PROGRESS"}"#,
+    );
+    assert_eq!(cloud.poll_timeout(), None);
+}

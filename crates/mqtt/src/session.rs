@@ -425,7 +425,8 @@ impl Session {
                 self.absorb(now, events);
             }
         }
-        if self.partial.len() > 5
+        // Malformed as soon as a fourth length byte still says "more follows" [MQTT-1.5.5].
+        if self.partial.len() >= 5
             && packet_len(&self.partial).is_none()
             && !remaining_length_ok(&self.partial)
         {
@@ -1098,6 +1099,14 @@ impl Session {
 
     fn on_packet(&mut self, now: Millis, packet: GenericPacket<u16>) {
         match packet {
+            // [MQTT-3.2.0-2]: one CONNACK per connection; another one is not a new session.
+            Packet::V3_1_1Connack(_) | Packet::V5_0Connack(_)
+                if self.state != State::AwaitingConnAck =>
+            {
+                self.fail(Error::Protocol(
+                    "a second CONNACK on one connection [MQTT-3.2.0-2]".to_owned(),
+                ));
+            }
             // [MQTT-3.2.2-3] / v5 3.2.2.2: session present tells us whether to resubscribe.
             Packet::V3_1_1Connack(p) if p.return_code().is_success() => {
                 self.on_connected(now, p.session_present(), ServerLimits::default());
@@ -1452,7 +1461,8 @@ mod tests {
     #[test]
     fn a_remaining_length_that_never_ends_is_malformed() {
         let mut s = connected(ProtocolVersion::V5, 60);
-        s.handle_input(Millis(2), &[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
+        // Four length bytes, each saying "more follows": no fifth byte is waited for.
+        s.handle_input(Millis(2), &[0x30, 0xFF, 0xFF, 0xFF, 0xFF]);
         let (_, ev, close, _) = drain(&mut s);
         assert!(close, "{ev:?}");
         assert!(
@@ -1667,6 +1677,7 @@ mod tests {
         assert_eq!(tx[0][0], 0x32, "PUBLISH QoS 1");
         // The connection drops before PUBACK; the broker kept the session.
         s.handle_transport_closed(Millis(3));
+        assert_eq!((s.queued(), s.in_flight()), (1, 0), "held for the resend");
         s.handle_transport_opened(Millis(4));
         drain(&mut s);
         s.handle_input(Millis(5), &CONNACK_V311_SESSION);
@@ -1723,6 +1734,12 @@ mod tests {
         };
         let shown = format!("{o:?} {:?}", Session::new(o.clone()));
         assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("***"), "that there is one is shown: {shown}");
+        assert_eq!(
+            shown.matches("dev-1").count(),
+            2,
+            "the rest is shown: {shown}"
+        );
     }
 
     // -- the limits a broker sets (MQTT 5 CONNACK properties) --
@@ -1978,6 +1995,7 @@ mod tests {
         }
         drain(&mut s);
         s.handle_transport_closed(Millis(3));
+        assert_eq!((s.queued(), s.in_flight()), (2, 0), "waiting to be resent");
         s.handle_transport_opened(Millis(4));
         drain(&mut s);
         s.handle_input(Millis(5), &connack_v5(true, &RECEIVE_MAX_2));
@@ -2078,8 +2096,17 @@ mod tests {
         );
         s.handle_input(Millis(1), &CONNACK_V5_OK);
         drain(&mut s);
-        // A PUBLISH announcing 2 MB: only its fixed header has arrived.
-        s.handle_input(Millis(2), &[0x30, 0x80, 0x80, 0x80, 0x01]);
+        // Exactly 1024 bytes is allowed: header 3 (0x30, length 1021 in two bytes), topic
+        // "a/b" (5), property length (1), payload 1015.
+        let mut packet = vec![0x30, 0xFD, 0x07, 0, 3, b'a', b'/', b'b', 0];
+        packet.extend(vec![b'x'; 1015]);
+        assert_eq!(packet.len(), 1024);
+        s.handle_input(Millis(2), &packet);
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(!close, "{ev:?}");
+        assert!(matches!(&ev[..], [Event::Received(m)] if m.payload.len() == 1015));
+        // One byte more is refused; here only its fixed header has arrived.
+        s.handle_input(Millis(2), &[0x30, 0xFE, 0x07]);
         let (tx, ev, close, _) = drain(&mut s);
         assert!(close);
         assert_eq!(
@@ -2091,6 +2118,7 @@ mod tests {
             ev.iter().any(|e| matches!(
                 e,
                 Event::Error(Error::PacketTooLarge {
+                    size: 1025,
                     maximum: 1024,
                     whose: "device's",
                     ..
@@ -2104,24 +2132,38 @@ mod tests {
     #[test]
     fn the_send_queue_is_bounded_by_bytes_too() {
         let mut s = Session::new(Options {
-            offline_queue_bytes: 10,
+            offline_queue_bytes: 12,
             ..Options::new("dev-1")
         });
-        for n in 0..3 {
+        // Topic and payload count: 2 + 4 bytes each, so two fit in 12 and a third does not.
+        for topic in ["ab", "cd", "ef"] {
             s.handle_command(
                 Millis(0),
-                Command::Publish(Message::new(format!("{n}"), "abcd", Qos::AtMostOnce)),
+                Command::Publish(Message::new(topic, "abcd", Qos::AtMostOnce)),
             );
         }
         let (_, ev, _, _) = drain(&mut s);
         assert_eq!(
             ev,
             vec![Event::Error(Error::QueueOverflow {
-                topic: "0".into(),
-                capacity: "10 bytes".into()
+                topic: "ab".into(),
+                capacity: "12 bytes".into()
             })]
         );
         assert_eq!(s.queued(), 2);
+        // One publish larger than the whole bound is still kept: the bound drops the oldest
+        // to make room, never the newest.
+        let mut s = Session::new(Options {
+            offline_queue_bytes: 4,
+            ..Options::new("dev-1")
+        });
+        s.handle_command(
+            Millis(0),
+            Command::Publish(Message::new("big", "abcdef", Qos::AtMostOnce)),
+        );
+        let (_, ev, _, _) = drain(&mut s);
+        assert!(ev.is_empty(), "{ev:?}");
+        assert_eq!(s.queued(), 1);
     }
 
     #[test]
@@ -2250,6 +2292,205 @@ mod tests {
         assert!(tx.is_empty());
         assert!(
             matches!(&ev[..], [Event::Error(Error::InvalidTopic { reason, .. })] if reason.contains("non-empty")),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn an_mqtt5_puback_is_reported_as_acknowledged() {
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("a/b", "x", Qos::AtLeastOnce)),
+        );
+        let (tx, _, _, _) = drain(&mut s);
+        s.handle_input(Millis(3), &puback_for(&tx[0]));
+        let (_, ev, _, _) = drain(&mut s);
+        assert!(matches!(&ev[..], [Event::Acknowledged { .. }]), "{ev:?}");
+    }
+
+    #[test]
+    fn disconnecting_without_a_connection_asks_to_close_nothing() {
+        let mut s = Session::new(Options::new("dev-1"));
+        s.handle_command(Millis(0), Command::Disconnect);
+        let (tx, ev, close, _) = drain(&mut s);
+        assert!(tx.is_empty() && ev.is_empty() && !close);
+        assert_eq!(s.state(), State::AwaitingTransport);
+    }
+
+    #[test]
+    fn a_session_expiry_of_zero_is_left_out_of_connect() {
+        // 0 is MQTT 5's default (the session ends with the connection): nothing to say.
+        let mut s = Session::new(Options {
+            session_expiry_secs: 0,
+            maximum_packet_size: None,
+            ..Options::new("dev-1")
+        });
+        s.handle_transport_opened(Millis(0));
+        let (tx, _, _, _) = drain(&mut s);
+        assert_eq!(tx[0][12], 0, "no properties: {:02x?}", tx[0]);
+    }
+
+    #[test]
+    fn what_the_broker_allows_passes_unchanged_and_unremarked() {
+        // Maximum QoS 1 and retain available: a retained QoS 1 publish goes out as it is.
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &[0x24, 1]);
+        let mut m = Message::new("t", "x", Qos::AtLeastOnce);
+        m.retain = true;
+        s.handle_command(Millis(2), Command::Publish(m));
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("t", "y", Qos::AtMostOnce)),
+        );
+        let (tx, ev, _, _) = drain(&mut s);
+        assert_eq!(tx[0][0], 0x33, "QoS 1 with retain");
+        assert_eq!(tx[1][0], 0x30);
+        assert!(ev.is_empty(), "{ev:?}");
+        // Without retain available, a publish that never asked for retain is not remarked on.
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &[0x25, 0]);
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("t", "y", Qos::AtMostOnce)),
+        );
+        let (_, ev, _, _) = drain(&mut s);
+        assert!(ev.is_empty(), "{ev:?}");
+    }
+
+    #[test]
+    fn a_publish_of_exactly_the_broker_maximum_is_sent() {
+        // PUBLISH QoS 0 "t" + 11 bytes: 2 + 2 + 1 + 1 (property length) + 11 = 17 bytes.
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &[0x27, 0, 0, 0, 17]);
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("t", "hello world", Qos::AtMostOnce)),
+        );
+        let (tx, ev, _, _) = drain(&mut s);
+        assert_eq!(tx.len(), 1, "{ev:?}");
+        assert_eq!(tx[0].len(), 17);
+    }
+
+    #[test]
+    fn unacknowledged_publishes_go_out_again_as_new_ones_when_the_broker_lost_the_session() {
+        // At least once: the broker forgot them with the session, so they are sent anew (no
+        // DUP) ahead of what waited, and still within its Receive Maximum and the byte bound.
+        let (mut s, _) = connected_v5_with(
+            Options {
+                offline_queue_bytes: 7,
+                ..Options::new("dev-1")
+            },
+            &[],
+        );
+        for n in 0..2 {
+            s.handle_command(
+                Millis(2),
+                Command::Publish(Message::new(format!("t/{n}"), "x", Qos::AtLeastOnce)),
+            );
+        }
+        drain(&mut s);
+        s.handle_transport_closed(Millis(3));
+        s.handle_transport_opened(Millis(4));
+        drain(&mut s);
+        s.handle_input(Millis(5), &connack_v5(false, &[0x21, 0, 1])); // Receive Maximum 1
+        let (tx, _, _, _) = drain(&mut s);
+        assert_eq!(tx.len(), 1);
+        assert_eq!(tx[0][0], 0x32, "QoS 1, no DUP");
+        assert_eq!(&tx[0][4..7], b"t/0");
+        assert_eq!(s.queued(), 1, "t/1 waits for the window");
+        // t/1 (4 bytes) waits; one more (4) is past 7 bytes: the oldest waiting goes.
+        s.handle_command(
+            Millis(6),
+            Command::Publish(Message::new("t/2", "x", Qos::AtLeastOnce)),
+        );
+        let (_, ev, _, _) = drain(&mut s);
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::QueueOverflow { topic, .. })] if topic == "t/1"),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn a_second_connack_is_a_protocol_error_not_a_new_session() {
+        // [MQTT-3.2.0-2]: the server sends one CONNACK per connection.
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_input(Millis(2), &CONNACK_V5_OK);
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(close, "{ev:?}");
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::Protocol(why))] if why.contains("second CONNACK")),
+            "{ev:?}"
+        );
+        assert_eq!(s.state(), State::AwaitingClose);
+    }
+
+    #[test]
+    fn a_codec_refusal_of_a_packet_closes_the_connection() {
+        // A SUBACK for a SUBSCRIBE never sent is a protocol error: the codec asks to close,
+        // and the session does.
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_input(Millis(2), &[0x90, 0x04, 0, 7, 0, 0x01]);
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(close, "{ev:?}");
+        assert_eq!(s.state(), State::AwaitingClose);
+    }
+
+    #[test]
+    fn packet_identifiers_are_checked_where_each_packet_carries_one() {
+        // [MQTT-2.2.1-3]: non-zero packet identifiers, found after the topic in a QoS 1 PUBLISH
+        // and first in PUBACK and friends; a QoS 0 PUBLISH has none to check.
+        let refused = |bytes: &[u8]| {
+            let mut s = connected(ProtocolVersion::V5, 60);
+            s.handle_input(Millis(2), bytes);
+            let (_, ev, close, _) = drain(&mut s);
+            close
+                && ev
+                    .iter()
+                    .any(|e| matches!(e, Event::Error(Error::Protocol(_))))
+        };
+        // QoS 1 PUBLISH "a/b", packet id 0, property length 0, payload "x".
+        assert!(refused(&[
+            0x32, 0x09, 0, 3, b'a', b'/', b'b', 0, 0, 0, b'x'
+        ]));
+        // PUBACK with packet id 0.
+        assert!(refused(&[0x40, 0x02, 0, 0]));
+        // QoS 3 does not exist [MQTT-3.3.1-4].
+        assert!(refused(&[0x36, 0x07, 0, 3, b'a', b'/', b'b', 0, b'x']));
+        // QoS 0 PUBLISH whose payload starts with two zero bytes: received as it is.
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_input(Millis(2), &[0x30, 0x08, 0, 3, b'a', b'/', b'b', 0, 0, 0]);
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(!close);
+        assert_eq!(
+            ev,
+            vec![Event::Received(Message::new(
+                "a/b",
+                vec![0, 0],
+                Qos::AtMostOnce
+            ))]
+        );
+    }
+
+    #[test]
+    fn wildcards_as_whole_levels_are_accepted() {
+        // [MQTT-4.7.1-2]: `#` alone or last; [MQTT-4.7.1-3]: `+` a whole level.
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_command(
+            Millis(2),
+            Command::Subscribe(vec![
+                ("a/#".into(), Qos::AtLeastOnce),
+                ("#".into(), Qos::AtLeastOnce),
+                ("+/b/+".into(), Qos::AtLeastOnce),
+            ]),
+        );
+        let (tx, ev, _, _) = drain(&mut s);
+        assert!(!ev.iter().any(|e| matches!(e, Event::Error(_))), "{ev:?}");
+        assert_eq!(subscribe_filters(&tx[0]), ["a/#", "#", "+/b/+"]);
+        s.handle_command(
+            Millis(3),
+            Command::Subscribe(vec![("#/a".into(), Qos::AtLeastOnce)]),
+        );
+        let (_, ev, _, _) = drain(&mut s);
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::InvalidTopic { .. })]),
             "{ev:?}"
         );
     }

@@ -341,4 +341,22 @@ mod tests {
         assert_eq!(refused.code, 413);
         assert_eq!(shadow.document().version, 1, "nothing changed");
     }
+
+    #[test]
+    fn a_report_that_changes_the_delta_is_answered_with_the_new_delta() {
+        // docs/protocol.md, "When to publish a delta": when it is non-empty and the update
+        // changed desired, or the delta changed.
+        let mut shadow = Shadow::default();
+        shadow
+            .apply(1, &Update::desired(obj(json!({"a": 1, "b": 2}))))
+            .unwrap();
+        let accepted = shadow
+            .apply(2, &Update::reported(obj(json!({"a": 1}))))
+            .unwrap();
+        assert_eq!(
+            accepted.delta.map(|d| d.state),
+            Some(obj(json!({"b": 2}))),
+            "the device learns what is left"
+        );
+    }
 }
