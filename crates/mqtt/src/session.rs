@@ -2450,6 +2450,14 @@ mod tests {
         assert!(refused(&[
             0x32, 0x09, 0, 3, b'a', b'/', b'b', 0, 0, 0, b'x'
         ]));
+        // The same in 3.1.1 (no property length): the id is the two bytes after the topic.
+        let mut s = connected(ProtocolVersion::V3_1_1, 60);
+        s.handle_input(Millis(2), &[0x32, 0x08, 0, 3, b'a', b'/', b'b', 0, 0, b'x']);
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(
+            close && matches!(&ev[..], [Event::Error(Error::Protocol(_))]),
+            "{ev:?}"
+        );
         // PUBACK with packet id 0.
         assert!(refused(&[0x40, 0x02, 0, 0]));
         // QoS 3 does not exist [MQTT-3.3.1-4].
@@ -2491,6 +2499,49 @@ mod tests {
         let (_, ev, _, _) = drain(&mut s);
         assert!(
             matches!(&ev[..], [Event::Error(Error::InvalidTopic { .. })]),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn with_every_packet_id_in_use_publishes_wait_in_order_and_count_against_the_bound() {
+        // A SUBSCRIBE awaiting its SUBACK holds one packet id, so after 65,534 unacknowledged
+        // QoS 1 publishes none is left (an MQTT 3.1.1 broker sets no Receive Maximum): the
+        // next publish waits for an id, and still counts in the queue's byte bound.
+        let mut s = Session::new(Options {
+            version: ProtocolVersion::V3_1_1,
+            offline_queue_bytes: 8,
+            ..Options::new("dev-1")
+        });
+        s.handle_transport_opened(Millis(0));
+        s.handle_input(Millis(1), &CONNACK_V311_OK);
+        s.handle_command(
+            Millis(1),
+            Command::Subscribe(vec![("a/b".into(), Qos::AtLeastOnce)]),
+        );
+        drain(&mut s);
+        for _ in 0..u16::MAX {
+            s.handle_command(
+                Millis(2),
+                Command::Publish(Message::new("t", "xyz", Qos::AtLeastOnce)),
+            );
+            while !matches!(s.poll_output(), Output::Idle { .. }) {}
+        }
+        assert_eq!((s.in_flight(), s.queued()), (65_534, 1));
+        // 4 bytes wait; 4 more fit the 8-byte bound, and 4 more push the oldest out.
+        s.handle_command(
+            Millis(3),
+            Command::Publish(Message::new("u", "xyz", Qos::AtLeastOnce)),
+        );
+        let (_, ev, _, _) = drain(&mut s);
+        assert!(ev.is_empty(), "{ev:?}");
+        s.handle_command(
+            Millis(3),
+            Command::Publish(Message::new("v", "xyz", Qos::AtLeastOnce)),
+        );
+        let (_, ev, _, _) = drain(&mut s);
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::QueueOverflow { topic, .. })] if topic == "t"),
             "{ev:?}"
         );
     }
