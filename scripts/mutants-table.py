@@ -19,7 +19,8 @@ def main(outcomes_path, equivalent_path):
         for line in f:
             line = line.strip()
             if line and not line.startswith("#"):
-                mutant, _, reason = line.partition(" | ")
+                # rpartition: a mutant's own name may hold " | " (match arms).
+                mutant, _, reason = line.rpartition(" | ")
                 equivalent[mutant.strip()] = reason.strip()
     with open(outcomes_path, encoding="utf-8") as f:
         outcomes = json.load(f)["outcomes"]

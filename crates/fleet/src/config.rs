@@ -556,6 +556,50 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_url_parameter_sets_its_field() {
+        // README, "URL configuration": mode, broker, api, thing, client, template, username,
+        // keepAlive, maxPacket, version, connect, embed, https, apiKey, poll.
+        let mut form = ConnectForm::default();
+        let url = form.apply_query(
+            "?mode=broker&broker=ws%3A%2F%2Fb%3A1%2Fmqtt&api=http%3A%2F%2Fa%3A2&thing=t-9\
+             &client=c-9&template=door-lock&username=u&keepAlive=15&maxPacket=4096\
+             &version=3.1.1&connect=0&embed=0&https=1&apiKey=k&poll=7",
+        );
+        assert!(url.warnings.is_empty(), "{:?}", url.warnings);
+        assert_eq!(url.autoconnect, Some(false));
+        assert!(!url.embed);
+        let expected = ConnectForm {
+            mode: Mode::Broker,
+            broker_url: "ws://b:1/mqtt".into(),
+            cloud_api: "http://a:2".into(),
+            thing_name: "t-9".into(),
+            client_id: "c-9".into(),
+            template: "door-lock".into(),
+            username: "u".into(),
+            keep_alive: "15".into(),
+            max_packet: "4096".into(),
+            mqtt5: false,
+            https: true,
+            api_key: "k".into(),
+            poll_secs: "7".into(),
+            ..ConnectForm::default()
+        };
+        assert_eq!(form, expected);
+        // The other values of the switches.
+        let mut form = ConnectForm::default();
+        let url = form.apply_query("?version=5&connect=1&embed=1&https=0&clientId=c-1");
+        assert!(form.mqtt5 && !form.https);
+        assert_eq!(form.client_id, "c-1");
+        assert_eq!((url.autoconnect, url.embed), (Some(true), true));
+        let url = ConnectForm::default().apply_query("?mode=cloud");
+        assert!(
+            url.warnings[0].contains("mode=cloud ignored"),
+            "{:?}",
+            url.warnings
+        );
+    }
+
+    #[test]
     fn saved_settings_keep_the_password_only_when_asked() {
         let mut form = ConnectForm {
             mode: Mode::Broker,

@@ -849,4 +849,216 @@ mod tests {
             assert!(Feed::of(&filter).is_some(), "{filter}");
         }
     }
+
+    // -- rules pinned down for the mutation score (issue 20) --
+
+    fn request(timestamp: u64, ttl: u64) -> CommandRequest {
+        CommandRequest {
+            command_id: "c".into(),
+            action: "reboot".into(),
+            params: Map::new(),
+            timestamp,
+            ttl,
+        }
+    }
+
+    #[test]
+    fn a_command_counts_down_from_when_the_cloud_sent_it_or_else_from_arrival() {
+        let mut view = CommandView {
+            execution_id: "e".into(),
+            request: request(100, 30),
+            received_at: Millis(105_000),
+            state: CommandState::Pending,
+        };
+        assert_eq!(
+            view.seconds_left(Millis(110_000)),
+            20,
+            "from the cloud's timestamp"
+        );
+        assert_eq!(view.seconds_left(Millis(200_000)), 0);
+        view.request = request(0, 30);
+        assert_eq!(
+            view.seconds_left(Millis(110_000)),
+            25,
+            "no timestamp: from arrival"
+        );
+    }
+
+    #[test]
+    fn refused_desired_values_stay_as_conflicts_until_a_delta_applies_them() {
+        let mut console = Console::default();
+        console.handle_device_event(
+            Millis(1_000),
+            &DeviceEvent::DeltaApplied {
+                version: 2,
+                applied: obj(json!({"a": 1})),
+                refused: vec![("b".into(), "too hot".into())],
+            },
+        );
+        assert_eq!(
+            console.shadow.conflicts,
+            vec![("b".to_owned(), "too hot".to_owned())]
+        );
+        let kinds: Vec<ChangeKind> = console.shadow.timeline.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [ChangeKind::Conflict, ChangeKind::Delta],
+            "newest first"
+        );
+        // Refused again, with another reason: one entry, the newest reason.
+        console.handle_device_event(
+            Millis(2_000),
+            &DeviceEvent::DeltaApplied {
+                version: 3,
+                applied: State::new(),
+                refused: vec![("b".into(), "still too hot".into())],
+            },
+        );
+        assert_eq!(
+            console.shadow.conflicts,
+            vec![("b".to_owned(), "still too hot".to_owned())]
+        );
+        // Applied at last: no conflict left, and no conflict entry for this delta.
+        console.handle_device_event(
+            Millis(3_000),
+            &DeviceEvent::DeltaApplied {
+                version: 4,
+                applied: obj(json!({"b": 30})),
+                refused: vec![],
+            },
+        );
+        assert!(console.shadow.conflicts.is_empty());
+        assert_eq!(console.shadow.timeline[0].kind, ChangeKind::Delta);
+    }
+
+    #[test]
+    fn an_ignored_command_is_shown_as_ignored() {
+        let mut console = Console::default();
+        console.handle_device_event(
+            Millis(1),
+            &DeviceEvent::CommandReceived {
+                execution_id: "e1".into(),
+                request: request(0, 30),
+            },
+        );
+        console.ignore_command("e1");
+        assert_eq!(console.commands[0].state, CommandState::Ignored);
+    }
+
+    #[test]
+    fn the_cloud_s_document_replaces_the_device_s_view_unless_it_is_the_same() {
+        let mut console = Console::default();
+        let document = ShadowDocument {
+            reported: obj(json!({"on": false})),
+            desired: obj(json!({"on": true})),
+            delta: obj(json!({"on": true})),
+            version: 4,
+            updated_at: 1_700_000_000,
+        };
+        console.handle_document(&document);
+        assert_eq!(console.shadow.desired, document.desired);
+        assert_eq!(console.shadow.reported, document.reported);
+        assert_eq!(console.shadow.version, Some(4));
+        assert_eq!(console.shadow.updated_at, Some(Millis(1_700_000_000_000)));
+        // The same version and desired state again (an HTTPS poll): the device's newer
+        // reports are not overwritten by the poll's older copy.
+        console.shadow.reported = obj(json!({"on": true}));
+        console.handle_document(&document);
+        assert_eq!(console.shadow.reported, obj(json!({"on": true})));
+        // A newer document replaces it again, as does a changed desired state at one version.
+        let newer = ShadowDocument {
+            version: 5,
+            ..document.clone()
+        };
+        console.handle_document(&newer);
+        assert_eq!(console.shadow.reported, obj(json!({"on": false})));
+        console.shadow.reported = obj(json!({"on": true}));
+        let other = ShadowDocument {
+            version: 5,
+            desired: obj(json!({"on": false})),
+            ..document
+        };
+        console.handle_document(&other);
+        assert_eq!(console.shadow.desired, obj(json!({"on": false})));
+    }
+
+    #[test]
+    fn a_started_job_counts_down_its_step_and_leaves_the_queue_and_news_of_other_jobs_is_ignored() {
+        use crate::jobs::{ExecutionState, JobExecution};
+        let mut console = Console::default();
+        console.handle_device_event(
+            Millis(0),
+            &DeviceEvent::Job(JobEvent::Pending {
+                in_progress: vec![],
+                queued: vec!["job-1".into(), "job-2".into()],
+            }),
+        );
+        let execution = JobExecution {
+            job_id: "job-1".into(),
+            thing_name: "t".into(),
+            job_document: None,
+            status: JobStatus::InProgress,
+            status_details: StatusDetails::new(),
+            queued_at: 0,
+            started_at: Some(0),
+            last_updated_at: 0,
+            version_number: 2,
+            execution_number: 1,
+            approximate_seconds_before_timed_out: Some(60),
+        };
+        console.handle_device_event(
+            Millis(5_000),
+            &DeviceEvent::Job(JobEvent::Started(execution)),
+        );
+        assert_eq!(console.jobs.queued, vec!["job-2".to_owned()]);
+        let run = console.jobs.current.clone().unwrap();
+        assert_eq!(run.times_out_at, Some(Millis(65_000)));
+        let state = ExecutionState {
+            status: JobStatus::Succeeded,
+            status_details: StatusDetails::new(),
+            version_number: 3,
+        };
+        console.handle_device_event(
+            Millis(6_000),
+            &DeviceEvent::Job(JobEvent::Updated {
+                job_id: "job-2".into(),
+                state: state.clone(),
+            }),
+        );
+        console.handle_device_event(
+            Millis(6_000),
+            &DeviceEvent::JobProgress {
+                job_id: "job-2".into(),
+                percent: 50,
+                step: "x".into(),
+            },
+        );
+        assert_eq!(
+            console.jobs.current.as_ref(),
+            Some(&run),
+            "not this job's news"
+        );
+        console.handle_device_event(
+            Millis(7_000),
+            &DeviceEvent::Job(JobEvent::Updated {
+                job_id: "job-1".into(),
+                state,
+            }),
+        );
+        assert_eq!(console.jobs.current.unwrap().status, JobStatus::Succeeded);
+    }
+
+    #[test]
+    fn a_reading_s_chart_keeps_its_newest_points_only() {
+        let mut console = Console::default();
+        for n in 0..SERIES_CAP + 5 {
+            console.handle_device_event(
+                Millis(n as u64),
+                &DeviceEvent::Reported(obj(json!({"t": n}))),
+            );
+        }
+        let series = &console.series["t"];
+        assert_eq!(series.len(), SERIES_CAP);
+        assert_eq!(series.front().map(|p| p.1), Some(5.0));
+    }
 }
