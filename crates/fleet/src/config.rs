@@ -556,6 +556,20 @@ mod tests {
     }
 
     #[test]
+    fn the_form_s_session_settings_reach_the_mqtt_options() {
+        let form = ConnectForm {
+            keep_alive: "15".into(),
+            max_packet: "4096".into(),
+            persistent: false,
+            ..ConnectForm::default()
+        };
+        let options = form.validate().unwrap().options;
+        assert_eq!(options.keep_alive_secs, 15);
+        assert_eq!(options.maximum_packet_size, Some(4096));
+        assert!(options.clean_start, "not persistent: clean start");
+    }
+
+    #[test]
     fn every_documented_url_parameter_sets_its_field() {
         // README, "URL configuration": mode, broker, api, thing, client, template, username,
         // keepAlive, maxPacket, version, connect, embed, https, apiKey, poll.

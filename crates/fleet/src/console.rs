@@ -1061,4 +1061,20 @@ mod tests {
         assert_eq!(series.len(), SERIES_CAP);
         assert_eq!(series.front().map(|p| p.1), Some(5.0));
     }
+
+    #[test]
+    fn the_cloud_panel_s_examples_are_what_a_person_would_type() {
+        use crate::model::THERMOSTAT;
+        assert_eq!(pretty(&json!({"a": 1})), "{\n  \"a\": 1\n}");
+        // The first writable number, ten steps up: 21 °C + 10 × 0.5.
+        assert_eq!(
+            forms::example_desired(&THERMOSTAT),
+            r#"{"targetTemperature": 26}"#
+        );
+        let job: Value = serde_json::from_str(&forms::example_job(&THERMOSTAT)).unwrap();
+        assert!(
+            job["action"].as_str().is_some_and(|a| !a.is_empty()),
+            "{job}"
+        );
+    }
 }
