@@ -583,12 +583,7 @@ fn a_poll_asks_for_the_pending_list_and_the_next_job_when_idle() {
     // An HTTPS device is told nothing: `check` is how it learns of jobs.
     let mut agent = JobsAgent::default();
     agent.check();
-    let topics: Vec<JobsTopic> = std::iter::from_fn(|| agent.poll_output())
-        .filter_map(|o| match o {
-            AgentOutput::Publish(Topic::Jobs(t), _) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let topics = published_topics(&mut agent);
     assert_eq!(
         topics,
         vec![
@@ -615,12 +610,7 @@ fn without_auto_start_a_poll_only_asks_for_the_pending_list() {
     let mut agent = JobsAgent::default();
     agent.auto_start = false;
     agent.check();
-    let topics: Vec<JobsTopic> = std::iter::from_fn(|| agent.poll_output())
-        .filter_map(|o| match o {
-            AgentOutput::Publish(Topic::Jobs(t), _) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let topics = published_topics(&mut agent);
     assert_eq!(topics, vec![JobsTopic::Get(Reply::Request)]);
 }
 
@@ -659,18 +649,8 @@ fn a_start_next_answered_with_an_execution_that_already_ended_leaves_the_agent_i
 
 #[test]
 fn a_start_next_asking_for_a_zero_minute_step_gets_no_step_timer() {
-    let mut cloud = JobsCloud::default();
-    let thing = ThingName::new("lamp-1").unwrap();
-    cloud
-        .create_job(
-            1_000,
-            "fw",
-            World::firmware(),
-            std::slice::from_ref(&thing),
-            JobType::Snapshot,
-            Some(5),
-        )
-        .unwrap();
+    let (mut cloud, thing) = (JobsCloud::default(), ThingName::new("lamp-1").unwrap());
+    firmware_job(&mut cloud, &thing, Some(5));
     cloud.handle_request(
         1_000,
         &thing,
@@ -684,18 +664,8 @@ fn a_start_next_asking_for_a_zero_minute_step_gets_no_step_timer() {
 fn a_job_started_by_an_update_gets_the_job_s_step_timer_from_then() {
     // Started with `{jobId}/update` IN_PROGRESS instead of start-next: the job's default step
     // timeout runs from that update.
-    let mut cloud = JobsCloud::default();
-    let thing = ThingName::new("lamp-1").unwrap();
-    let (job, _) = cloud
-        .create_job(
-            1_000,
-            "fw",
-            World::firmware(),
-            std::slice::from_ref(&thing),
-            JobType::Snapshot,
-            Some(2),
-        )
-        .unwrap();
+    let (mut cloud, thing) = (JobsCloud::default(), ThingName::new("lamp-1").unwrap());
+    let (job, _) = firmware_job(&mut cloud, &thing, Some(2));
     assert_eq!(cloud.poll_timeout(), None, "queued: no timer yet");
     cloud.handle_request(
         1_300,
@@ -754,6 +724,29 @@ fn started_at_is_the_first_start_and_a_job_completes_on_its_own_executions() {
     assert_eq!(execution.started_at, None);
 }
 
+/// A firmware job for `thing` alone, created at t = 1,000 s with this step timeout.
+fn firmware_job(
+    cloud: &mut JobsCloud,
+    thing: &ThingName,
+    step_timeout: Option<u64>,
+) -> (String, Vec<Outgoing>) {
+    cloud
+        .create_job(
+            1_000,
+            "fw",
+            World::firmware(),
+            std::slice::from_ref(thing),
+            JobType::Snapshot,
+            step_timeout,
+        )
+        .unwrap()
+}
+
+/// The jobs topics an agent published, in order.
+fn published_topics(agent: &mut JobsAgent) -> Vec<JobsTopic> {
+    published(agent).into_iter().map(|(t, _)| t).collect()
+}
+
 /// The jobs topics an agent published, in order, with their payloads.
 fn published(agent: &mut JobsAgent) -> Vec<(JobsTopic, Value)> {
     std::iter::from_fn(|| agent.poll_output())
@@ -782,10 +775,7 @@ fn on_reconnect_an_idle_agent_asks_for_its_next_job_and_a_busy_one_for_its_job()
     let job = w.create(None);
     assert_eq!(w.status(&job), JobStatus::InProgress);
     w.agent.handle_connected();
-    let topics: Vec<JobsTopic> = published(&mut w.agent)
-        .into_iter()
-        .map(|(t, _)| t)
-        .collect();
+    let topics = published_topics(&mut w.agent);
     assert_eq!(
         topics,
         vec![
@@ -817,18 +807,8 @@ fn every_request_carries_a_client_token_of_its_own() {
 fn notify_lists_only_the_statuses_that_have_jobs() {
     // AWS JobExecutionsChanged: `jobs` maps a status to its executions; empty lists are left
     // out.
-    let mut cloud = JobsCloud::default();
-    let thing = ThingName::new("lamp-1").unwrap();
-    let (_, out) = cloud
-        .create_job(
-            1_000,
-            "fw",
-            World::firmware(),
-            std::slice::from_ref(&thing),
-            JobType::Snapshot,
-            None,
-        )
-        .unwrap();
+    let (mut cloud, thing) = (JobsCloud::default(), ThingName::new("lamp-1").unwrap());
+    let (_, out) = firmware_job(&mut cloud, &thing, None);
     let notify = out
         .iter()
         .find(|o| o.topic == Topic::Jobs(JobsTopic::Notify))
@@ -848,18 +828,8 @@ fn notify_lists_only_the_statuses_that_have_jobs() {
 
 #[test]
 fn a_job_created_with_a_zero_minute_step_has_no_timer_however_it_starts() {
-    let mut cloud = JobsCloud::default();
-    let thing = ThingName::new("lamp-1").unwrap();
-    let (job, _) = cloud
-        .create_job(
-            1_000,
-            "fw",
-            World::firmware(),
-            std::slice::from_ref(&thing),
-            JobType::Snapshot,
-            Some(0),
-        )
-        .unwrap();
+    let (mut cloud, thing) = (JobsCloud::default(), ThingName::new("lamp-1").unwrap());
+    let (job, _) = firmware_job(&mut cloud, &thing, Some(0));
     assert_eq!(cloud.job(&job).unwrap().step_timeout_minutes, None);
     cloud.handle_request(
         1_000,
