@@ -7,7 +7,7 @@ export PATH="$repo/e2e/node_modules/.bin:$HOME/.cargo/bin:/usr/sbin:$PATH"
 # Build output lives outside the clone so a fresh clone reuses compiled dependencies; it is
 # only a cache (cargo fingerprints every input), and everything works with it empty.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/thingsim/target}"
-# 0.22 needs rustc >= 1.96.1; 0.21.14 is the last that builds on our 1.95 (shared/toolchain.md).
+# 0.22 needs rustc >= 1.96.1; 0.21.14 is the last that builds on our 1.95.
 TRUNK_VERSION=0.21.14
 
 # The wasm-bindgen version Cargo.lock resolved: the CLI must match it exactly.

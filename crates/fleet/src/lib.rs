@@ -1,8 +1,8 @@
 //! `thingsim-fleet`: the EMQX Fleets device protocol, pure.
 //!
-//! Contract: topic grammar and JSON documents of the protocol in `../shared/fleets-protocol.md`
-//! (and the EMQX Fleets docs it cites), with no MQTT, no sockets and no clock. Callers pass
-//! strings and bytes in and get typed values or an [`Error`] that says what was wrong.
+//! Contract: topic grammar and JSON documents of the EMQX Fleets protocol as `docs/protocol.md`
+//! states it, with no MQTT, no sockets and no clock. Callers pass strings and bytes in and get
+//! typed values or an [`Error`] that says what was wrong.
 //!
 //! It does not: send anything (the MQTT session and the shells do), or decide *when* to act.
 //! See ARCHITECTURE.md at the repository root for the layers.
