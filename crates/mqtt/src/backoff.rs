@@ -17,9 +17,12 @@ pub struct Backoff {
 pub struct SeededRng(u64);
 
 impl SeededRng {
-    /// A generator; any seed works (xorshift must not start at zero, so 0 is nudged).
+    /// A generator; any seed works. The seed goes through SplitMix64 first (Vigna's seeding
+    /// for xorshift): neighbouring seeds — devices 1, 2, 3 of a fleet — must give unrelated
+    /// streams from the first draw, and xorshift started from a small state draws tiny numbers
+    /// for a while. xorshift must not start at zero, hence the `max`.
     pub fn new(seed: u64) -> Self {
-        Self(seed | 1)
+        Self(splitmix64(seed).max(1))
     }
 
     /// The next 64 random bits.
@@ -31,6 +34,14 @@ impl SeededRng {
         self.0 = x;
         x
     }
+}
+
+/// One SplitMix64 output for state `seed` (a bijection on u64).
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl Backoff {
@@ -86,6 +97,30 @@ mod tests {
             (0..8).map(|_| b.next_delay()).collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
-        assert_ne!(run(7), run(8));
+        for (a, b) in [(7, 8), (2, 3), (0, 1)] {
+            assert_ne!(run(a), run(b), "seeds {a} and {b}");
+        }
+    }
+
+    #[test]
+    fn seeds_go_through_splitmix64() {
+        // The reference stream from state 0 (Vigna, splitmix64.c): its first two outputs.
+        assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(splitmix64(0x9E37_79B9_7F4A_7C15), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
+    fn neighbouring_seeds_draw_unrelated_numbers_from_the_first_draw() {
+        let first: Vec<u64> = (0..1_000).map(|s| SeededRng::new(s).next_u64()).collect();
+        let distinct: std::collections::BTreeSet<u64> = first.iter().copied().collect();
+        assert_eq!(distinct.len(), first.len());
+        // Uniform draws: about half have the top bit set, and none is tiny.
+        let high = first.iter().filter(|x| **x >> 63 == 1).count();
+        assert!((400..=600).contains(&high), "{high} of 1000");
+        assert!(
+            first.iter().all(|x| *x > 1 << 40),
+            "{:?}",
+            first.iter().min()
+        );
     }
 }
