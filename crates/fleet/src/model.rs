@@ -762,19 +762,21 @@ impl DeviceModel {
                 } else {
                     0.0
                 };
-                let noise = self.noise() * 0.05;
-                set(self, "temperature", t + pull + noise);
+                let wandered = self.wander(t + pull, 0.05);
+                set(self, "temperature", wandered);
             }
             "energy-meter" => {
                 let on = self.state.get("relay") == Some(&Value::Bool(true));
                 let p = if on {
-                    (num(&self.state, "power").max(50.0) + self.noise() * 40.0).max(0.0)
+                    self.wander(num(&self.state, "power").max(50.0), 40.0)
+                        .max(0.0)
                 } else {
                     0.0
                 };
                 set(self, "power", p);
-                let jitter = self.noise();
-                set(self, "voltage", 230.0 + jitter * 2.0);
+                let v = self.wander(230.0, 2.0);
+                set(self, "voltage", v);
+                // W × s → kWh.
                 let e = num(&self.state, "energy") + p * dt_secs / 3_600_000.0;
                 set(self, "energy", e);
             }
@@ -784,18 +786,28 @@ impl DeviceModel {
                     num(&self.state, "humidity"),
                     num(&self.state, "co2"),
                 );
-                let (nt, nh, nc) = (self.noise(), self.noise(), self.noise());
-                set(self, "temperature", t + nt * 0.1);
-                set(self, "humidity", h + nh * 0.3);
-                set(self, "co2", c + nc * 15.0);
+                let (t, h, c) = (
+                    self.wander(t, 0.1),
+                    self.wander(h, 0.3),
+                    self.wander(c, 15.0),
+                );
+                set(self, "temperature", t);
+                set(self, "humidity", h);
+                set(self, "co2", c);
             }
             "door-lock" => {
+                // One percent a day.
                 let b = num(&self.state, "battery");
                 set(self, "battery", b - dt_secs / 86_400.0);
             }
             _ => {}
         }
         changed
+    }
+
+    /// `value` moved by at most `amplitude`, either way with equal chance.
+    fn wander(&mut self, value: f64, amplitude: f64) -> f64 {
+        value + self.noise() * amplitude
     }
 
     /// Uniform in [-1, 1).
@@ -1001,5 +1013,235 @@ mod tests {
             .as_f64()
             .unwrap_or_default();
         assert!((t - 21.0).abs() < 0.5, "converges on the target: {t}");
+    }
+
+    fn reading(s: &State, key: &str) -> f64 {
+        s.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
+    }
+
+    fn step_of(t: &Template, key: &str) -> f64 {
+        match t.property(key).map(|p| p.kind) {
+            Some(Kind::Number { step, .. }) => step,
+            other => panic!("{key} is {other:?}"),
+        }
+    }
+
+    /// The readings after each of `ticks` ticks of `dt` seconds.
+    fn walk(t: &'static Template, seed: u64, ticks: usize, dt: f64) -> Vec<State> {
+        let mut m = DeviceModel::new(t, seed);
+        (0..ticks)
+            .map(|_| {
+                m.tick(dt);
+                m.state().clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn readings_wander_both_ways_by_at_most_their_noise_and_stay_on_their_step() {
+        // (template, reading, the most one tick may move it, from this value up: the meter's
+        // load never idles below 50 W)
+        for (t, key, most, from) in [
+            (&ENVIRONMENT_SENSOR, "temperature", 0.1, f64::MIN),
+            (&ENVIRONMENT_SENSOR, "humidity", 0.3, f64::MIN),
+            (&ENVIRONMENT_SENSOR, "co2", 15.0, f64::MIN),
+            (&ENERGY_METER, "power", 40.0, 50.0),
+        ] {
+            let step = step_of(t, key);
+            for seed in 1..=5 {
+                let values: Vec<f64> = walk(t, seed, 200, 10.0)
+                    .iter()
+                    .map(|s| reading(s, key))
+                    .collect();
+                let moves: Vec<f64> = values
+                    .windows(2)
+                    .filter(|w| w[0] >= from)
+                    .map(|w| w[1] - w[0])
+                    .collect();
+                let why = format!("{}.{key}, seed {seed}: {values:?}", t.id);
+                assert!(
+                    moves.iter().all(|d| d.abs() <= most + step / 2.0 + 1e-9),
+                    "{why}"
+                );
+                assert!(moves.iter().any(|d| *d >= step), "goes up: {why}");
+                assert!(moves.iter().any(|d| *d <= -step), "goes down: {why}");
+                assert!(
+                    moves.iter().any(|d| d.abs() > most / 2.0),
+                    "by more than a little: {why}"
+                );
+                assert!(
+                    values
+                        .iter()
+                        .all(|v| ((v / step).round() * step - v).abs() < 1e-6),
+                    "on its step: {why}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_meter_sees_230_volts_give_or_take_two() {
+        for seed in 1..=5 {
+            let volts: Vec<f64> = walk(&ENERGY_METER, seed, 100, 10.0)
+                .iter()
+                .map(|s| reading(s, "voltage"))
+                .collect();
+            assert!(
+                volts.iter().all(|v| (228.0..=232.0).contains(v)),
+                "{volts:?}"
+            );
+            assert!(volts.iter().any(|v| *v < 229.0), "{volts:?}");
+            assert!(volts.iter().any(|v| *v > 231.0), "{volts:?}");
+        }
+    }
+
+    #[test]
+    fn energy_counts_the_power_drawn_in_kilowatt_hours() {
+        for seed in 1..=5 {
+            let mut m = DeviceModel::new(&ENERGY_METER, seed);
+            let before = reading(m.state(), "energy");
+            m.tick(3_600.0);
+            let (power, energy) = (reading(m.state(), "power"), reading(m.state(), "energy"));
+            // One hour at `power` W is power / 1000 kWh.
+            assert!(
+                (energy - (before + power / 1_000.0)).abs() < 0.000_5 + 1e-9,
+                "{before} + {power} W for 1 h = {energy}"
+            );
+            m.write("relay", &json!(false)).unwrap();
+            m.tick(3_600.0);
+            assert_eq!(reading(m.state(), "power"), 0.0, "the relay is open");
+            assert_eq!(reading(m.state(), "energy"), energy);
+        }
+    }
+
+    #[test]
+    fn the_thermostat_closes_on_its_target_with_a_one_minute_time_constant() {
+        for seed in 1..=5 {
+            // 19.5 °C toward 21 °C: after one time constant, 1 − 1/e of the gap is closed.
+            let mut m = DeviceModel::new(&THERMOSTAT, seed);
+            m.tick(60.0);
+            let t = reading(m.state(), "temperature");
+            let expected = 19.5 + 1.5 * (1.0 - (-1.0f64).exp());
+            assert!((t - expected).abs() <= 0.1 + 1e-9, "{t} vs {expected}");
+            // Switched off, only the sensor's noise moves it.
+            m.write("power", &json!(false)).unwrap();
+            for _ in 0..50 {
+                let before = reading(m.state(), "temperature");
+                m.tick(600.0);
+                let after = reading(m.state(), "temperature");
+                assert!((after - before).abs() <= 0.1 + 1e-9, "{before} → {after}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_lock_battery_drains_one_percent_a_day() {
+        let mut m = DeviceModel::new(&DOOR_LOCK, 1);
+        m.tick(86_400.0);
+        assert_eq!(reading(m.state(), "battery"), 86.0);
+        m.tick(10.0 * 86_400.0);
+        assert_eq!(reading(m.state(), "battery"), 76.0);
+    }
+
+    #[test]
+    fn every_command_does_what_it_says() {
+        fn ok(m: &mut DeviceModel, action: &str, params: Value) -> State {
+            let r = m.run_command(action, &obj(params));
+            assert_eq!(
+                r.status,
+                CommandStatus::Succeeded,
+                "{action}: {:?}",
+                r.result
+            );
+            r.result
+        }
+        let mut light = DeviceModel::new(&SMART_LIGHT, 1);
+        assert_eq!(
+            ok(&mut light, "blink", json!({})),
+            obj(json!({"blinked": 3}))
+        );
+        assert_eq!(
+            ok(&mut light, "blink", json!({"times": 5})),
+            obj(json!({"blinked": 5.0}))
+        );
+        let mut lock = DeviceModel::new(&DOOR_LOCK, 1);
+        ok(&mut lock, "unlock", json!({"code": "1234"}));
+        assert_eq!(
+            ok(&mut lock, "lock", json!({})),
+            obj(json!({"locked": true}))
+        );
+        assert_eq!(lock.state()["locked"], json!(true));
+        let mut meter = DeviceModel::new(&ENERGY_METER, 1);
+        assert_eq!(
+            ok(&mut meter, "resetEnergy", json!({})),
+            obj(json!({"energy": 0.0}))
+        );
+        assert_eq!(meter.state()["energy"], json!(0.0));
+        let mut sensor = DeviceModel::new(&ENVIRONMENT_SENSOR, 1);
+        assert_eq!(
+            ok(&mut sensor, "calibrate", json!({})),
+            obj(json!({"co2": 420.0}))
+        );
+        assert_eq!(
+            ok(&mut sensor, "calibrate", json!({"reference": 450})),
+            obj(json!({"co2": 450.0}))
+        );
+        assert_eq!(sensor.state()["co2"], json!(450.0));
+        for t in TEMPLATES {
+            let mut m = DeviceModel::new(t, 1);
+            let before = m.state().clone();
+            assert_eq!(
+                ok(&mut m, "reboot", json!({})),
+                obj(json!({"rebooted": true}))
+            );
+            assert_eq!(m.state(), &before, "{}", t.id);
+        }
+    }
+
+    #[test]
+    fn text_and_colour_parameters_are_checked_before_the_action_runs() {
+        let mut lock = DeviceModel::new(&DOOR_LOCK, 1);
+        let r = lock.run_command("unlock", &obj(json!({"code": "1".repeat(65)})));
+        assert_eq!(r.status, CommandStatus::Rejected);
+        assert!(
+            r.result["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("at most 64"),
+            "{r:?}"
+        );
+        let mut light = DeviceModel::new(&SMART_LIGHT, 1);
+        for colour in ["#fff", "0ff8800", "#ff880g"] {
+            let r = light.run_command("setColor", &obj(json!({"color": colour})));
+            assert_eq!(r.status, CommandStatus::Rejected, "{colour}");
+        }
+        assert_eq!(light.state()["color"], json!("#ffd27f"));
+    }
+
+    #[test]
+    fn a_config_job_validates_then_applies_its_settings() {
+        let mut m = DeviceModel::new(&SMART_LIGHT, 1);
+        assert!(
+            m.check_job(&json!({"action": "updateFirmware", "params": {"version": "  "}}))
+                .is_err()
+        );
+        let doc = json!({"action": "pushConfig", "params": {"brightness": 40, "on": true}});
+        assert!(m.check_job(&doc).is_ok());
+        assert_eq!(
+            m.job_step(&doc, 1),
+            StepOutcome::Progress {
+                percent: 50,
+                step: "validating".into()
+            }
+        );
+        assert_eq!(m.state()["brightness"], json!(80.0), "nothing applied yet");
+        assert_eq!(
+            m.job_step(&doc, 2),
+            StepOutcome::Done {
+                summary: "2 settings applied".into()
+            }
+        );
+        assert_eq!(m.state()["brightness"], json!(40.0));
+        assert_eq!(m.state()["on"], json!(true));
     }
 }
