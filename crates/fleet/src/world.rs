@@ -333,12 +333,28 @@ impl World {
     }
 
     /// Runs the world for `ms` of simulated time.
+    ///
+    /// # Panics
+    /// When a timer keeps firing at one instant without time moving on: a device or the cloud
+    /// that asks to be woken now, again and again, would otherwise hang the world (and the
+    /// page running the sandbox) for good.
     pub fn run_for(&mut self, ms: u64) {
         let end = self.now + ms;
+        let mut steps_at_this_instant = 0u32;
         loop {
             self.pump();
             match self.next_deadline() {
                 Some(at) if at <= end => {
+                    if at <= self.now {
+                        steps_at_this_instant += 1;
+                        assert!(
+                            steps_at_this_instant < 100_000,
+                            "the world is stuck at {} ms: a timer fires without time moving on",
+                            self.now.0
+                        );
+                    } else {
+                        steps_at_this_instant = 0;
+                    }
                     self.now = self.now.max(at);
                     self.step();
                 }
@@ -549,6 +565,13 @@ mod tests {
             ("a/b", "a/b", true),
             ("a/+", "a/b", true),
             ("a/+", "a/b/c", false),
+            ("a/b", "a/c", false),
+            ("a/+/c", "a/b/d", false),
+            (
+                "$emqx/things/t/shadow/update",
+                "$emqx/things/u/shadow/update",
+                false,
+            ),
             ("a/#", "a", true),
             ("a/#", "a/b/c", true),
             ("#", "a/b", true),
@@ -596,8 +619,104 @@ mod tests {
         );
         b.publish(&Message::new("t/2", "y", Qos::AtMostOnce));
         assert!(b.connect("p", true), "session present");
-        assert_eq!(b.take_queued("p").len(), 1, "QoS 1 only");
+        let queued: Vec<String> = b.take_queued("p").into_iter().map(|m| m.topic).collect();
+        assert_eq!(queued, vec!["t/1"], "QoS 1 only");
         assert!(!b.connect("c", false));
         assert!(b.take_queued("c").is_empty());
+    }
+
+    #[test]
+    fn a_clean_start_forgets_a_persistent_session() {
+        let mut b = Broker::default();
+        b.connect("p", true);
+        b.subscribe("p", &[("t/#".into(), Qos::AtLeastOnce)]);
+        b.disconnect("p");
+        b.publish(&Message::new("t/1", "x", Qos::AtLeastOnce));
+        assert!(
+            !b.connect("p", false),
+            "no session present on a clean start"
+        );
+        assert!(b.take_queued("p").is_empty());
+        assert!(
+            b.publish(&Message::new("t/2", "x", Qos::AtLeastOnce))
+                .is_empty(),
+            "its subscriptions went too"
+        );
+    }
+
+    #[test]
+    fn delivery_is_at_the_lower_of_publish_and_subscription_qos() {
+        let mut b = Broker::default();
+        b.connect("low", true);
+        b.subscribe("low", &[("t/#".into(), Qos::AtMostOnce)]);
+        let out = b.publish(&Message::new("t/1", "x", Qos::AtLeastOnce));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.qos, Qos::AtMostOnce);
+        // Offline, a QoS 0 subscription queues nothing, even for a QoS 1 publish.
+        b.disconnect("low");
+        b.publish(&Message::new("t/2", "x", Qos::AtLeastOnce));
+        b.connect("low", true);
+        assert!(b.take_queued("low").is_empty());
+    }
+
+    #[test]
+    fn a_message_lost_on_a_dropped_link_is_requeued_only_when_qos1_on_a_persistent_session() {
+        let mut b = Broker::default();
+        b.connect("p", true);
+        b.connect("c", false);
+        for client in ["p", "c"] {
+            b.requeue(client, Message::new("t/1", "x", Qos::AtLeastOnce));
+            b.requeue(client, Message::new("t/0", "x", Qos::AtMostOnce));
+        }
+        let queued: Vec<String> = b.take_queued("p").into_iter().map(|m| m.topic).collect();
+        assert_eq!(queued, vec!["t/1"]);
+        assert!(b.take_queued("c").is_empty());
+    }
+
+    #[test]
+    fn a_device_on_a_clean_session_still_hears_the_cloud_after_reconnecting() {
+        let mut w = World::new(Millis(1_000_000));
+        let idx = w.add_device(
+            "lamp-1",
+            &crate::model::SMART_LIGHT,
+            DeviceOptions::default(),
+        );
+        w.nodes[idx].persistent = false;
+        w.disconnect(idx);
+        w.connect(idx);
+        w.run_for(100);
+        let thing = w.nodes[idx].device.thing().clone();
+        let mut desired = crate::shadow::state::State::new();
+        desired.insert("brightness".into(), serde_json::json!(30));
+        w.with_cloud(|c, now| c.set_desired(now, &thing, desired))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        w.run_for(100);
+        assert_eq!(
+            w.nodes[idx].device.model().state()["brightness"],
+            serde_json::json!(30.0)
+        );
+    }
+
+    #[test]
+    fn devices_of_one_template_wander_apart() {
+        let mut w = World::new(Millis(1_000_000));
+        let options = DeviceOptions {
+            telemetry_ms: Some(1_000),
+            ..DeviceOptions::default()
+        };
+        for n in 1..=4 {
+            w.add_device(
+                &format!("sensor-{n}"),
+                &crate::model::ENVIRONMENT_SENSOR,
+                options,
+            );
+        }
+        w.run_for(10_000);
+        let states: Vec<_> = w.nodes.iter().map(|n| n.device.model().state()).collect();
+        for (i, a) in states.iter().enumerate() {
+            for b in &states[i + 1..] {
+                assert_ne!(a, b, "two devices drew the same readings");
+            }
+        }
     }
 }

@@ -728,8 +728,11 @@ fn the_sandbox_runs_operator_intent_on_real_time_and_traces_every_message() {
     });
     assert!(refused.is_err());
     // Real time: the shell asks when something is due and advances to it.
+    let mut rounds = 0;
     while let Some(at) = w.next_deadline().filter(|at| *at <= START + 5_000) {
         w.advance_to(at);
+        rounds += 1;
+        assert!(rounds < 10_000, "advancing to {at:?} did not move time");
     }
     for e in w.take_events(d) {
         console.handle_device_event(w.now, &e);
