@@ -437,6 +437,7 @@ impl HttpsLink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const DOC: &[u8] = br#"{"desired":{},"reported":{},"delta":{},"version":1}"#;
 
@@ -493,5 +494,194 @@ mod tests {
         let (_, events, next) = drain(&mut link);
         assert!(events.contains(&LinkEvent::Online));
         assert_eq!(next, Some(Millis(3_500)));
+    }
+
+    fn link() -> HttpsLink {
+        let thing = ThingName::new("t").unwrap_or_else(|e| panic!("{e}"));
+        HttpsLink::new(Millis(0), thing, 5_000, 1)
+    }
+
+    fn publish(link: &mut HttpsLink, topic: &str, payload: &str) {
+        link.handle_device_command(Command::Publish(Message::new(
+            format!("$emqx/things/t/{topic}"),
+            payload,
+            Qos::AtLeastOnce,
+        )));
+    }
+
+    /// Answers the request in flight and returns everything the link gave back.
+    fn answer(link: &mut HttpsLink, now: u64, status: u16, body: &str) -> Vec<LinkOutput> {
+        let id = link.in_flight.as_ref().map(|(id, _)| *id).unwrap_or(0);
+        link.handle_response(Millis(now), id, Ok((status, body.as_bytes().to_vec())));
+        let mut out = Vec::new();
+        loop {
+            match link.poll_output() {
+                LinkOutput::Idle { .. } => return out,
+                o => out.push(o),
+            }
+        }
+    }
+
+    fn offline_reason(out: &[LinkOutput]) -> Option<&str> {
+        out.iter().find_map(|o| match o {
+            LinkOutput::Event(LinkEvent::Offline { reason, .. }) => Some(reason.as_str()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn the_poll_interval_is_at_least_a_second_and_poll_now_skips_the_wait() {
+        let thing = ThingName::new("t").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(HttpsLink::new(Millis(0), thing, 10, 1).poll_ms(), 1_000);
+        let mut link = link();
+        assert_eq!(link.poll_ms(), 5_000);
+        link.handle_timeout(Millis(0));
+        answer(
+            &mut link,
+            10,
+            200,
+            std::str::from_utf8(DOC).unwrap_or_default(),
+        );
+        assert!(link.is_online());
+        link.poll_now(Millis(20));
+        let (requests, _, _) = drain(&mut link);
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].method, "GET");
+        assert_eq!(requests[0].path, "/api/v1/thing-datas/t/shadow");
+    }
+
+    #[test]
+    fn the_polled_document_carries_the_time_it_was_read() {
+        let doc = parse_shadow(DOC, Millis(5_999)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc.updated_at, 5);
+        assert_eq!(doc.version, 1);
+    }
+
+    #[test]
+    fn each_device_publish_becomes_its_request_with_its_own_id() {
+        let mut link = link();
+        let token = r#"{"clientToken":"c1"}"#;
+        publish(&mut link, "jobs/get", token);
+        publish(&mut link, "jobs/start-next", token);
+        publish(&mut link, "jobs/j%2F1/get", token);
+        publish(&mut link, "jobs/j1/update", r#"{"status":"IN_PROGRESS"}"#);
+        let mut paths = Vec::new();
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            let (requests, _, _) = drain(&mut link);
+            let r = &requests[0];
+            assert_eq!(r.method, "POST");
+            assert_eq!(
+                r.body.as_ref().and_then(|b| b.get("thingName")),
+                Some(&json!("t"))
+            );
+            paths.push(r.path.clone());
+            ids.push(r.id);
+            link.handle_response(Millis(1), r.id, Ok((200, b"{}".to_vec())));
+        }
+        assert_eq!(
+            paths,
+            vec![
+                "/api/v1/thing-datas/jobs/get",
+                "/api/v1/thing-datas/jobs/start-next",
+                // The id is one path segment: its own `%` is encoded.
+                "/api/v1/thing-datas/jobs/j%252F1/get",
+                "/api/v1/thing-datas/jobs/j1/update",
+            ]
+        );
+        assert_eq!(ids, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn job_answers_come_back_as_the_accepted_or_rejected_message() {
+        let mut link = link();
+        publish(&mut link, "jobs/get", "{}");
+        let out = answer(
+            &mut link,
+            1,
+            200,
+            r#"{"inProgressJobs":[],"queuedJobs":[]}"#,
+        );
+        let delivered: Vec<&str> = out
+            .iter()
+            .filter_map(|o| match o {
+                LinkOutput::Deliver(Event::Received(m)) => Some(m.topic.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(delivered, vec!["$emqx/things/t/jobs/get/accepted"]);
+        // A 404 with a jobs error code is the rejection of that request, not a lost thing.
+        publish(&mut link, "jobs/j1/update", r#"{"status":"SUCCEEDED"}"#);
+        let out = answer(
+            &mut link,
+            2,
+            404,
+            r#"{"code":"ResourceNotFound","message":"no"}"#,
+        );
+        assert!(offline_reason(&out).is_none(), "{out:?}");
+        assert!(out.iter().any(|o| matches!(
+            o,
+            LinkOutput::Deliver(Event::Received(m)) if m.topic == "$emqx/things/t/jobs/j1/update/rejected"
+        )));
+    }
+
+    #[test]
+    fn refused_keys_unknown_things_and_server_errors_take_the_link_offline() {
+        for (status, body, why) in [
+            (401, "{}", "API key and secret were refused"),
+            (403, "{}", "API key and secret were refused"),
+            (404, r#"{"code":"NotFound"}"#, "register it first"),
+            (503, "busy", "503 busy"),
+            (199, "", "199"),
+        ] {
+            let mut link = link();
+            link.handle_timeout(Millis(0));
+            let out = answer(&mut link, 1, status, body);
+            let reason = offline_reason(&out).unwrap_or_else(|| panic!("{status}: {out:?}"));
+            assert!(reason.contains(why), "{status}: {reason}");
+            assert!(!out.iter().any(|o| matches!(o, LinkOutput::Document(_))));
+        }
+        // A jobs request on a thing the cloud does not know (no jobs error code).
+        let mut link = link();
+        publish(&mut link, "jobs/get", "{}");
+        let out = answer(&mut link, 1, 404, "{}");
+        assert!(
+            offline_reason(&out).is_some_and(|r| r.contains("register it first")),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_poll_or_report_is_shown_and_an_accepted_one_is_not() {
+        let mut link = link();
+        link.handle_timeout(Millis(0));
+        let out = answer(&mut link, 1, 400, r#"{"error":"bad"}"#);
+        assert!(out.iter().any(|o| matches!(
+            o,
+            LinkOutput::Event(LinkEvent::Refused { reason, .. }) if reason == "400: bad"
+        )));
+        assert!(!out.iter().any(|o| matches!(o, LinkOutput::Document(_))));
+        link.handle_timeout(Millis(5_001));
+        let out = answer(
+            &mut link,
+            5_002,
+            200,
+            std::str::from_utf8(DOC).unwrap_or_default(),
+        );
+        assert!(out.iter().any(|o| matches!(o, LinkOutput::Document(_))));
+        assert!(out.contains(&LinkOutput::CheckJobs));
+        report(&mut link);
+        let out = answer(&mut link, 5_003, 200, "{}");
+        assert!(
+            !out.iter()
+                .any(|o| matches!(o, LinkOutput::Event(LinkEvent::Refused { .. }))),
+            "{out:?}"
+        );
+        report(&mut link);
+        let out = answer(&mut link, 5_004, 409, r#"{"error":"version"}"#);
+        assert!(out.iter().any(|o| matches!(
+            o,
+            LinkOutput::Event(LinkEvent::Refused { reason, .. }) if reason == "409: version"
+        )));
     }
 }
