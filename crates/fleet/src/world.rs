@@ -136,9 +136,11 @@ impl Broker {
 pub struct Netem {
     /// One-way delay in milliseconds.
     pub delay_ms: u64,
-    /// Deliver every n-th message twice (a QoS 1 redelivery).
+    /// Deliver every n-th message sent twice, the copy a millisecond later (a QoS 1
+    /// redelivery); `Some(0)` never.
     pub duplicate_every: Option<u64>,
-    /// Lose every n-th QoS 0 message (QoS 1 is never lost on a live connection).
+    /// Lose every n-th message sent when it is QoS 0 (QoS 1 is never lost on a live
+    /// connection); `Some(0)` never.
     pub drop_qos0_every: Option<u64>,
 }
 
@@ -197,13 +199,38 @@ pub struct World {
     /// the in-page sandbox turns it on for its message log).
     pub trace: bool,
     wire: Vec<Wire>,
-    in_flight: Vec<(Millis, u64, Hop)>,
-    seq: u64,
+    /// Hops on the wire, in the order they were sent.
+    in_flight: Vec<(Millis, Hop)>,
     sent: u64,
     cloud_deadline: Option<Millis>,
 }
 
 const CLOUD_CLIENT: &str = "thingsim-cloud";
+
+/// Steps at one instant after which the world counts as stuck.
+const STALL_LIMIT: u32 = 100_000;
+
+/// Counts the steps taken without time moving on.
+#[derive(Debug, Default)]
+struct Stall {
+    steps: u32,
+}
+
+impl Stall {
+    /// A step for a timer due `at`, the world being at `now`.
+    fn step(&mut self, at: Millis, now: Millis) {
+        if at <= now {
+            self.steps += 1;
+            assert!(
+                self.steps < STALL_LIMIT,
+                "the world is stuck at {} ms: a timer fires without time moving on",
+                now.0
+            );
+        } else {
+            self.steps = 0;
+        }
+    }
+}
 
 impl World {
     /// An empty world at `now` with the cloud connected.
@@ -221,7 +248,6 @@ impl World {
             trace: false,
             wire: Vec::new(),
             in_flight: Vec::new(),
-            seq: 0,
             sent: 0,
             cloud_deadline: None,
         }
@@ -235,7 +261,8 @@ impl World {
         options: DeviceOptions,
     ) -> usize {
         let thing = ThingName::new(thing).unwrap_or_else(|e| panic!("test thing name: {e}"));
-        let model = DeviceModel::new(template, self.nodes.len() as u64 + 1);
+        // Its index is its seed: the same world gives the same readings.
+        let model = DeviceModel::new(template, self.nodes.len() as u64);
         self.add_model(thing, model, options)
     }
 
@@ -340,21 +367,12 @@ impl World {
     /// page running the sandbox) for good.
     pub fn run_for(&mut self, ms: u64) {
         let end = self.now + ms;
-        let mut steps_at_this_instant = 0u32;
+        let mut stall = Stall::default();
         loop {
             self.pump();
             match self.next_deadline() {
                 Some(at) if at <= end => {
-                    if at <= self.now {
-                        steps_at_this_instant += 1;
-                        assert!(
-                            steps_at_this_instant < 100_000,
-                            "the world is stuck at {} ms: a timer fires without time moving on",
-                            self.now.0
-                        );
-                    } else {
-                        steps_at_this_instant = 0;
-                    }
+                    stall.step(at, self.now);
                     self.now = self.now.max(at);
                     self.step();
                 }
@@ -371,7 +389,7 @@ impl World {
     pub fn next_deadline(&self) -> Option<Millis> {
         self.in_flight
             .iter()
-            .map(|(at, ..)| *at)
+            .map(|(at, _)| *at)
             .chain(self.nodes.iter().filter_map(|n| n.deadline))
             .chain(self.cloud_deadline)
             .min()
@@ -410,17 +428,13 @@ impl World {
 
     fn step(&mut self) {
         let now = self.now;
-        let mut due = Vec::new();
-        let mut i = 0;
-        while i < self.in_flight.len() {
-            if self.in_flight[i].0 <= now {
-                due.push(self.in_flight.remove(i));
-            } else {
-                i += 1;
-            }
-        }
-        due.sort_by_key(|(at, seq, _)| (*at, *seq));
-        for (_, _, hop) in due {
+        let (mut due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.in_flight = later;
+        // Stable: what was sent first at one instant arrives first.
+        due.sort_by_key(|(at, _)| *at);
+        for (_, hop) in due {
             match hop {
                 Hop::ToBroker { from, message } => {
                     if self.nodes[from].online {
@@ -455,49 +469,41 @@ impl World {
         }
     }
 
-    /// Drains every party's outputs until all are idle.
+    /// Drains every party's outputs until all are idle. One pass is enough: what a device
+    /// publishes goes onto the wire (delivered by a later step), and what the cloud publishes
+    /// reaches the cloud itself at once, inside its own drain loop.
     fn pump(&mut self) {
-        loop {
-            let mut busy = false;
-            for idx in 0..self.nodes.len() {
-                loop {
-                    match self.nodes[idx].device.poll_output() {
-                        DeviceOutput::Mqtt(Command::Publish(message)) => {
-                            busy = true;
-                            if self.nodes[idx].online {
-                                self.send(Hop::ToBroker { from: idx, message });
-                            } else {
-                                self.nodes[idx].outbox.push_back(message);
-                            }
-                        }
-                        DeviceOutput::Mqtt(Command::Subscribe(filters)) => {
-                            let client = self.nodes[idx].client_id.clone();
-                            self.broker.subscribe(&client, &filters);
-                        }
-                        DeviceOutput::Mqtt(Command::Disconnect) => {}
-                        DeviceOutput::Event(e) => self.nodes[idx].events.push(e),
-                        DeviceOutput::Idle { deadline } => {
-                            self.nodes[idx].deadline = deadline;
-                            break;
-                        }
-                    }
-                }
-            }
+        for idx in 0..self.nodes.len() {
             loop {
-                match self.cloud.poll_output() {
-                    CloudOutput::Publish(message) => {
-                        busy = true;
-                        self.route(message);
+                match self.nodes[idx].device.poll_output() {
+                    DeviceOutput::Mqtt(Command::Publish(message)) => {
+                        if self.nodes[idx].online {
+                            self.send(Hop::ToBroker { from: idx, message });
+                        } else {
+                            self.nodes[idx].outbox.push_back(message);
+                        }
                     }
-                    CloudOutput::Event(e) => self.cloud_events.push(e),
-                    CloudOutput::Idle { deadline } => {
-                        self.cloud_deadline = deadline;
+                    DeviceOutput::Mqtt(Command::Subscribe(filters)) => {
+                        let client = self.nodes[idx].client_id.clone();
+                        self.broker.subscribe(&client, &filters);
+                    }
+                    DeviceOutput::Mqtt(Command::Disconnect) => {}
+                    DeviceOutput::Event(e) => self.nodes[idx].events.push(e),
+                    DeviceOutput::Idle { deadline } => {
+                        self.nodes[idx].deadline = deadline;
                         break;
                     }
                 }
             }
-            if !busy {
-                return;
+        }
+        loop {
+            match self.cloud.poll_output() {
+                CloudOutput::Publish(message) => self.route(message),
+                CloudOutput::Event(e) => self.cloud_events.push(e),
+                CloudOutput::Idle { deadline } => {
+                    self.cloud_deadline = deadline;
+                    break;
+                }
             }
         }
     }
@@ -527,7 +533,7 @@ impl World {
             && self
                 .netem
                 .drop_qos0_every
-                .is_some_and(|n| n > 0 && self.sent.is_multiple_of(n))
+                .is_some_and(|n| self.sent.is_multiple_of(n))
         {
             return;
         }
@@ -535,7 +541,7 @@ impl World {
         let duplicate = self
             .netem
             .duplicate_every
-            .is_some_and(|n| n > 0 && self.sent.is_multiple_of(n));
+            .is_some_and(|n| self.sent.is_multiple_of(n));
         if duplicate {
             let copy = match &hop {
                 Hop::ToBroker { from, message } => Hop::ToBroker {
@@ -547,11 +553,9 @@ impl World {
                     message: message.clone(),
                 },
             };
-            self.seq += 1;
-            self.in_flight.push((at + 1, self.seq, copy));
+            self.in_flight.push((at + 1, copy));
         }
-        self.seq += 1;
-        self.in_flight.push((at, self.seq, hop));
+        self.in_flight.push((at, hop));
     }
 }
 
@@ -718,5 +722,94 @@ mod tests {
                 assert_ne!(a, b, "two devices drew the same readings");
             }
         }
+    }
+
+    #[test]
+    fn a_timer_that_fires_without_time_moving_on_is_caught() {
+        let stuck = std::panic::catch_unwind(|| {
+            let mut stall = Stall::default();
+            for _ in 0..STALL_LIMIT {
+                stall.step(Millis(5), Millis(5));
+            }
+        });
+        assert!(stuck.is_err());
+        // Time moving on starts the count again.
+        let mut stall = Stall::default();
+        for round in 0..3 {
+            for _ in 1..STALL_LIMIT {
+                stall.step(Millis(round), Millis(round));
+            }
+            stall.step(Millis(round + 1), Millis(round));
+        }
+    }
+
+    fn wire_world(netem: Netem) -> World {
+        let mut w = World::new(Millis(1_000_000));
+        w.add_device(
+            "lamp-1",
+            &crate::model::SMART_LIGHT,
+            DeviceOptions::default(),
+        );
+        w.run_for(100);
+        w.netem = Netem {
+            delay_ms: 20,
+            ..netem
+        };
+        w.trace = true;
+        w
+    }
+
+    /// Sends `count` events at `qos` from device 0 and returns when each left its link.
+    fn send_events(w: &mut World, count: usize, qos: Qos) -> Vec<Millis> {
+        for n in 0..count {
+            let topic = format!("$emqx/things/lamp-1/events/e{n}");
+            w.publish_from(0, Message::new(topic, "{}", qos));
+        }
+        w.run_for(100);
+        w.take_wire()
+            .into_iter()
+            .filter(|x| x.outgoing && x.message.topic.contains("/events/"))
+            .map(|x| x.at)
+            .collect()
+    }
+
+    #[test]
+    fn the_network_loses_only_qos0_and_duplicates_a_millisecond_apart() {
+        let mut w = wire_world(Netem {
+            drop_qos0_every: Some(1),
+            ..Netem::default()
+        });
+        assert!(send_events(&mut w, 4, Qos::AtMostOnce).is_empty());
+        assert_eq!(send_events(&mut w, 4, Qos::AtLeastOnce).len(), 4);
+        w.netem.drop_qos0_every = Some(2);
+        assert_eq!(send_events(&mut w, 10, Qos::AtMostOnce).len(), 5);
+        w.netem.drop_qos0_every = Some(0);
+        assert_eq!(send_events(&mut w, 4, Qos::AtMostOnce).len(), 4);
+
+        let mut w = wire_world(Netem {
+            duplicate_every: Some(1),
+            ..Netem::default()
+        });
+        let start = w.now;
+        let at = send_events(&mut w, 1, Qos::AtLeastOnce);
+        assert_eq!(at, vec![start + 20, start + 21]);
+        w.netem.duplicate_every = Some(0);
+        assert_eq!(send_events(&mut w, 3, Qos::AtLeastOnce).len(), 3);
+    }
+
+    #[test]
+    fn cloud_events_are_handed_over_once() {
+        let mut w = World::new(Millis(1_000_000));
+        w.add_device(
+            "lamp-1",
+            &crate::model::SMART_LIGHT,
+            DeviceOptions::default(),
+        );
+        w.run_for(100);
+        assert!(
+            !w.take_cloud_events().is_empty(),
+            "the device's first report"
+        );
+        assert!(w.take_cloud_events().is_empty());
     }
 }
