@@ -60,7 +60,7 @@ pub fn TelemetryPanel(
                             "default" => UserCommand::UseDefaultInterval(key.to_owned()),
                             ms => UserCommand::SetMetricInterval {
                                 key: key.to_owned(),
-                                every: ms.parse::<u64>().ok().filter(|ms| *ms > 0),
+                                every: ms.parse::<u64>().ok(),
                             },
                         });
                     }>
@@ -99,7 +99,7 @@ pub fn TelemetryPanel(
     view! {
         <label class="inline">"Report readings every "
             <select data-testid="telemetry-interval" on:change=move |ev| {
-                let ms = event_target_value(&ev).parse::<u64>().ok().filter(|ms| *ms > 0);
+                let ms = event_target_value(&ev).parse::<u64>().ok();
                 on_user.run(UserCommand::SetTelemetry(ms));
             }>
                 <option value="0">"never"</option>

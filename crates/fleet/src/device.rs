@@ -42,6 +42,11 @@ pub enum JobBehaviour {
     Stall,
 }
 
+/// A reporting interval: 0 ms means never (a timer due now, again and again, would spin).
+fn interval(every: Option<u64>) -> Option<u64> {
+    every.filter(|ms| *ms > 0)
+}
+
 /// User intent.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserCommand {
@@ -79,9 +84,9 @@ pub enum UserCommand {
     SetAutoStartJobs(bool),
     /// Ask for the next job now.
     StartNextJob,
-    /// Report readings every so many milliseconds (`None`: off).
+    /// Report readings every so many milliseconds (`None` or 0: off).
     SetTelemetry(Option<u64>),
-    /// Report one reading on its own interval (`None`: never), overriding `SetTelemetry`.
+    /// Report one reading on its own interval (`None` or 0: never), overriding `SetTelemetry`.
     SetMetricInterval {
         /// The reading's key.
         key: String,
@@ -246,6 +251,10 @@ impl Device {
     /// A device for `thing`; its first output subscribes to every Fleets topic of the thing
     /// (the session keeps and restores the subscriptions itself).
     pub fn new(now: Millis, thing: ThingName, model: DeviceModel, options: DeviceOptions) -> Self {
+        let options = DeviceOptions {
+            telemetry_ms: interval(options.telemetry_ms),
+            ..options
+        };
         let filters = Topic::device_subscriptions(&thing)
             .into_iter()
             .map(|f| (f, Qos::AtLeastOnce))
@@ -371,11 +380,11 @@ impl Device {
                 self.drain_jobs(now);
             }
             UserCommand::SetTelemetry(every) => {
-                self.options.telemetry_ms = every;
+                self.options.telemetry_ms = interval(every);
                 self.next_telemetry = self.tick_every().map(|ms| now + ms);
             }
             UserCommand::SetMetricInterval { key, every } => {
-                self.metric_every.insert(key.clone(), every);
+                self.metric_every.insert(key.clone(), interval(every));
                 self.metric_due.remove(&key);
                 self.next_telemetry = self.tick_every().map(|ms| now + ms);
             }

@@ -192,6 +192,17 @@ fn the_device_wakes_for_the_fastest_reading_interval_and_never_without_one() {
     assert_eq!(drain(&mut d).deadline, Some(START + 5_000));
     d.handle_command(START, UserCommand::SetTelemetry(None));
     assert_eq!(drain(&mut d).deadline, None);
+    // Zero is never, not "at once, forever".
+    d.handle_command(START, UserCommand::SetTelemetry(Some(0)));
+    d.handle_command(
+        START,
+        UserCommand::SetMetricInterval {
+            key: "temperature".into(),
+            every: Some(0),
+        },
+    );
+    assert_eq!(drain(&mut d).deadline, None);
+    assert_eq!(drain(&mut device(&THERMOSTAT, Some(0))).deadline, None);
 }
 
 #[test]
