@@ -730,4 +730,75 @@ mod tests {
         );
         assert!(url.warnings[0].contains("not used"));
     }
+
+    #[test]
+    fn a_link_that_moves_the_endpoint_drops_a_lone_saved_password_too() {
+        for (password, api_secret) in [("s3cret", ""), ("", "k3y")] {
+            let mut form = ConnectForm {
+                mode: Mode::Broker,
+                password: password.into(),
+                api_secret: api_secret.into(),
+                remember: true,
+                ..ConnectForm::default()
+            };
+            let url = form.apply_query("?broker=wss://evil.example.com/mqtt");
+            assert_eq!((form.password.as_str(), form.api_secret.as_str()), ("", ""));
+            assert_eq!(url.warnings.len(), 1, "{:?}", url.warnings);
+        }
+    }
+
+    #[test]
+    fn only_local_mode_and_https_devices_need_a_cloud_api() {
+        for mode in [Mode::Sandbox, Mode::Broker] {
+            let form = ConnectForm {
+                mode,
+                cloud_api: "not a url".into(),
+                ..ConnectForm::default()
+            };
+            let cfg = form
+                .validate()
+                .unwrap_or_else(|e| panic!("{mode:?}: {e:?}"));
+            assert_eq!(cfg.cloud_api, None);
+        }
+        let form = ConnectForm {
+            mode: Mode::Local,
+            cloud_api: "not a url".into(),
+            ..ConnectForm::default()
+        };
+        assert!(form.validate().unwrap_err().cloud_api.is_some());
+    }
+
+    #[test]
+    fn an_api_key_with_a_colon_cannot_be_sent_by_basic_auth() {
+        let form = ConnectForm {
+            mode: Mode::Local,
+            https: true,
+            api_key: "thing:sim".into(),
+            api_secret: "s".into(),
+            ..ConnectForm::default()
+        };
+        assert!(
+            form.validate()
+                .unwrap_err()
+                .https
+                .unwrap()
+                .contains("no ':'")
+        );
+    }
+
+    #[test]
+    fn a_client_id_is_at_most_65535_bytes_without_control_characters() {
+        let check = |id: String| {
+            ConnectForm {
+                client_id: id,
+                ..ConnectForm::default()
+            }
+            .validate()
+            .err()
+            .and_then(|e| e.client_id)
+        };
+        assert_eq!(check("d".repeat(65_535)), None);
+        assert!(check("d".repeat(65_536)).is_some());
+        assert!(check("dev\u{7}ice".into()).is_some());
+    }
 }
