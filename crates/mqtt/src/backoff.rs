@@ -86,8 +86,39 @@ mod tests {
         );
         // The ceiling doubles: the 5th attempt may be up to 8 s, the first at most 500 ms.
         assert!(delays[0] <= 500);
-        b.reset();
-        assert!(b.next_delay() <= 500);
+        for seed in 0..100 {
+            let mut b = Backoff::new(500, 8_000, seed);
+            for _ in 0..10 {
+                b.next_delay();
+            }
+            b.reset();
+            assert!(b.next_delay() <= 500, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn the_first_delay_is_any_whole_millisecond_from_half_the_base_to_the_base() {
+        // Full jitter: uniform over [base / 2, base] for the first attempt.
+        let first: std::collections::BTreeSet<u64> = (0..5_000)
+            .map(|seed| Backoff::new(500, 8_000, seed).next_delay())
+            .collect();
+        assert_eq!(first, (250..=500).collect());
+    }
+
+    #[test]
+    fn draws_follow_xorshift64_with_shifts_13_7_17() {
+        // Marsaglia, "Xorshift RNGs" (2003), from state 1; the later draws are where bits
+        // overlap, so an OR in place of an XOR shows.
+        let mut rng = SeededRng(1);
+        let draws: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
+        assert_eq!(
+            draws,
+            vec![
+                1_082_269_761,
+                1_152_992_998_833_853_505,
+                11_177_516_664_432_764_457
+            ]
+        );
     }
 
     #[test]

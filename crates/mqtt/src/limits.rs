@@ -167,3 +167,40 @@ impl SubscriptionStatus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscription_names_its_problem_only_when_it_hears_nothing() {
+        let status = |state| SubscriptionStatus {
+            filter: "a/#".into(),
+            qos: Qos::AtLeastOnce,
+            state,
+        };
+        for (state, problem) in [
+            (
+                SubscriptionState::Refused("not authorized".into()),
+                Some("refused by the broker: not authorized"),
+            ),
+            (
+                SubscriptionState::Unsendable("too big".into()),
+                Some("too big"),
+            ),
+            (
+                SubscriptionState::Pending { late: true },
+                Some("no SUBACK from the broker"),
+            ),
+            (SubscriptionState::Pending { late: false }, None),
+            (SubscriptionState::Unsent, None),
+            (SubscriptionState::Granted(Qos::AtMostOnce), None),
+        ] {
+            assert_eq!(
+                status(state.clone()).problem().as_deref(),
+                problem,
+                "{state:?}"
+            );
+        }
+    }
+}

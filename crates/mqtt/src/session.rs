@@ -1835,6 +1835,19 @@ mod tests {
     }
 
     #[test]
+    fn a_broker_with_qos_1_at_most_and_one_topic_alias_is_not_a_default_broker() {
+        // Maximum QoS 1, Topic Alias Maximum 1: the smallest values that differ.
+        let (s, _) = connected_v5_with(Options::new("d"), &[0x24, 1, 0x22, 0, 1]);
+        assert_eq!(s.server_limits().maximum_qos, Qos::AtLeastOnce);
+        assert!(!s.server_limits().is_default());
+        assert_eq!(
+            s.server_limits().to_string(),
+            "QoS 1 at most · topic aliases 1"
+        );
+        assert_eq!(ServerLimits::default().to_string(), "no limits announced");
+    }
+
+    #[test]
     fn an_mqtt311_broker_announces_nothing_so_the_defaults_apply() {
         let s = connected(ProtocolVersion::V3_1_1, 60);
         assert!(s.server_limits().is_default());

@@ -21,3 +21,15 @@ impl Add<u64> for Millis {
         Self(self.0.saturating_add(ms))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_since_never_goes_negative() {
+        assert_eq!(Millis(1_500).saturating_since(Millis(1_000)), 500);
+        assert_eq!(Millis(1_000).saturating_since(Millis(1_500)), 0);
+        assert_eq!(Millis(u64::MAX) + 1, Millis(u64::MAX));
+    }
+}

@@ -81,6 +81,10 @@ mod tests {
         ] {
             assert!(BrokerUrl::parse(ok).is_ok(), "{ok}");
         }
+        assert_eq!(
+            BrokerUrl::parse("  ws://host:1/ ").unwrap().as_str(),
+            "ws://host:1/"
+        );
         assert!(BrokerUrl::parse("wss://h/mqtt").unwrap().is_secure());
         assert!(!BrokerUrl::parse("ws://h/mqtt").unwrap().is_secure());
     }
