@@ -188,29 +188,23 @@ pub struct UrlConfig {
 /// Percent-decoding of one query component (`+` is a space).
 fn decode(s: &str) -> String {
     let hex = |b: u8| char::from(b).to_digit(16);
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                // Two hex digits make one byte: at most 0xff.
-                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b'+', ..) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, ..) => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        let byte = match (b, tail) {
+            (b'%', [h, l, more @ ..]) => match (hex(*h), hex(*l)) {
+                (Some(hi), Some(lo)) => {
+                    rest = more;
+                    // Two hex digits make one byte: at most 0xff.
+                    u8::try_from(hi * 16 + lo).unwrap_or(b'?')
+                }
+                _ => b'%',
+            },
+            (b'+', _) => b' ',
+            _ => b,
+        };
+        out.push(byte);
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -800,5 +794,21 @@ mod tests {
         assert_eq!(check("d".repeat(65_535)), None);
         assert!(check("d".repeat(65_536)).is_some());
         assert!(check("dev\u{7}ice".into()).is_some());
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded_and_stray_percent_signs_kept() {
+        for (raw, decoded) in [
+            ("a%20b+c", "a b c"),
+            ("%4A%4a", "JJ"),
+            ("%E2%9C%93", "✓"),
+            ("%2B", "+"),
+            ("100%", "100%"),
+            ("%4", "%4"),
+            ("%zz%", "%zz%"),
+            ("%ff", "\u{fffd}"),
+        ] {
+            assert_eq!(decode(raw), decoded, "{raw}");
+        }
     }
 }
