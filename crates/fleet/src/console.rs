@@ -473,7 +473,8 @@ impl Console {
             if let Some(x) = value.as_f64() {
                 let series = self.series.entry(key.clone()).or_default();
                 series.push_back((now, x));
-                while series.len() > SERIES_CAP {
+                // One in, at most one out: the series never holds more than the cap.
+                if series.len() > SERIES_CAP {
                     series.pop_front();
                 }
             }
