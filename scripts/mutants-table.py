@@ -1,5 +1,6 @@
-"""The caught / missed table of a cargo-mutants run, per file, with the equivalent survivors
-(mutants/equivalent.txt) set aside. Usage: mutants-table.py OUTCOMES_JSON EQUIVALENT_TXT"""
+"""The caught / missed table of cargo-mutants runs, per file, with the equivalent survivors
+(mutants/equivalent.txt) set aside. Usage: mutants-table.py EQUIVALENT_TXT OUTCOMES_JSON...
+(one outcomes.json per run; the pure crates and the cloud's pure API run separately)."""
 
 import collections
 import json
@@ -13,7 +14,7 @@ def key(name):
     return re.sub(r"^([^:]+):\d+:\d+:", r"\1:", name)
 
 
-def main(outcomes_path, equivalent_path):
+def main(equivalent_path, outcomes_paths):
     equivalent = {}
     with open(equivalent_path, encoding="utf-8") as f:
         for line in f:
@@ -22,8 +23,10 @@ def main(outcomes_path, equivalent_path):
                 # rpartition: a mutant's own name may hold " | " (match arms).
                 mutant, _, reason = line.rpartition(" | ")
                 equivalent[mutant.strip()] = reason.strip()
-    with open(outcomes_path, encoding="utf-8") as f:
-        outcomes = json.load(f)["outcomes"]
+    outcomes = []
+    for path in outcomes_paths:
+        with open(path, encoding="utf-8") as f:
+            outcomes += json.load(f)["outcomes"]
     rows = collections.defaultdict(collections.Counter)
     missed = []
     seen_equivalent = set()
@@ -77,4 +80,4 @@ def row(file, r):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2:])
