@@ -418,12 +418,11 @@ impl Session {
                 self.fail(Error::Protocol(why));
                 return;
             }
+            // `packet` is exactly one whole packet, and the codec's builder reads until a packet
+            // is complete: one call decodes it.
             let mut cursor = mqtt::common::Cursor::new(&packet[..]);
-            while (cursor.position() as usize) < packet.len() && self.state != State::AwaitingClose
-            {
-                let events = self.conn.recv(&mut cursor);
-                self.absorb(now, events);
-            }
+            let events = self.conn.recv(&mut cursor);
+            self.absorb(now, events);
         }
         // Malformed as soon as a fourth length byte still says "more follows" [MQTT-1.5.5].
         if self.partial.len() >= 5
