@@ -930,4 +930,170 @@ mod tests {
             200
         );
     }
+
+    #[test]
+    fn rfc3339_turns_years_months_and_leap_days_over_correctly() {
+        for (secs, text) in [
+            (68_169_600, "1972-02-29T00:00:00Z"),
+            (946_684_799, "1999-12-31T23:59:59Z"),
+            (1_735_689_599, "2024-12-31T23:59:59Z"),
+            (1_748_435_696, "2025-05-28T12:34:56Z"),
+            (2_147_483_647, "2038-01-19T03:14:07Z"),
+            (4_107_542_400, "2100-03-01T00:00:00Z"),
+            (13_569_465_599, "2399-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(rfc3339(secs), text, "{secs}");
+        }
+    }
+
+    #[test]
+    fn basic_auth_decodes_standard_base64() {
+        // RFC 4648 §10, and the two characters beyond letters and digits.
+        for (encoded, decoded) in [
+            ("", &b""[..]),
+            ("Zg==", b"f"),
+            ("Zm8=", b"fo"),
+            ("Zm9v", b"foo"),
+            ("Zm9vYg==", b"foob"),
+            ("Zm9vYmE=", b"fooba"),
+            ("Zm9vYmFy", b"foobar"),
+            ("MTIzNDU2Nzg5MA==", b"1234567890"),
+            ("QUJDWFla", b"ABCXYZ"),
+            ("+/8=", &[0xfb, 0xff][..]),
+        ] {
+            assert_eq!(
+                base64_decode(encoded).as_deref(),
+                Some(decoded),
+                "{encoded}"
+            );
+        }
+        assert_eq!(base64_decode("Zm9v!"), None);
+    }
+
+    #[test]
+    fn a_credential_must_match_exactly_neither_a_prefix_nor_longer() {
+        let expected = Some("key:secret");
+        assert!(authorize(expected, Some("Basic a2V5OnNlY3JldA==")).is_ok());
+        for (wrong, header) in [
+            ("key:secreT", "Basic a2V5OnNlY3JlVA=="),
+            ("key:secre", "Basic a2V5OnNlY3Jl"),
+            ("key:secrets", "Basic a2V5OnNlY3JldHM="),
+            ("kez:secret", "Basic a2V6OnNlY3JldA=="),
+            ("", "Basic "),
+            ("not Basic", "Bearer a2V5OnNlY3JldA=="),
+        ] {
+            let denied = authorize(expected, Some(header));
+            assert_eq!(denied.map_err(|(status, _)| status), Err(401), "{wrong}");
+        }
+        assert!(authorize(None, Some("Basic a2V5OnNlY3JldA==")).is_err());
+    }
+
+    #[test]
+    fn the_body_limit_is_inclusive_and_commands_keep_their_ttl_range() {
+        let mut cloud = Cloud::default();
+        call(
+            &mut cloud,
+            "POST",
+            "/api/v1/things",
+            json!({"thingName": "t1"}),
+        );
+        let at_limit = vec![b' '; MAX_BODY];
+        let answer = handle(
+            &mut cloud,
+            &ApiConfig::default(),
+            NOW,
+            "POST",
+            "/api/v1/things",
+            None,
+            &at_limit,
+        );
+        assert_eq!(answer.0, 400, "read, and refused as JSON: {}", answer.1);
+        let over = vec![b' '; MAX_BODY + 1];
+        let answer = handle(
+            &mut cloud,
+            &ApiConfig::default(),
+            NOW,
+            "POST",
+            "/api/v1/things",
+            None,
+            &over,
+        );
+        assert_eq!(answer.0, 413);
+        for (ttl, status) in [(0, 400), (1, 201), (3_600, 201), (3_601, 400)] {
+            let (got, body) = call(
+                &mut cloud,
+                "POST",
+                "/api/v1/commands",
+                json!({"thingName": "t1", "action": "reboot", "ttl": ttl}),
+            );
+            assert_eq!(got, status, "ttl {ttl}: {body}");
+        }
+        let (status, _) = call(
+            &mut cloud,
+            "POST",
+            "/api/v1/commands",
+            json!({"thingName": "t1", "action": " ", "ttl": 5}),
+        );
+        assert_eq!(status, 400);
+    }
+
+    #[test]
+    fn jobs_are_listed_and_read_and_a_wrong_method_is_405() {
+        let mut cloud = Cloud::default();
+        call(
+            &mut cloud,
+            "POST",
+            "/api/v1/things",
+            json!({"thingName": "t1"}),
+        );
+        let (_, created) = call(
+            &mut cloud,
+            "POST",
+            "/api/v1/jobs",
+            json!({"targets": {"thingNames": ["t1"]}, "document": {"action": "reboot"}}),
+        );
+        let id = created["jobId"].as_str().unwrap_or_default().to_owned();
+        let (status, list) = call(&mut cloud, "GET", "/api/v1/jobs", Value::Null);
+        assert_eq!(status, 200);
+        assert_eq!(list["data"][0]["jobId"], json!(id), "{list}");
+        let (status, job) = call(
+            &mut cloud,
+            "GET",
+            &format!("/api/v1/jobs/{id}"),
+            Value::Null,
+        );
+        assert_eq!((status, job["jobId"].clone()), (200, json!(id)));
+        assert_eq!(
+            call(&mut cloud, "GET", "/api/v1/jobs/nope", Value::Null).0,
+            404
+        );
+        // A known path with a method it does not take is 405, not 404.
+        assert_eq!(
+            call(&mut cloud, "DELETE", "/api/v1/things", Value::Null).0,
+            405
+        );
+        assert_eq!(call(&mut cloud, "GET", "/elsewhere", Value::Null).0, 404);
+    }
+
+    #[test]
+    fn a_command_without_a_ttl_gets_thirty_seconds() {
+        let mut cloud = Cloud::default();
+        call(
+            &mut cloud,
+            "POST",
+            "/api/v1/things",
+            json!({"thingName": "t1"}),
+        );
+        let (status, e) = call(
+            &mut cloud,
+            "POST",
+            "/api/v1/commands",
+            json!({"thingName": "t1", "action": "reboot"}),
+        );
+        assert_eq!(
+            (status, e["request"]["ttl"].clone()),
+            (201, json!(30)),
+            "{e}"
+        );
+    }
 }
