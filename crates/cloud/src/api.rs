@@ -979,6 +979,8 @@ mod tests {
             ("key:secre", "Basic a2V5OnNlY3Jl"),
             ("key:secrets", "Basic a2V5OnNlY3JldHM="),
             ("kez:secret", "Basic a2V6OnNlY3JldA=="),
+            // Two bytes off by the same bit: differences must add up, not cancel out.
+            ("jdy:secret", "Basic amR5OnNlY3JldA=="),
             ("", "Basic "),
             ("not Basic", "Bearer a2V5OnNlY3JldA=="),
         ] {
@@ -997,7 +999,8 @@ mod tests {
             "/api/v1/things",
             json!({"thingName": "t1"}),
         );
-        let at_limit = vec![b' '; MAX_BODY];
+        // 64 KB (65,536 bytes), as the README promises.
+        let at_limit = vec![b' '; 65_536];
         let answer = handle(
             &mut cloud,
             &ApiConfig::default(),
@@ -1008,7 +1011,7 @@ mod tests {
             &at_limit,
         );
         assert_eq!(answer.0, 400, "read, and refused as JSON: {}", answer.1);
-        let over = vec![b' '; MAX_BODY + 1];
+        let over = vec![b' '; 65_537];
         let answer = handle(
             &mut cloud,
             &ApiConfig::default(),
