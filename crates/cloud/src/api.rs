@@ -465,6 +465,18 @@ mod tests {
         handle(cloud, &ApiConfig::default(), NOW, method, path, None, &body)
     }
 
+    /// A cloud with thing `t1` registered.
+    fn cloud_with_t1() -> Cloud {
+        let mut cloud = Cloud::default();
+        call(
+            &mut cloud,
+            "POST",
+            "/api/v1/things",
+            json!({"thingName": "t1"}),
+        );
+        cloud
+    }
+
     #[test]
     fn rfc3339_matches_known_instants() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
@@ -540,13 +552,7 @@ mod tests {
 
     #[test]
     fn commands_and_jobs_validate_and_answer() {
-        let mut cloud = Cloud::default();
-        call(
-            &mut cloud,
-            "POST",
-            "/api/v1/things",
-            json!({"thingName": "t1"}),
-        );
+        let mut cloud = cloud_with_t1();
         let (status, e) = call(
             &mut cloud,
             "POST",
@@ -992,36 +998,22 @@ mod tests {
 
     #[test]
     fn the_body_limit_is_inclusive_and_commands_keep_their_ttl_range() {
-        let mut cloud = Cloud::default();
-        call(
-            &mut cloud,
-            "POST",
-            "/api/v1/things",
-            json!({"thingName": "t1"}),
-        );
-        // 64 KB (65,536 bytes), as the README promises.
-        let at_limit = vec![b' '; 65_536];
-        let answer = handle(
-            &mut cloud,
-            &ApiConfig::default(),
-            NOW,
-            "POST",
-            "/api/v1/things",
-            None,
-            &at_limit,
-        );
-        assert_eq!(answer.0, 400, "read, and refused as JSON: {}", answer.1);
-        let over = vec![b' '; 65_537];
-        let answer = handle(
-            &mut cloud,
-            &ApiConfig::default(),
-            NOW,
-            "POST",
-            "/api/v1/things",
-            None,
-            &over,
-        );
-        assert_eq!(answer.0, 413);
+        let mut cloud = cloud_with_t1();
+        // 64 KB (65,536 bytes), as the README promises: read (and refused as JSON), then 413.
+        for (size, status) in [(65_536, 400), (65_537, 413)] {
+            let body = vec![b' '; size];
+            let config = ApiConfig::default();
+            let answer = handle(
+                &mut cloud,
+                &config,
+                NOW,
+                "POST",
+                "/api/v1/things",
+                None,
+                &body,
+            );
+            assert_eq!(answer.0, status, "{size} bytes: {}", answer.1);
+        }
         for (ttl, status) in [(0, 400), (1, 201), (3_600, 201), (3_601, 400)] {
             let (got, body) = call(
                 &mut cloud,
@@ -1042,13 +1034,7 @@ mod tests {
 
     #[test]
     fn jobs_are_listed_and_read_and_a_wrong_method_is_405() {
-        let mut cloud = Cloud::default();
-        call(
-            &mut cloud,
-            "POST",
-            "/api/v1/things",
-            json!({"thingName": "t1"}),
-        );
+        let mut cloud = cloud_with_t1();
         let (_, created) = call(
             &mut cloud,
             "POST",
@@ -1080,13 +1066,7 @@ mod tests {
 
     #[test]
     fn a_command_without_a_ttl_gets_thirty_seconds() {
-        let mut cloud = Cloud::default();
-        call(
-            &mut cloud,
-            "POST",
-            "/api/v1/things",
-            json!({"thingName": "t1"}),
-        );
+        let mut cloud = cloud_with_t1();
         let (status, e) = call(
             &mut cloud,
             "POST",

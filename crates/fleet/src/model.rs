@@ -1155,38 +1155,64 @@ mod tests {
             );
             r.result
         }
-        let mut light = DeviceModel::new(&SMART_LIGHT, 1);
-        assert_eq!(
-            ok(&mut light, "blink", json!({})),
-            obj(json!({"blinked": 3}))
-        );
-        assert_eq!(
-            ok(&mut light, "blink", json!({"times": 5})),
-            obj(json!({"blinked": 5.0}))
-        );
-        let mut lock = DeviceModel::new(&DOOR_LOCK, 1);
-        ok(&mut lock, "unlock", json!({"code": "1234"}));
-        assert_eq!(
-            ok(&mut lock, "lock", json!({})),
-            obj(json!({"locked": true}))
-        );
-        assert_eq!(lock.state()["locked"], json!(true));
-        let mut meter = DeviceModel::new(&ENERGY_METER, 1);
-        assert_eq!(
-            ok(&mut meter, "resetEnergy", json!({})),
-            obj(json!({"energy": 0.0}))
-        );
-        assert_eq!(meter.state()["energy"], json!(0.0));
-        let mut sensor = DeviceModel::new(&ENVIRONMENT_SENSOR, 1);
-        assert_eq!(
-            ok(&mut sensor, "calibrate", json!({})),
-            obj(json!({"co2": 420.0}))
-        );
-        assert_eq!(
-            ok(&mut sensor, "calibrate", json!({"reference": 450})),
-            obj(json!({"co2": 450.0}))
-        );
-        assert_eq!(sensor.state()["co2"], json!(450.0));
+        // (template, a command run first, the command, its parameters, its result; a result
+        // that names a property is also the state it leaves)
+        let unlock = ("unlock", json!({"code": "1234"}));
+        for (template, first, action, params, result) in [
+            (
+                &SMART_LIGHT,
+                None,
+                "blink",
+                json!({}),
+                json!({"blinked": 3}),
+            ),
+            (
+                &SMART_LIGHT,
+                None,
+                "blink",
+                json!({"times": 5}),
+                json!({"blinked": 5.0}),
+            ),
+            (
+                &DOOR_LOCK,
+                Some(unlock),
+                "lock",
+                json!({}),
+                json!({"locked": true}),
+            ),
+            (
+                &ENERGY_METER,
+                None,
+                "resetEnergy",
+                json!({}),
+                json!({"energy": 0.0}),
+            ),
+            (
+                &ENVIRONMENT_SENSOR,
+                None,
+                "calibrate",
+                json!({}),
+                json!({"co2": 420.0}),
+            ),
+            (
+                &ENVIRONMENT_SENSOR,
+                None,
+                "calibrate",
+                json!({"reference": 450}),
+                json!({"co2": 450.0}),
+            ),
+        ] {
+            let mut m = DeviceModel::new(template, 1);
+            if let Some((first, params)) = first {
+                ok(&mut m, first, params);
+            }
+            assert_eq!(ok(&mut m, action, params), obj(result.clone()), "{action}");
+            for (key, value) in obj(result) {
+                if template.property(&key).is_some() {
+                    assert_eq!(m.state()[&key], value, "{action}");
+                }
+            }
+        }
         for t in TEMPLATES {
             let mut m = DeviceModel::new(t, 1);
             let before = m.state().clone();
