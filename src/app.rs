@@ -292,9 +292,6 @@ pub fn App() -> impl IntoView {
         client.set_value(None);
     });
     let on_user = Callback::new(move |command: UserCommand| {
-        if let UserCommand::IgnoreCommand { execution_id } = &command {
-            console.update(|c| c.ignore_command(execution_id));
-        }
         if let Some(handle) = client.get_value() {
             handle.device(command);
         }

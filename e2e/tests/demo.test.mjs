@@ -307,6 +307,18 @@ test('hostile payloads are shown as text: no markup, no script runs', async () =
   await ctx.close();
 });
 
+test('a command left unanswered says so and waits for the cloud to time it out', async () => {
+  const { device, errors, ctx } = await newDevicePage('?mode=sandbox&thing=quiet-001');
+  await device.waitForStatus('connected');
+  await device.byTestId('auto-answer').uncheck();
+  await device.cloud({ 'cloud-action': 'reboot', 'cloud-params': '{}' }, 'cloud-send-command');
+  await device.byTestId('answer-no-answer').click();
+  await device.waitForText('command-state', /no answer · the cloud times out in \d+ s/);
+  assert.equal(await device.byTestId('answer-succeeded').count(), 0, 'no answer buttons left');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('100,000 messages: the log keeps the newest 100,000 and the page stays responsive', async () => {
   const thing = `e2e-flood-${Date.now()}`;
   const { device, errors, ctx } = await newDevicePage('?mode=broker');

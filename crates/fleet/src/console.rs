@@ -390,18 +390,16 @@ impl Console {
                     run.step.clone_from(step);
                 }
             }
+            DeviceEvent::CommandIgnored { execution_id } => {
+                if let Some(c) = self.command_mut(execution_id) {
+                    c.state = CommandState::Ignored;
+                }
+            }
             DeviceEvent::EventPublished { kind } => {
                 self.events.push_front((kind.clone(), now));
                 self.events.truncate(EVENTS_CAP);
             }
             DeviceEvent::Refused { .. } => {}
-        }
-    }
-
-    /// The user left a command unanswered.
-    pub fn ignore_command(&mut self, execution_id: &str) {
-        if let Some(c) = self.command_mut(execution_id) {
-            c.state = CommandState::Ignored;
         }
     }
 
@@ -942,7 +940,12 @@ mod tests {
                 request: request(0, 30),
             },
         );
-        console.ignore_command("e1");
+        console.handle_device_event(
+            Millis(2),
+            &DeviceEvent::CommandIgnored {
+                execution_id: "e1".into(),
+            },
+        );
         assert_eq!(console.commands[0].state, CommandState::Ignored);
     }
 

@@ -144,6 +144,11 @@ pub enum DeviceEvent {
         /// The answer sent.
         response: CommandResponse,
     },
+    /// The user left a pending command unanswered (the cloud's TTL will end it).
+    CommandIgnored {
+        /// Execution id.
+        execution_id: String,
+    },
     /// A request arrived after its TTL: not executed.
     CommandExpired {
         /// Execution id.
@@ -369,7 +374,9 @@ impl Device {
                 response,
             } => self.answer(&execution_id, response),
             UserCommand::IgnoreCommand { execution_id } => {
-                self.commands.drop_pending(&execution_id);
+                if self.commands.drop_pending(&execution_id) {
+                    self.event(DeviceEvent::CommandIgnored { execution_id });
+                }
             }
             UserCommand::SetAutoAnswer(on) => self.auto_answer = on,
             UserCommand::PublishEvent { kind, payload } => self.publish_event(now, &kind, payload),

@@ -376,3 +376,28 @@ fn a_reported_topic_the_device_hears_back_changes_nothing() {
     let out = drain(&mut d);
     assert!(out.events.is_empty() && out.published.is_empty(), "{out:?}");
 }
+
+#[test]
+fn ignoring_a_pending_command_is_news_once_and_an_unknown_one_is_none() {
+    let mut w = World::new(START);
+    w.add_device(THING, &THERMOSTAT, DeviceOptions::default());
+    w.command(0, UserCommand::SetAutoAnswer(false));
+    w.run_for(100);
+    let thing = ThingName::new(THING).unwrap();
+    let id = w.with_cloud(|c, now| c.send_command(now, &thing, "reboot", Map::new(), 30));
+    w.run_for(100);
+    w.take_events(0);
+    for _ in 0..2 {
+        w.command(
+            0,
+            UserCommand::IgnoreCommand {
+                execution_id: id.clone(),
+            },
+        );
+    }
+    assert_eq!(
+        w.take_events(0),
+        vec![DeviceEvent::CommandIgnored { execution_id: id }]
+    );
+    assert_eq!(w.nodes[0].device.pending_commands().count(), 0);
+}
