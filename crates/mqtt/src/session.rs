@@ -1318,6 +1318,14 @@ mod tests {
         }
     }
 
+    /// Feeds `bytes` to the session and returns its events, asserting it asked to close.
+    fn closes_on(s: &mut Session, bytes: &[u8]) -> Vec<Event> {
+        s.handle_input(Millis(2), bytes);
+        let (_, ev, close, _) = drain(s);
+        assert!(close, "{ev:?}");
+        ev
+    }
+
     fn connected(version: ProtocolVersion, keep_alive_secs: u16) -> Session {
         let mut s = Session::new(Options {
             version,
@@ -1423,9 +1431,7 @@ mod tests {
     fn garbage_input_reports_a_protocol_error_and_asks_to_close() {
         let mut s = connected(ProtocolVersion::V5, 60);
         // 0xF0 is AUTH with reserved flags set: malformed for a client.
-        s.handle_input(Millis(5), &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
-        let (_, ev, close, _) = drain(&mut s);
-        assert!(close, "{ev:?}");
+        let ev = closes_on(&mut s, &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
         assert!(
             ev.iter()
                 .any(|e| matches!(e, Event::Error(Error::Protocol(_)))),
@@ -1452,18 +1458,14 @@ mod tests {
             "{ev:?}"
         );
         let mut s = connected(ProtocolVersion::V5, 60);
-        s.handle_input(Millis(2), &[0x40, 0x02, 0x00, 0x00]); // PUBACK for packet id 0
-        let (_, ev, close, _) = drain(&mut s);
-        assert!(close, "{ev:?}");
+        closes_on(&mut s, &[0x40, 0x02, 0x00, 0x00]); // PUBACK for packet id 0
     }
 
     #[test]
     fn a_remaining_length_that_never_ends_is_malformed() {
         let mut s = connected(ProtocolVersion::V5, 60);
         // Four length bytes, each saying "more follows": no fifth byte is waited for.
-        s.handle_input(Millis(2), &[0x30, 0xFF, 0xFF, 0xFF, 0xFF]);
-        let (_, ev, close, _) = drain(&mut s);
-        assert!(close, "{ev:?}");
+        let ev = closes_on(&mut s, &[0x30, 0xFF, 0xFF, 0xFF, 0xFF]);
         assert!(
             matches!(&ev[..], [Event::Error(Error::Protocol(_))]),
             "{ev:?}"
@@ -2266,9 +2268,7 @@ mod tests {
     #[test]
     fn a_disconnect_from_the_broker_says_why_and_closes() {
         let mut s = connected(ProtocolVersion::V5, 60);
-        s.handle_input(Millis(2), &[0xE0, 0x01, 0x8B]); // 0x8B Server shutting down
-        let (_, ev, close, _) = drain(&mut s);
-        assert!(close);
+        let ev = closes_on(&mut s, &[0xE0, 0x01, 0x8B]); // 0x8B Server shutting down
         assert!(
             matches!(&ev[..], [Event::Error(Error::Disconnected(why))] if why.contains("ServerShuttingDown")),
             "{ev:?}"
@@ -2424,9 +2424,7 @@ mod tests {
     fn a_second_connack_is_a_protocol_error_not_a_new_session() {
         // [MQTT-3.2.0-2]: the server sends one CONNACK per connection.
         let mut s = connected(ProtocolVersion::V5, 60);
-        s.handle_input(Millis(2), &CONNACK_V5_OK);
-        let (_, ev, close, _) = drain(&mut s);
-        assert!(close, "{ev:?}");
+        let ev = closes_on(&mut s, &CONNACK_V5_OK);
         assert!(
             matches!(&ev[..], [Event::Error(Error::Protocol(why))] if why.contains("second CONNACK")),
             "{ev:?}"
@@ -2439,9 +2437,7 @@ mod tests {
         // A SUBACK for a SUBSCRIBE never sent is a protocol error: the codec asks to close,
         // and the session does.
         let mut s = connected(ProtocolVersion::V5, 60);
-        s.handle_input(Millis(2), &[0x90, 0x04, 0, 7, 0, 0x01]);
-        let (_, ev, close, _) = drain(&mut s);
-        assert!(close, "{ev:?}");
+        closes_on(&mut s, &[0x90, 0x04, 0, 7, 0, 0x01]);
         assert_eq!(s.state(), State::AwaitingClose);
     }
 
@@ -2450,13 +2446,9 @@ mod tests {
         // [MQTT-2.2.1-3]: non-zero packet identifiers, found after the topic in a QoS 1 PUBLISH
         // and first in PUBACK and friends; a QoS 0 PUBLISH has none to check.
         let refused = |bytes: &[u8]| {
-            let mut s = connected(ProtocolVersion::V5, 60);
-            s.handle_input(Millis(2), bytes);
-            let (_, ev, close, _) = drain(&mut s);
-            close
-                && ev
-                    .iter()
-                    .any(|e| matches!(e, Event::Error(Error::Protocol(_))))
+            closes_on(&mut connected(ProtocolVersion::V5, 60), bytes)
+                .iter()
+                .any(|e| matches!(e, Event::Error(Error::Protocol(_))))
         };
         // QoS 1 PUBLISH "a/b", packet id 0, property length 0, payload "x".
         assert!(refused(&[
@@ -2464,10 +2456,9 @@ mod tests {
         ]));
         // The same in 3.1.1 (no property length): the id is the two bytes after the topic.
         let mut s = connected(ProtocolVersion::V3_1_1, 60);
-        s.handle_input(Millis(2), &[0x32, 0x08, 0, 3, b'a', b'/', b'b', 0, 0, b'x']);
-        let (_, ev, close, _) = drain(&mut s);
+        let ev = closes_on(&mut s, &[0x32, 0x08, 0, 3, b'a', b'/', b'b', 0, 0, b'x']);
         assert!(
-            close && matches!(&ev[..], [Event::Error(Error::Protocol(_))]),
+            matches!(&ev[..], [Event::Error(Error::Protocol(_))]),
             "{ev:?}"
         );
         // PUBACK with packet id 0.
