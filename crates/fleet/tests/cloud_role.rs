@@ -105,20 +105,25 @@ fn an_http_report_is_stamped_in_seconds() {
     assert_eq!(cloud.shadow(&t).document().updated_at, SECS);
 }
 
-#[test]
-fn jobs_over_http_answer_like_their_mqtt_twins_and_keep_seconds() {
-    let mut cloud = Cloud::default();
-    let t = thing("lamp-1");
-    let job = cloud
+/// A snapshot reboot job for `t`, created at `NOW`.
+fn reboot_job(cloud: &mut Cloud, t: &ThingName) -> String {
+    cloud
         .create_job(
             NOW,
             "fw",
             json!({"action": "reboot"}),
-            std::slice::from_ref(&t),
+            std::slice::from_ref(t),
             JobType::Snapshot,
             None,
         )
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn jobs_over_http_answer_like_their_mqtt_twins_and_keep_seconds() {
+    let mut cloud = Cloud::default();
+    let t = thing("lamp-1");
+    let job = reboot_job(&mut cloud, &t);
     assert_eq!(
         cloud.job(&job).map(|j| j.job_id.as_str()),
         Some(job.as_str())
@@ -190,16 +195,7 @@ fn a_cloud_restored_from_its_snapshot_knows_everything_and_reuses_no_token() {
         .set_desired(NOW, &t, obj(json!({"on": true})))
         .unwrap();
     let id = cloud.send_command(NOW, &t, "reboot", Default::default(), 30);
-    let job = cloud
-        .create_job(
-            NOW,
-            "fw",
-            json!({"action": "reboot"}),
-            std::slice::from_ref(&t),
-            JobType::Snapshot,
-            None,
-        )
-        .unwrap();
+    let job = reboot_job(&mut cloud, &t);
     let snapshot = cloud.snapshot();
     let mut restored = Cloud::restore(snapshot.clone());
     assert_eq!(restored.snapshot(), snapshot);

@@ -808,22 +808,19 @@ fn notify_lists_only_the_statuses_that_have_jobs() {
     // AWS JobExecutionsChanged: `jobs` maps a status to its executions; empty lists are left
     // out.
     let (mut cloud, thing) = (JobsCloud::default(), ThingName::new("lamp-1").unwrap());
+    // The statuses listed by the notify among `out`.
+    let notified = |out: &[Outgoing]| -> Vec<String> {
+        let notify = out
+            .iter()
+            .find(|o| o.topic == Topic::Jobs(JobsTopic::Notify))
+            .expect("a notify");
+        let body: Value = serde_json::from_slice(&notify.payload).unwrap();
+        body["jobs"].as_object().unwrap().keys().cloned().collect()
+    };
     let (_, out) = firmware_job(&mut cloud, &thing, None);
-    let notify = out
-        .iter()
-        .find(|o| o.topic == Topic::Jobs(JobsTopic::Notify))
-        .expect("a notify");
-    let body: Value = serde_json::from_slice(&notify.payload).unwrap();
-    let keys: Vec<&String> = body["jobs"].as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["QUEUED"]);
+    assert_eq!(notified(&out), ["QUEUED"]);
     let out = cloud.handle_request(1_000, &thing, &JobsTopic::StartNext(Reply::Request), b"{}");
-    let notify = out
-        .iter()
-        .find(|o| o.topic == Topic::Jobs(JobsTopic::Notify))
-        .expect("a notify");
-    let body: Value = serde_json::from_slice(&notify.payload).unwrap();
-    let keys: Vec<&String> = body["jobs"].as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["IN_PROGRESS"]);
+    assert_eq!(notified(&out), ["IN_PROGRESS"]);
 }
 
 #[test]
