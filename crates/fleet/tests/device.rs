@@ -1,9 +1,12 @@
 //! The composed device on its own: what it publishes, reports and schedules for each input,
 //! with no broker and no cloud in between (scenarios.rs runs it inside the world).
 
+mod common;
+
+use common::{firmware_job, job_status};
 use serde_json::{Map, Value, json};
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, DeviceOutput, UserCommand};
-use thingsim_fleet::jobs::cloud::JobType;
+use thingsim_fleet::jobs::JobStatus;
 use thingsim_fleet::model::{DOOR_LOCK, DeviceModel, ENERGY_METER, THERMOSTAT, Template};
 use thingsim_fleet::shadow::cloud::ShadowDocument;
 use thingsim_fleet::world::World;
@@ -280,19 +283,7 @@ fn world_with_job(stepping: bool, telemetry_ms: Option<u64>) -> (World, String) 
     w.add_device(THING, &THERMOSTAT, options);
     w.command(0, UserCommand::SetStepping(stepping));
     w.run_for(100);
-    let thing = ThingName::new(THING).unwrap();
-    let job = w
-        .with_cloud(|c, now| {
-            c.create_job(
-                now,
-                "firmware",
-                json!({"action": "updateFirmware", "params": {"version": "9.9.9"}}),
-                &[thing],
-                JobType::Snapshot,
-                None,
-            )
-        })
-        .unwrap();
+    let job = firmware_job(&mut w, THING, None);
     w.run_for(50);
     (w, job)
 }
@@ -354,12 +345,7 @@ fn offline_no_job_step_runs_and_steps_keep_their_interval() {
     w.connect(0);
     w.command(0, UserCommand::SetStepping(false));
     w.run_for(10_000);
-    assert_eq!(
-        w.cloud
-            .job_execution(&ThingName::new(THING).unwrap(), &job)
-            .map(|e| e.status),
-        Some(thingsim_fleet::jobs::JobStatus::Succeeded)
-    );
+    assert_eq!(job_status(&w, THING, &job), JobStatus::Succeeded);
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Every Fleets flow end to end in the in-memory world: devices, broker and cloud on simulated
 //! time, with network delay, duplicates and disconnects.
 
+mod common;
+
+use common::{firmware_job, job_status};
 use serde_json::{Map, Value, json};
 use thingsim_fleet::cloud::CloudEvent;
 use thingsim_fleet::commands::CommandStatus;
@@ -42,28 +45,6 @@ fn reported(w: &World, name: &str, key: &str) -> Value {
         .get(key)
         .cloned()
         .unwrap_or(Value::Null)
-}
-
-fn firmware_job(w: &mut World, name: &str, step_timeout: Option<u64>) -> String {
-    let name = thing(name);
-    w.with_cloud(|c, now| {
-        c.create_job(
-            now,
-            "firmware 2.1.5",
-            json!({"action": "updateFirmware", "params": {"version": "2.1.5"}}),
-            &[name],
-            JobType::Snapshot,
-            step_timeout,
-        )
-    })
-    .unwrap()
-}
-
-fn job_status(w: &World, name: &str, job: &str) -> JobStatus {
-    w.cloud
-        .job_execution(&thing(name), job)
-        .map(|e| e.status)
-        .unwrap()
 }
 
 #[test]
