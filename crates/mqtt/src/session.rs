@@ -1318,6 +1318,14 @@ mod tests {
         }
     }
 
+    /// A session whose CONNECT went out, waiting for the CONNACK.
+    fn awaiting_connack(options: Options) -> Session {
+        let mut s = Session::new(options);
+        s.handle_transport_opened(Millis(0));
+        drain(&mut s);
+        s
+    }
+
     /// Feeds `bytes` to the session and returns its events, asserting it asked to close.
     fn closes_on(s: &mut Session, bytes: &[u8]) -> Vec<Event> {
         s.handle_input(Millis(2), bytes);
@@ -1388,9 +1396,7 @@ mod tests {
 
     #[test]
     fn connack_split_across_inputs_connects_only_when_complete() {
-        let mut s = Session::new(Options::new("dev-1"));
-        s.handle_transport_opened(Millis(0));
-        drain(&mut s);
+        let mut s = awaiting_connack(Options::new("dev-1"));
         for (i, byte) in CONNACK_V5_OK.iter().enumerate() {
             s.handle_input(Millis(1), &[*byte]);
             let (_, ev, _, _) = drain(&mut s);
@@ -1402,12 +1408,10 @@ mod tests {
 
     #[test]
     fn several_packets_in_one_input_are_all_decoded() {
-        let mut s = Session::new(Options {
+        let mut s = awaiting_connack(Options {
             version: ProtocolVersion::V3_1_1,
             ..Options::new("dev-1")
         });
-        s.handle_transport_opened(Millis(0));
-        drain(&mut s);
         let mut bytes = CONNACK_V311_OK.to_vec();
         bytes.extend(publish_v311("a/b", b"one"));
         bytes.extend(publish_v311("a/c", b"two"));
@@ -1474,12 +1478,10 @@ mod tests {
 
     #[test]
     fn refused_connack_is_reported_with_its_reason() {
-        let mut s = Session::new(Options {
+        let mut s = awaiting_connack(Options {
             version: ProtocolVersion::V3_1_1,
             ..Options::new("dev-1")
         });
-        s.handle_transport_opened(Millis(0));
-        drain(&mut s);
         s.handle_input(Millis(1), &CONNACK_V311_BAD_AUTH);
         let (_, ev, close, _) = drain(&mut s);
         assert!(close);
@@ -1493,9 +1495,7 @@ mod tests {
 
     #[test]
     fn missing_connack_times_out_at_the_deadline_not_before() {
-        let mut s = Session::new(Options::new("dev-1"));
-        s.handle_transport_opened(Millis(0));
-        drain(&mut s);
+        let mut s = awaiting_connack(Options::new("dev-1"));
         s.handle_timeout(Millis(9_999));
         let (_, ev, close, _) = drain(&mut s);
         assert!(ev.is_empty() && !close);
@@ -1662,12 +1662,10 @@ mod tests {
 
     #[test]
     fn an_unacknowledged_qos1_publish_is_resent_with_dup_when_the_session_survives() {
-        let mut s = Session::new(Options {
+        let mut s = awaiting_connack(Options {
             version: ProtocolVersion::V3_1_1,
             ..Options::new("dev-1")
         });
-        s.handle_transport_opened(Millis(0));
-        drain(&mut s);
         s.handle_input(Millis(1), &CONNACK_V311_OK);
         drain(&mut s);
         s.handle_command(
@@ -1760,9 +1758,7 @@ mod tests {
 
     /// A v5 session connected to a broker that announced `props`.
     fn connected_v5_with(options: Options, props: &[u8]) -> (Session, Vec<Event>) {
-        let mut s = Session::new(options);
-        s.handle_transport_opened(Millis(0));
-        drain(&mut s);
+        let mut s = awaiting_connack(options);
         s.handle_input(Millis(1), &connack_v5(false, props));
         let (_, ev, close, _) = drain(&mut s);
         assert!(!close, "{ev:?}");
@@ -2217,9 +2213,7 @@ mod tests {
     #[test]
     fn a_refused_mqtt5_connack_is_an_error_not_a_connection() {
         // v5 §3.2.2.2: a reason code of 0x80 or above means the server refused; it closes.
-        let mut s = Session::new(Options::new("dev-1"));
-        s.handle_transport_opened(Millis(0));
-        drain(&mut s);
+        let mut s = awaiting_connack(Options::new("dev-1"));
         s.handle_input(Millis(1), &[0x20, 0x03, 0x00, 0x87, 0x00]); // 0x87 Not authorized
         let (_, ev, close, _) = drain(&mut s);
         assert!(close);
