@@ -315,6 +315,7 @@ test('a command left unanswered says so and waits for the cloud to time it out',
   await device.byTestId('answer-no-answer').click();
   await device.waitForText('command-state', /no answer · the cloud times out in \d+ s/);
   assert.equal(await device.byTestId('answer-succeeded').count(), 0, 'no answer buttons left');
+  await device.screenshot('command-no-answer');
   assert.deepEqual(errors, []);
   await ctx.close();
 });
