@@ -58,6 +58,9 @@ pub enum Error {
         /// "broker's" or "device's".
         whose: &'static str,
     },
+    /// A PINGREQ went unanswered: the connection is dead even if no close came.
+    #[error("no PINGRESP within {0} ms: the broker stopped answering")]
+    PingrespTimeout(u64),
     /// SUBSCRIBE sent, no SUBACK within the timeout: the filters may not be active.
     #[error("no SUBACK within {ms} ms for {filters:?}: they may not receive")]
     SubackTimeout {

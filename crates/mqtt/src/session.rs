@@ -476,8 +476,24 @@ impl Session {
             self.timers.drain(..).partition(|&(_, at)| at <= now);
         self.timers = pending;
         for (kind, _) in due {
+            if kind == TimerKind::PingrespRecv {
+                let keep_alive = self
+                    .limits
+                    .server_keep_alive
+                    .unwrap_or(self.options.keep_alive_secs);
+                let ms = pingresp_timeout_ms(keep_alive);
+                self.outputs
+                    .push_back(Output::Event(Event::Error(Error::PingrespTimeout(ms))));
+            }
             let events = self.conn.notify_timer_fired(kind);
             self.absorb(now, events);
+            if kind == TimerKind::PingrespRecv
+                && !matches!(self.state, State::AwaitingTransport | State::AwaitingClose)
+            {
+                // mqtt-protocol-core sends DISCONNECT (0x8D, v5) but leaves the close to us.
+                self.state = State::AwaitingClose;
+                self.outputs.push_back(Output::Close);
+            }
         }
         let mut late = Vec::new();
         for pending in &mut self.pending_subacks {
@@ -997,6 +1013,14 @@ impl Session {
             self.options.client_id.clone_from(id);
         }
         self.limits = limits;
+        // [MQTT-3.1.2-24]: a PINGREQ unanswered for half the keep-alive (the broker's, when it
+        // set one) means a dead link, even when no TCP or WebSocket close ever comes.
+        let keep_alive = self
+            .limits
+            .server_keep_alive
+            .unwrap_or(self.options.keep_alive_secs);
+        self.conn
+            .set_pingresp_recv_timeout(pingresp_timeout_ms(keep_alive));
         self.outputs
             .push_back(Output::Event(Event::Limits(self.limits.clone())));
         self.outputs
@@ -1270,6 +1294,12 @@ fn validate_filter(filter: &str) -> Result<(), Error> {
 }
 
 /// A PUBLISH's application message, whichever protocol version carried it.
+/// How long a PINGREQ may wait for its PINGRESP: half the keep-alive (0: no keep-alive, no
+/// pings, no wait).
+fn pingresp_timeout_ms(keep_alive_secs: u16) -> u64 {
+    u64::from(keep_alive_secs) * 500
+}
+
 fn message_of(topic: &str, payload: &[u8], qos: mqtt::packet::Qos, retain: bool) -> Message {
     Message {
         topic: topic.to_owned(),
@@ -1520,6 +1550,46 @@ mod tests {
         // PINGRESP arrives.
         s.handle_input(Millis(80_010), &[0xD0, 0x00]);
         assert_eq!(s.state(), State::Connected);
+    }
+
+    #[test]
+    fn an_unanswered_pingreq_closes_after_half_the_keep_alive_and_a_pingresp_cancels_it() {
+        for version in [ProtocolVersion::V3_1_1, ProtocolVersion::V5] {
+            let mut s = connected(version, 30);
+            drain(&mut s);
+            s.handle_timeout(Millis(30_000));
+            let (tx, _, _, deadline) = drain(&mut s);
+            assert_eq!(tx, vec![PINGREQ.to_vec()]);
+            assert_eq!(deadline, Some(Millis(45_000)), "15 s for the PINGRESP");
+            s.handle_timeout(Millis(44_999));
+            assert!(!drain(&mut s).2, "not before the timeout");
+            s.handle_timeout(Millis(45_000));
+            let (tx, ev, close, _) = drain(&mut s);
+            assert_eq!(ev, vec![Event::Error(Error::PingrespTimeout(15_000))]);
+            assert!(close, "{version:?}: a deaf broker is a lost connection");
+            assert_eq!(s.state(), State::AwaitingClose);
+            if version == ProtocolVersion::V5 {
+                assert_eq!(
+                    tx,
+                    vec![vec![0xE0, 0x01, 0x8D]],
+                    "DISCONNECT Keep Alive timeout"
+                );
+            }
+            // Answered in time, nothing closes.
+            let mut s = connected(version, 30);
+            s.handle_timeout(Millis(30_000));
+            drain(&mut s);
+            s.handle_input(Millis(30_010), &[0xD0, 0x00]);
+            let (_, _, _, deadline) = drain(&mut s);
+            assert_eq!(
+                deadline,
+                Some(Millis(60_000)),
+                "the next ping, no PINGRESP wait"
+            );
+            s.handle_timeout(Millis(45_000));
+            assert!(!drain(&mut s).2);
+            assert_eq!(s.state(), State::Connected);
+        }
     }
 
     #[test]
