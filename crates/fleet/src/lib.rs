@@ -19,6 +19,7 @@ pub mod https;
 pub mod jobs;
 pub mod model;
 pub mod shadow;
+pub mod stack;
 pub mod topics;
 pub mod world;
 
