@@ -8,6 +8,7 @@ use thingsim_fleet::config::{ConnectForm, FieldErrors, Mode, UrlConfig};
 use thingsim_fleet::console::{Console, Feed};
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, UserCommand};
 use thingsim_fleet::model::{DeviceModel, Template};
+use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent};
 use thingsim_mqtt::{Event, Qos};
 
 use crate::components::{
@@ -15,7 +16,7 @@ use crate::components::{
     LogStore, MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
 };
 use crate::shell::client::{self, ClientEvent, ClientHandle, Status};
-use crate::shell::{clock, http, https, page, sandbox};
+use crate::shell::{clock, http, page, sandbox};
 
 /// What is running: the device, where its cloud is.
 #[derive(Clone)]
@@ -112,57 +113,23 @@ pub fn App() -> impl IntoView {
     let deaf = move |feed: Feed| Signal::derive(move || link.with(|l| l.deaf(feed)));
 
     // -- callbacks --
-    // The Fleets startup flow's shadow GET, where the page can make it: in local mode over
-    // MQTT (thingsim-cloud's management API needs no device key). The sandbox hands the
-    // document over itself and the HTTPS device polls it.
-    let startup_get = move || {
-        let Some(Running {
-            mode: Mode::Local,
-            https: false,
-            cloud_api: Some(api),
-            cloud_auth,
-            thing,
-            ..
-        }) = running.try_get_untracked().flatten()
-        else {
-            return;
-        };
-        wasm_bindgen_futures::spawn_local(async move {
-            match http::get_shadow(&api, cloud_auth.as_deref(), &thing).await {
-                Ok(Some(document)) => {
-                    if let Some(handle) = client.try_get_value().flatten() {
-                        handle.shadow_document(document);
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => log.push(
-                    clock::epoch().0,
-                    Direction::Note,
-                    "startup".into(),
-                    0,
-                    e.as_bytes(),
-                ),
-            }
-        });
-    };
     let on_event = move |event: ClientEvent| {
         if !alive.load(std::sync::atomic::Ordering::Relaxed) {
             return;
         }
         let at = clock::epoch();
         match event {
-            ClientEvent::Status(s) => {
+            ClientEvent::Stack(StackEvent::Status(s)) => {
                 pending_announcement.set_value(Some(spoken(&s)));
-                if s == Status::Connected {
-                    startup_get();
-                }
                 status.set(Some(s));
             }
-            ClientEvent::Sent(m) => log.push(at.0, Direction::Out, m.topic, qos(m.qos), &m.payload),
-            ClientEvent::Mqtt(Event::Received(m)) => {
+            ClientEvent::Stack(StackEvent::Sent(m)) => {
+                log.push(at.0, Direction::Out, m.topic, qos(m.qos), &m.payload);
+            }
+            ClientEvent::Stack(StackEvent::Mqtt(Event::Received(m))) => {
                 log.push(at.0, Direction::In, m.topic, qos(m.qos), &m.payload);
             }
-            ClientEvent::Mqtt(Event::Error(e)) => {
+            ClientEvent::Stack(StackEvent::Mqtt(Event::Error(e))) => {
                 log.push(
                     at.0,
                     Direction::Note,
@@ -171,7 +138,9 @@ pub fn App() -> impl IntoView {
                     e.to_string().as_bytes(),
                 );
             }
-            ClientEvent::Mqtt(e @ (Event::Limits(_) | Event::Subscriptions(_))) => {
+            ClientEvent::Stack(StackEvent::Mqtt(
+                e @ (Event::Limits(_) | Event::Subscriptions(_)),
+            )) => {
                 if let Event::Limits(limits) = &e
                     && !limits.is_default()
                 {
@@ -180,8 +149,8 @@ pub fn App() -> impl IntoView {
                 }
                 console.update(|c| c.link.handle_mqtt_event(&e));
             }
-            ClientEvent::Mqtt(_) => {}
-            ClientEvent::Device(e) => {
+            ClientEvent::Stack(StackEvent::Mqtt(_)) => {}
+            ClientEvent::Stack(StackEvent::Device(e)) => {
                 match &e {
                     DeviceEvent::Refused { source, reason } => {
                         log.push(at.0, Direction::Note, source.clone(), 0, reason.as_bytes());
@@ -202,7 +171,9 @@ pub fn App() -> impl IntoView {
                 console.update(|c| c.handle_device_event(at, &e));
             }
             ClientEvent::Operated(result) => outcome.set(Some(result)),
-            ClientEvent::Document(d) => console.update(|c| c.handle_document(&d)),
+            ClientEvent::Stack(StackEvent::Document(d)) => {
+                console.update(|c| c.handle_document(&d))
+            }
             ClientEvent::Cloud(CloudEvent::Refused { topic, reason }) => {
                 log.push(
                     at.0,
@@ -222,7 +193,7 @@ pub fn App() -> impl IntoView {
                 );
             }
             ClientEvent::Cloud(_) => {}
-            ClientEvent::Http(x) => {
+            ClientEvent::Stack(StackEvent::Http(x)) => {
                 let direction = if x.outgoing {
                     Direction::Out
                 } else {
@@ -230,10 +201,15 @@ pub fn App() -> impl IntoView {
                 };
                 log.push(at.0, direction, x.line, 0, x.body.as_bytes());
             }
-            ClientEvent::Polled { at, poll_ms } => polling.set(Some((poll_ms, at))),
-            ClientEvent::Refused { source, reason } => {
+            ClientEvent::Stack(StackEvent::Polled { at, poll_ms }) => {
+                polling.set(Some((poll_ms, at)))
+            }
+            ClientEvent::Stack(StackEvent::Refused { source, reason }) => {
                 log.push(at.0, Direction::Note, source.clone(), 0, reason.as_bytes());
                 notice.set(Some(format!("{source}: {reason}")));
+            }
+            ClientEvent::Stack(StackEvent::Note { source, text }) => {
+                log.push(at.0, Direction::Note, source, 0, text.as_bytes());
             }
         }
     };
@@ -267,15 +243,33 @@ pub fn App() -> impl IntoView {
             job_step_ms: 1_000,
             telemetry_ms: Some(5_000),
         };
+        // The device's API credentials go into an Authorization value here and stay in memory.
+        let api = match config.api.as_ref().map(|a| {
+            http::basic_auth(&a.credentials()).map(|auth| client::Api {
+                base: a.base.clone(),
+                auth,
+            })
+        }) {
+            Some(Err(e)) => return notice.set(Some(format!("API: {e}"))),
+            Some(Ok(api)) => Some(api),
+            None => None,
+        };
+        let (now, epoch) = (clock::now(), clock::epoch());
         let handle = match (config.broker, config.https) {
-            (_, Some(https)) => {
-                let device = Device::new(clock::epoch(), config.thing, model, options);
-                https::spawn(https, device, seed, on_event.clone())
+            (_, Some(poll_ms)) => {
+                let device = Device::new(epoch, config.thing, model, options);
+                let stack = DeviceStack::https(now, epoch, device, poll_ms, seed);
+                client::spawn(stack, None, api, on_event.clone())
             }
             (None, None) => sandbox::spawn(config.thing, model, options, on_event.clone()),
             (Some(broker), None) => {
-                let device = Device::new(clock::epoch(), config.thing, model, options);
-                client::spawn(broker, config.options, seed, Some(device), on_event.clone())
+                let device = Device::new(epoch, config.thing, model, options);
+                let link = MqttLink {
+                    options: config.options,
+                    api: api.is_some(),
+                };
+                let stack = DeviceStack::mqtt(now, epoch, Some(device), link, seed);
+                client::spawn(stack, Some(broker), api, on_event.clone())
             }
         };
         client.set_value(Some(handle));
@@ -347,7 +341,6 @@ pub fn App() -> impl IntoView {
     });
     page::on_visible(move || {
         if let Some(handle) = client.try_get_value().flatten() {
-            startup_get();
             handle.resume();
         }
     });

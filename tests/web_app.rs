@@ -8,6 +8,7 @@ mod common;
 use common::{STRICT_WS_URL, WS_URL, expect, start, start_on, unique, until};
 use thingsim::App;
 use thingsim::shell::client::ClientEvent;
+use thingsim_fleet::stack::StackEvent;
 use thingsim_mqtt::{Command, Event, Message, Options, Qos};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -155,7 +156,11 @@ async fn connecting_through_the_form_shows_connected_and_renders_payloads_as_tex
     // A second client sends the device a hostile delta; it must show as text, not markup.
     let (peer, mut peer_rx) = start(Options::new(format!("peer-{thing}")));
     expect(&mut peer_rx, "the peer's CONNACK", |e| {
-        matches!(e, ClientEvent::Mqtt(Event::Connected { .. })).then_some(())
+        matches!(
+            e,
+            ClientEvent::Stack(StackEvent::Mqtt(Event::Connected { .. }))
+        )
+        .then_some(())
     })
     .await;
     let hostile = r#"{"version":1,"state":{"name":"<img src=x onerror=alert(1)>"}}"#;
@@ -203,7 +208,11 @@ async fn the_page_runs_a_thermostat_that_applies_a_delta_and_reports_its_actual_
     let update = format!("$emqx/things/{thing}/shadow/update");
     peer.command(Command::Subscribe(vec![(update.clone(), Qos::AtLeastOnce)]));
     expect(&mut peer_rx, "the peer's SUBACK", |e| {
-        matches!(e, ClientEvent::Mqtt(Event::Subscribed { .. })).then_some(())
+        matches!(
+            e,
+            ClientEvent::Stack(StackEvent::Mqtt(Event::Subscribed { .. }))
+        )
+        .then_some(())
     })
     .await;
     let delta = r#"{"version":7,"timestamp":1,"state":{"targetTemperature":40,"mode":"heat"}}"#;
@@ -214,7 +223,7 @@ async fn the_page_runs_a_thermostat_that_applies_a_delta_and_reports_its_actual_
     )));
 
     let report = expect(&mut peer_rx, "the device's report", |e| match e {
-        ClientEvent::Mqtt(Event::Received(m))
+        ClientEvent::Stack(StackEvent::Mqtt(Event::Received(m)))
             if m.topic == update
                 && String::from_utf8_lossy(&m.payload).contains("targetTemperature") =>
         {
@@ -347,13 +356,17 @@ async fn a_dropped_connection_publishes_the_last_will_and_the_device_comes_back(
         Qos::AtLeastOnce,
     )]));
     expect(&mut peer_rx, "the peer's SUBACK", |e| {
-        matches!(e, ClientEvent::Mqtt(Event::Subscribed { .. })).then_some(())
+        matches!(
+            e,
+            ClientEvent::Stack(StackEvent::Mqtt(Event::Subscribed { .. }))
+        )
+        .then_some(())
     })
     .await;
     until("the jobs panel", || page.has("drop-connection")).await;
     page.el("drop-connection").click();
     let will = expect(&mut peer_rx, "the Last Will", |e| match e {
-        ClientEvent::Mqtt(Event::Received(m)) if m.topic == offline => Some(m),
+        ClientEvent::Stack(StackEvent::Mqtt(Event::Received(m))) if m.topic == offline => Some(m),
         _ => None,
     })
     .await;
@@ -401,7 +414,11 @@ async fn on_a_strict_broker_the_device_subscribes_within_its_limits_and_still_co
         (response.clone(), Qos::AtLeastOnce),
     ]));
     expect(&mut peer_rx, "the peer's SUBACK", |e| {
-        matches!(e, ClientEvent::Mqtt(Event::Subscribed { .. })).then_some(())
+        matches!(
+            e,
+            ClientEvent::Stack(StackEvent::Mqtt(Event::Subscribed { .. }))
+        )
+        .then_some(())
     })
     .await;
 
@@ -412,7 +429,7 @@ async fn on_a_strict_broker_the_device_subscribes_within_its_limits_and_still_co
         Qos::AtLeastOnce,
     )));
     let report = expect(&mut peer_rx, "the device's report", |e| match e {
-        ClientEvent::Mqtt(Event::Received(m))
+        ClientEvent::Stack(StackEvent::Mqtt(Event::Received(m)))
             if m.topic == update
                 && String::from_utf8_lossy(&m.payload).contains(r#""targetTemperature":24"#) =>
         {
@@ -433,7 +450,7 @@ async fn on_a_strict_broker_the_device_subscribes_within_its_limits_and_still_co
         Qos::AtLeastOnce,
     )));
     let answer = expect(&mut peer_rx, "the command's response", |e| match e {
-        ClientEvent::Mqtt(Event::Received(m)) if m.topic == response => Some(m),
+        ClientEvent::Stack(StackEvent::Mqtt(Event::Received(m))) if m.topic == response => Some(m),
         _ => None,
     })
     .await;

@@ -10,6 +10,7 @@ use common::{expect, start, unique};
 use serde_json::json;
 use thingsim::shell::client::{ClientEvent, Status};
 use thingsim_fleet::shadow::{Delta, Update};
+use thingsim_fleet::stack::StackEvent;
 use thingsim_fleet::topics::ShadowTopic;
 use thingsim_fleet::{ThingName, Topic};
 use thingsim_mqtt::{Command, Event, Message, Options, ProtocolVersion, Qos};
@@ -21,7 +22,13 @@ async fn delta_then_report(version: ProtocolVersion) {
     let thing = ThingName::new(&unique("web-thermostat")).unwrap();
     let delta_topic = Topic::Shadow(ShadowTopic::UpdateDelta).assemble(&thing);
     let update_topic = Topic::Shadow(ShadowTopic::Update).assemble(&thing);
-    let subscribed = |e| matches!(e, ClientEvent::Mqtt(Event::Subscribed { .. })).then_some(());
+    let subscribed = |e| {
+        matches!(
+            e,
+            ClientEvent::Stack(StackEvent::Mqtt(Event::Subscribed { .. }))
+        )
+        .then_some(())
+    };
 
     let (device, mut device_rx) = start(Options {
         version,
@@ -59,7 +66,9 @@ async fn delta_then_report(version: ProtocolVersion) {
     )));
 
     let got = expect(&mut device_rx, "the delta", |e| match e {
-        ClientEvent::Mqtt(Event::Received(m)) if m.topic == delta_topic => Some(m),
+        ClientEvent::Stack(StackEvent::Mqtt(Event::Received(m))) if m.topic == delta_topic => {
+            Some(m)
+        }
         _ => None,
     })
     .await;
@@ -73,11 +82,17 @@ async fn delta_then_report(version: ProtocolVersion) {
         Qos::AtLeastOnce,
     )));
     expect(&mut device_rx, "PUBACK for the report", |e| {
-        matches!(e, ClientEvent::Mqtt(Event::Acknowledged { .. })).then_some(())
+        matches!(
+            e,
+            ClientEvent::Stack(StackEvent::Mqtt(Event::Acknowledged { .. }))
+        )
+        .then_some(())
     })
     .await;
     let got = expect(&mut cloud_rx, "the report", |e| match e {
-        ClientEvent::Mqtt(Event::Received(m)) if m.topic == update_topic => Some(m),
+        ClientEvent::Stack(StackEvent::Mqtt(Event::Received(m))) if m.topic == update_topic => {
+            Some(m)
+        }
         _ => None,
     })
     .await;
@@ -86,7 +101,7 @@ async fn delta_then_report(version: ProtocolVersion) {
     for (client, rx) in [(device, &mut device_rx), (cloud, &mut cloud_rx)] {
         client.stop();
         expect(rx, "offline after stop", |e| {
-            (e == ClientEvent::Status(Status::Offline)).then_some(())
+            (e == ClientEvent::Stack(StackEvent::Status(Status::Offline))).then_some(())
         })
         .await;
     }
@@ -107,11 +122,11 @@ async fn an_unreachable_broker_leads_to_reconnecting_with_a_reason() {
     let url = thingsim_mqtt::BrokerUrl::parse("ws://127.0.0.1:65534/mqtt").unwrap();
     let (tx, mut rx) = futures::channel::mpsc::unbounded();
     let client =
-        thingsim::shell::client::spawn(url, Options::new(unique("nobody")), 1, None, move |e| {
+        thingsim::shell::client::connect(url, Options::new(unique("nobody")), 1, move |e| {
             let _ = tx.unbounded_send(e);
         });
     let (in_ms, why) = expect(&mut rx, "a reconnect schedule", |e| match e {
-        ClientEvent::Status(Status::Reconnecting { in_ms, last_error }) => {
+        ClientEvent::Stack(StackEvent::Status(Status::Reconnecting { in_ms, last_error })) => {
             Some((in_ms, last_error))
         }
         _ => None,

@@ -119,11 +119,16 @@ pub fn ConnectionForm(
                         |f| f.broker_url.clone(), |f, v| f.broker_url = v, |e| e.broker_url.clone())}
                 </div>
                 {check("https", "Device talks HTTPS (ThingDatas API) instead of MQTT", |f| f.https, |f, v| f.https = v)}
-                <div class:hidden=move || mode() != Mode::Local && !form.with(|f| f.https)>
+                <p class="hint muted" data-testid="api-hint" class:hidden=move || mode() != Mode::Broker || form.with(|f| f.https)>
+                    "Optional: with the Fleets API URL and a key, the device GETs its shadow when it \
+                     connects, so a change made while it was away reaches it. Without them it \
+                     relies on the delta the broker queued for its persistent session."
+                </p>
+                <div>
                     {field("cloud-api", "API URL (thingsim-cloud or Fleets)", "text",
                         |f| f.cloud_api.clone(), |f, v| f.cloud_api = v, |e| e.cloud_api.clone())}
                 </div>
-                <div class="https-fields" class:hidden=move || mode() != Mode::Local && !form.with(|f| f.https)>
+                <div class="https-fields">
                     {field("api-key", "API key", "text",
                         |f| f.api_key.clone(), |f, v| f.api_key = v, |e| e.https.clone())}
                     {field("api-secret", "API secret", "password",

@@ -1,11 +1,12 @@
-//! thingsim-cloud's management API from the page (local mode's cloud panel), over fetch.
+//! HTTP from the page, over fetch: a device's requests (ThingDatas) and thingsim-cloud's
+//! management API (local mode's cloud panel).
 
 use gloo_net::http::{Method, RequestBuilder};
+use gloo_timers::callback::Timeout;
 use serde_json::Value;
-use thingsim_fleet::ThingName;
 use thingsim_fleet::cloud::Operation;
-use thingsim_fleet::https::parse_shadow;
-use thingsim_fleet::shadow::cloud::ShadowDocument;
+use thingsim_fleet::https::HttpRequest;
+use thingsim_fleet::stack::HttpAnswer;
 
 /// `Basic base64(key:secret)` for an `Authorization` header, or why not (btoa takes Latin-1).
 pub fn basic_auth(credentials: &str) -> Result<String, String> {
@@ -66,43 +67,39 @@ pub async fn operate(
     }
 }
 
-/// The thing's shadow document from thingsim-cloud's management API (local mode's startup
-/// GET). `Ok(None)` when the thing is not registered yet (its first report registers it),
-/// asked through the list so a new thing costs no 404 in the console.
-pub async fn get_shadow(
-    base: &str,
-    auth: Option<&str>,
-    thing: &ThingName,
-) -> Result<Option<ShadowDocument>, String> {
-    let list = request(&format!("{base}/api/v1/things"), Method::GET, auth)
-        .send()
-        .await
-        .map_err(|e| format!("shadow GET: {base} did not answer ({e})"))?;
-    if list.status() == 401 {
-        return Err("shadow GET: 401, the API key and secret were refused".to_owned());
+/// How long a device's request may take before it counts as failed.
+const REQUEST_TIMEOUT_MS: u32 = 10_000;
+
+/// Sends a device's request (`HttpRequest` from the stack) to the API at `base` with `auth`.
+pub async fn send(base: &str, auth: &str, request: &HttpRequest) -> HttpAnswer {
+    let url = format!("{base}{}", request.path);
+    let method = if request.method == "GET" {
+        Method::GET
+    } else {
+        Method::POST
+    };
+    let controller = web_sys::AbortController::new().map_err(|_| "no AbortController")?;
+    let builder = RequestBuilder::new(&url)
+        .method(method)
+        .header("Authorization", auth)
+        .abort_signal(Some(&controller.signal()));
+    let request = match &request.body {
+        Some(body) => builder
+            .header("Content-Type", "application/json")
+            .body(body.to_string()),
+        None => builder.build(),
     }
-    let list: Value =
-        serde_json::from_str(&list.text().await.unwrap_or_default()).unwrap_or(Value::Null);
-    let known = list["data"]
-        .as_array()
-        .is_some_and(|things| things.iter().any(|t| t["thingName"] == thing.as_str()));
-    if !known {
-        return Ok(None);
-    }
-    let url = format!("{base}/api/v1/things/{}/shadow", thing.path_segment());
-    let response = request(&url, Method::GET, auth)
-        .send()
-        .await
-        .map_err(|e| format!("shadow GET: {base} did not answer ({e})"))?;
+    .map_err(|e| format!("could not build the request: {e}"))?;
+    let _deadline = Timeout::new(REQUEST_TIMEOUT_MS, move || controller.abort());
+    let response = request.send().await.map_err(|e| {
+        format!(
+            "no answer ({e}): the API is unreachable, refused the origin (CORS), or took over {} s",
+            REQUEST_TIMEOUT_MS / 1000
+        )
+    })?;
     let status = response.status();
     let body = response.binary().await.unwrap_or_default();
-    match status {
-        200 => parse_shadow(&body, super::clock::epoch()).map(Some),
-        _ => Err(format!(
-            "shadow GET: {status} {}",
-            String::from_utf8_lossy(&body)
-        )),
-    }
+    Ok((status, body))
 }
 
 fn summary(operation: &Operation, answer: &Value) -> String {

@@ -3,7 +3,6 @@
 pub mod client;
 pub mod clock;
 pub mod http;
-pub mod https;
 pub mod page;
 pub mod sandbox;
 pub mod websocket;

@@ -17,6 +17,8 @@ use thingsim_fleet::model::DeviceModel;
 use thingsim_fleet::world::World;
 use thingsim_mqtt::Event;
 
+use thingsim_fleet::stack::StackEvent;
+
 use super::client::{ClientEvent, ClientHandle, Input, Status};
 use super::clock;
 
@@ -46,9 +48,9 @@ async fn run(
 ) {
     let mut world = World::new(clock::epoch());
     world.trace = true;
-    on_event(ClientEvent::Status(Status::Connecting));
+    on_event(status(Status::Connecting));
     let device = world.add_model(thing.clone(), model, options);
-    on_event(ClientEvent::Status(Status::Connected));
+    on_event(status(Status::Connected));
     let mut _timer: Option<Timeout> = None;
     // Dropping a gloo Timeout cancels it.
     let mut _reopen: Option<Timeout> = None;
@@ -68,7 +70,7 @@ async fn run(
             Input::DropConnection if online => {
                 online = false;
                 world.disconnect(device);
-                on_event(ClientEvent::Status(Status::Reconnecting {
+                on_event(status(Status::Reconnecting {
                     in_ms: RECONNECT_MS,
                     last_error: Some("the connection was dropped by hand".to_owned()),
                 }));
@@ -81,11 +83,11 @@ async fn run(
                 _reopen = None;
                 online = true;
                 world.connect(device);
-                on_event(ClientEvent::Status(Status::Connected));
+                on_event(status(Status::Connected));
             }
             Input::Resume => world.command(device, thingsim_fleet::device::UserCommand::Resync),
             Input::Stop => {
-                on_event(ClientEvent::Status(Status::Offline));
+                on_event(status(Status::Offline));
                 return;
             }
             // No session in the sandbox: raw MQTT commands and socket events do not apply.
@@ -94,19 +96,18 @@ async fn run(
             | Input::DropConnection
             | Input::Reopen
             | Input::HttpAnswer(..)
-            | Input::Document(_)
             | Input::Timer => {}
         }
 
         for wire in world.take_wire() {
-            on_event(if wire.outgoing {
-                ClientEvent::Sent(wire.message)
+            on_event(ClientEvent::Stack(if wire.outgoing {
+                StackEvent::Sent(wire.message)
             } else {
-                ClientEvent::Mqtt(Event::Received(wire.message))
-            });
+                StackEvent::Mqtt(Event::Received(wire.message))
+            }));
         }
         for event in world.take_events(device) {
-            on_event(ClientEvent::Device(event));
+            on_event(ClientEvent::Stack(StackEvent::Device(event)));
         }
         for event in world.take_cloud_events() {
             on_event(ClientEvent::Cloud(event));
@@ -114,7 +115,7 @@ async fn run(
         let document = world.cloud.shadow(&thing).document();
         if last_document.as_ref() != Some(&document) {
             last_document = Some(document.clone());
-            on_event(ClientEvent::Document(document));
+            on_event(ClientEvent::Stack(StackEvent::Document(document)));
         }
 
         _timer = world.next_deadline().map(|at| {
@@ -126,4 +127,8 @@ async fn run(
         });
         input = rx.next().await;
     }
+}
+
+fn status(status: Status) -> ClientEvent {
+    ClientEvent::Stack(StackEvent::Status(status))
 }

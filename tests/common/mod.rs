@@ -41,7 +41,7 @@ pub(crate) fn start_on(
 ) -> (ClientHandle, UnboundedReceiver<ClientEvent>) {
     let (tx, rx) = unbounded();
     let url = BrokerUrl::parse(url).expect("the test broker's URL is a ws:// URL");
-    let handle = client::spawn(url, options, 7, None, move |e| {
+    let handle = client::connect(url, options, 7, move |e| {
         let _ = tx.unbounded_send(e);
     });
     (handle, rx)

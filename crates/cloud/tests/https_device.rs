@@ -9,106 +9,98 @@ use common::broker::Broker;
 use common::{CloudProcess, epoch_now};
 use serde_json::{Value, json};
 use thingsim_fleet::ThingName;
-use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, DeviceOutput, UserCommand};
-use thingsim_fleet::https::{HttpsLink, LinkEvent, LinkOutput};
+use thingsim_fleet::device::{Device, DeviceOptions, UserCommand};
 use thingsim_fleet::model::{DeviceModel, THERMOSTAT};
+use thingsim_fleet::stack::{DeviceStack, StackEvent, StackOutput, Status};
+use thingsim_mqtt::Millis;
 
 const GOOD: &str = "Basic a2V5OnNlY3JldA=="; // key:secret
 const BAD: &str = "Basic a2V5Ondyb25n"; // key:wrong
 
-/// A device whose only way to the cloud is HTTP, as the browser shell runs it.
+/// A device whose only way to the cloud is HTTP: the pure stack, with this runner doing what
+/// the browser's does (send each request, hand back the answer, fire the timer).
 struct HttpsDevice<'a> {
-    device: Device,
-    link: HttpsLink,
+    stack: DeviceStack,
     cloud: &'a CloudProcess,
     auth: &'static str,
-    device_deadline: Option<thingsim_mqtt::Millis>,
-    link_deadline: Option<thingsim_mqtt::Millis>,
-    events: Vec<DeviceEvent>,
-    link_events: Vec<LinkEvent>,
+    started: Instant,
+    deadline: Option<Millis>,
+    events: Vec<StackEvent>,
     requests: Vec<String>,
 }
 
 impl<'a> HttpsDevice<'a> {
     fn new(cloud: &'a CloudProcess, thing: &str, auth: &'static str) -> Self {
-        let now = epoch_now();
+        let epoch = epoch_now();
         let name = ThingName::new(thing).unwrap();
         let options = DeviceOptions {
             job_step_ms: 100,
             telemetry_ms: None,
         };
-        let device = Device::new(now, name.clone(), DeviceModel::new(&THERMOSTAT, 1), options);
+        let device = Device::new(epoch, name, DeviceModel::new(&THERMOSTAT, 1), options);
         let mut d = Self {
-            device,
-            link: HttpsLink::new(now, name, 1_000, 7),
+            stack: DeviceStack::https(Millis(0), epoch, device, 1_000, 7),
             cloud,
             auth,
-            device_deadline: None,
-            link_deadline: None,
+            started: Instant::now(),
+            deadline: None,
             events: Vec::new(),
-            link_events: Vec::new(),
             requests: Vec::new(),
         };
         d.pump();
         d
     }
 
+    /// Monotonic milliseconds since the device started.
+    fn now(&self) -> Millis {
+        Millis(u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
     fn pump(&mut self) {
         loop {
-            let mut busy = false;
-            loop {
-                match self.device.poll_output() {
-                    DeviceOutput::Mqtt(c) => {
-                        busy = true;
-                        self.link.handle_device_command(c);
-                    }
-                    DeviceOutput::Event(e) => self.events.push(e),
-                    DeviceOutput::Idle { deadline } => {
-                        self.device_deadline = deadline;
-                        break;
-                    }
+            match self.stack.poll_output() {
+                StackOutput::Request(r) => {
+                    self.requests.push(format!("{} {}", r.method, r.path));
+                    let (status, body) =
+                        self.cloud
+                            .call(r.method, &r.path, r.body.as_ref(), Some(self.auth));
+                    let body = if body.is_null() {
+                        Vec::new()
+                    } else {
+                        body.to_string().into_bytes()
+                    };
+                    let now = self.now();
+                    self.stack.handle_response(now, r.id, Ok((status, body)));
                 }
-            }
-            loop {
-                match self.link.poll_output() {
-                    LinkOutput::Request(r) => {
-                        busy = true;
-                        self.requests.push(format!("{} {}", r.method, r.path));
-                        let (status, body) =
-                            self.cloud
-                                .call(r.method, &r.path, r.body.as_ref(), Some(self.auth));
-                        let body = if body.is_null() {
-                            Vec::new()
-                        } else {
-                            body.to_string().into_bytes()
-                        };
-                        self.link
-                            .handle_response(epoch_now(), r.id, Ok((status, body)));
-                    }
-                    LinkOutput::Deliver(e) => {
-                        busy = true;
-                        self.device.handle_mqtt_event(epoch_now(), &e);
-                    }
-                    LinkOutput::Document(doc) => {
-                        busy = true;
-                        self.device.handle_shadow_document(&doc);
-                    }
-                    LinkOutput::CheckJobs => {
-                        busy = true;
-                        self.device
-                            .handle_command(epoch_now(), UserCommand::CheckJobs);
-                    }
-                    LinkOutput::Event(e) => self.link_events.push(e),
-                    LinkOutput::Idle { deadline } => {
-                        self.link_deadline = deadline;
-                        break;
-                    }
+                StackOutput::Event(e) => self.events.push(e),
+                StackOutput::Idle { deadline } => {
+                    self.deadline = deadline;
+                    return;
                 }
-            }
-            if !busy {
-                return;
+                other => panic!("an HTTPS device asked for {other:?}"),
             }
         }
+    }
+
+    fn user(&mut self, command: UserCommand) {
+        let now = self.now();
+        self.stack.handle_user(now, command);
+        self.pump();
+    }
+
+    fn offline_because(&self, why: &[&str]) -> bool {
+        self.events.iter().any(|e| {
+            matches!(e, StackEvent::Status(Status::Reconnecting { last_error: Some(reason), .. })
+                if why.iter().all(|w| reason.contains(w)))
+        })
+    }
+
+    fn online(&self) -> bool {
+        let last = self.events.iter().rev().find_map(|e| match e {
+            StackEvent::Status(s) => Some(s),
+            _ => None,
+        });
+        last == Some(&Status::Connected)
     }
 
     fn run_until(&mut self, what: &str, mut cond: impl FnMut(&mut Self) -> bool) {
@@ -116,16 +108,13 @@ impl<'a> HttpsDevice<'a> {
         while !cond(self) {
             assert!(
                 Instant::now() < give_up,
-                "timed out waiting until {what}; link said {:?}",
-                self.link_events
+                "timed out waiting until {what}; the stack said {:?}",
+                self.events
             );
             std::thread::sleep(Duration::from_millis(20));
-            let now = epoch_now();
-            if self.device_deadline.is_some_and(|d| d <= now) {
-                self.device.handle_timeout(now);
-            }
-            if self.link_deadline.is_some_and(|d| d <= now) {
-                self.link.handle_timeout(now);
+            let now = self.now();
+            if self.deadline.is_some_and(|d| d <= now) {
+                self.stack.handle_timeout(now);
             }
             self.pump();
         }
@@ -156,7 +145,7 @@ fn an_https_device_reports_polls_desired_state_posts_events_and_runs_a_job() {
     dev.run_until("the report reaches the shadow", |d| {
         shadow(d.cloud, thing)["reported"]["targetTemperature"] == json!(21.0)
     });
-    assert!(dev.link_events.contains(&LinkEvent::Online));
+    assert!(dev.online());
 
     // Desired state set on the cloud is picked up by the next poll and converges.
     let (status, _) = cloud.call(
@@ -172,14 +161,10 @@ fn an_https_device_reports_polls_desired_state_posts_events_and_runs_a_job() {
     });
 
     // An event is posted.
-    dev.device.handle_command(
-        epoch_now(),
-        UserCommand::PublishEvent {
-            kind: "alarm".into(),
-            payload: json!({"level": "high"}),
-        },
-    );
-    dev.pump();
+    dev.user(UserCommand::PublishEvent {
+        kind: "alarm".into(),
+        payload: json!({"level": "high"}),
+    });
     cloud.wait_line("device event thing=https-thermo kind=alarm");
 
     // A job, found by polling, runs to SUCCEEDED through the ThingDatas job endpoints.
@@ -220,13 +205,13 @@ fn wrong_credentials_or_an_unknown_thing_say_why_and_the_device_keeps_running() 
     let cloud = CloudProcess::start(&broker.addr, &["--api-key", "key:secret"]);
     let mut dev = HttpsDevice::new(&cloud, "nobody", BAD);
     dev.run_until("the refusal is reported", |d| {
-        d.link_events.iter().any(|e| matches!(e, LinkEvent::Offline { reason, .. } if reason.contains("401") && reason.contains("refused")))
+        d.offline_because(&["401", "refused"])
     });
-    assert!(!dev.link.is_online());
+    assert!(!dev.online());
 
     let mut unknown = HttpsDevice::new(&cloud, "nobody", GOOD);
     unknown.run_until("404 is explained", |d| {
-        d.link_events.iter().any(|e| matches!(e, LinkEvent::Offline { reason, .. } if reason.contains("register it first")))
+        d.offline_because(&["register it first"])
     });
     // Registering the thing is enough: the next poll (backed off) succeeds.
     cloud.call(
@@ -235,7 +220,7 @@ fn wrong_credentials_or_an_unknown_thing_say_why_and_the_device_keeps_running() 
         Some(&json!({"thingName": "nobody"})),
         None,
     );
-    unknown.run_until("back online", |d| d.link.is_online());
+    unknown.run_until("back online", |d| d.online());
     unknown.run_until("its report arrives", |d| {
         shadow(d.cloud, "nobody")["reported"]["targetTemperature"] == json!(21.0)
     });

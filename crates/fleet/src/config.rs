@@ -138,21 +138,27 @@ pub struct FieldErrors {
     pub max_packet: Option<String>,
     /// Why the cloud API URL is refused.
     pub cloud_api: Option<String>,
-    /// Why the HTTPS settings are refused.
+    /// Why the HTTPS settings (or the API key and secret) are refused.
     pub https: Option<String>,
 }
 
-/// An HTTPS (ThingDatas) device's settings.
+/// The ThingDatas API a device calls: the HTTPS device's whole link, and the startup shadow
+/// GET of an MQTT device.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpsConfig {
-    /// API base URL, no trailing slash.
+pub struct DeviceApi {
+    /// Base URL, e.g. `http://127.0.0.1:8081` (no trailing slash).
     pub base: String,
     /// API key.
     pub key: String,
-    /// API secret.
+    /// API secret (memory only unless the user opts in).
     pub secret: String,
-    /// Milliseconds between polls.
-    pub poll_ms: u64,
+}
+
+impl DeviceApi {
+    /// `key:secret`, for the `Authorization: Basic` header.
+    pub fn credentials(&self) -> String {
+        format!("{}:{}", self.key, self.secret)
+    }
 }
 
 /// A form that passed validation.
@@ -164,8 +170,10 @@ pub struct DeviceConfig {
     pub cloud_api: Option<String>,
     /// `key:secret` for that API, when given.
     pub cloud_auth: Option<String>,
-    /// Talk HTTPS instead of MQTT.
-    pub https: Option<HttpsConfig>,
+    /// The device's own API (ThingDatas), when it has one.
+    pub api: Option<DeviceApi>,
+    /// Talk HTTPS instead of MQTT, polling every so many milliseconds.
+    pub https: Option<u64>,
     /// The thing this device is.
     pub thing: ThingName,
     /// MQTT session options.
@@ -294,6 +302,40 @@ impl ConnectForm {
         serde_json::from_str(json).ok()
     }
 
+    /// The ThingDatas API at `base` with the key and secret typed, or why not. No key: no API
+    /// (local mode without credentials), except for an HTTPS device, which has no other link.
+    fn device_api(&self, base: &str) -> Result<Option<DeviceApi>, String> {
+        let latin1 = |s: &str| s.chars().all(|c| u32::from(c) <= 0xFF);
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| {
+                base.strip_prefix(p)
+                    .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
+            });
+        match self.api_key.trim() {
+            "" if self.https => {
+                Err("API key: enter the ThingDatas key (and its secret)".to_owned())
+            }
+            "" => Ok(None),
+            _ if base.starts_with("http://") && !loopback => Err(
+                "API URL: https:// for anything but this machine; Basic auth over http:// sends \
+                 the secret in clear text"
+                    .to_owned(),
+            ),
+            _ if !latin1(&self.api_key) || !latin1(&self.api_secret) => {
+                Err("API key and secret: Basic auth carries Latin-1 text only".to_owned())
+            }
+            key if key.contains(':') => {
+                Err("API key: no ':' (Basic auth joins key and secret with one)".to_owned())
+            }
+            key => Ok(Some(DeviceApi {
+                base: base.to_owned(),
+                key: key.to_owned(),
+                secret: self.api_secret.clone(),
+            })),
+        }
+    }
+
     /// Checks every field and reports all problems at once.
     #[allow(
         clippy::result_large_err,
@@ -308,66 +350,53 @@ impl ConnectForm {
         } else {
             Ok(None)
         };
-        let cloud_api = match self.mode {
-            _ if (self.https && self.mode.uses_broker()) || self.mode == Mode::Local => {
-                let api = self.cloud_api.trim().trim_end_matches('/');
-                if (api.starts_with("http://") || api.starts_with("https://"))
-                    && !api.contains('@')
-                    && !api.contains('?')
-                {
-                    Ok(Some(api.to_owned()))
-                } else {
-                    Err(
-                        "cloud API: an http:// or https:// URL without credentials, like \
-                         http://127.0.0.1:8081"
-                            .to_owned(),
-                    )
-                }
+        // The API: local mode's cloud panel and startup GET, the HTTPS device's whole link, and
+        // in "Any broker" mode, when a key is given, the startup GET.
+        let wants_api = self.mode == Mode::Local
+            || (self.mode == Mode::Broker && (self.https || !self.api_key.trim().is_empty()));
+        let cloud_api = if wants_api {
+            let api = self.cloud_api.trim().trim_end_matches('/');
+            if (api.starts_with("http://") || api.starts_with("https://"))
+                && !api.contains('@')
+                && !api.contains('?')
+            {
+                Ok(Some(api.to_owned()))
+            } else {
+                Err(
+                    "API URL: an http:// or https:// URL without credentials, like \
+                     http://127.0.0.1:8081"
+                        .to_owned(),
+                )
             }
-            _ => Ok(None),
+        } else {
+            Ok(None)
         };
-        let https = match (self.https, self.mode, &cloud_api) {
-            (false, ..) => Ok(None),
+        let api = match (self.https, self.mode, &cloud_api) {
             (true, Mode::Sandbox, _) => {
                 Err("HTTPS needs a server: choose Local or Any broker".to_owned())
             }
-            (true, _, Ok(Some(base))) => {
-                let poll = self
-                    .poll_secs
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|p| (1..=3600).contains(p));
-                let latin1 = |s: &str| s.chars().all(|c| u32::from(c) <= 0xFF);
-                let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-                    .iter()
-                    .any(|p| {
-                        base.strip_prefix(p)
-                            .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
-                    });
-                match (self.api_key.trim(), poll) {
-                    _ if base.starts_with("http://") && !loopback => Err(
-                        "API URL: https:// for anything but this machine; Basic auth over http:// \
-                         sends the secret in clear text"
-                            .to_owned(),
-                    ),
-                    _ if !latin1(&self.api_key) || !latin1(&self.api_secret) => {
-                        Err("API key and secret: Basic auth carries Latin-1 text only".to_owned())
-                    }
-                    ("", _) => Err("API key: enter the ThingDatas key (and its secret)".to_owned()),
-                    (_, None) => Err("poll interval: whole seconds from 1 to 3600".to_owned()),
-                    (key, Some(_)) if key.contains(':') => {
-                        Err("API key: no ':' (Basic auth joins key and secret with one)".to_owned())
-                    }
-                    (key, Some(secs)) => Ok(Some(HttpsConfig {
-                        base: base.clone(),
-                        key: key.to_owned(),
-                        secret: self.api_secret.clone(),
-                        poll_ms: secs * 1000,
-                    })),
-                }
+            (_, _, Ok(Some(base))) => self.device_api(base),
+            _ => Ok(None), // the API URL's own error says what to fix
+        };
+        let https = match (&api, self.https) {
+            (Ok(Some(_)), true) => self
+                .poll_secs
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|p| (1..=3600).contains(p))
+                .map(|secs| Some(secs * 1000))
+                .ok_or_else(|| "poll interval: whole seconds from 1 to 3600".to_owned()),
+            (Ok(None), true) if self.mode == Mode::Broker => {
+                Err("API key: enter the ThingDatas key (and its secret)".to_owned())
             }
-            (true, ..) => Ok(None), // the API URL's own error says what to fix
+            (Err(e), true) => Err(e.clone()),
+            _ => Ok(None),
+        };
+        let api = match (api, self.https) {
+            // An HTTPS device's API error is reported once, on the HTTPS line.
+            (Err(_), true) => Ok(None),
+            (api, _) => api,
         };
         let thing = ThingName::new(self.thing_name.trim()).map_err(|e| e.to_string());
         let client_id = self.client_id.trim();
@@ -402,7 +431,7 @@ impl ConnectForm {
         match (
             broker,
             cloud_api,
-            https,
+            (api, https),
             thing,
             client_id_error,
             (keep_alive, max_packet),
@@ -411,7 +440,7 @@ impl ConnectForm {
             (
                 Ok(broker),
                 Ok(cloud_api),
-                Ok(https),
+                (Ok(api), Ok(https)),
                 Ok(thing),
                 None,
                 (Ok(keep_alive), Ok(max_packet)),
@@ -428,8 +457,11 @@ impl ConnectForm {
                 Ok(DeviceConfig {
                     broker,
                     cloud_api: cloud_api.filter(|_| self.mode == Mode::Local),
-                    cloud_auth: (self.mode == Mode::Local && !self.api_key.trim().is_empty())
-                        .then(|| format!("{}:{}", self.api_key.trim(), self.api_secret)),
+                    cloud_auth: api
+                        .as_ref()
+                        .filter(|_| self.mode == Mode::Local)
+                        .map(DeviceApi::credentials),
+                    api,
                     https,
                     thing,
                     options: Options {
@@ -449,18 +481,24 @@ impl ConnectForm {
                     template,
                 })
             }
-            (broker, cloud_api, https, thing, client_id, (keep_alive, max_packet), template) => {
-                Err(FieldErrors {
-                    broker_url: broker.err(),
-                    cloud_api: cloud_api.err(),
-                    https: https.err(),
-                    thing_name: thing.err(),
-                    client_id,
-                    keep_alive: keep_alive.err(),
-                    max_packet: max_packet.err(),
-                    template: template.err(),
-                })
-            }
+            (
+                broker,
+                cloud_api,
+                (api, https),
+                thing,
+                client_id,
+                (keep_alive, max_packet),
+                template,
+            ) => Err(FieldErrors {
+                broker_url: broker.err(),
+                cloud_api: cloud_api.err(),
+                https: https.err().or_else(|| api.err()),
+                thing_name: thing.err(),
+                client_id,
+                keep_alive: keep_alive.err(),
+                max_packet: max_packet.err(),
+                template: template.err(),
+            }),
         }
     }
 }
@@ -671,16 +709,16 @@ mod tests {
         );
         form.api_key = "thingsim".into();
         form.api_secret = "s3cret".into();
-        let https = form.validate().unwrap().https.unwrap();
+        let cfg = form.validate().unwrap();
         assert_eq!(
-            (https.base.as_str(), https.poll_ms),
-            (LOCAL_CLOUD_API, 5_000)
+            (cfg.api.unwrap().base.as_str(), cfg.https),
+            (LOCAL_CLOUD_API, Some(5_000))
         );
         assert!(!form.to_saved().contains("s3cret"));
         form.mode = Mode::Broker;
         form.cloud_api = "https://fleets.example.com".into();
         assert_eq!(
-            form.validate().unwrap().https.unwrap().base,
+            form.validate().unwrap().api.unwrap().base,
             "https://fleets.example.com"
         );
         form.cloud_api = "http://fleets.example.com".into();
@@ -739,6 +777,41 @@ mod tests {
             assert_eq!((form.password.as_str(), form.api_secret.as_str()), ("", ""));
             assert_eq!(url.warnings.len(), 1, "{:?}", url.warnings);
         }
+    }
+
+    #[test]
+    fn any_broker_mode_with_a_key_gets_an_api_for_the_startup_get_and_no_cloud_panel() {
+        let mut form = ConnectForm {
+            mode: Mode::Broker,
+            broker_url: "wss://fleets.example.com/mqtt".into(),
+            cloud_api: "https://fleets.example.com/".into(),
+            api_key: " key ".into(),
+            api_secret: "s3cret".into(),
+            ..ConnectForm::default()
+        };
+        let cfg = form.validate().unwrap();
+        let api = cfg.api.unwrap();
+        assert_eq!(
+            (api.base.as_str(), api.credentials().as_str()),
+            ("https://fleets.example.com", "key:s3cret")
+        );
+        assert_eq!(cfg.https, None, "MQTT, with an API beside it");
+        assert_eq!(
+            (cfg.cloud_api, cfg.cloud_auth),
+            (None, None),
+            "no cloud panel outside local mode"
+        );
+        assert!(!form.to_saved().contains("s3cret"));
+        form.cloud_api = "http://fleets.example.com".into();
+        assert!(
+            form.validate()
+                .unwrap_err()
+                .https
+                .unwrap()
+                .contains("clear text")
+        );
+        form.api_key.clear();
+        assert_eq!(form.validate().unwrap().api, None, "no key: no API");
     }
 
     #[test]
