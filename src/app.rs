@@ -2,10 +2,10 @@
 //! into what the panels show; components only render and call back.
 
 use leptos::prelude::*;
+use thingsim_console::config::{ConnectForm, FieldErrors, Mode, UrlConfig};
+use thingsim_console::panels::{Console, Feed};
 use thingsim_fleet::ThingName;
 use thingsim_fleet::cloud::{CloudEvent, Operation};
-use thingsim_fleet::config::{ConnectForm, FieldErrors, Mode, UrlConfig};
-use thingsim_fleet::console::{Console, Feed};
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, UserCommand};
 use thingsim_fleet::model::{DeviceModel, Template};
 use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent};

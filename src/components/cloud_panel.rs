@@ -1,7 +1,7 @@
 use leptos::prelude::*;
+use thingsim_console::panels::forms;
 use thingsim_fleet::ThingName;
 use thingsim_fleet::cloud::Operation;
-use thingsim_fleet::console::forms;
 use thingsim_fleet::model::Template;
 
 /// The operator's side, so one page tells the whole story: set desired state, send a command,

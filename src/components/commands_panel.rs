@@ -2,8 +2,8 @@ use std::collections::VecDeque;
 
 use leptos::prelude::*;
 use serde_json::{Map, Value};
+use thingsim_console::panels::{CommandState, CommandView, pretty};
 use thingsim_fleet::commands::{CommandResponse, CommandStatus};
-use thingsim_fleet::console::{CommandState, CommandView, pretty};
 use thingsim_fleet::device::UserCommand;
 use thingsim_mqtt::Millis;
 

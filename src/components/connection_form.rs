@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use thingsim_fleet::config::{ConnectForm, FieldErrors, LOCAL_BROKER, LOCAL_CLOUD_API, Mode};
+use thingsim_console::config::{ConnectForm, FieldErrors, LOCAL_BROKER, LOCAL_CLOUD_API, Mode};
 use thingsim_fleet::model::TEMPLATES;
 
 /// The connection form: where the cloud is (sandbox, local, any broker), then the broker URL,

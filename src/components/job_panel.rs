@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use thingsim_fleet::console::JobsView;
+use thingsim_console::panels::JobsView;
 use thingsim_fleet::device::{JobBehaviour, UserCommand};
 use thingsim_fleet::jobs::StatusDetails;
 

@@ -1,106 +1,12 @@
-use std::collections::VecDeque;
-
 use leptos::html::Div;
 use leptos::prelude::*;
-use thingsim_fleet::console;
+use thingsim_console::log::{LogLine, Ring, payload_text};
+use thingsim_console::panels as console;
+
+pub use thingsim_console::log::{Direction, LOG_BYTES_CAP, LOG_CAP, PAYLOAD_KEPT};
 
 use super::utc_time;
 
-/// Which way a log line went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Received from the broker.
-    In,
-    /// Handed to the session for sending.
-    Out,
-    /// Not a message: an error or notice.
-    Note,
-}
-
-impl Direction {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::In => "in",
-            Self::Out => "out",
-            Self::Note => "note",
-        }
-    }
-}
-
-/// One line of the message log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    /// Unique, increasing.
-    pub seq: u64,
-    /// Epoch milliseconds.
-    pub at: u64,
-    /// In, out or a note.
-    pub direction: Direction,
-    /// Topic (or what a note is about).
-    pub topic: String,
-    /// QoS (0 for notes).
-    pub qos: u8,
-    /// Payload size in bytes.
-    pub size: usize,
-    /// Payload as text (never HTML).
-    pub payload: String,
-}
-
-/// Lines kept; the oldest go first.
-pub const LOG_CAP: usize = 100_000;
-/// Topic and payload text kept in all, in bytes; past it the oldest lines go first.
-pub const LOG_BYTES_CAP: usize = 32 * 1024 * 1024;
-/// Payload text kept per line; a larger payload is cut (its size column keeps the real size).
-pub const PAYLOAD_KEPT: usize = 16 * 1024;
-
-/// Lines bounded by count and by bytes, oldest first.
-#[derive(Default)]
-struct Ring {
-    lines: VecDeque<LogLine>,
-    bytes: usize,
-}
-
-impl Ring {
-    fn extend(&mut self, lines: impl IntoIterator<Item = LogLine>) {
-        for line in lines {
-            self.bytes += line_bytes(&line);
-            self.lines.push_back(line);
-        }
-        while self.lines.len() > LOG_CAP || (self.bytes > LOG_BYTES_CAP && self.lines.len() > 1) {
-            if let Some(old) = self.lines.pop_front() {
-                self.bytes -= line_bytes(&old);
-            }
-        }
-    }
-
-    fn clear(&mut self) {
-        self.lines.clear();
-        self.bytes = 0;
-    }
-}
-
-fn line_bytes(line: &LogLine) -> usize {
-    line.topic.len() + line.payload.len()
-}
-
-/// A payload as text, cut at [`PAYLOAD_KEPT`] bytes (on a character boundary) with a note of
-/// how much was left out.
-fn payload_text(payload: &[u8]) -> String {
-    if payload.len() <= PAYLOAD_KEPT {
-        return String::from_utf8_lossy(payload).into_owned();
-    }
-    let mut text = String::from_utf8_lossy(&payload[..PAYLOAD_KEPT]).into_owned();
-    // A multi-byte character cut in half became U+FFFD; drop it.
-    if text.ends_with('\u{FFFD}') {
-        text.pop();
-    }
-    text.push_str(&format!(
-        "… ({} of {} bytes shown)",
-        PAYLOAD_KEPT,
-        payload.len()
-    ));
-    text
-}
 const ROW_PX: f64 = 22.0;
 const VIEW_ROWS: usize = 18;
 const OVERSCAN: usize = 6;

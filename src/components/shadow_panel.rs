@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use serde_json::Value;
-use thingsim_fleet::console::{ChangeKind, ShadowView, pretty};
+use thingsim_console::panels::{ChangeKind, ShadowView, pretty};
 
 use super::utc_time;
 

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use thingsim_fleet::console::LinkView;
+use thingsim_console::panels::LinkView;
 
 use crate::shell::client::Status;
 

@@ -10,7 +10,7 @@ use common::{CloudProcess, NativeDevice};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use thingsim_fleet::console::{Feed, LinkView};
+use thingsim_console::panels::{Feed, LinkView};
 use thingsim_fleet::device::DeviceOptions;
 use thingsim_fleet::model::THERMOSTAT;
 use thingsim_mqtt::{Event, Options, SubscriptionState};

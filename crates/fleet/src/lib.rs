@@ -11,8 +11,6 @@
 
 pub mod cloud;
 pub mod commands;
-pub mod config;
-pub mod console;
 pub mod device;
 mod error;
 pub mod https;

@@ -89,16 +89,10 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// What the console adds takes text from URLs, storage and HTTP answers: any of it is
-    /// refused or ignored, never a panic, and secrets never come from a URL.
+    /// HTTP answers of any shape are refused or ignored, never a panic (thingsim-console's own
+    /// tests do the same for URLs and saved settings).
     #[test]
-    fn page_inputs_never_panic(text in "[?&=%+a-zA-Z0-9:/.é✓-]{0,48}", bytes in payload()) {
-        use thingsim_fleet::config::ConnectForm;
-        let mut form = ConnectForm::default();
-        let _ = form.apply_query(&text);
-        prop_assert!(form.password.is_empty() && form.api_secret.is_empty());
-        let _ = form.validate();
-        let _ = ConnectForm::from_saved(&text);
+    fn http_answers_never_panic(bytes in payload()) {
         let _ = thingsim_fleet::https::parse_shadow(&bytes, Millis(0));
         let thing = ThingName::new("t").unwrap_or_else(|e| panic!("{e}"));
         let mut link = thingsim_fleet::https::HttpsLink::new(Millis(0), thing, 1_000, 1);

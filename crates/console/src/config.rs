@@ -8,8 +8,8 @@ use thingsim_mqtt::{
     BrokerUrl, DEFAULT_MAXIMUM_PACKET_SIZE, Message, Options, ProtocolVersion, Qos,
 };
 
-use crate::model::Template;
-use crate::{ThingName, Topic};
+use thingsim_fleet::model::Template;
+use thingsim_fleet::{ThingName, Topic};
 
 /// Where the device's cloud is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -421,7 +421,10 @@ impl ConnectForm {
             .filter(|n| (128..=268_435_455).contains(n))
             .ok_or_else(|| "maximum packet size: whole bytes from 128 to 268435455".to_owned());
         let template = Template::by_id(&self.template).ok_or_else(|| {
-            let known: Vec<&str> = crate::model::TEMPLATES.iter().map(|t| t.id).collect();
+            let known: Vec<&str> = thingsim_fleet::model::TEMPLATES
+                .iter()
+                .map(|t| t.id)
+                .collect();
             format!(
                 "unknown device template {:?}; one of {}",
                 self.template,

@@ -10,14 +10,14 @@ use std::collections::{BTreeMap, VecDeque};
 use serde_json::{Map, Value};
 use thingsim_mqtt::{Event, Millis, ServerLimits, SubscriptionState, SubscriptionStatus};
 
-use crate::ThingName;
-use crate::cloud::Operation;
-use crate::commands::{CommandRequest, CommandStatus};
-use crate::device::DeviceEvent;
-use crate::jobs::agent::JobEvent;
-use crate::jobs::{JobStatus, StatusDetails};
-use crate::shadow::cloud::ShadowDocument;
-use crate::shadow::state::{self, State};
+use thingsim_fleet::ThingName;
+use thingsim_fleet::cloud::Operation;
+use thingsim_fleet::commands::{CommandRequest, CommandStatus};
+use thingsim_fleet::device::DeviceEvent;
+use thingsim_fleet::jobs::agent::JobEvent;
+use thingsim_fleet::jobs::{JobStatus, StatusDetails};
+use thingsim_fleet::shadow::cloud::ShadowDocument;
+use thingsim_fleet::shadow::state::{self, State};
 
 /// Entries kept in the shadow timeline.
 pub const TIMELINE_CAP: usize = 50;
@@ -505,7 +505,7 @@ pub fn pretty(value: &Value) -> String {
 /// fix.
 pub mod forms {
     use super::{Map, Operation, ThingName, Value};
-    use crate::model::{InitialValue, Kind, Template};
+    use thingsim_fleet::model::{InitialValue, Kind, Template};
 
     fn object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
         let text = text.trim();
@@ -646,7 +646,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::commands::CommandResponse;
+    use thingsim_fleet::commands::CommandResponse;
 
     fn obj(v: Value) -> State {
         match v {
@@ -737,7 +737,7 @@ mod tests {
         assert!(forms::send_command(&thing, "reboot", "x", "30").is_err());
         assert!(forms::create_job(&thing, r#"{"action":"updateFirmware"}"#, "").is_ok());
         assert!(forms::create_job(&thing, r#"{"action":"updateFirmware"}"#, "abc").is_err());
-        for t in crate::model::TEMPLATES {
+        for t in thingsim_fleet::model::TEMPLATES {
             let desired = forms::example_desired(t);
             assert!(
                 forms::set_desired(&thing, &desired).is_ok(),
@@ -748,7 +748,7 @@ mod tests {
             for c in t.commands {
                 let params: Map<String, Value> =
                     serde_json::from_str(&forms::example_params(t, c.action)).unwrap_or_default();
-                let mut model = crate::model::DeviceModel::new(t, 1);
+                let mut model = thingsim_fleet::model::DeviceModel::new(t, 1);
                 let answer = model.run_command(c.action, &params);
                 assert_eq!(
                     answer.status,
@@ -844,7 +844,7 @@ mod tests {
     #[test]
     fn every_fleets_filter_feeds_a_panel() {
         let thing = ThingName::new("t").unwrap();
-        for filter in crate::Topic::device_subscriptions(&thing) {
+        for filter in thingsim_fleet::Topic::device_subscriptions(&thing) {
             assert!(Feed::of(&filter).is_some(), "{filter}");
         }
     }
@@ -988,7 +988,7 @@ mod tests {
 
     #[test]
     fn a_started_job_counts_down_its_step_and_leaves_the_queue_and_news_of_other_jobs_is_ignored() {
-        use crate::jobs::{ExecutionState, JobExecution};
+        use thingsim_fleet::jobs::{ExecutionState, JobExecution};
         let mut console = Console::default();
         console.handle_device_event(
             Millis(0),
@@ -1068,7 +1068,7 @@ mod tests {
 
     #[test]
     fn the_cloud_panel_s_examples_are_what_a_person_would_type() {
-        use crate::model::THERMOSTAT;
+        use thingsim_fleet::model::THERMOSTAT;
         assert_eq!(pretty(&json!({"a": 1})), "{\n  \"a\": 1\n}");
         // The first writable number, ten steps up: 21 °C + 10 × 0.5.
         assert_eq!(

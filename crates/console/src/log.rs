@@ -1,0 +1,162 @@
+//! The message log's storage: lines bounded by count and by bytes, payloads kept as text.
+
+use std::collections::VecDeque;
+
+/// Which way a log line went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Received from the broker.
+    In,
+    /// Handed to the session for sending.
+    Out,
+    /// Not a message: an error or notice.
+    Note,
+}
+
+impl Direction {
+    /// `in`, `out` or `note` (exports).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::In => "in",
+            Self::Out => "out",
+            Self::Note => "note",
+        }
+    }
+}
+
+/// One line of the message log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Unique, increasing.
+    pub seq: u64,
+    /// Epoch milliseconds.
+    pub at: u64,
+    /// In, out or a note.
+    pub direction: Direction,
+    /// Topic (or what a note is about).
+    pub topic: String,
+    /// QoS (0 for notes).
+    pub qos: u8,
+    /// Payload size in bytes.
+    pub size: usize,
+    /// Payload as text (never HTML).
+    pub payload: String,
+}
+
+/// Lines kept; the oldest go first.
+pub const LOG_CAP: usize = 100_000;
+/// Topic and payload text kept in all, in bytes; past it the oldest lines go first.
+pub const LOG_BYTES_CAP: usize = 32 * 1024 * 1024;
+/// Payload text kept per line; a larger payload is cut (its size column keeps the real size).
+pub const PAYLOAD_KEPT: usize = 16 * 1024;
+
+/// Lines bounded by count and by bytes, oldest first.
+#[derive(Debug, Default)]
+pub struct Ring {
+    /// The lines, oldest first.
+    pub lines: VecDeque<LogLine>,
+    bytes: usize,
+}
+
+impl Ring {
+    /// Appends lines, then drops the oldest past either bound.
+    pub fn extend(&mut self, lines: impl IntoIterator<Item = LogLine>) {
+        for line in lines {
+            self.bytes += line_bytes(&line);
+            self.lines.push_back(line);
+        }
+        while self.lines.len() > LOG_CAP || (self.bytes > LOG_BYTES_CAP && self.lines.len() > 1) {
+            if let Some(old) = self.lines.pop_front() {
+                self.bytes -= line_bytes(&old);
+            }
+        }
+    }
+
+    /// Empties it.
+    pub fn clear(&mut self) {
+        self.lines.clear();
+        self.bytes = 0;
+    }
+}
+
+fn line_bytes(line: &LogLine) -> usize {
+    line.topic.len() + line.payload.len()
+}
+
+/// A payload as text, cut at [`PAYLOAD_KEPT`] bytes (on a character boundary) with a note of
+/// how much was left out.
+pub fn payload_text(payload: &[u8]) -> String {
+    if payload.len() <= PAYLOAD_KEPT {
+        return String::from_utf8_lossy(payload).into_owned();
+    }
+    let mut text = String::from_utf8_lossy(&payload[..PAYLOAD_KEPT]).into_owned();
+    // A multi-byte character cut in half became U+FFFD; drop it.
+    if text.ends_with('\u{FFFD}') {
+        text.pop();
+    }
+    text.push_str(&format!(
+        "… ({} of {} bytes shown)",
+        PAYLOAD_KEPT,
+        payload.len()
+    ));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(seq: u64, payload: &str) -> LogLine {
+        LogLine {
+            seq,
+            at: 0,
+            direction: Direction::In,
+            topic: "t".into(),
+            qos: 0,
+            size: payload.len(),
+            payload: payload.into(),
+        }
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_lines_within_both_bounds() {
+        let mut ring = Ring::default();
+        ring.extend((0..LOG_CAP as u64 + 5).map(|i| line(i, "")));
+        assert_eq!(ring.lines.len(), LOG_CAP);
+        assert_eq!(
+            ring.lines.front().map(|l| l.seq),
+            Some(5),
+            "oldest first out"
+        );
+        ring.clear();
+        assert!(ring.lines.is_empty());
+        let big = "x".repeat(LOG_BYTES_CAP / 4);
+        ring.extend((0..6).map(|i| line(i, &big)));
+        // Each line is `t` plus the payload: four fit under the byte cap, three with a fourth
+        // pushing past it.
+        assert_eq!(ring.lines.len(), 3);
+        assert_eq!(ring.lines.back().map(|l| l.seq), Some(5));
+        // One line larger than the whole cap is still kept: the newest is always shown.
+        ring.extend([line(9, &"y".repeat(LOG_BYTES_CAP + 1))]);
+        assert_eq!(ring.lines.len(), 1);
+    }
+
+    #[test]
+    fn a_large_payload_is_cut_on_a_character_boundary_and_says_so() {
+        assert_eq!(payload_text(b"{\"a\":1}"), "{\"a\":1}");
+        let mut payload = "a".repeat(PAYLOAD_KEPT - 1).into_bytes();
+        payload.extend_from_slice("é and more".as_bytes());
+        let text = payload_text(&payload);
+        assert!(text.starts_with(&"a".repeat(PAYLOAD_KEPT - 1)));
+        assert!(!text.contains('\u{FFFD}'), "half a character dropped");
+        assert!(text.ends_with(&format!(
+            "… ({PAYLOAD_KEPT} of {} bytes shown)",
+            payload.len()
+        )));
+        assert_eq!(
+            payload_text(&[0xff, b'a']),
+            "\u{FFFD}a",
+            "not UTF-8: shown, not refused"
+        );
+    }
+}
