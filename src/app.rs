@@ -16,7 +16,7 @@ use crate::components::{
     LogStore, MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
 };
 use crate::shell::client::{self, ClientEvent, ClientHandle, Status};
-use crate::shell::{clock, http, page, sandbox};
+use crate::shell::{clock, http, page, sandbox, timers};
 
 /// What is running: the device, where its cloud is.
 #[derive(Clone)]
@@ -85,7 +85,7 @@ pub fn App() -> impl IntoView {
 
     // One tick a second: countdowns, and the live region (throttled: screen readers get the
     // latest status at most once a second, not every flap).
-    let ticker = gloo_timers::callback::Interval::new(1_000, move || {
+    let ticker = timers::every(1_000, move || {
         now.set(clock::epoch());
         if let Some(text) = pending_announcement.write_value().take() {
             announcement.set(text);
@@ -222,7 +222,7 @@ pub fn App() -> impl IntoView {
         errors.set(FieldErrors::default());
         page::save_settings(&current.to_saved());
         // Randomness is drawn here, in the shell; the core only takes a seed.
-        let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+        let seed = timers::random_seed();
         let model = DeviceModel::new(config.template, seed);
         console.set(Console::new(clock::epoch(), model.state()));
         outcome.set(None);
@@ -306,7 +306,7 @@ pub fn App() -> impl IntoView {
             (Mode::Local, Some(api)) => {
                 outcome.set(Some(Ok("sending…".into())));
                 let auth = run.cloud_auth;
-                wasm_bindgen_futures::spawn_local(async move {
+                timers::spawn(async move {
                     let result = http::operate(&api, auth.as_deref(), &operation).await;
                     outcome.try_set(Some(result));
                 });

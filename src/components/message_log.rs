@@ -58,12 +58,11 @@ impl LogStore {
         if !self.refresh_armed.get_value() {
             self.refresh_armed.set_value(true);
             let this = *self;
-            gloo_timers::callback::Timeout::new(100, move || {
+            crate::shell::timers::after(100, move || {
                 // The log may be gone by now (an unmounted page).
                 this.refresh_armed.try_set_value(false);
                 this.revision.try_update(|r| *r += 1);
-            })
-            .forget();
+            });
         }
     }
 
@@ -211,10 +210,10 @@ pub fn MessageLog(
         <div class="log-view" node_ref=viewport data-testid="message-log" tabindex="0"
             role="log" aria-label="Message log"
             on:scroll=move |ev| {
-                let el: web_sys::Element = event_target(&ev);
-                scroll_top.set(f64::from(el.scroll_top()));
-                let bottom = f64::from(el.scroll_height() - el.client_height());
-                follow.set(f64::from(el.scroll_top()) >= bottom - ROW_PX);
+                if let Some((top, at_bottom)) = crate::shell::page::scroll_position(&ev, ROW_PX) {
+                    scroll_top.set(top);
+                    follow.set(at_bottom);
+                }
             }>
             <div class="log-spacer" style:height=move || format!("{}px", total() as f64 * ROW_PX)>
                 <For each=window key=|(pos, line)| (*pos, line.seq) let:((pos, line))>

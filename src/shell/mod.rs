@@ -5,4 +5,5 @@ pub mod clock;
 pub mod http;
 pub mod page;
 pub mod sandbox;
+pub mod timers;
 pub mod websocket;

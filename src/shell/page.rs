@@ -64,3 +64,12 @@ pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     let _ = web_sys::Url::revoke_object_url(&url);
     Ok(())
 }
+
+/// Where a scrolled element stands: its scroll offset, and whether it is at the bottom (within
+/// `slack` pixels).
+pub fn scroll_position(event: &web_sys::Event, slack: f64) -> Option<(f64, bool)> {
+    let el: web_sys::Element = event.target()?.dyn_into().ok()?;
+    let top = f64::from(el.scroll_top());
+    let bottom = f64::from(el.scroll_height() - el.client_height());
+    Some((top, top >= bottom - slack))
+}
