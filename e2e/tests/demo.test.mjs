@@ -438,3 +438,22 @@ test('any-broker mode with the API fields: a change made while the device was aw
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test('a sixth template, the smart plug: the cloud switches it off and it reports drawing nothing', async () => {
+  const { device, errors, ctx } = await newDevicePage('?mode=sandbox&template=smart-plug&thing=plug-1');
+  await device.waitForStatus('connected', 10_000);
+  await device.byTestId('prop-powerLimit').waitFor();
+  assert.equal(await device.page.locator('[data-testid="prop-on"]').isChecked(), true);
+  await device.cloud({ 'cloud-desired': '{"on": false}' }, 'cloud-set-desired');
+  await device.page.waitForFunction(
+    () => document.querySelector('[data-testid="prop-on"]')?.checked === false, null, { timeout: 10_000 });
+  await device.waitForText('shadow-delta', '{}');
+  // Its next reading: the load draws nothing while the plug is off.
+  await device.waitForText('prop-power', /^0(\.0+)? W$/, 15_000);
+  await device.cloud({ 'cloud-action': 'resetEnergy', 'cloud-params': '{}' }, 'cloud-send-command');
+  await device.waitForText('command-state', 'SUCCEEDED');
+  await device.waitForText('prop-energy', /^0(\.0+)? kWh$/);
+  await device.screenshot('smart-plug');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

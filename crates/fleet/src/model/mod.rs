@@ -1,13 +1,30 @@
 //! Device models: what a kind of device has (properties with type, unit, range, writable or
 //! read-only), which commands it accepts and with which parameters, which job actions it can
-//! run, and how its readings drift. Templates are plain data, so the UI renders controls from
-//! them and a new template is a new table; [`DeviceModel`] is the small pure machine that
-//! applies desired state, runs commands and job steps against one instance.
+//! run, and how its readings drift. [`DeviceModel`] is the small pure machine that applies
+//! desired state, runs commands and job steps against one instance.
+//!
+//! Each template lives in its own module: its schema as data (the UI renders controls from it)
+//! and its [`Behaviour`] (how readings move, what commands do). A new device type is one new
+//! file here plus one line in [`TEMPLATES`].
 
 use serde_json::{Map, Value, json};
 
 use crate::commands::{CommandResponse, CommandStatus};
+
+mod door_lock;
+mod energy_meter;
+mod environment_sensor;
+mod smart_light;
+mod smart_plug;
+mod thermostat;
+
 use crate::shadow::state::State;
+pub use door_lock::DOOR_LOCK;
+pub use energy_meter::ENERGY_METER;
+pub use environment_sensor::ENVIRONMENT_SENSOR;
+pub use smart_light::SMART_LIGHT;
+pub use smart_plug::SMART_PLUG;
+pub use thermostat::THERMOSTAT;
 
 /// The type and limits of a property or parameter.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,7 +110,6 @@ pub struct JobAction {
 }
 
 /// A kind of device.
-#[derive(Debug, PartialEq)]
 pub struct Template {
     /// Stable id (`thermostat`, …), used in URLs.
     pub id: &'static str,
@@ -105,6 +121,107 @@ pub struct Template {
     pub commands: &'static [CommandSpec],
     /// Job actions it can run.
     pub job_actions: &'static [JobAction],
+    /// What it does.
+    pub behaviour: &'static dyn Behaviour,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One template per id: the id is the identity.
+impl PartialEq for Template {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+/// What a template does beyond its data. Desired state, parameter checks and the shared job
+/// actions are handled for every template from its schema; this is what differs.
+pub trait Behaviour: Sync {
+    /// Moves the readings on by [`Readings::dt_secs`].
+    fn tick(&self, readings: &mut Readings<'_>) {
+        let _ = readings;
+    }
+
+    /// Runs `action` (not `reboot`, which every device answers alike) with parameters that
+    /// passed the template's checks: changes `state` and returns the result, or refuses.
+    fn command(
+        &self,
+        state: &mut State,
+        action: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, CommandResponse>;
+
+    /// Finishes a job action of the template's own (the shared ones finish alike); `None`
+    /// leaves it to the shared ones.
+    fn finish_job(
+        &self,
+        state: &mut State,
+        action: &str,
+        params: &Map<String, Value>,
+    ) -> Option<StepOutcome> {
+        let _ = (state, action, params);
+        None
+    }
+}
+
+/// A device's readings during one tick: what a [`Behaviour`] reads and moves.
+pub struct Readings<'a> {
+    template: &'static Template,
+    state: &'a mut State,
+    rng: &'a mut thingsim_mqtt::SeededRng,
+    changed: State,
+    /// Seconds since the last tick.
+    pub dt_secs: f64,
+}
+
+impl Readings<'_> {
+    /// A number (0 when missing).
+    pub fn number(&self, key: &str) -> f64 {
+        self.state.get(key).and_then(Value::as_f64).unwrap_or(0.0)
+    }
+
+    /// A switch (`None` when missing or not a boolean).
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        self.state.get(key).and_then(Value::as_bool)
+    }
+
+    /// Sets a numeric property: clamped to its range, rounded to its step, recorded as changed
+    /// when it did.
+    pub fn set(&mut self, key: &str, value: f64) {
+        if let Some(Kind::Number { min, max, step, .. }) =
+            self.template.property(key).map(|p| p.kind)
+        {
+            let v = round_to(value.clamp(min, max), step);
+            if self.number(key) != v {
+                self.state.insert(key.to_owned(), json!(v));
+                self.changed.insert(key.to_owned(), json!(v));
+            }
+        }
+    }
+
+    /// Sets a switch, recorded as changed when it did.
+    pub fn set_flag(&mut self, key: &str, on: bool) {
+        if self.flag(key) != Some(on) {
+            self.state.insert(key.to_owned(), Value::Bool(on));
+            self.changed.insert(key.to_owned(), Value::Bool(on));
+        }
+    }
+
+    /// `value` moved by at most `amplitude`, either way with equal chance.
+    pub fn wander(&mut self, value: f64, amplitude: f64) -> f64 {
+        value + noise(self.rng) * amplitude
+    }
+}
+
+/// Uniform in [-1, 1).
+fn noise(rng: &mut thingsim_mqtt::SeededRng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
 }
 
 const REBOOT: CommandSpec = CommandSpec {
@@ -139,290 +256,15 @@ const fn number(min: f64, max: f64, step: f64, unit: &'static str) -> Kind {
     }
 }
 
-/// The five built-in templates.
+/// The built-in templates, in the order the form lists them.
 pub static TEMPLATES: &[&Template] = &[
     &THERMOSTAT,
     &SMART_LIGHT,
     &DOOR_LOCK,
     &ENERGY_METER,
     &ENVIRONMENT_SENSOR,
+    &SMART_PLUG,
 ];
-
-/// A thermostat: heats or cools toward a target temperature.
-pub static THERMOSTAT: Template = Template {
-    id: "thermostat",
-    name: "Thermostat",
-    properties: &[
-        Property {
-            key: "power",
-            label: "Power",
-            kind: Kind::Bool,
-            writable: true,
-            initial: InitialValue::Bool(true),
-        },
-        Property {
-            key: "mode",
-            label: "Mode",
-            kind: Kind::Choice(&["heat", "cool", "auto"]),
-            writable: true,
-            initial: InitialValue::Str("auto"),
-        },
-        Property {
-            key: "targetTemperature",
-            label: "Target",
-            kind: number(5.0, 35.0, 0.5, "°C"),
-            writable: true,
-            initial: InitialValue::Number(21.0),
-        },
-        Property {
-            key: "temperature",
-            label: "Temperature",
-            kind: number(-20.0, 50.0, 0.1, "°C"),
-            writable: false,
-            initial: InitialValue::Number(19.5),
-        },
-        Property {
-            key: "firmware",
-            label: "Firmware",
-            kind: Kind::Text,
-            writable: false,
-            initial: InitialValue::Str("2.1.4"),
-        },
-    ],
-    commands: &[
-        CommandSpec {
-            action: "setTemperature",
-            description: "Set the target temperature",
-            params: &[Param {
-                name: "value",
-                kind: number(5.0, 35.0, 0.5, "°C"),
-                required: true,
-            }],
-        },
-        REBOOT,
-    ],
-    job_actions: JOBS,
-};
-
-/// A dimmable colour light.
-pub static SMART_LIGHT: Template = Template {
-    id: "smart-light",
-    name: "Smart light",
-    properties: &[
-        Property {
-            key: "on",
-            label: "On",
-            kind: Kind::Bool,
-            writable: true,
-            initial: InitialValue::Bool(false),
-        },
-        Property {
-            key: "brightness",
-            label: "Brightness",
-            kind: number(0.0, 100.0, 1.0, "%"),
-            writable: true,
-            initial: InitialValue::Number(80.0),
-        },
-        Property {
-            key: "color",
-            label: "Colour",
-            kind: Kind::Color,
-            writable: true,
-            initial: InitialValue::Str("#ffd27f"),
-        },
-        Property {
-            key: "firmware",
-            label: "Firmware",
-            kind: Kind::Text,
-            writable: false,
-            initial: InitialValue::Str("1.0.0"),
-        },
-    ],
-    commands: &[
-        CommandSpec {
-            action: "blink",
-            description: "Blink to be found",
-            params: &[Param {
-                name: "times",
-                kind: number(1.0, 10.0, 1.0, ""),
-                required: false,
-            }],
-        },
-        CommandSpec {
-            action: "setColor",
-            description: "Change the colour",
-            params: &[Param {
-                name: "color",
-                kind: Kind::Color,
-                required: true,
-            }],
-        },
-        REBOOT,
-    ],
-    job_actions: JOBS,
-};
-
-/// A door lock with a keypad code.
-pub static DOOR_LOCK: Template = Template {
-    id: "door-lock",
-    name: "Door lock",
-    properties: &[
-        Property {
-            key: "locked",
-            label: "Locked",
-            kind: Kind::Bool,
-            writable: true,
-            initial: InitialValue::Bool(true),
-        },
-        Property {
-            key: "doorOpen",
-            label: "Door open",
-            kind: Kind::Bool,
-            writable: false,
-            initial: InitialValue::Bool(false),
-        },
-        Property {
-            key: "battery",
-            label: "Battery",
-            kind: number(0.0, 100.0, 1.0, "%"),
-            writable: false,
-            initial: InitialValue::Number(87.0),
-        },
-        Property {
-            key: "firmware",
-            label: "Firmware",
-            kind: Kind::Text,
-            writable: false,
-            initial: InitialValue::Str("3.2.0"),
-        },
-    ],
-    commands: &[
-        CommandSpec {
-            action: "lock",
-            description: "Lock the door",
-            params: &[],
-        },
-        CommandSpec {
-            action: "unlock",
-            description: "Unlock with the keypad code",
-            params: &[Param {
-                name: "code",
-                kind: Kind::Text,
-                required: true,
-            }],
-        },
-        REBOOT,
-    ],
-    job_actions: JOBS,
-};
-
-/// An energy meter with a relay.
-pub static ENERGY_METER: Template = Template {
-    id: "energy-meter",
-    name: "Energy meter",
-    properties: &[
-        Property {
-            key: "relay",
-            label: "Relay",
-            kind: Kind::Bool,
-            writable: true,
-            initial: InitialValue::Bool(true),
-        },
-        Property {
-            key: "power",
-            label: "Power",
-            kind: number(0.0, 10_000.0, 1.0, "W"),
-            writable: false,
-            initial: InitialValue::Number(420.0),
-        },
-        Property {
-            key: "voltage",
-            label: "Voltage",
-            kind: number(0.0, 260.0, 0.1, "V"),
-            writable: false,
-            initial: InitialValue::Number(230.0),
-        },
-        Property {
-            key: "energy",
-            label: "Energy",
-            kind: number(0.0, 1e9, 0.001, "kWh"),
-            writable: false,
-            initial: InitialValue::Number(1520.0),
-        },
-        Property {
-            key: "firmware",
-            label: "Firmware",
-            kind: Kind::Text,
-            writable: false,
-            initial: InitialValue::Str("0.9.7"),
-        },
-    ],
-    commands: &[
-        CommandSpec {
-            action: "resetEnergy",
-            description: "Zero the energy counter",
-            params: &[],
-        },
-        REBOOT,
-    ],
-    job_actions: JOBS,
-};
-
-/// An indoor environment sensor.
-pub static ENVIRONMENT_SENSOR: Template = Template {
-    id: "environment-sensor",
-    name: "Environment sensor",
-    properties: &[
-        Property {
-            key: "reportInterval",
-            label: "Report every",
-            kind: number(1.0, 3600.0, 1.0, "s"),
-            writable: true,
-            initial: InitialValue::Number(10.0),
-        },
-        Property {
-            key: "temperature",
-            label: "Temperature",
-            kind: number(-40.0, 85.0, 0.1, "°C"),
-            writable: false,
-            initial: InitialValue::Number(22.0),
-        },
-        Property {
-            key: "humidity",
-            label: "Humidity",
-            kind: number(0.0, 100.0, 0.1, "%"),
-            writable: false,
-            initial: InitialValue::Number(45.0),
-        },
-        Property {
-            key: "co2",
-            label: "CO₂",
-            kind: number(400.0, 5000.0, 1.0, "ppm"),
-            writable: false,
-            initial: InitialValue::Number(650.0),
-        },
-        Property {
-            key: "firmware",
-            label: "Firmware",
-            kind: Kind::Text,
-            writable: false,
-            initial: InitialValue::Str("5.0.1"),
-        },
-    ],
-    commands: &[
-        CommandSpec {
-            action: "calibrate",
-            description: "Calibrate CO₂ against outdoor air",
-            params: &[Param {
-                name: "reference",
-                kind: number(350.0, 500.0, 1.0, "ppm"),
-                required: false,
-            }],
-        },
-        REBOOT,
-    ],
-    job_actions: JOBS,
-};
 
 impl Template {
     /// The template with this id.
@@ -582,61 +424,17 @@ impl DeviceModel {
                 format!("unexpected parameter {extra:?}"),
             );
         }
-        let mut result = Map::new();
-        match action {
-            "setTemperature" => {
-                self.state
-                    .insert("targetTemperature".into(), args["value"].clone());
-                result.insert("targetTemperature".into(), args["value"].clone());
-            }
-            "setColor" => {
-                self.state.insert("color".into(), args["color"].clone());
-                result.insert("color".into(), args["color"].clone());
-            }
-            "blink" => {
-                result.insert(
-                    "blinked".into(),
-                    args.get("times").cloned().unwrap_or_else(|| json!(3)),
-                );
-            }
-            "lock" => {
-                self.state.insert("locked".into(), Value::Bool(true));
-                result.insert("locked".into(), Value::Bool(true));
-            }
-            "unlock" => {
-                let code = args["code"].as_str().unwrap_or_default();
-                if !(4..=8).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
-                    return CommandResponse::error(
-                        CommandStatus::Rejected,
-                        "parameter \"code\": 4 to 8 digits",
-                    );
-                }
-                if self.state.get("doorOpen") == Some(&Value::Bool(true)) {
-                    return CommandResponse::error(
-                        CommandStatus::Failed,
-                        "the door is open; close it first",
-                    );
-                }
-                self.state.insert("locked".into(), Value::Bool(false));
-                result.insert("locked".into(), Value::Bool(false));
-            }
-            "resetEnergy" => {
-                self.state.insert("energy".into(), json!(0.0));
-                result.insert("energy".into(), json!(0.0));
-            }
-            "calibrate" => {
-                let reference = args
-                    .get("reference")
-                    .cloned()
-                    .unwrap_or_else(|| json!(420.0));
-                self.state.insert("co2".into(), reference.clone());
-                result.insert("co2".into(), reference);
-            }
-            "reboot" => {
-                result.insert("rebooted".into(), Value::Bool(true));
-            }
-            _ => {}
-        }
+        let result = if action == REBOOT.action {
+            Ok(Map::from_iter([("rebooted".to_owned(), Value::Bool(true))]))
+        } else {
+            self.template
+                .behaviour
+                .command(&mut self.state, action, &args)
+        };
+        let result = match result {
+            Ok(result) => result,
+            Err(refusal) => return refusal,
+        };
         CommandResponse {
             status: CommandStatus::Succeeded,
             result,
@@ -712,6 +510,13 @@ impl DeviceModel {
                 step: what.to_owned(),
             };
         }
+        if let Some(outcome) =
+            self.template
+                .behaviour
+                .finish_job(&mut self.state, spec.action, &params)
+        {
+            return outcome;
+        }
         match spec.action {
             "updateFirmware" => {
                 let version = params.get("version").cloned().unwrap_or(Value::Null);
@@ -737,82 +542,15 @@ impl DeviceModel {
     /// Advances the readings by `dt_secs`: seeded drift, always within each property's range.
     /// Returns the readings that changed, to report.
     pub fn tick(&mut self, dt_secs: f64) -> State {
-        let mut changed = State::new();
-        let num = |s: &State, k: &str| s.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-        let mut set = |model: &mut Self, key: &str, value: f64| {
-            if let Some(Kind::Number { min, max, step, .. }) =
-                model.template.property(key).map(|p| p.kind)
-            {
-                let v = round_to(value.clamp(min, max), step);
-                if num(&model.state, key) != v {
-                    model.state.insert(key.to_owned(), json!(v));
-                    changed.insert(key.to_owned(), json!(v));
-                }
-            }
+        let mut readings = Readings {
+            template: self.template,
+            state: &mut self.state,
+            rng: &mut self.rng,
+            changed: State::new(),
+            dt_secs,
         };
-        match self.template.id {
-            "thermostat" => {
-                let (t, target) = (
-                    num(&self.state, "temperature"),
-                    num(&self.state, "targetTemperature"),
-                );
-                let on = self.state.get("power") != Some(&Value::Bool(false));
-                let pull = if on {
-                    (target - t) * (1.0 - (-dt_secs / 60.0).exp())
-                } else {
-                    0.0
-                };
-                let wandered = self.wander(t + pull, 0.05);
-                set(self, "temperature", wandered);
-            }
-            "energy-meter" => {
-                let on = self.state.get("relay") == Some(&Value::Bool(true));
-                let p = if on {
-                    self.wander(num(&self.state, "power").max(50.0), 40.0)
-                        .max(0.0)
-                } else {
-                    0.0
-                };
-                set(self, "power", p);
-                let v = self.wander(230.0, 2.0);
-                set(self, "voltage", v);
-                // W × s → kWh.
-                let e = num(&self.state, "energy") + p * dt_secs / 3_600_000.0;
-                set(self, "energy", e);
-            }
-            "environment-sensor" => {
-                let (t, h, c) = (
-                    num(&self.state, "temperature"),
-                    num(&self.state, "humidity"),
-                    num(&self.state, "co2"),
-                );
-                let (t, h, c) = (
-                    self.wander(t, 0.1),
-                    self.wander(h, 0.3),
-                    self.wander(c, 15.0),
-                );
-                set(self, "temperature", t);
-                set(self, "humidity", h);
-                set(self, "co2", c);
-            }
-            "door-lock" => {
-                // One percent a day.
-                let b = num(&self.state, "battery");
-                set(self, "battery", b - dt_secs / 86_400.0);
-            }
-            _ => {}
-        }
-        changed
-    }
-
-    /// `value` moved by at most `amplitude`, either way with equal chance.
-    fn wander(&mut self, value: f64, amplitude: f64) -> f64 {
-        value + self.noise() * amplitude
-    }
-
-    /// Uniform in [-1, 1).
-    fn noise(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        self.template.behaviour.tick(&mut readings);
+        readings.changed
     }
 }
 
