@@ -4,6 +4,7 @@
 use gloo_net::http::{Method, RequestBuilder};
 use gloo_timers::callback::Timeout;
 use serde_json::Value;
+use thingsim_fleet::api;
 use thingsim_fleet::cloud::Operation;
 use thingsim_fleet::https::HttpRequest;
 use thingsim_fleet::stack::HttpAnswer;
@@ -34,10 +35,10 @@ pub async fn operate(
     operation: &Operation,
 ) -> Result<String, String> {
     let (method, path, body) = operation.http();
-    let method = if method == "PUT" {
-        Method::PUT
-    } else {
-        Method::POST
+    let method = match method {
+        api::Method::Get => Method::GET,
+        api::Method::Post => Method::POST,
+        api::Method::Put => Method::PUT,
     };
     // thingsim-cloud takes changes only as JSON (its CSRF guard), even an empty one.
     let body = if body.is_null() {
@@ -57,7 +58,7 @@ pub async fn operate(
     let text = response.text().await.unwrap_or_default();
     let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if (200..300).contains(&status) {
-        Ok(summary(operation, &json))
+        Ok(operation.outcome(&json).to_string())
     } else {
         let why = json
             .get("error")
@@ -100,22 +101,4 @@ pub async fn send(base: &str, auth: &str, request: &HttpRequest) -> HttpAnswer {
     let status = response.status();
     let body = response.binary().await.unwrap_or_default();
     Ok((status, body))
-}
-
-fn summary(operation: &Operation, answer: &Value) -> String {
-    let field = |k: &str| match answer.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
-        None => String::new(),
-    };
-    match operation {
-        Operation::SetDesired { .. } => {
-            format!("desired state set; shadow version {}", field("version"))
-        }
-        Operation::SendCommand { action, .. } => {
-            format!("command {action} sent (execution {})", field("executionId"))
-        }
-        Operation::CreateJob { .. } => format!("job {} created", field("jobId")),
-        Operation::CancelJob { job_id } => format!("job {job_id} canceled"),
-    }
 }

@@ -2,26 +2,8 @@
 //! the pure [`Cloud`]. The server loop only moves bytes; everything here is testable without
 //! sockets.
 //!
-//! | method | path | body | answer |
-//! |---|---|---|---|
-//! | GET | `/api/v1/things` | | `{"data":[{"thingName","version","updatedAt"}]}` |
-//! | POST | `/api/v1/things` | `{"thingName"}` | 201 `{"thingName"}`; 409 exists |
-//! | GET | `/api/v1/things/{name}/shadow` | | shadow document |
-//! | PUT | `/api/v1/things/{name}/shadow/desired` | `{"state":{"desired":{…}},"version"?}` | `{"version"}`; 409 conflict |
-//! | POST | `/api/v1/commands` | `{"thingName","action","params"?,"ttl"?}` | 201 execution |
-//! | GET | `/api/v1/commands/executions/{id}` | | execution |
-//! | POST | `/api/v1/jobs` | `{"description"?,"targets":{"thingNames":[…]},"document","type"?,"stepTimeoutInMinutes"?}` | 201 `{"jobId"}` |
-//! | GET | `/api/v1/jobs` | | `{"data":[job]}` |
-//! | GET | `/api/v1/jobs/{id}` | | job |
-//! | GET | `/api/v1/jobs/{id}/executions` | | `{"data":[execution]}` |
-//! | POST | `/api/v1/jobs/{id}/cancel` | | job |
-//! | GET | `/api/v1/thing-datas/{name}/shadow` | Basic auth | shadow document (ThingDatas) |
-//! | POST | `/api/v1/thing-datas/shadow/reported` | Basic auth; `{"thingName","state":{"reported":{…}},"clientToken"?,"version"?}` | `{"version","clientToken"?}` |
-//! | POST | `/api/v1/thing-datas/events` | Basic auth; `{"thingName","eventType","payload"?}` | `{"accepted":true}` |
-//! | POST | `/api/v1/thing-datas/jobs/get` | Basic auth; `{"thingName","clientToken"?}` | `jobs/get/accepted` body |
-//! | POST | `/api/v1/thing-datas/jobs/start-next` | Basic auth; `{"thingName","clientToken"?,"statusDetails"?,"stepTimeoutInMinutes"?}` | `start-next/accepted` body |
-//! | POST | `/api/v1/thing-datas/jobs/{jobId}/get` | Basic auth; `{"thingName","clientToken"?}` | `{jobId}/get/accepted` body |
-//! | POST | `/api/v1/thing-datas/jobs/{jobId}/update` | Basic auth; `{"thingName","status","statusDetails"?,"expectedVersion"?,…}` | `{jobId}/update/accepted` body |
+//! The routes and bodies are typed once in `thingsim_fleet::api` (its table lists them); the
+//! page builds its requests from the same types.
 //!
 //! The jobs endpoints answer exactly what the MQTT `…/accepted` topic would carry; a
 //! `…/rejected` answer becomes 400 (InvalidJson, InvalidRequest), 404 (ResourceNotFound) or 409
@@ -30,13 +12,13 @@
 //! Errors are `{"error": "…"}` with 400, 401, 404, 405, 409 or 413.
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use thingsim_fleet::ThingName;
+use thingsim_fleet::api::{
+    CreateJob, CreateThing, DeviceEvent, Method, Report, Route, SendCommand, Unrouted, Update,
+};
 use thingsim_fleet::cloud::Cloud;
-use thingsim_fleet::jobs::cloud::JobType;
-use thingsim_fleet::shadow::Update;
 use thingsim_fleet::shadow::cloud::Shadow;
-use thingsim_fleet::topics::{JobsTopic, Reply};
 use thingsim_mqtt::Millis;
 
 /// Largest request body accepted.
@@ -93,8 +75,15 @@ pub fn handle(
     {
         return denied;
     }
-    match (method, segments.as_slice()) {
-        ("GET", ["api", "v1", "things"]) => {
+    let (method, route) = match Route::resolve(method, path) {
+        Ok(found) => found,
+        Err(Unrouted::MethodNotAllowed) => {
+            return error(405, format!("{method} {path} is not part of the API"));
+        }
+        Err(Unrouted::NotFound) => return error(404, format!("nothing at {path}")),
+    };
+    match (method, route) {
+        (Method::Get, Route::Things) => {
             let data: Vec<Value> = cloud
                 .things()
                 .map(|t| {
@@ -104,13 +93,8 @@ pub fn handle(
                 .collect();
             (200, json!({ "data": data }))
         }
-        ("POST", ["api", "v1", "things"]) => {
-            #[derive(Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Body {
-                thing_name: String,
-            }
-            let body: Body = match parse(body) {
+        (_, Route::Things) => {
+            let body: CreateThing = match parse(body) {
                 Ok(b) => b,
                 Err(e) => return e,
             };
@@ -122,12 +106,12 @@ pub fn handle(
                 Ok(thing) => error(409, format!("thing {thing} already exists")),
             }
         }
-        ("GET", ["api", "v1", "things", name, "shadow"]) => match known(cloud, name) {
+        (_, Route::Shadow(name)) => match known(cloud, &name) {
             Ok(thing) => (200, document(&cloud.shadow(&thing))),
             Err(e) => e,
         },
-        ("PUT", ["api", "v1", "things", name, "shadow", "desired"]) => {
-            let thing = match known(cloud, name) {
+        (_, Route::Desired(name)) => {
+            let thing = match known(cloud, &name) {
                 Ok(t) => t,
                 Err(e) => return e,
             };
@@ -146,21 +130,8 @@ pub fn handle(
                 Err(rejection) => error(rejection.code, rejection.message),
             }
         }
-        ("POST", ["api", "v1", "commands"]) => {
-            #[derive(Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Body {
-                thing_name: String,
-                action: String,
-                #[serde(default)]
-                params: Map<String, Value>,
-                #[serde(default = "default_ttl")]
-                ttl: u64,
-            }
-            fn default_ttl() -> u64 {
-                30
-            }
-            let body: Body = match parse(body) {
+        (_, Route::Commands) => {
+            let body: SendCommand = match parse(body) {
                 Ok(b) => b,
                 Err(e) => return e,
             };
@@ -177,28 +148,16 @@ pub fn handle(
             let id = cloud.send_command(now, &thing, &body.action, body.params, body.ttl);
             (201, to_json(cloud.execution(&id)))
         }
-        ("GET", ["api", "v1", "commands", "executions", id]) => match cloud.execution(id) {
+        (_, Route::Execution(id)) => match cloud.execution(&id) {
             Some(e) => (200, to_json(Some(e))),
             None => error(404, format!("no command execution {id}")),
         },
-        ("POST", ["api", "v1", "jobs"]) => {
-            #[derive(Deserialize)]
-            struct Targets {
-                #[serde(rename = "thingNames", default)]
-                thing_names: Vec<String>,
-            }
-            #[derive(Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Body {
-                #[serde(default)]
-                description: String,
-                targets: Targets,
-                document: Value,
-                #[serde(default, rename = "type")]
-                job_type: JobType,
-                step_timeout_in_minutes: Option<u64>,
-            }
-            let body: Body = match parse(body) {
+        (Method::Get, Route::Jobs) => {
+            let data: Vec<Value> = cloud.jobs().map(|j| to_json(Some(j))).collect();
+            (200, json!({ "data": data }))
+        }
+        (_, Route::Jobs) => {
+            let body: CreateJob = match parse(body) {
                 Ok(b) => b,
                 Err(e) => return e,
             };
@@ -221,18 +180,14 @@ pub fn handle(
                 Err(e) => error(400, e.to_string()),
             }
         }
-        ("GET", ["api", "v1", "jobs"]) => {
-            let data: Vec<Value> = cloud.jobs().map(|j| to_json(Some(j))).collect();
-            (200, json!({ "data": data }))
-        }
-        ("GET", ["api", "v1", "jobs", id]) => match cloud.job(id) {
+        (_, Route::Job(id)) => match cloud.job(&id) {
             Some(j) => (200, to_json(Some(j))),
             None => error(404, format!("no job {id}")),
         },
-        ("GET", ["api", "v1", "jobs", id, "executions"]) => match cloud.job(id) {
+        (_, Route::JobExecutions(id)) => match cloud.job(&id) {
             Some(_) => {
                 let data: Vec<Value> = cloud
-                    .job_executions(id)
+                    .job_executions(&id)
                     .into_iter()
                     .map(|e| to_json(Some(e)))
                     .collect();
@@ -240,24 +195,16 @@ pub fn handle(
             }
             None => error(404, format!("no job {id}")),
         },
-        ("POST", ["api", "v1", "jobs", id, "cancel"]) => match cloud.cancel_job(now, id) {
-            Ok(()) => (200, to_json(cloud.job(id))),
+        (_, Route::JobCancel(id)) => match cloud.cancel_job(now, &id) {
+            Ok(()) => (200, to_json(cloud.job(&id))),
             Err(e) => error(404, e.to_string()),
         },
-        ("GET", ["api", "v1", "thing-datas", name, "shadow"]) => match known(cloud, name) {
+        (_, Route::DeviceShadow(name)) => match known(cloud, &name) {
             Ok(thing) => (200, document(&cloud.shadow(&thing))),
             Err(e) => e,
         },
-        ("POST", ["api", "v1", "thing-datas", "shadow", "reported"]) => {
-            #[derive(Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Body {
-                thing_name: String,
-                state: thingsim_fleet::shadow::UpdateState,
-                client_token: Option<String>,
-                version: Option<u64>,
-            }
-            let body: Body = match parse(body) {
+        (_, Route::DeviceReported) => {
+            let body: Report = match parse(body) {
                 Ok(b) => b,
                 Err(e) => return e,
             };
@@ -285,16 +232,8 @@ pub fn handle(
                 Err(rejection) => error(rejection.code, rejection.message),
             }
         }
-        ("POST", ["api", "v1", "thing-datas", "events"]) => {
-            #[derive(Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Body {
-                thing_name: String,
-                event_type: String,
-                #[serde(default)]
-                payload: Value,
-            }
-            let body: Body = match parse(body) {
+        (_, Route::DeviceEvents) => {
+            let body: DeviceEvent = match parse(body) {
                 Ok(b) => b,
                 Err(e) => return e,
             };
@@ -311,14 +250,7 @@ pub fn handle(
             cloud.device_event(&thing, &body.event_type, body.payload);
             (200, json!({ "accepted": true }))
         }
-        ("POST", ["api", "v1", "thing-datas", "jobs", rest @ ..]) => {
-            let topic = match rest {
-                ["get"] => JobsTopic::Get(Reply::Request),
-                ["start-next"] => JobsTopic::StartNext(Reply::Request),
-                [job_id, "get"] => JobsTopic::JobGet((*job_id).to_owned(), Reply::Request),
-                [job_id, "update"] => JobsTopic::JobUpdate((*job_id).to_owned(), Reply::Request),
-                _ => return error(404, format!("nothing at {path}")),
-            };
+        (_, Route::DeviceJobs(topic)) => {
             let request: Value = match parse(body) {
                 Ok(v) => v,
                 Err(e) => return e,
@@ -345,8 +277,6 @@ pub fn handle(
                 }
             }
         }
-        (_, ["api", "v1", ..]) => error(405, format!("{method} {path} is not part of the API")),
-        _ => error(404, format!("nothing at {path}")),
     }
 }
 
@@ -475,6 +405,59 @@ mod tests {
             json!({"thingName": "t1"}),
         );
         cloud
+    }
+
+    /// The page's cloud panel in local mode (Operation::http, then Operation::outcome on the
+    /// answer) and the sandbox's in-page cloud (Cloud::operate) say the same thing for the same
+    /// operation: the API is defined once.
+    #[test]
+    fn an_operation_reads_the_same_through_the_api_and_in_the_sandbox() {
+        use thingsim_fleet::cloud::Operation;
+        let t1 = ThingName::new("t1").unwrap();
+        let operations = [
+            Operation::SetDesired {
+                thing: t1.clone(),
+                desired: json!({"on": true}).as_object().cloned().unwrap(),
+            },
+            Operation::SendCommand {
+                thing: t1.clone(),
+                action: "reboot".into(),
+                params: serde_json::Map::new(),
+                ttl: 30,
+            },
+            Operation::CreateJob {
+                thing: t1,
+                document: json!({"action": "reboot"}),
+                step_timeout_minutes: Some(2),
+            },
+        ];
+        let (mut served, mut sandbox) = (cloud_with_t1(), cloud_with_t1());
+        let mut job_id = String::new();
+        for operation in operations {
+            let (method, path, body) = operation.http();
+            let (status, answer) = call(&mut served, method.as_str(), &path, body);
+            assert!(
+                (200..300).contains(&status),
+                "{operation:?}: {status} {answer}"
+            );
+            let words = operation.outcome(&answer).to_string();
+            assert_eq!(
+                Ok(words.clone()),
+                sandbox.operate(NOW, operation),
+                "{answer}"
+            );
+            if let Some(id) = answer.get("jobId").and_then(Value::as_str) {
+                job_id = id.to_owned();
+            }
+        }
+        let cancel = Operation::CancelJob { job_id };
+        let (method, path, body) = cancel.http();
+        let (status, answer) = call(&mut served, method.as_str(), &path, body);
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(
+            Ok(cancel.outcome(&answer).to_string()),
+            sandbox.operate(NOW, cancel)
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thingsim_mqtt::{Message, Millis, Qos};
 
+use crate::api::{self, Method, Outcome, Route};
 use crate::commands::{CommandTracker, Execution};
 use crate::jobs::JobExecution;
 use crate::jobs::cloud::{Job, JobType, JobsCloud, JobsSnapshot, Outgoing};
@@ -112,13 +113,13 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The management API request that performs it: method, path and JSON body (see
-    /// thingsim-cloud's API table).
-    pub fn http(&self) -> (&'static str, String, Value) {
+    /// The management API request that performs it: method, path and JSON body (the routes
+    /// and bodies of [`crate::api`]).
+    pub fn http(&self) -> (Method, String, Value) {
         match self {
             Self::SetDesired { thing, desired } => (
-                "PUT",
-                format!("/api/v1/things/{}/shadow/desired", thing.path_segment()),
+                Method::Put,
+                Route::Desired(thing.as_str().to_owned()).path(),
                 serde_json::json!({ "state": { "desired": desired } }),
             ),
             Self::SendCommand {
@@ -127,28 +128,61 @@ impl Operation {
                 params,
                 ttl,
             } => (
-                "POST",
-                "/api/v1/commands".to_owned(),
-                serde_json::json!({ "thingName": thing, "action": action, "params": params, "ttl": ttl }),
+                Method::Post,
+                Route::Commands.path(),
+                to_json(&api::SendCommand {
+                    thing_name: thing.as_str().to_owned(),
+                    action: action.clone(),
+                    params: params.clone(),
+                    ttl: *ttl,
+                }),
             ),
             Self::CreateJob {
                 thing,
                 document,
                 step_timeout_minutes,
             } => (
-                "POST",
-                "/api/v1/jobs".to_owned(),
-                serde_json::json!({
-                    "description": "from the thingsim console",
-                    "targets": { "thingNames": [thing] },
-                    "document": document,
-                    "stepTimeoutInMinutes": step_timeout_minutes,
+                Method::Post,
+                Route::Jobs.path(),
+                to_json(&api::CreateJob {
+                    description: CONSOLE_JOB.to_owned(),
+                    targets: api::Targets {
+                        thing_names: vec![thing.as_str().to_owned()],
+                    },
+                    document: document.clone(),
+                    job_type: JobType::Snapshot,
+                    step_timeout_in_minutes: *step_timeout_minutes,
                 }),
             ),
-            Self::CancelJob { job_id } => {
-                let job = crate::topics::path_segment(job_id);
-                ("POST", format!("/api/v1/jobs/{job}/cancel"), Value::Null)
-            }
+            Self::CancelJob { job_id } => (
+                Method::Post,
+                Route::JobCancel(job_id.clone()).path(),
+                Value::Null,
+            ),
+        }
+    }
+
+    /// What the API's `answer` to [`Operation::http`] says was done.
+    pub fn outcome(&self, answer: &Value) -> Outcome {
+        let field = |k: &str| match answer.get(k) {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        };
+        match self {
+            Self::SetDesired { .. } => Outcome::DesiredSet {
+                version: answer.get("version").and_then(Value::as_u64).unwrap_or(0),
+            },
+            Self::SendCommand { action, .. } => Outcome::CommandSent {
+                action: action.clone(),
+                execution_id: field("executionId"),
+            },
+            Self::CreateJob { .. } => Outcome::JobCreated {
+                job_id: field("jobId"),
+            },
+            Self::CancelJob { job_id } => Outcome::JobCanceled {
+                job_id: job_id.clone(),
+            },
         }
     }
 }
@@ -165,6 +199,13 @@ pub struct CloudSnapshot {
     pub jobs: JobsSnapshot,
     /// The counter behind our own desired-update tokens.
     pub next_token: u64,
+}
+
+/// The description of jobs a console creates.
+const CONSOLE_JOB: &str = "from the thingsim console";
+
+fn to_json(body: &impl Serialize) -> Value {
+    serde_json::to_value(body).unwrap_or(Value::Null)
 }
 
 /// Remembered tokens of our own desired updates, to ignore their echo on `shadow/update`.
@@ -447,7 +488,7 @@ impl Cloud {
         match operation {
             Operation::SetDesired { thing, desired } => self
                 .set_desired(now, &thing, desired)
-                .map(|a| format!("desired state set; shadow version {}", a.version))
+                .map(|a| Outcome::DesiredSet { version: a.version }.to_string())
                 .map_err(|r| r.to_string()),
             Operation::SendCommand {
                 thing,
@@ -455,8 +496,12 @@ impl Cloud {
                 params,
                 ttl,
             } => {
-                let id = self.send_command(now, &thing, &action, params, ttl);
-                Ok(format!("command {action} sent (execution {id})"))
+                let execution_id = self.send_command(now, &thing, &action, params, ttl);
+                Ok(Outcome::CommandSent {
+                    action,
+                    execution_id,
+                }
+                .to_string())
             }
             Operation::CreateJob {
                 thing,
@@ -465,17 +510,17 @@ impl Cloud {
             } => self
                 .create_job(
                     now,
-                    "from the thingsim console",
+                    CONSOLE_JOB,
                     document,
                     &[thing],
                     JobType::Snapshot,
                     step_timeout_minutes,
                 )
-                .map(|id| format!("job {id} created"))
+                .map(|job_id| Outcome::JobCreated { job_id }.to_string())
                 .map_err(|e| e.to_string()),
             Operation::CancelJob { job_id } => self
                 .cancel_job(now, &job_id)
-                .map(|()| format!("job {job_id} canceled"))
+                .map(|()| Outcome::JobCanceled { job_id }.to_string())
                 .map_err(|e| e.to_string()),
         }
     }

@@ -23,10 +23,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Qos};
 
+use crate::api::{self, Route};
 use crate::shadow::Update;
 use crate::shadow::cloud::ShadowDocument;
 use crate::shadow::state::State;
-use crate::topics::{JobsTopic, Reply, ShadowTopic, path_segment};
+use crate::topics::{JobsTopic, Reply, ShadowTopic};
 use crate::{ThingName, Topic};
 
 /// The longest wait between polls while the API fails.
@@ -201,7 +202,7 @@ impl HttpsLink {
         if self.next_poll.is_some_and(|at| at <= now) {
             // Polled again when this poll is answered (or fails).
             self.next_poll = None;
-            let path = format!("/api/v1/thing-datas/{}/shadow", self.thing.path_segment());
+            let path = Route::DeviceShadow(self.thing.as_str().to_owned()).path();
             self.queue.push_back(Queued {
                 kind: Kind::Poll,
                 method: "GET",
@@ -380,29 +381,28 @@ impl HttpsLink {
                 Update::from_slice(&message.payload).map_err(|e| e.to_string())?;
                 post(
                     Kind::Report,
-                    "/api/v1/thing-datas/shadow/reported".into(),
+                    Route::DeviceReported.path(),
                     body_with_thing(&message.payload)?,
                 )
             }
             Topic::Event(kind) => {
                 let payload: Value =
                     serde_json::from_slice(&message.payload).unwrap_or(Value::Null);
-                let body = serde_json::json!({
-                    "thingName": thing.as_str(), "eventType": kind, "payload": payload,
-                });
-                post(Kind::Event, "/api/v1/thing-datas/events".into(), body)
+                let body = api::DeviceEvent {
+                    thing_name: thing.as_str().to_owned(),
+                    event_type: kind,
+                    payload,
+                };
+                let body = serde_json::to_value(body).map_err(|e| e.to_string())?;
+                post(Kind::Event, Route::DeviceEvents.path(), body)
             }
             Topic::Jobs(jobs) => {
                 let path = match &jobs {
-                    JobsTopic::Get(Reply::Request) => "/api/v1/thing-datas/jobs/get".to_owned(),
-                    JobsTopic::StartNext(Reply::Request) => {
-                        "/api/v1/thing-datas/jobs/start-next".to_owned()
-                    }
-                    JobsTopic::JobGet(id, Reply::Request) => {
-                        format!("/api/v1/thing-datas/jobs/{}/get", path_segment(id))
-                    }
-                    JobsTopic::JobUpdate(id, Reply::Request) => {
-                        format!("/api/v1/thing-datas/jobs/{}/update", path_segment(id))
+                    JobsTopic::Get(Reply::Request)
+                    | JobsTopic::StartNext(Reply::Request)
+                    | JobsTopic::JobGet(_, Reply::Request)
+                    | JobsTopic::JobUpdate(_, Reply::Request) => {
+                        Route::DeviceJobs(jobs.clone()).path()
                     }
                     _ => return Ok(None),
                 };

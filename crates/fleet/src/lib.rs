@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod cloud;
 pub mod commands;
 pub mod device;

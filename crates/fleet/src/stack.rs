@@ -26,6 +26,7 @@ use thingsim_mqtt::{
     Backoff, Command, Event, Message, Millis, Options, Output, Session, State, SubscriptionState,
 };
 
+use crate::api::Route;
 use crate::device::{Device, DeviceEvent, DeviceOutput, UserCommand};
 use crate::https::{HttpRequest, HttpsLink, LinkEvent, LinkOutput, parse_shadow};
 use crate::shadow::cloud::ShadowDocument;
@@ -560,10 +561,7 @@ impl DeviceStack {
             self.finish();
         }
         if startup && let Some(device) = &self.device {
-            let path = format!(
-                "/api/v1/thing-datas/{}/shadow",
-                device.thing().path_segment()
-            );
+            let path = Route::DeviceShadow(device.thing().as_str().to_owned()).path();
             let id = self.next_id;
             self.next_id += 1;
             self.request(

@@ -253,6 +253,7 @@ fn each_operation_is_the_management_api_request_that_performs_it() {
                     "description": "from the thingsim console",
                     "targets": {"thingNames": ["lamp@1"]},
                     "document": {"action": "reboot"},
+                    "type": "SNAPSHOT",
                     "stepTimeoutInMinutes": 2,
                 }),
             ),
@@ -265,8 +266,9 @@ fn each_operation_is_the_management_api_request_that_performs_it() {
         ),
     ];
     for (operation, (method, path, body)) in cases {
+        let (m, p, b) = operation.http();
         assert_eq!(
-            operation.http(),
+            (m.as_str(), p, b),
             (method, path.to_owned(), body),
             "{operation:?}"
         );
