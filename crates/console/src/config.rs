@@ -3,7 +3,7 @@
 //! Validation lives here, not in the UI, so every shell (browser form, URL parameters, tests)
 //! refuses the same input with the same words.
 
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use thingsim_mqtt::{
     BrokerUrl, DEFAULT_MAXIMUM_PACKET_SIZE, Message, Options, ProtocolVersion, Qos,
 };
@@ -12,8 +12,7 @@ use thingsim_fleet::model::Template;
 use thingsim_fleet::{ThingName, Topic};
 
 /// Where the device's cloud is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// The cloud role and a message-level broker run inside the page; no server at all.
     #[default]
@@ -53,8 +52,7 @@ pub const LOCAL_BROKER: &str = "ws://127.0.0.1:8083/mqtt";
 pub const LOCAL_CLOUD_API: &str = "http://127.0.0.1:8081";
 
 /// The connection form, as typed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectForm {
     /// Sandbox, local or any broker.
     pub mode: Mode,
@@ -287,6 +285,37 @@ impl ConnectForm {
         config
     }
 
+    /// The form's text fields by their saved (camelCase) names. Saved settings are a JSON
+    /// object read and written through `serde_json::Value`, not a derive: the page already
+    /// carries `Value`, and a derive for this form weighed about 3 KB gzip in the release build.
+    fn texts(&mut self) -> [(&'static str, &mut String); 12] {
+        [
+            ("brokerUrl", &mut self.broker_url),
+            ("cloudApi", &mut self.cloud_api),
+            ("clientId", &mut self.client_id),
+            ("thingName", &mut self.thing_name),
+            ("username", &mut self.username),
+            ("password", &mut self.password),
+            ("keepAlive", &mut self.keep_alive),
+            ("maxPacket", &mut self.max_packet),
+            ("template", &mut self.template),
+            ("apiKey", &mut self.api_key),
+            ("apiSecret", &mut self.api_secret),
+            ("pollSecs", &mut self.poll_secs),
+        ]
+    }
+
+    /// The form's switches by their saved names.
+    fn switches(&mut self) -> [(&'static str, &mut bool); 5] {
+        [
+            ("mqtt5", &mut self.mqtt5),
+            ("persistent", &mut self.persistent),
+            ("remember", &mut self.remember),
+            ("https", &mut self.https),
+            ("will", &mut self.will),
+        ]
+    }
+
     /// The settings to save: the password only when `remember` is on.
     pub fn to_saved(&self) -> String {
         let mut saved = self.clone();
@@ -294,12 +323,38 @@ impl ConnectForm {
             saved.password.clear();
             saved.api_secret.clear();
         }
-        serde_json::to_string(&saved).unwrap_or_default()
+        let mut map = Map::new();
+        map.insert("mode".into(), Value::String(saved.mode.as_str().into()));
+        for (key, text) in saved.texts() {
+            map.insert(key.into(), Value::String(std::mem::take(text)));
+        }
+        for (key, on) in saved.switches() {
+            map.insert(key.into(), Value::Bool(*on));
+        }
+        Value::Object(map).to_string()
     }
 
-    /// Saved settings back (unknown or damaged settings give `None`: start fresh).
+    /// Saved settings back (unknown or damaged settings give `None`: start fresh). Missing
+    /// fields keep their defaults; a field of the wrong type or an unknown mode is damage.
     pub fn from_saved(json: &str) -> Option<Self> {
-        serde_json::from_str(json).ok()
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(json) else {
+            return None;
+        };
+        let mut form = Self::default();
+        if let Some(mode) = map.get("mode") {
+            form.mode = Mode::parse(mode.as_str()?)?;
+        }
+        for (key, text) in form.texts() {
+            if let Some(value) = map.get(key) {
+                value.as_str()?.clone_into(text);
+            }
+        }
+        for (key, on) in form.switches() {
+            if let Some(value) = map.get(key) {
+                *on = value.as_bool()?;
+            }
+        }
+        Some(form)
     }
 
     /// The ThingDatas API at `base` with the key and secret typed, or why not. No key: no API
@@ -664,6 +719,53 @@ mod tests {
             "s3cret"
         );
         assert_eq!(ConnectForm::from_saved("{not json"), None);
+    }
+
+    #[test]
+    fn every_field_survives_saving_and_settings_saved_by_older_versions_still_load() {
+        let form = ConnectForm {
+            mode: Mode::Local,
+            broker_url: "ws://b:1/mqtt".into(),
+            cloud_api: "http://a:2".into(),
+            client_id: "c".into(),
+            thing_name: "t".into(),
+            username: "u".into(),
+            password: "p".into(),
+            mqtt5: false,
+            keep_alive: "9".into(),
+            max_packet: "4096".into(),
+            persistent: false,
+            template: "smart-plug".into(),
+            remember: true,
+            https: true,
+            api_key: "k".into(),
+            api_secret: "s".into(),
+            poll_secs: "7".into(),
+            will: true,
+        };
+        assert_eq!(ConnectForm::from_saved(&form.to_saved()), Some(form));
+        // What the serde derive of earlier releases wrote (camelCase, lowercase mode), minus a
+        // few fields: those keep their defaults.
+        let old = r#"{"mode":"broker","brokerUrl":"wss://x/mqtt","clientId":"dev","thingName":"lamp","mqtt5":true,"keepAlive":"30","persistent":true,"template":"smart-light","remember":false}"#;
+        let loaded = ConnectForm::from_saved(old).unwrap();
+        assert_eq!(
+            (
+                loaded.mode,
+                loaded.broker_url.as_str(),
+                loaded.keep_alive.as_str()
+            ),
+            (Mode::Broker, "wss://x/mqtt", "30")
+        );
+        assert_eq!(loaded.poll_secs, ConnectForm::default().poll_secs);
+        for damaged in [
+            r#"{"mode":"cloud"}"#,
+            r#"{"mode":1}"#,
+            r#"{"keepAlive":60}"#,
+            r#"{"remember":"yes"}"#,
+            "[]",
+        ] {
+            assert_eq!(ConnectForm::from_saved(damaged), None, "{damaged}");
+        }
     }
 
     #[test]

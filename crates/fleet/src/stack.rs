@@ -20,8 +20,6 @@
 //! the GET when it was given an API ([`MqttLink::api`]); without one it relies on the broker
 //! queueing the delta for its persistent session, and says so once.
 
-use std::collections::BTreeMap;
-
 use thingsim_mqtt::{
     Backoff, Command, Event, Message, Millis, Options, Output, Session, State, SubscriptionState,
 };
@@ -199,8 +197,9 @@ pub struct DeviceStack {
     device: Option<Device>,
     /// Wall clock minus monotonic clock.
     offset: i128,
-    /// Requests in flight: what was asked, and when (monotonic).
-    requests: BTreeMap<u64, (HttpRequest, Millis)>,
+    /// Requests in flight: what was asked, and when (monotonic). A few at most: a Vec is
+    /// smaller in the page than a map.
+    requests: Vec<(HttpRequest, Millis)>,
     /// Ids for the stack's own requests (the startup GET), above the HTTPS link's.
     next_id: u64,
     stopping: bool,
@@ -261,7 +260,7 @@ impl DeviceStack {
             link,
             device,
             offset: i128::from(epoch.0) - i128::from(now.0),
-            requests: BTreeMap::new(),
+            requests: Vec::new(),
             next_id: 1 << 48,
             stopping: false,
             stopped: false,
@@ -348,9 +347,10 @@ impl DeviceStack {
 
     /// The answer to request `id`.
     pub fn handle_response(&mut self, now: Millis, id: u64, answer: HttpAnswer) {
-        let Some((request, sent)) = self.requests.remove(&id) else {
+        let Some(at) = self.requests.iter().position(|(r, _)| r.id == id) else {
             return;
         };
+        let (request, sent) = self.requests.swap_remove(at);
         let ms = now.saturating_since(sent);
         self.emit(StackEvent::Http(HttpExchange::response(
             &request, &answer, ms,
@@ -578,7 +578,7 @@ impl DeviceStack {
 
     fn request(&mut self, now: Millis, request: HttpRequest) {
         self.emit(StackEvent::Http(HttpExchange::request(&request)));
-        self.requests.insert(request.id, (request.clone(), now));
+        self.requests.push((request.clone(), now));
         self.outputs.push_back(StackOutput::Request(request));
     }
 

@@ -425,7 +425,9 @@ impl DeviceModel {
             );
         }
         let result = if action == REBOOT.action {
-            Ok(Map::from_iter([("rebooted".to_owned(), Value::Bool(true))]))
+            let mut result = Map::new();
+            result.insert("rebooted".to_owned(), Value::Bool(true));
+            Ok(result)
         } else {
             self.template
                 .behaviour
