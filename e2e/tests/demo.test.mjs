@@ -320,6 +320,50 @@ test('a command left unanswered says so and waits for the cloud to time it out',
   await ctx.close();
 });
 
+test('any-broker mode with the API fields: a change made while the device was away on a clean session arrives by the startup GET, with no delta', { skip: !API_KEY && 'needs THINGSIM_API_KEY' }, async () => {
+  const thing = `e2e-anyapi-${Date.now()}`;
+  const { device, errors, ctx } = await newDevicePage('?mode=broker&connect=0');
+  await device.byTestId('api-hint').waitFor();
+  // Registered as Fleets has it: by the operator, before the device first connects.
+  assert.equal((await api(device.page, 'POST', '/api/v1/things', { thingName: thing })).status, 201);
+  await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing });
+  await device.byTestId('persistent').uncheck();
+  await device.byTestId('cloud-api').fill(API_URL);
+  await device.byTestId('api-key').fill(KEY);
+  await device.byTestId('api-secret').fill(SECRET);
+  await device.connect();
+  await device.waitForStatus('connected');
+  await device.connect(); // Disconnect
+  await device.waitForStatus('offline');
+
+  // Away, with a clean session: the broker keeps nothing for it, and nobody else listens.
+  const set = await api(device.page, 'PUT', `/api/v1/things/${thing}/shadow/desired`, { state: { desired: { targetTemperature: 18.5 } } });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  await device.byTestId('log-clear').click();
+  await device.connect();
+  await device.waitForStatus('connected');
+  await device.page.waitForFunction(
+    () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '18.5', null, { timeout: 10_000 });
+  await device.page.waitForFunction(
+    (path) => document.querySelector('[data-testid="message-log"]')?.textContent.includes(path),
+    `GET /api/v1/thing-datas/${thing}/shadow`, { timeout: 10_000 });
+  // Applied from the document: the only delta line in the log would be an incoming one.
+  await device.byTestId('log-filter').fill('shadow/update/delta');
+  await device.page.waitForFunction(() => /^0\b/.test(document.querySelector('[data-testid="log-count"]')?.textContent.trim() ?? ''), null, { timeout: 5_000 });
+  // And the cloud sees it converge.
+  let shadow;
+  for (let i = 0; i < 50; i++) {
+    shadow = (await api(device.page, 'GET', `/api/v1/things/${thing}/shadow`)).body;
+    if (shadow?.reported?.targetTemperature === 18.5 && Object.keys(shadow.delta ?? {}).length === 0) break;
+    await device.page.waitForTimeout(100);
+  }
+  assert.equal(shadow.reported.targetTemperature, 18.5, JSON.stringify(shadow));
+  assert.deepEqual(shadow.delta, {});
+  await device.screenshot('any-broker-startup-get');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('100,000 messages: the log keeps the newest 100,000 and the page stays responsive', async () => {
   const thing = `e2e-flood-${Date.now()}`;
   const { device, errors, ctx } = await newDevicePage('?mode=broker');
@@ -386,55 +430,6 @@ test('local mode: desired state set before the device ever connected is applied 
   await device.waitForStatus('connected');
   await device.page.waitForFunction(
     () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '17', null, { timeout: 10_000 });
-  assert.deepEqual(errors, []);
-  await ctx.close();
-});
-
-test('any-broker mode with the API fields: a change made while the device was away on a clean session arrives by the startup GET, with no delta', { skip: !API_KEY && 'needs THINGSIM_API_KEY' }, async () => {
-  const thing = `e2e-anyapi-${Date.now()}`;
-  const { device, errors, ctx } = await newDevicePage('?mode=broker&connect=0');
-  await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing });
-  await device.byTestId('persistent').uncheck();
-  await device.byTestId('cloud-api').fill(API_URL);
-  await device.byTestId('api-key').fill(KEY);
-  await device.byTestId('api-secret').fill(SECRET);
-  await device.connect();
-  await device.waitForStatus('connected');
-  // Its first report registers the thing.
-  let registered;
-  for (let i = 0; i < 100; i++) {
-    registered = await api(device.page, 'GET', `/api/v1/things/${thing}/shadow`);
-    if (registered.status === 200) break;
-    await device.page.waitForTimeout(100);
-  }
-  assert.equal(registered.status, 200, JSON.stringify(registered.body));
-  await device.connect(); // Disconnect
-  await device.waitForStatus('offline');
-
-  // Away, with a clean session: the broker keeps nothing for it, and nobody else listens.
-  const set = await api(device.page, 'PUT', `/api/v1/things/${thing}/shadow/desired`, { state: { desired: { targetTemperature: 18.5 } } });
-  assert.equal(set.status, 200, JSON.stringify(set.body));
-  await device.byTestId('log-clear').click();
-  await device.connect();
-  await device.waitForStatus('connected');
-  await device.page.waitForFunction(
-    () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '18.5', null, { timeout: 10_000 });
-  await device.page.waitForFunction(
-    (path) => document.querySelector('[data-testid="message-log"]')?.textContent.includes(path),
-    `GET /api/v1/thing-datas/${thing}/shadow`, { timeout: 10_000 });
-  // Applied from the document: the only delta line in the log would be an incoming one.
-  await device.byTestId('log-filter').fill('shadow/update/delta');
-  await device.page.waitForFunction(() => /^0\b/.test(document.querySelector('[data-testid="log-count"]')?.textContent.trim() ?? ''), null, { timeout: 5_000 });
-  // And the cloud sees it converge.
-  let shadow;
-  for (let i = 0; i < 50; i++) {
-    shadow = (await api(device.page, 'GET', `/api/v1/things/${thing}/shadow`)).body;
-    if (shadow?.reported?.targetTemperature === 18.5 && Object.keys(shadow.delta ?? {}).length === 0) break;
-    await device.page.waitForTimeout(100);
-  }
-  assert.equal(shadow.reported.targetTemperature, 18.5, JSON.stringify(shadow));
-  assert.deepEqual(shadow.delta, {});
-  await device.screenshot('any-broker-startup-get');
   assert.deepEqual(errors, []);
   await ctx.close();
 });
