@@ -20,6 +20,8 @@
 //! the GET when it was given an API ([`MqttLink::api`]); without one it relies on the broker
 //! queueing the delta for its persistent session, and says so once.
 
+use std::collections::VecDeque;
+
 use thingsim_mqtt::{
     Backoff, Command, Event, Message, Millis, Options, Output, Session, State, SubscriptionState,
 };
@@ -204,7 +206,7 @@ pub struct DeviceStack {
     next_id: u64,
     stopping: bool,
     stopped: bool,
-    outputs: std::collections::VecDeque<StackOutput>,
+    outputs: VecDeque<StackOutput>,
     /// The last `Idle` deadlines of the device and of the link (wall clock; the session's and
     /// the reopen timer are monotonic and read where they live).
     device_deadline: Option<Millis>,
@@ -264,7 +266,7 @@ impl DeviceStack {
             next_id: 1 << 48,
             stopping: false,
             stopped: false,
-            outputs: std::collections::VecDeque::new(),
+            outputs: VecDeque::new(),
             device_deadline: None,
             link_deadline: None,
             session_deadline: None,
@@ -650,26 +652,18 @@ impl DeviceStack {
         for event in &for_device {
             device.handle_mqtt_event(epoch, event);
         }
-        let mut handed_over = false;
-        loop {
-            match device.poll_output() {
-                DeviceOutput::Mqtt(command) => {
-                    if let Command::Publish(message) = &command {
-                        self.outputs
-                            .push_back(StackOutput::Event(StackEvent::Sent(message.clone())));
-                    }
-                    m.session.handle_command(now, command);
-                    handed_over = true;
+        let outputs = &mut self.outputs;
+        let handed_over = drain_device(
+            device,
+            outputs,
+            &mut self.device_deadline,
+            |command, outputs| {
+                if let Command::Publish(message) = &command {
+                    outputs.push_back(StackOutput::Event(StackEvent::Sent(message.clone())));
                 }
-                DeviceOutput::Event(event) => self
-                    .outputs
-                    .push_back(StackOutput::Event(StackEvent::Device(event))),
-                DeviceOutput::Idle { deadline } => {
-                    self.device_deadline = deadline;
-                    break;
-                }
-            }
-        }
+                m.session.handle_command(now, command);
+            },
+        );
         handed_over || !for_device.is_empty()
     }
 
@@ -681,22 +675,14 @@ impl DeviceStack {
         let Some(device) = self.device.as_mut() else {
             return false;
         };
-        let mut busy = false;
-        loop {
-            match device.poll_output() {
-                DeviceOutput::Mqtt(command) => {
-                    busy = true;
-                    link.handle_device_command(command);
-                }
-                DeviceOutput::Event(event) => self
-                    .outputs
-                    .push_back(StackOutput::Event(StackEvent::Device(event))),
-                DeviceOutput::Idle { deadline } => {
-                    self.device_deadline = deadline;
-                    break;
-                }
-            }
-        }
+        let mut busy = drain_device(
+            device,
+            &mut self.outputs,
+            &mut self.device_deadline,
+            |c, _| {
+                link.handle_device_command(c);
+            },
+        );
         let mut requests = Vec::new();
         loop {
             match link.poll_output() {
@@ -729,6 +715,32 @@ impl DeviceStack {
             self.request(now, request);
         }
         busy
+    }
+}
+
+/// Drains `device`: its session commands to `to_link`, its events to the UI, its deadline kept.
+/// True when it handed the link something.
+fn drain_device(
+    device: &mut Device,
+    outputs: &mut VecDeque<StackOutput>,
+    deadline: &mut Option<Millis>,
+    mut to_link: impl FnMut(Command, &mut VecDeque<StackOutput>),
+) -> bool {
+    let mut handed_over = false;
+    loop {
+        match device.poll_output() {
+            DeviceOutput::Mqtt(command) => {
+                to_link(command, outputs);
+                handed_over = true;
+            }
+            DeviceOutput::Event(event) => {
+                outputs.push_back(StackOutput::Event(StackEvent::Device(event)));
+            }
+            DeviceOutput::Idle { deadline: at } => {
+                *deadline = at;
+                return handed_over;
+            }
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use thingsim_fleet::cloud::{Cloud, CloudOutput};
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions};
 use thingsim_fleet::model::{DeviceModel, SMART_LIGHT, THERMOSTAT};
 use thingsim_fleet::stack::{DeviceStack, HttpAnswer, MqttLink, StackEvent, StackOutput, Status};
+use thingsim_fleet::world::topic_matches;
 use thingsim_mqtt::{Command, Event, Millis, Options, ProtocolVersion};
 
 /// The wall clock when the monotonic clock reads 0.
@@ -84,19 +85,6 @@ fn string_at(b: &[u8], at: usize) -> (String, usize) {
         String::from_utf8_lossy(&b[at + 2..at + 2 + len]).into_owned(),
         at + 2 + len,
     )
-}
-
-fn matches(filter: &str, topic: &str) -> bool {
-    let (mut f, mut t) = (filter.split('/'), topic.split('/'));
-    loop {
-        match (f.next(), t.next()) {
-            (Some("#"), _) => return true,
-            (Some("+"), Some(_)) => {}
-            (Some(a), Some(b)) if a == b => {}
-            (None, None) => return true,
-            _ => return false,
-        }
-    }
 }
 
 impl Broker {
@@ -222,7 +210,7 @@ impl Broker {
             let Some(granted) = conn
                 .subscriptions
                 .iter()
-                .filter(|(f, _, no_local)| matches(f, topic) && !(*no_local && idx == from))
+                .filter(|(f, _, no_local)| topic_matches(f, topic) && !(*no_local && idx == from))
                 .map(|(_, g, _)| *g)
                 .max()
             else {

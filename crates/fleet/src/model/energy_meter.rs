@@ -1,9 +1,10 @@
 //! An energy meter with a relay.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{
-    Behaviour, CommandSpec, InitialValue, JOBS, Kind, Property, REBOOT, Readings, Template, number,
+    Behaviour, InitialValue, JOBS, Kind, Property, REBOOT, RESET_ENERGY, Readings, Template,
+    number, reset_energy,
 };
 use crate::commands::CommandResponse;
 use crate::shadow::state::State;
@@ -49,14 +50,7 @@ pub static ENERGY_METER: Template = Template {
             initial: InitialValue::Str("0.9.7"),
         },
     ],
-    commands: &[
-        CommandSpec {
-            action: "resetEnergy",
-            description: "Zero the energy counter",
-            params: &[],
-        },
-        REBOOT,
-    ],
+    commands: &[RESET_ENERGY, REBOOT],
     job_actions: JOBS,
     behaviour: &EnergyMeter,
 };
@@ -74,9 +68,7 @@ impl Behaviour for EnergyMeter {
         r.set("power", p);
         let v = r.wander(230.0, 2.0);
         r.set("voltage", v);
-        // W × s → kWh.
-        let e = r.number("energy") + p * r.dt_secs / 3_600_000.0;
-        r.set("energy", e);
+        r.count_energy(p);
     }
 
     fn command(
@@ -85,11 +77,10 @@ impl Behaviour for EnergyMeter {
         action: &str,
         _args: &Map<String, Value>,
     ) -> Result<Map<String, Value>, CommandResponse> {
-        let mut result = Map::new();
-        if action == "resetEnergy" {
-            state.insert("energy".into(), json!(0.0));
-            result.insert("energy".into(), json!(0.0));
-        }
-        Ok(result)
+        Ok(if action == RESET_ENERGY.action {
+            reset_energy(state)
+        } else {
+            Map::new()
+        })
     }
 }

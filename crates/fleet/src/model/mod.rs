@@ -213,6 +213,13 @@ impl Readings<'_> {
         }
     }
 
+    /// Adds what `watts` drew over the tick to the `energy` counter (kWh).
+    pub fn count_energy(&mut self, watts: f64) {
+        // W × s → kWh.
+        let e = self.number("energy") + watts * self.dt_secs / 3_600_000.0;
+        self.set("energy", e);
+    }
+
     /// `value` moved by at most `amplitude`, either way with equal chance.
     pub fn wander(&mut self, value: f64, amplitude: f64) -> f64 {
         value + noise(self.rng) * amplitude
@@ -246,6 +253,21 @@ const JOBS: &[JobAction] = &[
         steps: 1,
     },
 ];
+
+/// The metering devices' command that zeroes the energy counter.
+const RESET_ENERGY: CommandSpec = CommandSpec {
+    action: "resetEnergy",
+    description: "Zero the energy counter",
+    params: &[],
+};
+
+/// What [`RESET_ENERGY`] does.
+fn reset_energy(state: &mut State) -> Map<String, Value> {
+    state.insert("energy".into(), json!(0.0));
+    let mut result = Map::new();
+    result.insert("energy".into(), json!(0.0));
+    result
+}
 
 const fn number(min: f64, max: f64, step: f64, unit: &'static str) -> Kind {
     Kind::Number {

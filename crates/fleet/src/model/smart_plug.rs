@@ -2,10 +2,11 @@
 //! cuts the load when it draws more than its limit (an overload trip the cloud sees as
 //! `on: false` in the next report).
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::{
-    Behaviour, CommandSpec, InitialValue, JOBS, Kind, Property, REBOOT, Readings, Template, number,
+    Behaviour, InitialValue, JOBS, Kind, Property, REBOOT, RESET_ENERGY, Readings, Template,
+    number, reset_energy,
 };
 use crate::commands::CommandResponse;
 use crate::shadow::state::State;
@@ -51,14 +52,7 @@ pub static SMART_PLUG: Template = Template {
             initial: InitialValue::Str("1.4.2"),
         },
     ],
-    commands: &[
-        CommandSpec {
-            action: "resetEnergy",
-            description: "Zero the energy counter",
-            params: &[],
-        },
-        REBOOT,
-    ],
+    commands: &[RESET_ENERGY, REBOOT],
     job_actions: JOBS,
     behaviour: &SmartPlug,
 };
@@ -83,9 +77,7 @@ impl Behaviour for SmartPlug {
             return;
         }
         r.set("power", p);
-        // W × s → kWh.
-        let e = r.number("energy") + p * r.dt_secs / 3_600_000.0;
-        r.set("energy", e);
+        r.count_energy(p);
     }
 
     fn command(
@@ -94,12 +86,11 @@ impl Behaviour for SmartPlug {
         action: &str,
         _args: &Map<String, Value>,
     ) -> Result<Map<String, Value>, CommandResponse> {
-        let mut result = Map::new();
-        if action == "resetEnergy" {
-            state.insert("energy".into(), json!(0.0));
-            result.insert("energy".into(), json!(0.0));
-        }
-        Ok(result)
+        Ok(if action == RESET_ENERGY.action {
+            reset_energy(state)
+        } else {
+            Map::new()
+        })
     }
 }
 
