@@ -394,6 +394,22 @@ mod tests {
     }
 
     #[test]
+    fn each_route_answers_the_methods_of_the_table() {
+        use Method::{Get, Post, Put};
+        let table: [(&[Method], Route); 6] = [
+            (&[Get, Post], Route::Things),
+            (&[Get, Post], Route::Jobs),
+            (&[Get], Route::Shadow("t".into())),
+            (&[Put], Route::Desired("t".into())),
+            (&[Post], Route::JobCancel("j".into())),
+            (&[Get], Route::DeviceShadow("t".into())),
+        ];
+        for (methods, route) in table {
+            assert_eq!(route.methods(), methods, "{route:?}");
+        }
+    }
+
+    #[test]
     fn paths_outside_the_routes_are_405_under_the_api_and_404_elsewhere() {
         for path in [
             "/api/v1/nope",

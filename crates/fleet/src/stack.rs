@@ -34,6 +34,9 @@ use crate::shadow::cloud::ShadowDocument;
 /// The first reconnect delay and the longest (ms); jitter halves each at random.
 const RECONNECT_MS: (u64, u64) = (1_000, 30_000);
 
+/// More rounds between the device and its link for one input than any real exchange needs.
+const MAX_ROUNDS: u32 = 10_000;
+
 /// An HTTP answer: `Ok((status, body))`, or `Err(reason)` when none came.
 pub type HttpAnswer = Result<(u16, Vec<u8>), String>;
 
@@ -253,7 +256,8 @@ impl DeviceStack {
             Link::Https(Box::new(HttpsLink::new(epoch, thing, poll_ms, seed))),
         );
         stack.emit(StackEvent::Status(Status::Connecting));
-        stack.pump(now);
+        // The first poll goes out at once, not after the first interval.
+        stack.handle_timeout(now);
         stack
     }
 
@@ -329,9 +333,8 @@ impl DeviceStack {
                 return;
             }
             m.transport = false;
-            if m.session.state() != State::AwaitingClose
-                && let Some(why) = why
-            {
+            // A reason the session or a failed send gave first stays: it is the better one.
+            if let Some(why) = why {
                 m.last_error.get_or_insert(why);
             }
             m.session.handle_transport_closed(now);
@@ -529,12 +532,19 @@ impl DeviceStack {
     /// Passes outputs between the device and its link until neither has anything to say.
     fn pump(&mut self, now: Millis) {
         let epoch = self.epoch(now);
-        loop {
-            let busy = match &mut self.link {
-                Link::Mqtt(_) => self.pump_mqtt(now, epoch),
-                Link::Https(_) => self.pump_https(now, epoch),
-            };
-            if !busy {
+        let mut rounds = 0;
+        while match &mut self.link {
+            Link::Mqtt(_) => self.pump_mqtt(now, epoch),
+            Link::Https(_) => self.pump_https(now, epoch),
+        } {
+            // The device and its link answer each other a handful of times per input; a
+            // conversation that never ends is a bug, and a hung page hides it.
+            rounds += 1;
+            if rounds == MAX_ROUNDS {
+                debug_assert!(
+                    rounds < MAX_ROUNDS,
+                    "the device and its link never went quiet"
+                );
                 break;
             }
         }

@@ -268,6 +268,8 @@ struct Net {
     in_flight: Vec<(Millis, Hop)>,
     /// Refuse the startup GET (the API is down).
     api_down: bool,
+    /// Answer the startup GET with this status instead.
+    api_status: Option<u16>,
 }
 
 fn device_options(client_id: &str, clean_start: bool) -> Options {
@@ -293,6 +295,7 @@ impl Net {
             cloud_deadline: None,
             in_flight: Vec::new(),
             api_down: false,
+            api_status: None,
         };
         let link = MqttLink {
             options,
@@ -428,6 +431,9 @@ impl Net {
         if self.api_down {
             return Err("connection refused".to_owned());
         }
+        if let Some(status) = self.api_status {
+            return Ok((status, b"{}".to_vec()));
+        }
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
             ("GET", ["api", "v1", "thing-datas", name, "shadow"]) => {
@@ -517,6 +523,33 @@ impl Net {
             self.cloud.handle_timeout(wall);
             self.drain(self.cloud_at);
         }
+    }
+
+    /// The broker drops endpoint `idx`'s connection (a restart, a kick).
+    fn kill(&mut self, idx: usize) {
+        self.broker.drop_conn(idx);
+        let generation = self.endpoints[idx].generation;
+        self.send(Hop::Closed(idx, generation));
+    }
+
+    /// What endpoint `idx` asked of its API, in order: (request id, path).
+    fn requests(&self, idx: usize) -> Vec<String> {
+        self.endpoints[idx]
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                StackEvent::Http(x) if x.outgoing => Some(x.line.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn notes(&self, idx: usize) -> usize {
+        self.endpoints[idx]
+            .events
+            .iter()
+            .filter(|e| matches!(e, StackEvent::Note { source, .. } if source == "startup"))
+            .count()
     }
 
     fn operate(&mut self, f: impl FnOnce(&mut Cloud, Millis)) {
@@ -876,4 +909,194 @@ fn a_change_made_on_the_device_goes_on_the_wire_in_the_same_turn() {
         net.cloud.shadow(&thing).reported["brightness"].as_f64(),
         Some(12.0)
     );
+}
+
+#[test]
+fn a_connection_the_broker_drops_is_reconnected_with_the_reason_and_a_stale_close_changes_nothing()
+{
+    let mut net = Net::new();
+    let light = net.add_device("light-1", ProtocolVersion::V5, false, false);
+    net.run_for(1_000);
+    net.kill(light);
+    net.run_for(LATENCY);
+    assert!(
+        matches!(
+            net.statuses(light).last(),
+            Some(Status::Reconnecting { last_error: Some(e), .. }) if e == "the broker closed the connection"
+        ),
+        "{:?}",
+        net.statuses(light)
+    );
+    net.run_for(2_000);
+    assert_eq!(net.statuses(light).last(), Some(&Status::Connected));
+
+    // A failed send names the cause; the close that follows does not replace it.
+    net.endpoints[light]
+        .stack
+        .handle_transport_error(net.now, "send failed: buffer full".into());
+    net.drain(light);
+    net.kill(light);
+    net.run_for(LATENCY);
+    assert!(
+        matches!(
+            net.statuses(light).last(),
+            Some(Status::Reconnecting { last_error: Some(e), .. }) if e == "send failed: buffer full"
+        ),
+        "{:?}",
+        net.statuses(light)
+    );
+
+    // Dropped by hand, then the old socket's close arrives late: nothing more happens.
+    net.run_for(2_000);
+    net.endpoints[light].stack.handle_drop(net.now);
+    net.drain(light);
+    let before = net.endpoints[light].events.len();
+    net.endpoints[light]
+        .stack
+        .handle_transport_closed(net.now, Some("late".into()));
+    net.drain(light);
+    assert_eq!(
+        net.endpoints[light].events.len(),
+        before,
+        "a stale close is no news"
+    );
+}
+
+#[test]
+fn a_refused_key_is_said_and_resume_gets_the_shadow_again_without_reconnecting() {
+    let mut net = Net::new();
+    net.api_status = Some(401);
+    let light = net.add_device("light-1", ProtocolVersion::V5, true, false);
+    net.run_for(1_000);
+    assert!(net.endpoints[light].events.iter().any(|e| matches!(
+        e,
+        StackEvent::Refused { reason, .. } if reason.starts_with("401") && reason.contains("refused")
+    )));
+    net.api_status = Some(500);
+    let statuses = net.statuses(light).len();
+    let reports = net.device_events(light).len();
+    net.endpoints[light].stack.handle_resume(net.now);
+    net.drain(light);
+    net.run_for(100);
+    assert_eq!(
+        net.statuses(light).len(),
+        statuses,
+        "connected: no new connection"
+    );
+    let gets = net.requests(light);
+    assert_eq!(gets.len(), 2, "the startup GET and one on resume: {gets:?}");
+    assert!(
+        net.device_events(light).len() > reports,
+        "resume re-syncs the device"
+    );
+    assert!(net.endpoints[light].events.iter().any(|e| matches!(
+        e,
+        StackEvent::Refused { reason, .. } if reason == "500 {}"
+    )));
+    // Each request has its own id: the two answers went to the right requests.
+    let answered = net.endpoints[light]
+        .events
+        .iter()
+        .filter(|e| matches!(e, StackEvent::Http(x) if !x.outgoing))
+        .count();
+    assert_eq!(answered, 2);
+}
+
+#[test]
+fn without_an_api_resume_asks_nothing_and_the_page_is_told_once() {
+    let mut net = Net::new();
+    let light = net.add_device("light-1", ProtocolVersion::V5, false, false);
+    net.run_for(1_000);
+    net.endpoints[light].stack.handle_resume(net.now);
+    net.drain(light);
+    net.kill(light);
+    net.run_for(3_000);
+    assert_eq!(net.statuses(light).last(), Some(&Status::Connected));
+    assert!(net.requests(light).is_empty());
+    assert_eq!(net.notes(light), 1, "said once, not on every reconnect");
+    let with_api = net.add_device("light-2", ProtocolVersion::V5, true, false);
+    net.run_for(1_000);
+    assert_eq!(net.notes(with_api), 0);
+    assert_eq!(net.notes(net.cloud_at), 0, "a bare client syncs no shadow");
+    assert!(
+        net.endpoints[light]
+            .stack
+            .session()
+            .is_some_and(|s| s.state() == thingsim_mqtt::State::Connected)
+    );
+}
+
+/// An HTTPS stack with scripted answers: the runner's part is only to carry them.
+#[test]
+fn an_https_stack_polls_applies_the_document_reports_and_goes_online() {
+    let thing = ThingName::new("plug-1").unwrap();
+    let model = DeviceModel::new(&thingsim_fleet::model::SMART_PLUG, 1);
+    let options = DeviceOptions {
+        job_step_ms: 1_000,
+        telemetry_ms: None,
+    };
+    let device = Device::new(EPOCH, thing, model, options);
+    let mut stack = DeviceStack::https(Millis(0), EPOCH, device, 1_000, 3);
+    assert!(stack.session().is_none());
+    let drain = |stack: &mut DeviceStack| {
+        let mut out = Vec::new();
+        loop {
+            match stack.poll_output() {
+                StackOutput::Idle { deadline } => return (out, deadline),
+                other => out.push(other),
+            }
+        }
+    };
+    let (out, _) = drain(&mut stack);
+    let first = out
+        .iter()
+        .find_map(|o| match o {
+            StackOutput::Request(r) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("the first poll");
+    assert_eq!(first.path, "/api/v1/thing-datas/plug-1/shadow");
+    assert!(out.contains(&StackOutput::Event(StackEvent::Status(Status::Connecting))));
+    let document =
+        json!({"desired": {"on": false}, "reported": {}, "delta": {"on": false}, "version": 4});
+    stack.handle_response(
+        Millis(30),
+        first.id,
+        Ok((200, document.to_string().into_bytes())),
+    );
+    let (out, deadline) = drain(&mut stack);
+    assert!(out.contains(&StackOutput::Event(StackEvent::Status(Status::Connected))));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, StackOutput::Event(StackEvent::Document(d)) if d.version == 4))
+    );
+    assert!(out.iter().any(|o| matches!(
+        o,
+        StackOutput::Event(StackEvent::Http(x)) if x.line == "200 GET /api/v1/thing-datas/plug-1/shadow in 30 ms"
+    )));
+    assert_eq!(
+        stack.device().unwrap().model().state()["on"],
+        json!(false),
+        "the delta applied"
+    );
+    let report = out.iter().find_map(|o| match o {
+        StackOutput::Request(r) if r.path.ends_with("/shadow/reported") => Some(r.clone()),
+        _ => None,
+    });
+    assert!(report.is_some(), "the report went out: {out:?}");
+    // The next poll is due within the interval, on the monotonic clock.
+    assert!(
+        deadline.is_some_and(|d| d > Millis(30) && d <= Millis(1_030)),
+        "{deadline:?}"
+    );
+    stack.handle_stop(Millis(40));
+    let (out, deadline) = drain(&mut stack);
+    assert_eq!(
+        out,
+        vec![
+            StackOutput::Event(StackEvent::Status(Status::Offline)),
+            StackOutput::Stopped
+        ]
+    );
+    assert_eq!(deadline, None);
 }
