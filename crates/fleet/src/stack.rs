@@ -532,22 +532,13 @@ impl DeviceStack {
     /// Passes outputs between the device and its link until neither has anything to say.
     fn pump(&mut self, now: Millis) {
         let epoch = self.epoch(now);
-        let mut rounds = 0;
-        while match &mut self.link {
+        // The device and its link answer each other a handful of times per input; a
+        // conversation that never ends is a bug, and a hung page would hide it.
+        let quiet = (0..MAX_ROUNDS).any(|_| !match &mut self.link {
             Link::Mqtt(_) => self.pump_mqtt(now, epoch),
             Link::Https(_) => self.pump_https(now, epoch),
-        } {
-            // The device and its link answer each other a handful of times per input; a
-            // conversation that never ends is a bug, and a hung page hides it.
-            rounds += 1;
-            if rounds == MAX_ROUNDS {
-                debug_assert!(
-                    rounds < MAX_ROUNDS,
-                    "the device and its link never went quiet"
-                );
-                break;
-            }
-        }
+        });
+        debug_assert!(quiet, "the device and its link never went quiet");
         let Link::Mqtt(m) = &mut self.link else {
             return;
         };

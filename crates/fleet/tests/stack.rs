@@ -255,6 +255,8 @@ struct Endpoint {
     deadline: Option<Millis>,
     events: Vec<StackEvent>,
     stopped: bool,
+    /// The id of every request it made.
+    request_ids: Vec<u64>,
 }
 
 struct Net {
@@ -319,6 +321,7 @@ impl Net {
             deadline: None,
             events: Vec::new(),
             stopped: false,
+            request_ids: Vec::new(),
         });
         let idx = self.endpoints.len() - 1;
         self.drain(idx);
@@ -382,6 +385,7 @@ impl Net {
                     self.endpoints[idx].generation += 1;
                 }
                 StackOutput::Request(request) => {
+                    self.endpoints[idx].request_ids.push(request.id);
                     let answer = self.api(request.method, &request.path);
                     self.send(Hop::Answer(idx, request.id, answer));
                 }
@@ -993,7 +997,9 @@ fn a_refused_key_is_said_and_resume_gets_the_shadow_again_without_reconnecting()
         e,
         StackEvent::Refused { reason, .. } if reason == "500 {}"
     )));
-    // Each request has its own id: the two answers went to the right requests.
+    // Each request has its own id, and both were answered.
+    let ids = &net.endpoints[light].request_ids;
+    assert!(ids.len() == 2 && ids[0] != ids[1], "{ids:?}");
     let answered = net.endpoints[light]
         .events
         .iter()
