@@ -39,6 +39,7 @@ pub async fn operate(
         api::Method::Get => Method::GET,
         api::Method::Post => Method::POST,
         api::Method::Put => Method::PUT,
+        api::Method::Delete => Method::DELETE,
     };
     // thingsim-cloud takes changes only as JSON (its CSRF guard), even an empty one.
     let body = if body.is_null() {

@@ -15,9 +15,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use thingsim_fleet::ThingName;
 use thingsim_fleet::api::{
-    CreateJob, CreateThing, DeviceEvent, Method, Report, Route, SendCommand, Unrouted, Update,
+    CreateGroup, CreateJob, CreateThing, DeviceEvent, Method, Report, Route, SendCommand, Unrouted,
+    Update,
 };
 use thingsim_fleet::cloud::Cloud;
+use thingsim_fleet::jobs::cloud::NewJob;
 use thingsim_fleet::shadow::cloud::Shadow;
 use thingsim_mqtt::Millis;
 
@@ -168,16 +170,80 @@ pub fn handle(
                     Err(e) => return e,
                 }
             }
-            match cloud.create_job(
-                now,
-                &body.description,
-                body.document,
-                &things,
-                body.job_type,
-                body.step_timeout_in_minutes,
-            ) {
+            if let Some(group) = body
+                .targets
+                .thing_group_names
+                .iter()
+                .find(|g| !cloud.groups().any(|(name, _)| name == *g))
+            {
+                return error(404, format!("no thing group {group}"));
+            }
+            let job = NewJob {
+                description: body.description,
+                document: body.document,
+                job_type: body.job_type,
+                step_timeout_minutes: body.step_timeout_in_minutes,
+                target_groups: body.targets.thing_group_names,
+                rollout: body.rollout,
+            };
+            match cloud.create_fleet_job(now, job, &things) {
                 Ok(job_id) => (201, json!({ "jobId": job_id })),
                 Err(e) => error(400, e.to_string()),
+            }
+        }
+        (Method::Get, Route::Groups) => {
+            let data: Vec<Value> = cloud
+                .groups()
+                .map(|(name, members)| {
+                    let things: Vec<&str> = members.iter().map(ThingName::as_str).collect();
+                    json!({ "groupName": name, "things": things })
+                })
+                .collect();
+            (200, json!({ "data": data }))
+        }
+        (_, Route::Groups) => {
+            let body: CreateGroup = match parse(body) {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
+            match cloud.create_group(&body.group_name) {
+                Ok(true) => (201, json!({ "groupName": body.group_name })),
+                Ok(false) => error(
+                    409,
+                    format!("thing group {} already exists", body.group_name),
+                ),
+                Err(e) => error(400, e.to_string()),
+            }
+        }
+        (_, Route::GroupThings(group)) => {
+            let body: CreateThing = match parse(body) {
+                Ok(b) => b,
+                Err(e) => return e,
+            };
+            let thing = match ThingName::new(&body.thing_name) {
+                Ok(t) => t,
+                Err(e) => return error(400, e.to_string()),
+            };
+            match cloud.add_to_group(now, &group, &thing) {
+                Ok(()) => (
+                    200,
+                    json!({ "groupName": group, "thingName": thing.as_str() }),
+                ),
+                Err(e) => error(404, e.to_string()),
+            }
+        }
+        (_, Route::GroupThing(group, name)) => {
+            let thing = match ThingName::new(&name) {
+                Ok(t) => t,
+                Err(e) => return error(400, e.to_string()),
+            };
+            match cloud.remove_from_group(&group, &thing) {
+                Ok(true) => (
+                    200,
+                    json!({ "groupName": group, "thingName": thing.as_str() }),
+                ),
+                Ok(false) => error(404, format!("{thing} is not in {group}")),
+                Err(e) => error(404, e.to_string()),
             }
         }
         (_, Route::Job(id)) => match cloud.job(&id) {
@@ -458,6 +524,84 @@ mod tests {
             Ok(cancel.outcome(&answer).to_string()),
             sandbox.operate(NOW, cancel)
         );
+    }
+
+    #[test]
+    fn thing_groups_are_made_filled_and_targeted_by_a_rate_limited_job() {
+        let mut cloud = cloud_with_t1();
+        let groups = "/api/v1/thing-groups";
+        assert_eq!(
+            call(&mut cloud, "POST", groups, json!({"groupName": "lamps"})).0,
+            201
+        );
+        assert_eq!(
+            call(&mut cloud, "POST", groups, json!({"groupName": "lamps"})).0,
+            409
+        );
+        assert_eq!(
+            call(&mut cloud, "POST", groups, json!({"groupName": ""})).0,
+            400
+        );
+        let members = "/api/v1/thing-groups/lamps/things";
+        for name in ["lamp-1", "lamp-2", "lamp-3"] {
+            let (status, body) = call(&mut cloud, "POST", members, json!({"thingName": name}));
+            assert_eq!(status, 200, "{body}");
+        }
+        assert_eq!(
+            call(&mut cloud, "POST", members, json!({"thingName": "a/b"})).0,
+            400
+        );
+        let nowhere = "/api/v1/thing-groups/ghosts/things";
+        assert_eq!(
+            call(&mut cloud, "POST", nowhere, json!({"thingName": "x"})).0,
+            404
+        );
+        let (status, list) = call(&mut cloud, "GET", groups, Value::Null);
+        assert_eq!(status, 200);
+        assert_eq!(
+            list["data"][0]["things"],
+            json!(["lamp-1", "lamp-2", "lamp-3"])
+        );
+        let one = "/api/v1/thing-groups/lamps/things/lamp-3";
+        assert_eq!(call(&mut cloud, "DELETE", one, Value::Null).0, 200);
+        assert_eq!(
+            call(&mut cloud, "DELETE", one, Value::Null).0,
+            404,
+            "not a member now"
+        );
+
+        let job = json!({
+            "targets": {"thingGroupNames": ["lamps"], "thingNames": ["t1"]},
+            "document": {"action": "reboot"},
+            "rollout": {"maxPerMinute": 2, "abort": {"failurePercent": 20, "minFinished": 5}},
+        });
+        let (status, created) = call(&mut cloud, "POST", "/api/v1/jobs", job);
+        assert_eq!(status, 201, "{created}");
+        let id = created["jobId"].as_str().unwrap().to_owned();
+        let (_, executions) = call(
+            &mut cloud,
+            "GET",
+            &format!("/api/v1/jobs/{id}/executions"),
+            Value::Null,
+        );
+        assert_eq!(
+            executions["data"].as_array().map(Vec::len),
+            Some(2),
+            "two a minute"
+        );
+        let (_, job) = call(
+            &mut cloud,
+            "GET",
+            &format!("/api/v1/jobs/{id}"),
+            Value::Null,
+        );
+        assert_eq!(job["waiting"].as_array().map(Vec::len), Some(1), "{job}");
+        assert_eq!(job["rollout"]["maxPerMinute"], json!(2));
+        let ghost =
+            json!({"targets": {"thingGroupNames": ["ghosts"]}, "document": {"action": "reboot"}});
+        assert_eq!(call(&mut cloud, "POST", "/api/v1/jobs", ghost).0, 404);
+        let bad = json!({"targets": {"thingNames": ["t1"]}, "document": {"action": "reboot"}, "rollout": {"maxPerMinute": 0}});
+        assert_eq!(call(&mut cloud, "POST", "/api/v1/jobs", bad).0, 400);
     }
 
     #[test]

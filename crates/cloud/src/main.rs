@@ -157,6 +157,11 @@ fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("serving {}: {e}", config.http))?;
     let mut store = Store::open(&config.data)?;
     let mut cloud = Cloud::restore(store.load()?);
+    // Job ids are UUIDs drawn from this seed and a persisted counter: another seed each run.
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    cloud.seed_ids(started ^ u64::from(std::process::id()).rotate_left(32));
     let options = Options {
         // A persistent session: what devices publish while the cloud restarts waits at the
         // broker. No Local: the cloud must not hear its own publishes on shadow/update.

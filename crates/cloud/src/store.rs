@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS job_executions (
     thing TEXT NOT NULL, job_id TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (thing, job_id));
+CREATE TABLE IF NOT EXISTS thing_groups (name TEXT PRIMARY KEY, members TEXT NOT NULL);
 ";
 
 /// The database file in the data folder.
@@ -83,7 +84,8 @@ impl Store {
             .map(|d| serde_json::from_str(d).context("stored command execution"))
             .collect::<anyhow::Result<_>>()?;
         let commands = CommandTracker::restore(meta("next_command")?, executions);
-        let jobs: Vec<Job> = docs("SELECT doc FROM jobs")?
+        // Rows go in in creation order (job ids are random): rowid keeps it.
+        let jobs: Vec<Job> = docs("SELECT doc FROM jobs ORDER BY rowid")?
             .iter()
             .map(|d| serde_json::from_str(d).context("stored job"))
             .collect::<anyhow::Result<_>>()?;
@@ -91,22 +93,45 @@ impl Store {
             .iter()
             .map(|d| serde_json::from_str(d).context("stored job execution"))
             .collect::<anyhow::Result<_>>()?;
+        let mut groups = std::collections::BTreeMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT name, members FROM thing_groups")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (name, members) = row?;
+                let members = serde_json::from_str(&members)
+                    .with_context(|| format!("stored members of group {name:?}"))?;
+                groups.insert(name, members);
+            }
+        }
         Ok(CloudSnapshot {
             shadows,
             commands,
             jobs: JobsSnapshot {
                 next_job: meta("next_job")?,
+                // The process draws its own seed; the counter alone goes on.
+                id_seed: 0,
                 jobs,
                 executions: job_executions,
             },
             next_token: meta("next_token")?,
+            groups,
         })
     }
 
     /// Replaces what is stored with `state`, atomically.
     pub fn save(&mut self, state: &CloudSnapshot) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute_batch("DELETE FROM shadows; DELETE FROM command_executions; DELETE FROM jobs; DELETE FROM job_executions;")?;
+        tx.execute_batch("DELETE FROM shadows; DELETE FROM command_executions; DELETE FROM jobs; DELETE FROM job_executions; DELETE FROM thing_groups;")?;
+        for (name, members) in &state.groups {
+            tx.execute(
+                "INSERT INTO thing_groups (name, members) VALUES (?1, ?2)",
+                params![name, serde_json::to_string(members)?],
+            )?;
+        }
         for (thing, shadow) in &state.shadows {
             tx.execute(
                 "INSERT INTO shadows (thing, version, doc) VALUES (?1, ?2, ?3)",
@@ -198,10 +223,27 @@ mod tests {
                 Some(5),
             )
             .unwrap();
+        // Job ids are random: the stored order must be the creation order, not the id order.
+        for n in 0..5 {
+            cloud
+                .create_job(
+                    Millis(1_000_000),
+                    &format!("fw {n}"),
+                    json!({"action": "reboot"}),
+                    std::slice::from_ref(&t),
+                    JobType::Snapshot,
+                    None,
+                )
+                .unwrap();
+        }
+        cloud.create_group("lamps").unwrap();
+        cloud.create_group("empty").unwrap();
+        cloud.add_to_group(Millis(1_000_000), "lamps", &t).unwrap();
         let state = cloud.snapshot();
         Store::open(&dir).unwrap().save(&state).unwrap();
         let loaded = Store::open(&dir).unwrap().load().unwrap();
         assert_eq!(loaded, state);
+        assert_eq!(loaded.groups.len(), 2, "an empty group is kept too");
         assert_eq!(
             Store::open(&dir.join("fresh")).unwrap().load().unwrap(),
             CloudSnapshot::default()

@@ -11,7 +11,11 @@
 //! | PUT | `/api/v1/things/{name}/shadow/desired` | [`Update`] with `state.desired` | `{"version"}`; 409 conflict |
 //! | POST | `/api/v1/commands` | [`SendCommand`] | 201 execution |
 //! | GET | `/api/v1/commands/executions/{id}` | | execution |
-//! | POST | `/api/v1/jobs` | [`CreateJob`] | 201 `{"jobId"}` |
+//! | POST | `/api/v1/jobs` | [`CreateJob`] (things and/or groups, optional `rollout`) | 201 `{"jobId"}` |
+//! | GET | `/api/v1/thing-groups` | | `{"data":[{"groupName","things":[…]}]}` |
+//! | POST | `/api/v1/thing-groups` | [`CreateGroup`] | 201 `{"groupName"}`; 409 exists |
+//! | POST | `/api/v1/thing-groups/{group}/things` | [`CreateThing`] | 200 `{"groupName","thingName"}` |
+//! | DELETE | `/api/v1/thing-groups/{group}/things/{name}` | | 200; 404 not a member |
 //! | GET | `/api/v1/jobs` | | `{"data":[job]}` |
 //! | GET | `/api/v1/jobs/{id}` | | job |
 //! | GET | `/api/v1/jobs/{id}/executions` | | `{"data":[execution]}` |
@@ -24,7 +28,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::jobs::cloud::JobType;
+use crate::jobs::cloud::{JobType, Rollout};
 use crate::shadow::UpdateState;
 use crate::topics::{JobsTopic, Reply, path_segment};
 
@@ -39,6 +43,8 @@ pub enum Method {
     Post,
     /// Replace.
     Put,
+    /// Remove.
+    Delete,
 }
 
 impl Method {
@@ -48,6 +54,7 @@ impl Method {
             Self::Get => "GET",
             Self::Post => "POST",
             Self::Put => "PUT",
+            Self::Delete => "DELETE",
         }
     }
 }
@@ -73,6 +80,12 @@ pub enum Route {
     JobExecutions(String),
     /// `/api/v1/jobs/{id}/cancel`: POST.
     JobCancel(String),
+    /// `/api/v1/thing-groups`: GET lists, POST creates.
+    Groups,
+    /// `/api/v1/thing-groups/{group}/things`: POST adds a thing.
+    GroupThings(String),
+    /// `/api/v1/thing-groups/{group}/things/{name}`: DELETE takes it out.
+    GroupThing(String, String),
     /// `/api/v1/thing-datas/{name}/shadow`: GET, with the device key.
     DeviceShadow(String),
     /// `/api/v1/thing-datas/shadow/reported`: POST, with the device key.
@@ -108,6 +121,11 @@ impl Route {
             ["api", "v1", "jobs", id] => Self::Job(own(id)),
             ["api", "v1", "jobs", id, "executions"] => Self::JobExecutions(own(id)),
             ["api", "v1", "jobs", id, "cancel"] => Self::JobCancel(own(id)),
+            ["api", "v1", "thing-groups"] => Self::Groups,
+            ["api", "v1", "thing-groups", group, "things"] => Self::GroupThings(own(group)),
+            ["api", "v1", "thing-groups", group, "things", name] => {
+                Self::GroupThing(own(group), own(name))
+            }
             ["api", "v1", "thing-datas", "shadow", "reported"] => Self::DeviceReported,
             ["api", "v1", "thing-datas", "events"] => Self::DeviceEvents,
             ["api", "v1", "thing-datas", "jobs", "get"] => {
@@ -149,7 +167,9 @@ impl Route {
     /// The methods it answers.
     pub fn methods(&self) -> &'static [Method] {
         match self {
-            Self::Things | Self::Jobs => &[Method::Get, Method::Post],
+            Self::Things | Self::Jobs | Self::Groups => &[Method::Get, Method::Post],
+            Self::GroupThings(_) => &[Method::Post],
+            Self::GroupThing(..) => &[Method::Delete],
             Self::Shadow(_)
             | Self::Execution(_)
             | Self::Job(_)
@@ -177,6 +197,11 @@ impl Route {
             Self::Job(id) => format!("/api/v1/jobs/{}", seg(id)),
             Self::JobExecutions(id) => format!("/api/v1/jobs/{}/executions", seg(id)),
             Self::JobCancel(id) => format!("/api/v1/jobs/{}/cancel", seg(id)),
+            Self::Groups => "/api/v1/thing-groups".to_owned(),
+            Self::GroupThings(group) => format!("/api/v1/thing-groups/{}/things", seg(group)),
+            Self::GroupThing(group, name) => {
+                format!("/api/v1/thing-groups/{}/things/{}", seg(group), seg(name))
+            }
             Self::DeviceShadow(name) => format!("/api/v1/thing-datas/{}/shadow", seg(name)),
             Self::DeviceReported => "/api/v1/thing-datas/shadow/reported".to_owned(),
             Self::DeviceEvents => "/api/v1/thing-datas/events".to_owned(),
@@ -234,13 +259,24 @@ pub struct SendCommand {
     pub ttl: u64,
 }
 
-/// A job's targets.
+/// `POST /api/v1/thing-groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateGroup {
+    /// The group.
+    pub group_name: String,
+}
+
+/// A job's targets: things by name, and thing groups (the Fleets create-job request).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Targets {
     /// Things by name.
     #[serde(default)]
     pub thing_names: Vec<String>,
+    /// Thing groups by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thing_group_names: Vec<String>,
 }
 
 /// `POST /api/v1/jobs`.
@@ -260,6 +296,13 @@ pub struct CreateJob {
     /// Minutes each step may take.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_timeout_in_minutes: Option<u64>,
+    /// Beyond the Fleets docs: at most so many new executions a minute, and an abort rule.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub rollout: Rollout,
+}
+
+fn is_default(rollout: &Rollout) -> bool {
+    *rollout == Rollout::default()
 }
 
 /// `POST /api/v1/thing-datas/shadow/reported`.
@@ -350,6 +393,9 @@ mod tests {
             Route::Job("j%1".into()),
             Route::JobExecutions("j1".into()),
             Route::JobCancel("j1".into()),
+            Route::Groups,
+            Route::GroupThings("lamps".into()),
+            Route::GroupThing("lamps".into(), "lamp-1".into()),
             Route::DeviceShadow("shadow".into()),
             Route::DeviceReported,
             Route::DeviceEvents,
@@ -373,7 +419,7 @@ mod tests {
                 other => other.clone(),
             };
             assert_eq!(Route::parse(&path), Some(expected.clone()), "{path}");
-            for method in [Method::Get, Method::Post, Method::Put] {
+            for method in [Method::Get, Method::Post, Method::Put, Method::Delete] {
                 let resolved = Route::resolve(method.as_str(), &format!("{path}?x=1"));
                 if route.methods().contains(&method) {
                     assert_eq!(resolved, Ok((method, expected.clone())), "{path}");
@@ -395,8 +441,10 @@ mod tests {
 
     #[test]
     fn each_route_answers_the_methods_of_the_table() {
-        use Method::{Get, Post, Put};
-        let table: [(&[Method], Route); 6] = [
+        use Method::{Delete, Get, Post, Put};
+        let table: [(&[Method], Route); 8] = [
+            (&[Get, Post], Route::Groups),
+            (&[Delete], Route::GroupThing("g".into(), "t".into())),
             (&[Get, Post], Route::Things),
             (&[Get, Post], Route::Jobs),
             (&[Get], Route::Shadow("t".into())),

@@ -6,7 +6,7 @@
 //! operator intent (`set_desired`, `send_command`, `create_job`, `cancel_job`) and timeouts;
 //! drain [`Cloud::poll_output`] for publishes and events.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -15,7 +15,7 @@ use thingsim_mqtt::{Message, Millis, Qos};
 use crate::api::{self, Method, Outcome, Route};
 use crate::commands::{CommandTracker, Execution};
 use crate::jobs::JobExecution;
-use crate::jobs::cloud::{Job, JobType, JobsCloud, JobsSnapshot, Outgoing};
+use crate::jobs::cloud::{Job, JobType, JobsCloud, JobsSnapshot, NewJob, Outgoing, Rollout};
 use crate::shadow::Update;
 use crate::shadow::cloud::{Accepted, Rejection, Shadow};
 use crate::shadow::state::State;
@@ -148,10 +148,12 @@ impl Operation {
                     description: CONSOLE_JOB.to_owned(),
                     targets: api::Targets {
                         thing_names: vec![thing.as_str().to_owned()],
+                        thing_group_names: Vec::new(),
                     },
                     document: document.clone(),
                     job_type: JobType::Snapshot,
                     step_timeout_in_minutes: *step_timeout_minutes,
+                    rollout: Rollout::default(),
                 }),
             ),
             Self::CancelJob { job_id } => (
@@ -199,6 +201,9 @@ pub struct CloudSnapshot {
     pub jobs: JobsSnapshot,
     /// The counter behind our own desired-update tokens.
     pub next_token: u64,
+    /// Thing groups and their members.
+    #[serde(default)]
+    pub groups: BTreeMap<String, BTreeSet<ThingName>>,
 }
 
 /// The description of jobs a console creates.
@@ -215,6 +220,7 @@ const OWN_TOKENS: usize = 1024;
 #[derive(Debug, Default)]
 pub struct Cloud {
     shadows: BTreeMap<ThingName, Shadow>,
+    groups: BTreeMap<String, BTreeSet<ThingName>>,
     commands: CommandTracker,
     jobs: JobsCloud,
     own_tokens: VecDeque<String>,
@@ -230,6 +236,7 @@ impl Cloud {
             commands: self.commands.clone(),
             jobs: self.jobs.snapshot(),
             next_token: self.next_token,
+            groups: self.groups.clone(),
         }
     }
 
@@ -240,6 +247,7 @@ impl Cloud {
             commands: snapshot.commands,
             jobs: JobsCloud::restore(snapshot.jobs),
             next_token: snapshot.next_token,
+            groups: snapshot.groups,
             ..Self::default()
         }
     }
@@ -474,6 +482,98 @@ impl Cloud {
         )?;
         self.publish_all(out);
         Ok(job_id)
+    }
+
+    /// Creates `job` for `things` and every member of its target groups (a thing in both gets
+    /// one execution); returns its id. An unknown group changes nothing.
+    pub fn create_fleet_job(
+        &mut self,
+        now: Millis,
+        job: NewJob,
+        things: &[ThingName],
+    ) -> Result<String> {
+        let mut targets: BTreeSet<ThingName> = things.iter().cloned().collect();
+        for group in &job.target_groups {
+            let members = self
+                .groups
+                .get(group)
+                .ok_or_else(|| crate::Error::Unknown {
+                    what: "thing group",
+                    id: group.clone(),
+                })?;
+            targets.extend(members.iter().cloned());
+        }
+        let targets: Vec<ThingName> = targets.into_iter().collect();
+        let (job_id, out) = self.jobs.create(now.0 / 1000, job, &targets)?;
+        self.publish_all(out);
+        Ok(job_id)
+    }
+
+    /// Job ids are UUIDs drawn from `seed` (see [`JobsCloud::seed_ids`]).
+    pub fn seed_ids(&mut self, seed: u64) {
+        self.jobs.seed_ids(seed);
+    }
+
+    /// Creates an empty thing group; false when it exists. Names are 1 to 128 characters
+    /// without control characters.
+    pub fn create_group(&mut self, name: &str) -> Result<bool> {
+        if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+            return Err(crate::Error::Malformed {
+                document: "thing group",
+                reason: "a name of 1 to 128 characters without control characters".to_owned(),
+            });
+        }
+        if self.groups.contains_key(name) {
+            return Ok(false);
+        }
+        self.groups.insert(name.to_owned(), BTreeSet::new());
+        Ok(true)
+    }
+
+    /// Adds `thing` to `group` (registering the thing when it is new). Every CONTINUOUS job
+    /// that targets the group reaches it.
+    pub fn add_to_group(&mut self, now: Millis, group: &str, thing: &ThingName) -> Result<()> {
+        let members = self
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| crate::Error::Unknown {
+                what: "thing group",
+                id: group.to_owned(),
+            })?;
+        if !members.insert(thing.clone()) {
+            return Ok(());
+        }
+        self.create_thing(thing);
+        let continuous: Vec<String> = self
+            .jobs
+            .jobs()
+            .filter(|j| {
+                j.job_type == JobType::Continuous && j.target_groups.iter().any(|g| g == group)
+            })
+            .map(|j| j.job_id.clone())
+            .collect();
+        for job_id in continuous {
+            let out = self.jobs.add_target(now.0 / 1000, &job_id, thing)?;
+            self.publish_all(out);
+        }
+        Ok(())
+    }
+
+    /// Takes `thing` out of `group`; its executions stay as they are.
+    pub fn remove_from_group(&mut self, group: &str, thing: &ThingName) -> Result<bool> {
+        let members = self
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| crate::Error::Unknown {
+                what: "thing group",
+                id: group.to_owned(),
+            })?;
+        Ok(members.remove(thing))
+    }
+
+    /// Every group with its members.
+    pub fn groups(&self) -> impl Iterator<Item = (&String, &BTreeSet<ThingName>)> {
+        self.groups.iter()
     }
 
     /// Cancels a job.

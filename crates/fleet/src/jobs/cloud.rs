@@ -74,6 +74,63 @@ pub struct Job {
     pub state: JobState,
     /// Epoch seconds.
     pub created_at: u64,
+    /// Groups it targets: a CONTINUOUS job also reaches things that join them later.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_groups: Vec<String>,
+    /// How fast it reaches its targets and when it gives up.
+    #[serde(default)]
+    pub rollout: Rollout,
+    /// Targets not reached yet: the roll-out's rate holds them back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<String>,
+    /// The current minute of the roll-out: when it began (epoch seconds) and how many
+    /// executions it created.
+    #[serde(default)]
+    pub window: (u64, u32),
+    /// Why the roll-out was aborted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_reason: Option<String>,
+}
+
+/// How fast a job reaches its targets, and when it gives up: beyond the Fleets docs, what a
+/// careful roll-out needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    /// At most this many new executions a minute (`None`: every target at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_minute: Option<u32>,
+    /// Cancel the job when too many executions fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort: Option<AbortRule>,
+}
+
+/// Abort when more than `failure_percent` of the finished executions failed, once at least
+/// `min_finished` have finished. Failed means FAILED, REJECTED or TIMED_OUT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AbortRule {
+    /// 0–100.
+    pub failure_percent: u32,
+    /// Finished executions before the rule applies.
+    pub min_finished: u32,
+}
+
+/// A job to create: everything but its targets.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewJob {
+    /// Free text.
+    pub description: String,
+    /// What to do.
+    pub document: Value,
+    /// SNAPSHOT or CONTINUOUS.
+    pub job_type: JobType,
+    /// Minutes a device may stay IN_PROGRESS without an update.
+    pub step_timeout_minutes: Option<u64>,
+    /// Groups it targets (for CONTINUOUS jobs, later members too).
+    pub target_groups: Vec<String>,
+    /// Rate and abort rule.
+    pub rollout: Rollout,
 }
 
 /// One execution with its step deadline, as a backend stores it.
@@ -92,6 +149,9 @@ pub struct Tracked {
 pub struct JobsSnapshot {
     /// The job id counter.
     pub next_job: u64,
+    /// What job ids are drawn from, with the counter.
+    #[serde(default)]
+    pub id_seed: u64,
     /// Jobs.
     pub jobs: Vec<Job>,
     /// Per-thing executions.
@@ -102,7 +162,10 @@ pub struct JobsSnapshot {
 #[derive(Debug, Default)]
 pub struct JobsCloud {
     next_job: u64,
+    id_seed: u64,
     jobs: BTreeMap<String, Job>,
+    /// Job ids in the order they were created (ids are random).
+    order: Vec<String>,
     executions: BTreeMap<(ThingName, String), Tracked>,
 }
 
@@ -111,7 +174,8 @@ impl JobsCloud {
     pub fn snapshot(&self) -> JobsSnapshot {
         JobsSnapshot {
             next_job: self.next_job,
-            jobs: self.jobs.values().cloned().collect(),
+            id_seed: self.id_seed,
+            jobs: self.jobs().cloned().collect(),
             executions: self.executions.values().cloned().collect(),
         }
     }
@@ -120,6 +184,8 @@ impl JobsCloud {
     pub fn restore(snapshot: JobsSnapshot) -> Self {
         Self {
             next_job: snapshot.next_job,
+            id_seed: snapshot.id_seed,
+            order: snapshot.jobs.iter().map(|j| j.job_id.clone()).collect(),
             jobs: snapshot
                 .jobs
                 .into_iter()
@@ -136,6 +202,25 @@ impl JobsCloud {
         }
     }
 
+    /// Job ids are UUIDs (version 4 layout) drawn from `seed` and a counter: the same seed
+    /// gives the same ids (a seeded scenario), another seed others. A backend seeds it once
+    /// per process.
+    pub fn seed_ids(&mut self, seed: u64) {
+        self.id_seed = seed;
+    }
+
+    fn new_job_id(&mut self) -> String {
+        loop {
+            self.next_job += 1;
+            let mut rng =
+                thingsim_mqtt::SeededRng::new(self.id_seed ^ self.next_job.rotate_left(32));
+            let id = uuid_v4(rng.next_u64(), rng.next_u64());
+            if !self.jobs.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
     /// Creates a job for `things` and returns its id and the notifications to publish. The
     /// document must be an object with an `action` string.
     pub fn create_job(
@@ -147,31 +232,70 @@ impl JobsCloud {
         job_type: JobType,
         step_timeout_minutes: Option<u64>,
     ) -> Result<(String, Vec<Outgoing>)> {
-        validate_job_document(&document)?;
-        if things.is_empty() {
+        let job = NewJob {
+            description: description.to_owned(),
+            document,
+            job_type,
+            step_timeout_minutes,
+            ..NewJob::default()
+        };
+        self.create(now, job, things)
+    }
+
+    /// Creates `job` for `things` (group members already resolved), releasing as many
+    /// executions as its roll-out rate allows now; the rest wait for [`JobsCloud::handle_timeout`].
+    pub fn create(
+        &mut self,
+        now: u64,
+        job: NewJob,
+        things: &[ThingName],
+    ) -> Result<(String, Vec<Outgoing>)> {
+        validate_job_document(&job.document)?;
+        if things.is_empty() && job.target_groups.is_empty() {
             return Err(Error::Malformed {
                 document: "job",
                 reason: "it needs at least one target thing".to_owned(),
             });
         }
-        self.next_job += 1;
-        let job_id = format!("job-{}", self.next_job);
+        if let Some(rule) = job.rollout.abort
+            && rule.failure_percent > 100
+        {
+            return Err(Error::Malformed {
+                document: "job",
+                reason: "abort failurePercent is a percentage: 0 to 100".to_owned(),
+            });
+        }
+        if job.rollout.max_per_minute == Some(0) {
+            return Err(Error::Malformed {
+                document: "job",
+                reason: "maxPerMinute must be at least 1".to_owned(),
+            });
+        }
+        let job_id = self.new_job_id();
+        self.order.push(job_id.clone());
         self.jobs.insert(
             job_id.clone(),
             Job {
                 job_id: job_id.clone(),
-                description: description.to_owned(),
-                document,
-                job_type,
-                step_timeout_minutes: step_timeout_minutes.filter(|&m| m > 0),
+                description: job.description,
+                document: job.document,
+                job_type: job.job_type,
+                step_timeout_minutes: job.step_timeout_minutes.filter(|&m| m > 0),
+                // A job with only empty groups waits for members (CONTINUOUS) or is done.
                 state: JobState::InProgress,
                 created_at: now,
+                target_groups: job.target_groups,
+                rollout: job.rollout,
+                waiting: Vec::new(),
+                window: (now, 0),
+                abort_reason: None,
             },
         );
         let mut out = Vec::new();
         for thing in things {
             out.extend(self.add_target(now, &job_id, thing)?);
         }
+        self.refresh_job_states();
         Ok((job_id, out))
     }
 
@@ -188,7 +312,13 @@ impl JobsCloud {
             return Ok(Vec::new());
         }
         let key = (thing.clone(), job_id.to_owned());
-        if self.executions.contains_key(&key) {
+        if self.executions.contains_key(&key) || job.waiting.iter().any(|w| w == thing.as_str()) {
+            return Ok(Vec::new());
+        }
+        if !self.take_slot(now, job_id) {
+            if let Some(job) = self.jobs.get_mut(job_id) {
+                job.waiting.push(thing.to_string());
+            }
             return Ok(Vec::new());
         }
         self.executions.insert(
@@ -223,6 +353,7 @@ impl JobsCloud {
             .get_mut(job_id)
             .ok_or_else(|| unknown_job(job_id))?;
         job.state = JobState::Canceled;
+        job.waiting.clear();
         let mut touched = Vec::new();
         for ((thing, id), tracked) in &mut self.executions {
             if id == job_id && !tracked.execution.status.is_terminal() {
@@ -247,19 +378,120 @@ impl JobsCloud {
                 touched.push(thing.clone());
             }
         }
-        self.refresh_job_states();
-        touched
+        let mut out: Vec<Outgoing> = touched
             .iter()
             .flat_map(|t| self.notifications(now, t))
-            .collect()
+            .collect();
+        out.extend(self.check_aborts(now));
+        out.extend(self.release_waiting(now));
+        self.refresh_job_states();
+        out
     }
 
-    /// The next step deadline, for the shell's timer.
+    /// The next step deadline or roll-out minute, for the shell's timer.
     pub fn poll_timeout(&self) -> Option<u64> {
+        let windows = self
+            .jobs
+            .values()
+            .filter(|j| !j.waiting.is_empty() && j.state != JobState::Canceled)
+            .map(|j| j.window.0 + 60);
         self.executions
             .values()
             .filter_map(|t| t.step_deadline)
+            .chain(windows)
             .min()
+    }
+
+    /// Whether job `job_id` may create one more execution now (and counts it).
+    fn take_slot(&mut self, now: u64, job_id: &str) -> bool {
+        let Some(job) = self.jobs.get_mut(job_id) else {
+            return false;
+        };
+        let Some(max) = job.rollout.max_per_minute else {
+            return true;
+        };
+        if now >= job.window.0 + 60 {
+            job.window = (now, 0);
+        }
+        if job.window.1 < max {
+            job.window.1 += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Creates the executions that waited for a new roll-out minute.
+    fn release_waiting(&mut self, now: u64) -> Vec<Outgoing> {
+        let due: Vec<String> = self
+            .jobs
+            .values()
+            .filter(|j| {
+                !j.waiting.is_empty() && j.state != JobState::Canceled && now >= j.window.0 + 60
+            })
+            .map(|j| j.job_id.clone())
+            .collect();
+        let mut out = Vec::new();
+        for job_id in due {
+            let waiting = self
+                .jobs
+                .get_mut(&job_id)
+                .map(|j| std::mem::take(&mut j.waiting))
+                .unwrap_or_default();
+            for name in waiting {
+                if let Ok(thing) = ThingName::new(&name) {
+                    out.extend(self.add_target(now, &job_id, &thing).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+
+    /// Cancels the jobs whose abort rule now holds.
+    fn check_aborts(&mut self, now: u64) -> Vec<Outgoing> {
+        let mut abort = Vec::new();
+        for job in self.jobs.values() {
+            let Some(rule) = job.rollout.abort else {
+                continue;
+            };
+            if job.state == JobState::Canceled {
+                continue;
+            }
+            let (mut finished, mut failed) = (0u32, 0u32);
+            for ((_, id), t) in &self.executions {
+                if *id != job.job_id {
+                    continue;
+                }
+                match t.execution.status {
+                    JobStatus::Succeeded => finished += 1,
+                    JobStatus::Failed | JobStatus::Rejected | JobStatus::TimedOut => {
+                        finished += 1;
+                        failed += 1;
+                    }
+                    _ => {}
+                }
+            }
+            if finished >= rule.min_finished.max(1)
+                && u64::from(failed) * 100 > u64::from(rule.failure_percent) * u64::from(finished)
+            {
+                abort.push((
+                    job.job_id.clone(),
+                    format!(
+                        "{failed} of {finished} finished executions failed, over the abort \
+                         threshold of {} %",
+                        rule.failure_percent
+                    ),
+                ));
+            }
+        }
+        let mut out = Vec::new();
+        for (job_id, reason) in abort {
+            out.extend(self.cancel_job(now, &job_id).unwrap_or_default());
+            if let Some(job) = self.jobs.get_mut(&job_id) {
+                job.abort_reason = Some(reason);
+            }
+        }
+        out
     }
 
     /// A device published on one of its jobs request topics. Answers on `/accepted` or
@@ -482,8 +714,9 @@ impl JobsCloud {
             payload: encode(&body),
         }];
         if status_changed {
-            self.refresh_job_states();
             out.extend(self.notifications(now, thing));
+            out.extend(self.check_aborts(now));
+            self.refresh_job_states();
         }
         out
     }
@@ -495,7 +728,7 @@ impl JobsCloud {
 
     /// All jobs, oldest first.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
-        self.jobs.values()
+        self.order.iter().filter_map(|id| self.jobs.get(id))
     }
 
     /// Every thing's execution of one job.
@@ -589,11 +822,15 @@ impl JobsCloud {
             if job.state == JobState::Canceled {
                 continue;
             }
-            let done = self
-                .executions
-                .iter()
-                .filter(|((_, id), _)| *id == job.job_id)
-                .all(|(_, t)| t.execution.status.is_terminal());
+            // A CONTINUOUS job with groups keeps waiting for new members until canceled.
+            let open_ended = job.job_type == JobType::Continuous && !job.target_groups.is_empty();
+            let done = !open_ended
+                && job.waiting.is_empty()
+                && self
+                    .executions
+                    .iter()
+                    .filter(|((_, id), _)| *id == job.job_id)
+                    .all(|(_, t)| t.execution.status.is_terminal());
             job.state = if done {
                 JobState::Completed
             } else {
@@ -626,6 +863,20 @@ fn rejected(
         client_token,
         execution_state,
     })
+}
+
+/// A UUID in the version 4 layout (RFC 9562) from 128 random bits.
+fn uuid_v4(high: u64, low: u64) -> String {
+    let high = (high & !0xF000) | 0x4000; // version 4
+    let low = (low & !(0b11 << 62)) | (0b10 << 62); // variant 10
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xFFFF,
+        high & 0xFFFF,
+        low >> 48,
+        low & 0xFFFF_FFFF_FFFF
+    )
 }
 
 fn unknown_job(job_id: &str) -> Error {

@@ -20,7 +20,13 @@ pub fn compact(payload: &[u8]) -> Option<Vec<u8>> {
     let mut doc: Value = serde_json::from_slice(payload).ok()?;
     let execution = doc.get_mut("execution")?.as_object_mut()?;
     let before = execution.len();
-    for key in ["thingName", "queuedAt", "startedAt", "lastUpdatedAt"] {
+    for key in [
+        "thingName",
+        "queuedAt",
+        "startedAt",
+        "lastUpdatedAt",
+        "executionNumber",
+    ] {
         execution.remove(key);
     }
     if execution
@@ -31,6 +37,10 @@ pub fn compact(payload: &[u8]) -> Option<Vec<u8>> {
         execution.remove("statusDetails");
     }
     (execution.len() < before).then(|| doc.to_string().into_bytes())
+}
+
+fn first_execution() -> u64 {
+    1
 }
 
 /// One thing's execution of one job.
@@ -61,7 +71,9 @@ pub struct JobExecution {
     pub last_updated_at: u64,
     /// Increments on every update; `expectedVersion` is checked against it.
     pub version_number: u64,
-    /// Which execution of this job on this thing (CONTINUOUS jobs may run again).
+    /// Which execution of this job on this thing (CONTINUOUS jobs may run again; may be left
+    /// out, see [`compact`]: the first).
+    #[serde(default = "first_execution")]
     pub execution_number: u64,
     /// Seconds left before the step timer ends the execution (AWS's field), in replies that
     /// hand the device its job; absent when no step timer runs.
@@ -323,6 +335,13 @@ mod tests {
             Some(serde_json::json!({"action": "reboot"}))
         );
         assert_eq!(execution.version_number, 1);
+        assert!(
+            !doc["execution"]
+                .as_object()
+                .unwrap()
+                .contains_key("executionNumber")
+        );
+        assert_eq!(execution.execution_number, 1, "left out, read as the first");
         assert_eq!(compact(&small), None, "nothing more to leave out");
         assert_eq!(compact(b"not json"), None);
     }
