@@ -14,6 +14,7 @@ pub mod cloud;
 pub mod commands;
 pub mod device;
 mod error;
+pub mod fleet;
 pub mod https;
 pub mod jobs;
 pub mod model;

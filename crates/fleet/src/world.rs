@@ -75,6 +75,11 @@ impl Broker {
         }
     }
 
+    /// Forgets a client's session altogether (its device is gone).
+    pub fn forget(&mut self, client: &str) {
+        self.sessions.remove(client);
+    }
+
     /// Adds (or replaces) subscriptions.
     pub fn subscribe(&mut self, client: &str, filters: &[(String, Qos)]) {
         let s = self.sessions.entry(client.to_owned()).or_default();
@@ -198,6 +203,10 @@ pub struct World {
     /// Record every message crossing a device link in [`World::take_wire`] (off by default;
     /// the in-page sandbox turns it on for its message log).
     pub trace: bool,
+    /// Messages devices published that reached the broker, since the start.
+    pub from_devices: u64,
+    /// Messages the broker delivered to devices, since the start.
+    pub to_devices: u64,
     wire: Vec<Wire>,
     /// Hops on the wire, in the order they were sent.
     in_flight: Vec<(Millis, Hop)>,
@@ -246,6 +255,8 @@ impl World {
             nodes: Vec::new(),
             netem: Netem::default(),
             trace: false,
+            from_devices: 0,
+            to_devices: 0,
             wire: Vec::new(),
             in_flight: Vec::new(),
             sent: 0,
@@ -327,6 +338,23 @@ impl World {
         let now = self.now;
         node.device.handle_mqtt_event(now, &Event::Disconnected);
         self.pump();
+    }
+
+    /// Removes the last `n` devices (the newest): their sessions end at the broker, what is on
+    /// the wire to or from them is dropped, and their memory is freed. Indices of the others
+    /// do not change.
+    pub fn remove_last(&mut self, n: usize) {
+        let keep = self.nodes.len().saturating_sub(n);
+        for node in &self.nodes[keep..] {
+            self.broker.disconnect(&node.client_id);
+            self.broker.forget(&node.client_id);
+        }
+        self.in_flight.retain(|(_, hop)| match hop {
+            Hop::ToBroker { from, .. } => *from < keep,
+            Hop::ToDevice { to, .. } => *to < keep,
+        });
+        self.nodes.truncate(keep);
+        self.nodes.shrink_to_fit();
     }
 
     /// User intent on a device.
@@ -438,6 +466,7 @@ impl World {
             match hop {
                 Hop::ToBroker { from, message } => {
                     if self.nodes[from].online {
+                        self.from_devices += 1;
                         self.record(from, true, &message);
                         self.route(message);
                     } else {
@@ -446,6 +475,7 @@ impl World {
                 }
                 Hop::ToDevice { to, message } => {
                     if self.nodes[to].online {
+                        self.to_devices += 1;
                         self.record(to, false, &message);
                         self.nodes[to]
                             .device

@@ -1,0 +1,756 @@
+//! A fleet in the sandbox: many devices of one template in one [`World`], named from a pattern
+//! (`lamp-{n}` from a start index, so tabs or machines can split a range), all in one thing
+//! group, each given a behaviour from a seeded outcome mix — so a roll-out shows what a real
+//! one does: most devices succeed, some reject, fail at a step, stall, drop off mid-job, refuse
+//! commands or flap.
+//!
+//! The mix is assigned exactly, not by chance per device: 20 % of 50 devices is 10 devices,
+//! which ones is decided by the seed. The same URL gives the same fleet and the same outcomes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+use thingsim_mqtt::{Millis, SeededRng};
+
+use crate::ThingName;
+use crate::commands::{CommandResponse, CommandStatus};
+use crate::device::{DeviceEvent, DeviceOptions, JobBehaviour, UserCommand};
+use crate::jobs::JobStatus;
+use crate::jobs::cloud::{JobType, NewJob, Rollout};
+use crate::model::{DeviceModel, Kind, Template};
+use crate::shadow::state::State;
+use crate::world::World;
+
+/// How many devices one fleet may hold in the page.
+pub const MAX_DEVICES: u32 = 5_000;
+
+/// How long a device that drops off mid-job stays away.
+pub const OFFLINE_MS: u64 = 300_000;
+
+/// The outcome mix: percentages of the fleet (their sum at most 100; the rest is healthy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mix {
+    /// Reject every job.
+    pub reject: u32,
+    /// Fail jobs at step `fail_step`.
+    pub fail: u32,
+    /// The step at which they fail (1-based).
+    pub fail_step: u32,
+    /// Start jobs and never report again (the step timeout ends them).
+    pub stall: u32,
+    /// Drop the connection at the first job step and stay away [`OFFLINE_MS`].
+    pub offline: u32,
+    /// Answer every command REJECTED.
+    pub reject_commands: u32,
+    /// Disconnect and reconnect every `flap_every_s` seconds.
+    pub flap: u32,
+    /// Seconds between flaps.
+    pub flap_every_s: u64,
+}
+
+/// What one device of the fleet does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Everything works.
+    Healthy,
+    /// Rejects jobs.
+    RejectJobs,
+    /// Fails jobs at this step.
+    FailJobs(u32),
+    /// Stalls jobs.
+    StallJobs,
+    /// Drops off at the first job step.
+    OfflineMidJob,
+    /// Rejects commands.
+    RejectCommands,
+    /// Disconnects and reconnects every so many seconds.
+    Flap(u64),
+}
+
+impl Behaviour {
+    /// A word for a card.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::RejectJobs => "rejects jobs",
+            Self::FailJobs(_) => "fails jobs",
+            Self::StallJobs => "stalls jobs",
+            Self::OfflineMidJob => "drops off mid-job",
+            Self::RejectCommands => "rejects commands",
+            Self::Flap(_) => "flaps",
+        }
+    }
+}
+
+impl Mix {
+    /// `reject:5,fail:10@2,stall:5,offline:5,cmdreject:5,flap:5@30` (any subset, any order).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut mix = Self {
+            fail_step: 2,
+            flap_every_s: 30,
+            ..Self::default()
+        };
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = part
+                .split_once(':')
+                .ok_or_else(|| format!("mix: {part:?} is not name:percent"))?;
+            let (percent, extra) = match value.split_once('@') {
+                Some((p, e)) => (p, Some(e)),
+                None => (value, None),
+            };
+            let percent: u32 = percent
+                .parse()
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| format!("mix: {name} needs a percentage from 0 to 100"))?;
+            let extra = |what: &str| -> Result<Option<u64>, String> {
+                extra
+                    .map(|e| {
+                        e.parse::<u64>()
+                            .ok()
+                            .filter(|n| *n >= 1)
+                            .ok_or_else(|| format!("mix: {name}@… needs a whole {what} from 1"))
+                    })
+                    .transpose()
+            };
+            match name {
+                "reject" => mix.reject = percent,
+                "fail" => {
+                    mix.fail = percent;
+                    if let Some(step) = extra("step")? {
+                        mix.fail_step = u32::try_from(step).unwrap_or(u32::MAX);
+                    }
+                }
+                "stall" => mix.stall = percent,
+                "offline" => mix.offline = percent,
+                "cmdreject" => mix.reject_commands = percent,
+                "flap" => {
+                    mix.flap = percent;
+                    if let Some(secs) = extra("number of seconds")? {
+                        mix.flap_every_s = secs;
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "mix: unknown outcome {other:?}; use reject, fail, stall, offline, \
+                         cmdreject or flap"
+                    ));
+                }
+            }
+        }
+        if mix.total() > 100 {
+            return Err(format!(
+                "mix: the outcomes add up to {} %, over 100",
+                mix.total()
+            ));
+        }
+        Ok(mix)
+    }
+
+    fn total(&self) -> u32 {
+        self.reject + self.fail + self.stall + self.offline + self.reject_commands + self.flap
+    }
+
+    /// The behaviours of `count` devices: exactly `percent × count / 100` (rounded) of each,
+    /// spread over the fleet by `seed`.
+    pub fn assign(&self, count: usize, seed: u64) -> Vec<Behaviour> {
+        let share = |p: u32| (p as usize * count + 50) / 100;
+        let mut behaviours = Vec::with_capacity(count);
+        for (percent, behaviour) in [
+            (self.reject, Behaviour::RejectJobs),
+            (self.fail, Behaviour::FailJobs(self.fail_step)),
+            (self.stall, Behaviour::StallJobs),
+            (self.offline, Behaviour::OfflineMidJob),
+            (self.reject_commands, Behaviour::RejectCommands),
+            (self.flap, Behaviour::Flap(self.flap_every_s)),
+        ] {
+            let n = share(percent).min(count - behaviours.len());
+            behaviours.extend(std::iter::repeat_n(behaviour, n));
+        }
+        behaviours.resize(count, Behaviour::Healthy);
+        // Fisher–Yates with the seed: which devices misbehave is the seed's choice.
+        let mut rng = SeededRng::new(seed);
+        for i in (1..count).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            behaviours.swap(i, j);
+        }
+        behaviours
+    }
+}
+
+/// What to build: the URL's `view=fleet&template=…&count=…&pattern=…&start=…&seed=…&mix=…`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetSpec {
+    /// The devices' template.
+    pub template: &'static Template,
+    /// How many devices to start with.
+    pub count: u32,
+    /// Their names: `{n}` is replaced by the device number.
+    pub pattern: String,
+    /// The first device number.
+    pub start: u64,
+    /// Seeds the outcome mix and the readings.
+    pub seed: u64,
+    /// The outcome mix.
+    pub mix: Mix,
+    /// The thing group every device joins.
+    pub group: String,
+    /// Milliseconds between telemetry reports (`None`: only on change).
+    pub telemetry_ms: Option<u64>,
+}
+
+impl FleetSpec {
+    /// The default fleet of `template`: 20 devices named after it, healthy.
+    pub fn new(template: &'static Template) -> Self {
+        Self {
+            template,
+            count: 20,
+            pattern: format!("{}-{{n}}", template.id),
+            start: 1,
+            seed: 1,
+            mix: Mix::parse("").unwrap_or_default(),
+            group: "fleet".to_owned(),
+            telemetry_ms: Some(5_000),
+        }
+    }
+
+    /// The name of device number `n`, or why the pattern cannot make one.
+    pub fn name(&self, n: u64) -> Result<ThingName, String> {
+        if !self.pattern.contains("{n}") {
+            return Err("pattern: put {n} where the device number goes, like lamp-{n}".into());
+        }
+        ThingName::new(&self.pattern.replace("{n}", &n.to_string()))
+            .map_err(|e| format!("pattern: {e}"))
+    }
+
+    /// Applies URL parameters over `self`; what is wrong is said per parameter.
+    pub fn apply_query(&mut self, query: &str) -> Vec<String> {
+        let mut errors = Vec::new();
+        for pair in query
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = value
+                .replace("%7B", "{")
+                .replace("%7D", "}")
+                .replace("%7b", "{")
+                .replace("%7d", "}");
+            let number = |what: &str, max: u64| {
+                value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| format!("{what}: a whole number up to {max}"))
+            };
+            let result = match key {
+                "template" => crate::model::TEMPLATES
+                    .iter()
+                    .copied()
+                    .find(|t| t.id == value)
+                    .map(|t| self.template = t)
+                    .ok_or_else(|| format!("template: no template {value:?}")),
+                "count" => number("count", u64::from(MAX_DEVICES))
+                    .map(|n| self.count = u32::try_from(n).unwrap_or(MAX_DEVICES)),
+                "start" => number("start", 1 << 53).map(|n| self.start = n),
+                "seed" => number("seed", u64::MAX).map(|n| self.seed = n),
+                "pattern" => {
+                    self.pattern = value.clone();
+                    self.name(self.start).map(|_| ())
+                }
+                "mix" => Mix::parse(&value).map(|m| self.mix = m),
+                "group" if !value.is_empty() => {
+                    self.group = value.clone();
+                    Ok(())
+                }
+                _ => Ok(()), // the page's own parameters (view, mode, …)
+            };
+            if let Err(e) = result {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+}
+
+/// One device of the fleet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Its index in the world.
+    pub idx: usize,
+    /// Its thing name.
+    pub thing: ThingName,
+    /// What it does.
+    pub behaviour: Behaviour,
+    /// The job it runs and the percent done, from its events.
+    pub job: Option<(String, u32)>,
+    /// When it comes back (dropped off mid-job, or flapping).
+    back_at: Option<Millis>,
+    /// When it next drops (flapping).
+    flap_at: Option<Millis>,
+    dropped_for_job: bool,
+}
+
+/// What one card of the grid shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    /// Thing name.
+    pub thing: String,
+    /// Connected.
+    pub online: bool,
+    /// The key reading, formatted with its unit.
+    pub reading: String,
+    /// The cloud has desired state the device has not reached.
+    pub delta_pending: bool,
+    /// Its execution of the latest job, if any.
+    pub job: Option<JobStatus>,
+    /// Percent done of the job it runs.
+    pub progress: Option<u32>,
+    /// What it was told to do.
+    pub behaviour: Behaviour,
+}
+
+/// Live figures for the fleet.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Metrics {
+    /// Simulated now.
+    pub at: Millis,
+    /// Devices.
+    pub devices: usize,
+    /// Of which connected.
+    pub connected: usize,
+    /// Messages from devices to the broker, since the start.
+    pub messages_in: u64,
+    /// Messages from the broker to devices, since the start.
+    pub messages_out: u64,
+    /// Devices whose shadow has a delta.
+    pub delta_pending: usize,
+    /// Desired set → reported matches, in ms: (p50, p95) over the samples so far.
+    pub convergence_ms: Option<(u64, u64)>,
+    /// Convergence samples.
+    pub converged: usize,
+    /// The latest job's executions by status (and those still waiting for the roll-out).
+    pub job: Option<JobFigures>,
+}
+
+/// One job's executions by status.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobFigures {
+    /// Its id.
+    pub job_id: String,
+    /// Count per status.
+    pub by_status: BTreeMap<String, usize>,
+    /// Targets the roll-out has not reached yet.
+    pub waiting: usize,
+    /// Why it was aborted.
+    pub aborted: Option<String>,
+}
+
+/// A fleet in one world.
+#[derive(Debug)]
+pub struct Fleet {
+    /// The world it runs in.
+    pub world: World,
+    /// How it was built.
+    pub spec: FleetSpec,
+    members: Vec<Member>,
+    /// The next device number.
+    next_number: u64,
+    /// Desired state set and not yet reached: thing → when.
+    converging: BTreeMap<ThingName, Millis>,
+    /// Convergence times, ms.
+    samples: Vec<u64>,
+    latest_job: Option<String>,
+}
+
+impl Fleet {
+    /// The fleet `spec` describes, connected at `now`.
+    pub fn new(now: Millis, spec: FleetSpec) -> Result<Self, String> {
+        spec.name(spec.start)?;
+        let mut world = World::new(now);
+        world.cloud.seed_ids(spec.seed);
+        world
+            .cloud
+            .create_group(&spec.group)
+            .map_err(|e| e.to_string())?;
+        let mut fleet = Self {
+            world,
+            next_number: spec.start,
+            spec,
+            members: Vec::new(),
+            converging: BTreeMap::new(),
+            samples: Vec::new(),
+            latest_job: None,
+        };
+        let count = fleet.spec.count as usize;
+        fleet.add(count)?;
+        Ok(fleet)
+    }
+
+    /// The devices, in the order they were added.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// Adds `n` devices (numbered on from the last), with behaviours from the mix for a fleet
+    /// of the new size; each joins the group (so CONTINUOUS jobs reach it).
+    pub fn add(&mut self, n: usize) -> Result<(), String> {
+        let total = self.members.len() + n;
+        if total > MAX_DEVICES as usize {
+            return Err(format!(
+                "at most {MAX_DEVICES} devices in one page; {total} asked for"
+            ));
+        }
+        // The whole fleet's assignment, so adding in steps gives what one step would.
+        let behaviours = self.spec.mix.assign(total, self.spec.seed);
+        let options = DeviceOptions {
+            job_step_ms: 1_000,
+            telemetry_ms: self.spec.telemetry_ms,
+        };
+        for behaviour in behaviours.into_iter().skip(self.members.len()) {
+            let thing = self.spec.name(self.next_number)?;
+            let seed = self.spec.seed ^ self.next_number.rotate_left(17);
+            self.next_number += 1;
+            let model = DeviceModel::new(self.spec.template, seed);
+            let idx = self.world.add_model(thing.clone(), model, options);
+            let now = self.world.now;
+            self.world
+                .with_cloud(|c, now| c.add_to_group(now, &self.spec.group, &thing))
+                .map_err(|e| e.to_string())?;
+            match behaviour {
+                Behaviour::RejectJobs => {
+                    self.world
+                        .command(idx, UserCommand::SetJobBehaviour(JobBehaviour::Reject));
+                }
+                Behaviour::FailJobs(step) => self.world.command(
+                    idx,
+                    UserCommand::SetJobBehaviour(JobBehaviour::FailAtStep(step)),
+                ),
+                Behaviour::StallJobs => {
+                    self.world
+                        .command(idx, UserCommand::SetJobBehaviour(JobBehaviour::Stall));
+                }
+                Behaviour::RejectCommands => {
+                    self.world.command(idx, UserCommand::SetAutoAnswer(false));
+                }
+                Behaviour::Healthy | Behaviour::OfflineMidJob | Behaviour::Flap(_) => {}
+            }
+            let flap_at = match behaviour {
+                Behaviour::Flap(secs) => Some(now + secs * 1000),
+                _ => None,
+            };
+            self.members.push(Member {
+                idx,
+                thing,
+                behaviour,
+                job: None,
+                back_at: None,
+                flap_at,
+                dropped_for_job: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// Removes the newest `n` devices; their memory is freed.
+    pub fn remove(&mut self, n: usize) {
+        let keep = self.members.len().saturating_sub(n);
+        for m in &self.members[keep..] {
+            self.converging.remove(&m.thing);
+            let _ = self
+                .world
+                .cloud
+                .remove_from_group(&self.spec.group, &m.thing);
+        }
+        self.world.remove_last(self.members.len() - keep);
+        self.members.truncate(keep);
+        self.members.shrink_to_fit();
+        self.next_number = self.spec.start + keep as u64;
+    }
+
+    /// Runs the fleet up to `now`: the world, then what each device's behaviour does about
+    /// what happened.
+    pub fn advance_to(&mut self, now: Millis) {
+        // One deadline at a time: a behaviour answers an event when it happens (a device drops
+        // off at its first job step, not after the job is done).
+        while let Some(next) = self.next_deadline().filter(|at| *at <= now) {
+            self.world.advance_to(next.max(self.world.now));
+            self.react();
+            self.timers();
+        }
+        self.world.advance_to(now);
+        self.react();
+        self.converged();
+    }
+
+    /// The earliest moment anything is due.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        [self.world.next_deadline(), self.own_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn own_deadline(&self) -> Option<Millis> {
+        self.members
+            .iter()
+            .flat_map(|m| [m.back_at, m.flap_at])
+            .flatten()
+            .min()
+    }
+
+    /// Reconnects and flaps that are due.
+    fn timers(&mut self) {
+        let now = self.world.now;
+        for i in 0..self.members.len() {
+            let m = &mut self.members[i];
+            let idx = m.idx;
+            if m.back_at.is_some_and(|at| at <= now) {
+                m.back_at = None;
+                if let Behaviour::Flap(secs) = m.behaviour {
+                    m.flap_at = Some(now + secs * 1000);
+                }
+                self.world.connect(idx);
+            } else if m.flap_at.is_some_and(|at| at <= now) {
+                m.flap_at = None;
+                m.back_at = Some(now + 2_000);
+                self.world.disconnect(idx);
+            }
+        }
+    }
+
+    /// Takes every device's news: job progress for the cards, and the behaviours that answer
+    /// events (reject a command, drop off mid-job).
+    fn react(&mut self) {
+        let now = self.world.now;
+        for i in 0..self.members.len() {
+            let idx = self.members[i].idx;
+            if self.world.nodes[idx].events.is_empty() {
+                continue;
+            }
+            for event in self.world.take_events(idx) {
+                match event {
+                    DeviceEvent::JobProgress {
+                        job_id, percent, ..
+                    } => {
+                        let m = &mut self.members[i];
+                        m.job = Some((job_id, percent));
+                        if m.behaviour == Behaviour::OfflineMidJob && !m.dropped_for_job {
+                            m.dropped_for_job = true;
+                            m.back_at = Some(now + OFFLINE_MS);
+                            self.world.disconnect(idx);
+                        }
+                    }
+                    DeviceEvent::CommandReceived { execution_id, .. }
+                        if self.members[i].behaviour == Behaviour::RejectCommands =>
+                    {
+                        let response = CommandResponse::error(
+                            CommandStatus::Rejected,
+                            "this device refuses commands",
+                        );
+                        self.world.command(
+                            idx,
+                            UserCommand::AnswerCommand {
+                                execution_id,
+                                response,
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // The cloud's news is not shown per event in a fleet; its state is read when asked.
+        self.world.take_cloud_events();
+    }
+
+    fn converged(&mut self) {
+        let now = self.world.now;
+        let cloud = &self.world.cloud;
+        let mut done = Vec::new();
+        for (thing, since) in &self.converging {
+            if cloud.shadow(thing).delta().is_empty() {
+                done.push((thing.clone(), now.saturating_since(*since)));
+            }
+        }
+        for (thing, ms) in done {
+            self.converging.remove(&thing);
+            self.samples.push(ms);
+        }
+    }
+
+    /// Sets the same desired state on every device, and starts timing convergence.
+    pub fn set_desired(&mut self, desired: &State) -> Result<(), String> {
+        let things: Vec<ThingName> = self.members.iter().map(|m| m.thing.clone()).collect();
+        for thing in things {
+            self.world
+                .with_cloud(|c, now| c.set_desired(now, &thing, desired.clone()))
+                .map_err(|e| e.to_string())?;
+            self.converging.insert(thing, self.world.now);
+        }
+        Ok(())
+    }
+
+    /// Rolls a job out to the fleet's group; returns its id.
+    pub fn roll_out(
+        &mut self,
+        document: Value,
+        job_type: JobType,
+        step_timeout_minutes: Option<u64>,
+        rollout: Rollout,
+    ) -> Result<String, String> {
+        let job = NewJob {
+            description: format!("roll-out to {}", self.spec.group),
+            document,
+            job_type,
+            step_timeout_minutes,
+            target_groups: vec![self.spec.group.clone()],
+            rollout,
+        };
+        let id = self
+            .world
+            .with_cloud(|c, now| c.create_fleet_job(now, job, &[]))
+            .map_err(|e| e.to_string())?;
+        self.latest_job = Some(id.clone());
+        Ok(id)
+    }
+
+    /// The cards of the grid, in fleet order.
+    pub fn cards(&self) -> Vec<Card> {
+        let key = self
+            .spec
+            .template
+            .properties
+            .iter()
+            .find(|p| !p.writable && matches!(p.kind, Kind::Number { .. }))
+            .or_else(|| self.spec.template.properties.first());
+        self.members
+            .iter()
+            .map(|m| {
+                let node = &self.world.nodes[m.idx];
+                let reading = key
+                    .and_then(|p| {
+                        let v = node.device.model().state().get(p.key)?;
+                        let unit = match p.kind {
+                            Kind::Number { unit, .. } => unit,
+                            _ => "",
+                        };
+                        let text = match v {
+                            Value::Number(n) => n.to_string(),
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        Some(format!("{} {text} {unit}", p.label).trim_end().to_owned())
+                    })
+                    .unwrap_or_default();
+                let job = self
+                    .latest_job
+                    .as_ref()
+                    .and_then(|j| self.world.cloud.job_execution(&m.thing, j))
+                    .map(|e| e.status);
+                Card {
+                    thing: m.thing.to_string(),
+                    online: node.online,
+                    reading,
+                    delta_pending: !self.world.cloud.shadow(&m.thing).delta().is_empty(),
+                    progress: m
+                        .job
+                        .as_ref()
+                        .filter(|_| job == Some(JobStatus::InProgress))
+                        .map(|(_, p)| *p),
+                    job,
+                    behaviour: m.behaviour,
+                }
+            })
+            .collect()
+    }
+
+    /// Live figures.
+    pub fn metrics(&self) -> Metrics {
+        let cloud = &self.world.cloud;
+        let job = self.latest_job.as_ref().map(|id| {
+            let mut by_status = BTreeMap::new();
+            for e in cloud.job_executions(id) {
+                *by_status.entry(format!("{:?}", e.status)).or_insert(0) += 1;
+            }
+            let job = cloud.job(id);
+            JobFigures {
+                job_id: id.clone(),
+                by_status,
+                waiting: job.map_or(0, |j| j.waiting.len()),
+                aborted: job.and_then(|j| j.abort_reason.clone()),
+            }
+        });
+        let mut sorted = self.samples.clone();
+        sorted.sort_unstable();
+        let pct = |p: usize| sorted[(sorted.len() * p / 100).min(sorted.len() - 1)];
+        Metrics {
+            at: self.world.now,
+            devices: self.members.len(),
+            connected: self
+                .members
+                .iter()
+                .filter(|m| self.world.nodes[m.idx].online)
+                .count(),
+            messages_in: self.world.from_devices,
+            messages_out: self.world.to_devices,
+            delta_pending: self
+                .members
+                .iter()
+                .filter(|m| !cloud.shadow(&m.thing).delta().is_empty())
+                .count(),
+            convergence_ms: (!sorted.is_empty()).then(|| (pct(50), pct(95))),
+            converged: sorted.len(),
+            job,
+        }
+    }
+
+    /// The cards as CSV (for a spreadsheet).
+    pub fn to_csv(&self) -> String {
+        let mut out =
+            String::from("thing,online,reading,delta_pending,job_status,progress,behaviour\n");
+        for c in self.cards() {
+            let _ = writeln!(
+                out,
+                "{},{},\"{}\",{},{},{},{}",
+                c.thing,
+                c.online,
+                c.reading.replace('"', "\"\""),
+                c.delta_pending,
+                c.job.map(|s| format!("{s:?}")).unwrap_or_default(),
+                c.progress.map(|p| p.to_string()).unwrap_or_default(),
+                c.behaviour.label()
+            );
+        }
+        out
+    }
+
+    /// The metrics and the cards as JSON.
+    pub fn to_json(&self) -> Value {
+        let m = self.metrics();
+        let cards: Vec<Value> = self
+            .cards()
+            .into_iter()
+            .map(|c| {
+                serde_json::json!({
+                    "thing": c.thing, "online": c.online, "reading": c.reading,
+                    "deltaPending": c.delta_pending,
+                    "jobStatus": c.job.map(|s| format!("{s:?}")),
+                    "progress": c.progress, "behaviour": c.behaviour.label(),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "at": m.at.0, "devices": m.devices, "connected": m.connected,
+            "messagesIn": m.messages_in, "messagesOut": m.messages_out,
+            "deltaPending": m.delta_pending,
+            "convergenceMs": m.convergence_ms.map(|(p50, p95)| serde_json::json!({"p50": p50, "p95": p95})),
+            "job": m.job.map(|j| serde_json::json!({
+                "jobId": j.job_id, "byStatus": j.by_status, "waiting": j.waiting, "aborted": j.aborted,
+            })),
+            "devicesDetail": cards,
+        })
+    }
+}

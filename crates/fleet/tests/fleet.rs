@@ -1,0 +1,285 @@
+//! A fleet in the sandbox's world: names from a pattern, an exact seeded outcome mix, group
+//! roll-outs with a rate and an abort rule, and the figures a fleet view shows.
+
+use serde_json::json;
+use thingsim_fleet::fleet::{Behaviour, Fleet, FleetSpec, MAX_DEVICES, Mix};
+use thingsim_fleet::jobs::cloud::{AbortRule, JobType, Rollout};
+use thingsim_fleet::model::{SMART_LIGHT, THERMOSTAT};
+use thingsim_mqtt::Millis;
+
+const START: Millis = Millis(1_748_390_400_000);
+
+fn lamps(count: u32, mix: &str) -> FleetSpec {
+    FleetSpec {
+        count,
+        pattern: "lamp-{n}".into(),
+        start: 1000,
+        seed: 7,
+        mix: Mix::parse(mix).unwrap(),
+        ..FleetSpec::new(&SMART_LIGHT)
+    }
+}
+
+fn firmware() -> serde_json::Value {
+    json!({"action": "updateFirmware", "params": {"version": "9.9.9"}})
+}
+
+fn count(fleet: &Fleet, status: &str) -> usize {
+    fleet
+        .metrics()
+        .job
+        .and_then(|j| j.by_status.get(status).copied())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_mix_is_read_checked_and_assigned_exactly_by_the_seed() {
+    let mix = Mix::parse("reject:5, fail:20@3,stall:5,offline:5,cmdreject:5,flap:10@15").unwrap();
+    assert_eq!(
+        (mix.fail, mix.fail_step, mix.flap, mix.flap_every_s),
+        (20, 3, 10, 15)
+    );
+    for bad in [
+        "fail:101",
+        "fail:x",
+        "boom:5",
+        "fail:60,reject:50",
+        "fail:5@0",
+        "fail",
+    ] {
+        assert!(Mix::parse(bad).is_err(), "{bad}");
+    }
+    let assigned = mix.assign(50, 7);
+    let n = |b: Behaviour| assigned.iter().filter(|x| **x == b).count();
+    assert_eq!(n(Behaviour::FailJobs(3)), 10, "20 % of 50");
+    assert_eq!(n(Behaviour::Flap(15)), 5);
+    assert_eq!(n(Behaviour::RejectJobs), 3, "5 % of 50 rounds to 3");
+    assert_eq!(n(Behaviour::Healthy), 50 - 10 - 5 - 3 * 4);
+    assert_eq!(assigned, mix.assign(50, 7), "one seed, one fleet");
+    assert_ne!(
+        assigned,
+        mix.assign(50, 8),
+        "another seed, other devices misbehave"
+    );
+    assert_eq!(
+        Mix::parse("").unwrap().assign(3, 1),
+        vec![Behaviour::Healthy; 3]
+    );
+}
+
+#[test]
+fn a_fleet_is_built_from_the_url_and_bad_parameters_say_why() {
+    let mut spec = FleetSpec::new(&THERMOSTAT);
+    let errors = spec.apply_query(
+        "?view=fleet&template=smart-light&count=50&pattern=lamp-%7Bn%7D&start=1000&seed=42&mix=fail:20@2&group=lamps",
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(
+        (
+            spec.template.id,
+            spec.count,
+            spec.start,
+            spec.seed,
+            spec.group.as_str()
+        ),
+        ("smart-light", 50, 1000, 42, "lamps")
+    );
+    assert_eq!(spec.name(1003).unwrap().as_str(), "lamp-1003");
+    let errors = spec.apply_query(&format!(
+        "template=toaster&count={}&pattern=lamp&mix=boom:1",
+        MAX_DEVICES + 1
+    ));
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("{n}")));
+    let mut slash = FleetSpec::new(&THERMOSTAT);
+    assert_eq!(
+        slash.apply_query("pattern=a/{n}").len(),
+        1,
+        "a thing name has no /"
+    );
+}
+
+#[test]
+fn a_group_roll_out_with_a_seeded_twenty_percent_failure_mix_ends_with_exactly_those_counts() {
+    let mut fleet = Fleet::new(START, lamps(50, "fail:20@2")).unwrap();
+    let names: Vec<&str> = fleet.members().iter().map(|m| m.thing.as_str()).collect();
+    assert_eq!((names[0], names[49]), ("lamp-1000", "lamp-1049"));
+    fleet.advance_to(START + 2_000);
+    assert_eq!(fleet.metrics().connected, 50);
+    fleet
+        .roll_out(firmware(), JobType::Snapshot, None, Rollout::default())
+        .unwrap();
+    fleet.advance_to(START + 30_000);
+    assert_eq!(
+        (count(&fleet, "Succeeded"), count(&fleet, "Failed")),
+        (40, 10)
+    );
+    let failed: Vec<String> = fleet
+        .cards()
+        .into_iter()
+        .filter(|c| c.job == Some(thingsim_fleet::jobs::JobStatus::Failed))
+        .map(|c| c.thing)
+        .collect();
+    assert_eq!(failed.len(), 10);
+    // The same seed fails the same devices.
+    let mut again = Fleet::new(START, lamps(50, "fail:20@2")).unwrap();
+    again.advance_to(START + 2_000);
+    again
+        .roll_out(firmware(), JobType::Snapshot, None, Rollout::default())
+        .unwrap();
+    again.advance_to(START + 30_000);
+    let again_failed: Vec<String> = again
+        .cards()
+        .into_iter()
+        .filter(|c| c.job == Some(thingsim_fleet::jobs::JobStatus::Failed))
+        .map(|c| c.thing)
+        .collect();
+    assert_eq!(failed, again_failed);
+    let csv = fleet.to_csv();
+    assert_eq!(csv.lines().count(), 51, "a header and a line per device");
+    assert!(csv.lines().nth(1).unwrap().starts_with("lamp-1000,true,"));
+    let doc = fleet.to_json();
+    assert_eq!(doc["job"]["byStatus"]["Failed"], json!(10));
+    assert_eq!(doc["devicesDetail"].as_array().map(Vec::len), Some(50));
+}
+
+#[test]
+fn a_roll_out_goes_at_its_rate_and_aborts_past_its_failure_threshold() {
+    let mut fleet = Fleet::new(START, lamps(20, "")).unwrap();
+    fleet.advance_to(START + 2_000);
+    let rate = Rollout {
+        max_per_minute: Some(5),
+        abort: None,
+    };
+    fleet
+        .roll_out(firmware(), JobType::Snapshot, None, rate)
+        .unwrap();
+    fleet.advance_to(START + 20_000);
+    let m = fleet.metrics().job.unwrap();
+    assert_eq!((m.by_status.values().sum::<usize>(), m.waiting), (5, 15));
+    fleet.advance_to(START + 250_000);
+    assert_eq!(
+        count(&fleet, "Succeeded"),
+        20,
+        "four minutes later, everyone"
+    );
+
+    let mut bad = Fleet::new(START, lamps(20, "fail:60@1")).unwrap();
+    bad.advance_to(START + 2_000);
+    let careful = Rollout {
+        max_per_minute: Some(10),
+        abort: Some(AbortRule {
+            failure_percent: 20,
+            min_finished: 5,
+        }),
+    };
+    bad.roll_out(firmware(), JobType::Snapshot, None, careful)
+        .unwrap();
+    bad.advance_to(START + 200_000);
+    let m = bad.metrics().job.unwrap();
+    assert!(m.aborted.is_some(), "{m:?}");
+    assert_eq!(m.waiting, 0, "the second minute's devices never got it");
+    assert!(m.by_status.values().sum::<usize>() <= 10);
+}
+
+#[test]
+fn a_continuous_roll_out_reaches_devices_added_later_and_removed_devices_are_gone() {
+    let mut fleet = Fleet::new(START, lamps(10, "")).unwrap();
+    fleet.advance_to(START + 2_000);
+    fleet
+        .roll_out(firmware(), JobType::Continuous, None, Rollout::default())
+        .unwrap();
+    fleet.advance_to(START + 20_000);
+    fleet.add(5).unwrap();
+    fleet.advance_to(START + 40_000);
+    assert_eq!(count(&fleet, "Succeeded"), 15);
+    assert_eq!(
+        fleet.members().last().map(|m| m.thing.as_str()),
+        Some("lamp-1014")
+    );
+    fleet.remove(12);
+    assert_eq!((fleet.members().len(), fleet.world.nodes.len()), (3, 3));
+    assert_eq!(
+        fleet.world.cloud.groups().next().map(|(_, m)| m.len()),
+        Some(3)
+    );
+    fleet.advance_to(START + 50_000);
+    assert_eq!(fleet.metrics().connected, 3);
+    fleet.add(2).unwrap();
+    assert_eq!(
+        fleet.members().last().map(|m| m.thing.as_str()),
+        Some("lamp-1004"),
+        "numbers go on from the last kept"
+    );
+    assert!(fleet.add(MAX_DEVICES as usize).is_err());
+}
+
+#[test]
+fn stalled_and_dropped_devices_time_out_commands_are_refused_and_flappers_come_back() {
+    let mut fleet = Fleet::new(
+        START,
+        lamps(20, "stall:10,offline:10,cmdreject:10,flap:10@10"),
+    )
+    .unwrap();
+    fleet.advance_to(START + 2_000);
+    fleet
+        .roll_out(firmware(), JobType::Snapshot, Some(1), Rollout::default())
+        .unwrap();
+    fleet.advance_to(START + 150_000);
+    assert_eq!(
+        count(&fleet, "TimedOut"),
+        4,
+        "two stalled, two dropped off (step timeout 1 min): {:?}",
+        fleet.metrics().job
+    );
+    let offline = fleet
+        .members()
+        .iter()
+        .filter(|m| m.behaviour == Behaviour::OfflineMidJob)
+        .count();
+    assert_eq!(offline, 2);
+    let refusing = fleet
+        .members()
+        .iter()
+        .find(|m| m.behaviour == Behaviour::RejectCommands)
+        .map(|m| m.thing.clone())
+        .unwrap();
+    let id = fleet
+        .world
+        .with_cloud(|c, now| c.send_command(now, &refusing, "blink", serde_json::Map::new(), 30));
+    fleet.advance_to(START + 152_000);
+    let status = fleet
+        .world
+        .cloud
+        .execution(&id)
+        .map(|e| format!("{:?}", e.status));
+    assert_eq!(status.as_deref(), Some("Rejected"));
+    // Flappers drop every 10 s and are back 2 s later.
+    let mut lowest = usize::MAX;
+    for t in 0..30 {
+        fleet.advance_to(START + 152_000 + t * 500);
+        lowest = lowest.min(fleet.metrics().connected);
+    }
+    assert!(lowest < 20 - 2, "flappers were seen away: {lowest}");
+    fleet.advance_to(START + 600_000);
+    assert!(
+        fleet.metrics().connected >= 18,
+        "the dropped ones came back after 5 minutes"
+    );
+}
+
+#[test]
+fn desired_state_for_the_whole_fleet_converges_and_the_time_it_took_is_measured() {
+    let mut fleet = Fleet::new(START, lamps(30, "")).unwrap();
+    fleet.advance_to(START + 2_000);
+    let desired = json!({"brightness": 33}).as_object().cloned().unwrap();
+    fleet.set_desired(&desired).unwrap();
+    assert_eq!(fleet.metrics().delta_pending, 30);
+    fleet.advance_to(START + 5_000);
+    let m = fleet.metrics();
+    assert_eq!(m.delta_pending, 0);
+    assert_eq!(m.converged, 30);
+    let (p50, p95) = m.convergence_ms.unwrap();
+    assert!(p50 <= p95 && p95 <= 3_000, "{p50} {p95}");
+    assert!(m.messages_in > 60 && m.messages_out > 30, "{m:?}");
+}
