@@ -366,7 +366,8 @@ pub fn App() -> impl IntoView {
         <main class="app" class:embed=embed>
             <header class="app-header">
                 <h1>"thingsim"</h1>
-                <p class="tagline">"A virtual EMQX Fleets device in your browser"</p>
+                <p class="tagline">"A virtual EMQX Fleets device in your browser · "
+                    <a href="?view=fleet" data-testid="fleet-link">"a fleet of them"</a></p>
             </header>
             <p class="visually-hidden" aria-live="polite" data-testid="announcer">{move || announcement.get()}</p>
             {(!warnings.is_empty()).then(|| view! {

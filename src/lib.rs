@@ -9,6 +9,8 @@
 
 pub mod app;
 pub mod components;
+pub mod fleet_app;
 pub mod shell;
 
 pub use app::App;
+pub use fleet_app::FleetApp;

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod fleet;
 pub mod http;
 pub mod page;
 pub mod sandbox;

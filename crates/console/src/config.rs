@@ -191,6 +191,19 @@ pub struct UrlConfig {
     pub warnings: Vec<String>,
 }
 
+/// A page URL's query (`?a=1&b=%7Bn%7D`) as decoded key–value pairs, in order.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
+}
+
 /// Percent-decoding of one query component (`+` is a space).
 fn decode(s: &str) -> String {
     let hex = |b: u8| char::from(b).to_digit(16);
@@ -227,13 +240,7 @@ impl ConnectForm {
             self.cloud_api.clone(),
             self.https,
         );
-        for pair in query
-            .trim_start_matches('?')
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let (key, value) = (decode(key), decode(value));
+        for (key, value) in query_pairs(query) {
             let set = |field: &mut String| value.clone_into(field);
             match key.as_str() {
                 "mode" => match Mode::parse(&value) {
@@ -719,6 +726,21 @@ mod tests {
             "s3cret"
         );
         assert_eq!(ConnectForm::from_saved("{not json"), None);
+    }
+
+    #[test]
+    fn query_pairs_come_back_decoded_in_order() {
+        assert_eq!(
+            query_pairs("?view=fleet&pattern=lamp-%7Bn%7D&mix=fail%3A20%402&flag&a=b+c"),
+            vec![
+                ("view".to_owned(), "fleet".to_owned()),
+                ("pattern".to_owned(), "lamp-{n}".to_owned()),
+                ("mix".to_owned(), "fail:20@2".to_owned()),
+                ("flag".to_owned(), String::new()),
+                ("a".to_owned(), "b c".to_owned()),
+            ]
+        );
+        assert!(query_pairs("?").is_empty());
     }
 
     #[test]

@@ -224,20 +224,12 @@ impl FleetSpec {
             .map_err(|e| format!("pattern: {e}"))
     }
 
-    /// Applies URL parameters over `self`; what is wrong is said per parameter.
-    pub fn apply_query(&mut self, query: &str) -> Vec<String> {
+    /// Applies URL parameters (decoded key–value pairs) over `self`; what is wrong is said
+    /// per parameter.
+    pub fn apply_query(&mut self, pairs: &[(String, String)]) -> Vec<String> {
         let mut errors = Vec::new();
-        for pair in query
-            .trim_start_matches('?')
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = value
-                .replace("%7B", "{")
-                .replace("%7D", "}")
-                .replace("%7b", "{")
-                .replace("%7d", "}");
+        for (key, value) in pairs {
+            let (key, value) = (key.as_str(), value.clone());
             let number = |what: &str, max: u64| {
                 value
                     .parse::<u64>()

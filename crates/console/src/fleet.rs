@@ -1,0 +1,267 @@
+//! What the fleet view shows and takes, pure: which cards a filter keeps, which rows of the
+//! grid are in view, and the roll-out form as typed.
+
+use serde_json::Value;
+use thingsim_fleet::fleet::Card;
+use thingsim_fleet::jobs::JobStatus;
+use thingsim_fleet::jobs::cloud::{AbortRule, JobType, Rollout};
+
+/// Whether the page URL asks for the fleet view (`view=fleet`).
+pub fn wants_fleet_view(query: &str) -> bool {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .any(|pair| pair == "view=fleet")
+}
+
+/// Which cards the grid shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    /// Every device.
+    #[default]
+    All,
+    /// Not connected.
+    Offline,
+    /// Desired state not reached.
+    DeltaPending,
+    /// The latest job failed, was rejected or timed out.
+    JobFailed,
+}
+
+impl Filter {
+    /// Every filter, in the order the page lists them, with its words.
+    pub const ALL: [(Self, &'static str, &'static str); 4] = [
+        (Self::All, "all", "all"),
+        (Self::Offline, "offline", "offline"),
+        (Self::DeltaPending, "delta", "delta pending"),
+        (Self::JobFailed, "failed", "job failed"),
+    ];
+
+    /// From its URL / select value.
+    pub fn parse(value: &str) -> Self {
+        Self::ALL
+            .iter()
+            .find(|(_, v, _)| *v == value)
+            .map_or(Self::All, |(f, ..)| *f)
+    }
+
+    /// Whether `card` passes.
+    pub fn keeps(self, card: &Card) -> bool {
+        match self {
+            Self::All => true,
+            Self::Offline => !card.online,
+            Self::DeltaPending => card.delta_pending,
+            Self::JobFailed => matches!(
+                card.job,
+                Some(JobStatus::Failed | JobStatus::Rejected | JobStatus::TimedOut)
+            ),
+        }
+    }
+}
+
+/// The grid's geometry: cards per row, and the height of a row in pixels.
+pub const COLUMNS: usize = 5;
+/// Height of one row of cards, in pixels.
+pub const ROW_PX: f64 = 84.0;
+/// Rows rendered beyond the visible ones, above and below.
+pub const OVERSCAN_ROWS: usize = 2;
+
+/// The range of cards to render for a viewport `height` px tall scrolled `top` px down, out
+/// of `total`: only those, so a thousand devices cost a few dozen elements.
+pub fn window(total: usize, top: f64, height: f64) -> std::ops::Range<usize> {
+    let rows = total.div_ceil(COLUMNS);
+    let first = ((top.max(0.0) / ROW_PX) as usize).saturating_sub(OVERSCAN_ROWS);
+    let shown = (height.max(ROW_PX) / ROW_PX).ceil() as usize + 2 * OVERSCAN_ROWS;
+    let first = first.min(rows.saturating_sub(1));
+    let last = (first + shown).min(rows);
+    (first * COLUMNS).min(total)..(last * COLUMNS).min(total)
+}
+
+/// The roll-out form, as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollOutForm {
+    /// The job document (JSON).
+    pub document: String,
+    /// CONTINUOUS (true) or SNAPSHOT.
+    pub continuous: bool,
+    /// Minutes a step may take ("" for no limit).
+    pub step_timeout: String,
+    /// New executions a minute ("" for all at once).
+    pub per_minute: String,
+    /// Abort above this failure percentage ("" for never).
+    pub abort_percent: String,
+    /// ...once this many finished.
+    pub abort_after: String,
+}
+
+impl Default for RollOutForm {
+    fn default() -> Self {
+        Self {
+            document: r#"{"action": "updateFirmware", "params": {"version": "3.0.0"}}"#.to_owned(),
+            continuous: false,
+            step_timeout: String::new(),
+            per_minute: String::new(),
+            abort_percent: String::new(),
+            abort_after: "10".to_owned(),
+        }
+    }
+}
+
+/// What the form asks for, checked.
+pub type RollOutRequest = (Value, JobType, Option<u64>, Rollout);
+
+impl RollOutForm {
+    /// Checks every field; the first problem, in words, when one is wrong.
+    pub fn validate(&self) -> Result<RollOutRequest, String> {
+        let document: Value = serde_json::from_str(&self.document)
+            .map_err(|e| format!("job document: not JSON ({e})"))?;
+        thingsim_fleet::jobs::validate_job_document(&document)
+            .map_err(|e| format!("job document: {e}"))?;
+        let optional = |text: &str, what: &str, range: std::ops::RangeInclusive<u64>| {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .map(Some)
+                .ok_or_else(|| {
+                    format!(
+                        "{what}: a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    )
+                })
+        };
+        let step = optional(&self.step_timeout, "step timeout (min)", 1..=10_080)?;
+        let per_minute = optional(&self.per_minute, "per minute", 1..=100_000)?;
+        let percent = optional(&self.abort_percent, "abort above (%)", 0..=100)?;
+        let after = optional(&self.abort_after, "abort after (finished)", 1..=100_000)?;
+        let abort = percent.map(|p| AbortRule {
+            failure_percent: u32::try_from(p).unwrap_or(100),
+            min_finished: u32::try_from(after.unwrap_or(1)).unwrap_or(u32::MAX),
+        });
+        let job_type = if self.continuous {
+            JobType::Continuous
+        } else {
+            JobType::Snapshot
+        };
+        let rollout = Rollout {
+            max_per_minute: per_minute.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            abort,
+        };
+        Ok((document, job_type, step, rollout))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use thingsim_fleet::fleet::Behaviour;
+
+    fn card(online: bool, delta: bool, job: Option<JobStatus>) -> Card {
+        Card {
+            thing: "t".into(),
+            online,
+            reading: String::new(),
+            delta_pending: delta,
+            job,
+            progress: None,
+            behaviour: Behaviour::Healthy,
+        }
+    }
+
+    #[test]
+    fn the_url_asks_for_the_fleet_view_only_with_view_fleet() {
+        assert!(wants_fleet_view("?view=fleet&count=50"));
+        assert!(wants_fleet_view("count=5&view=fleet"));
+        assert!(!wants_fleet_view("?view=fleetx"));
+        assert!(!wants_fleet_view("?mode=sandbox"));
+    }
+
+    #[test]
+    fn each_filter_keeps_what_it_names() {
+        let cards = [
+            card(true, false, Some(JobStatus::Succeeded)),
+            card(false, false, None),
+            card(true, true, Some(JobStatus::InProgress)),
+            card(true, false, Some(JobStatus::Failed)),
+            card(true, false, Some(JobStatus::Rejected)),
+            card(true, false, Some(JobStatus::TimedOut)),
+        ];
+        let kept = |f: Filter| cards.iter().filter(|c| f.keeps(c)).count();
+        assert_eq!(
+            (
+                kept(Filter::All),
+                kept(Filter::Offline),
+                kept(Filter::DeltaPending),
+                kept(Filter::JobFailed)
+            ),
+            (6, 1, 1, 3)
+        );
+        for (filter, value, _) in Filter::ALL {
+            assert_eq!(Filter::parse(value), filter);
+        }
+        assert_eq!(Filter::parse("nonsense"), Filter::All);
+    }
+
+    #[test]
+    fn only_the_rows_in_view_are_rendered() {
+        // 1,000 cards: 200 rows; a 420 px viewport shows 5 rows, rendered with 2 more above
+        // and below (at the top, all 4 below).
+        assert_eq!(window(1_000, 0.0, 420.0), 0..45);
+        let w = window(1_000, 100.0 * ROW_PX, 420.0);
+        assert_eq!(w, (98 * COLUMNS)..(107 * COLUMNS));
+        assert_eq!(
+            window(1_000, 1e9, 420.0).end,
+            1_000,
+            "scrolled past the end: the last rows"
+        );
+        assert!(window(1_000, 1e9, 420.0).start < 1_000);
+        assert_eq!(window(7, 0.0, 420.0), 0..7);
+        assert_eq!(window(0, 0.0, 420.0), 0..0);
+    }
+
+    #[test]
+    fn the_roll_out_form_is_checked_and_read() {
+        let mut form = RollOutForm::default();
+        let (doc, job_type, step, rollout) = form.validate().unwrap();
+        assert_eq!(doc["action"], "updateFirmware");
+        assert_eq!(
+            (job_type, step, rollout),
+            (JobType::Snapshot, None, Rollout::default())
+        );
+        form.continuous = true;
+        form.step_timeout = "2".into();
+        form.per_minute = "20".into();
+        form.abort_percent = "10".into();
+        let (_, job_type, step, rollout) = form.validate().unwrap();
+        assert_eq!((job_type, step), (JobType::Continuous, Some(2)));
+        assert_eq!(rollout.max_per_minute, Some(20));
+        assert_eq!(
+            rollout.abort,
+            Some(AbortRule {
+                failure_percent: 10,
+                min_finished: 10
+            })
+        );
+        for (field, value, says) in [
+            (0, "{", "not JSON"),
+            (0, "{}", "job document"),
+            (1, "0", "step timeout"),
+            (2, "many", "per minute"),
+            (3, "101", "abort above"),
+        ] {
+            let mut bad = RollOutForm::default();
+            match field {
+                0 => bad.document = value.into(),
+                1 => bad.step_timeout = value.into(),
+                2 => bad.per_minute = value.into(),
+                _ => bad.abort_percent = value.into(),
+            }
+            let error = bad.validate().unwrap_err();
+            assert!(error.contains(says), "{value}: {error}");
+        }
+    }
+}

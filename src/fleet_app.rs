@@ -1,0 +1,183 @@
+//! The fleet view (`?view=fleet&template=…&count=…&pattern=…&start=…&seed=…&mix=…`): many
+//! devices in the page's sandbox, a roll-out to their group, the figures, and the grid. State
+//! lives here as signals; the fleet itself runs in `shell::fleet`.
+
+use leptos::prelude::*;
+use thingsim_console::fleet::{Filter, RollOutForm};
+use thingsim_fleet::fleet::{Card, FleetSpec, Metrics};
+use thingsim_fleet::model::{TEMPLATES, THERMOSTAT};
+
+use crate::components::{FleetGrid, FleetMetrics};
+use crate::shell::fleet::{self, FleetEvent, FleetHandle};
+use crate::shell::page;
+
+/// The root of the fleet view.
+#[component]
+pub fn FleetApp() -> impl IntoView {
+    let mut spec = FleetSpec::new(&THERMOSTAT);
+    let errors = spec.apply_query(&thingsim_console::config::query_pairs(&page::query()));
+    let metrics = RwSignal::new(None::<Metrics>);
+    let previous = StoredValue::new(None::<Metrics>);
+    let rates = RwSignal::new((0.0, 0.0));
+    let cards = RwSignal::new(Vec::<Card>::new());
+    let outcome = RwSignal::new(None::<Result<String, String>>);
+    let filter = RwSignal::new(Filter::All);
+    let form = RwSignal::new(RollOutForm::default());
+    let step = RwSignal::new("10".to_owned());
+    let desired = RwSignal::new(String::new());
+    let handle = StoredValue::new_local(None::<FleetHandle>);
+    let alive = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    on_cleanup({
+        let alive = alive.clone();
+        move || alive.store(false, std::sync::atomic::Ordering::Relaxed)
+    });
+
+    let on_event = move |event: FleetEvent| {
+        if !alive.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        match event {
+            FleetEvent::Update {
+                metrics: m,
+                cards: c,
+            } => {
+                if let Some(before) = previous.get_value() {
+                    let secs = m.at.saturating_since(before.at) as f64 / 1000.0;
+                    if secs > 0.0 {
+                        rates.set((
+                            (m.messages_in - before.messages_in) as f64 / secs,
+                            (m.messages_out - before.messages_out) as f64 / secs,
+                        ));
+                    }
+                }
+                previous.set_value(Some(m.clone()));
+                metrics.set(Some(m));
+                cards.set(c);
+            }
+            FleetEvent::Outcome(result) => outcome.set(Some(result)),
+            FleetEvent::Export(name, mime, text) => {
+                if let Err(e) = page::download(name, mime, &text) {
+                    outcome.set(Some(Err(e)));
+                }
+            }
+        }
+    };
+    let summary = format!(
+        "{} × {} named {} from {} · group {} · seed {}",
+        spec.count, spec.template.name, spec.pattern, spec.start, spec.group, spec.seed
+    );
+    match fleet::spawn(spec, on_event) {
+        Ok(h) => handle.set_value(Some(h)),
+        Err(e) => outcome.set(Some(Err(e))),
+    }
+    on_cleanup(move || {
+        if let Some(h) = handle.try_get_value().flatten() {
+            h.stop();
+        }
+    });
+    let with_handle = move |f: &dyn Fn(&FleetHandle)| {
+        if let Some(h) = handle.get_value() {
+            f(&h);
+        }
+    };
+    let count = move || step.get().trim().parse::<usize>().unwrap_or(0);
+    let on_roll_out = move |_| match form.get_untracked().validate() {
+        Ok((document, job_type, step_timeout, rollout)) => {
+            with_handle(&|h| h.roll_out(document.clone(), job_type, step_timeout, rollout));
+        }
+        Err(e) => outcome.set(Some(Err(e))),
+    };
+    let on_desired =
+        move |_| match serde_json::from_str::<serde_json::Value>(&desired.get_untracked()) {
+            Ok(serde_json::Value::Object(state)) => with_handle(&|h| h.set_desired(state.clone())),
+            _ => outcome.set(Some(Err(
+                "desired state: a JSON object, like {\"brightness\": 40}".into(),
+            ))),
+        };
+    let text_field = |id: &'static str,
+                      label: &'static str,
+                      get: fn(&RollOutForm) -> String,
+                      set: fn(&mut RollOutForm, String)| {
+        view! {
+            <label class="field" for=id>{label}
+                <input id=id data-testid=id type="text" prop:value=move || form.with(get)
+                    on:input=move |ev| form.update(|f| set(f, event_target_value(&ev))) />
+            </label>
+        }
+    };
+    let templates = TEMPLATES
+        .iter()
+        .map(|t| t.id)
+        .collect::<Vec<_>>()
+        .join(", ");
+
+    view! {
+        <main class="app fleet-app">
+            <header class="app-header">
+                <h1>"thingsim · fleet"</h1>
+                <p class="tagline">{summary}" · "<a href="?">"one device"</a></p>
+            </header>
+            {(!errors.is_empty()).then(|| view! {
+                <ul class="warnings" role="alert" data-testid="fleet-errors">
+                    {errors.iter().map(|e| view! { <li>{e.clone()}</li> }).collect_view()}
+                    <li>{format!("templates: {templates}")}</li>
+                </ul>
+            })}
+            <section class="panel" aria-labelledby="fleet-figures-title">
+                <h2 id="fleet-figures-title">"Fleet"</h2>
+                <FleetMetrics metrics=Signal::derive(move || metrics.get()) rates=Signal::derive(move || rates.get()) />
+                <div class="fleet-controls">
+                    <label class="inline">"Devices "
+                        <input type="number" min="1" data-testid="fleet-step" class="narrow"
+                            prop:value=move || step.get() on:input=move |ev| step.set(event_target_value(&ev)) />
+                    </label>
+                    <button type="button" data-testid="fleet-add" on:click=move |_| { let n = count(); with_handle(&|h| h.add(n)) }>"Add"</button>
+                    <button type="button" data-testid="fleet-remove" on:click=move |_| { let n = count(); with_handle(&|h| h.remove(n)) }>"Remove"</button>
+                    <button type="button" data-testid="fleet-export-json" on:click=move |_| with_handle(&|h| h.export(false))>"Export JSON"</button>
+                    <button type="button" data-testid="fleet-export-csv" on:click=move |_| with_handle(&|h| h.export(true))>"Export CSV"</button>
+                </div>
+                <p class="field-error" role="status" data-testid="fleet-outcome"
+                    class:ok=move || matches!(outcome.get(), Some(Ok(_)))>
+                    {move || outcome.get().map(|r| r.unwrap_or_else(|e| e))}
+                </p>
+            </section>
+            <section class="panel" aria-labelledby="fleet-rollout-title">
+                <h2 id="fleet-rollout-title">"Roll-out to the group"</h2>
+                <div class="fleet-form">
+                    <label class="field wide" for="fleet-document">"Job document (JSON)"
+                        <textarea id="fleet-document" data-testid="fleet-document" rows="2"
+                            prop:value=move || form.with(|f| f.document.clone())
+                            on:input=move |ev| form.update(|f| f.document = event_target_value(&ev))></textarea>
+                    </label>
+                    {text_field("fleet-per-minute", "New executions a minute (empty: all at once)", |f| f.per_minute.clone(), |f, v| f.per_minute = v)}
+                    {text_field("fleet-abort-percent", "Abort above failed % (empty: never)", |f| f.abort_percent.clone(), |f, v| f.abort_percent = v)}
+                    {text_field("fleet-abort-after", "…once finished", |f| f.abort_after.clone(), |f, v| f.abort_after = v)}
+                    {text_field("fleet-step-timeout", "Step timeout (min, optional)", |f| f.step_timeout.clone(), |f, v| f.step_timeout = v)}
+                    <label class="inline check">
+                        <input type="checkbox" data-testid="fleet-continuous"
+                            prop:checked=move || form.with(|f| f.continuous)
+                            on:change=move |ev| form.update(|f| f.continuous = event_target_checked(&ev)) />
+                        " Continuous: devices added later get it too"
+                    </label>
+                    <button type="button" class="primary" data-testid="fleet-roll-out" on:click=on_roll_out>"Roll out"</button>
+                </div>
+                <div class="fleet-form">
+                    <label class="field wide" for="fleet-desired">"Desired state for every device (JSON)"
+                        <input id="fleet-desired" type="text" data-testid="fleet-desired" placeholder="{\"brightness\": 40}"
+                            prop:value=move || desired.get() on:input=move |ev| desired.set(event_target_value(&ev)) />
+                    </label>
+                    <button type="button" data-testid="fleet-set-desired" on:click=on_desired>"Set desired"</button>
+                </div>
+            </section>
+            <section class="panel" aria-labelledby="fleet-grid-title">
+                <h2 id="fleet-grid-title">"Devices"</h2>
+                <label class="inline">"Show "
+                    <select data-testid="fleet-filter" on:change=move |ev| filter.set(Filter::parse(&event_target_value(&ev)))>
+                        {Filter::ALL.iter().map(|(_, value, words)| view! { <option value=*value>{*words}</option> }).collect_view()}
+                    </select>
+                </label>
+                <FleetGrid cards=Signal::derive(move || cards.get()) filter=Signal::derive(move || filter.get()) />
+            </section>
+        </main>
+    }
+}
