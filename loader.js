@@ -1,5 +1,7 @@
 // Starts the app. A file rather than Trunk's inline loader so the Content-Security-Policy in
-// index.html can forbid inline scripts altogether.
-import init from './thingsim.js';
-
-init({ module_or_path: new URL('./thingsim_bg.wasm', import.meta.url) });
+// index.html can forbid inline scripts altogether. `?view=fleet` loads the fleet view, a
+// module of its own, so the single-device console (what docs embed) does not carry it.
+const fleet = new URLSearchParams(location.search).get('view') === 'fleet';
+const name = fleet ? 'thingsim-fleet' : 'thingsim';
+const { default: init } = await import(`./${name}.js`);
+init({ module_or_path: new URL(`./${name}_bg.wasm`, import.meta.url) });
