@@ -8,7 +8,7 @@
 //! matching with the `$` rule, QoS 1 delivery, and persistent sessions that queue QoS 1 messages
 //! for a disconnected client.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use thingsim_mqtt::{Command, Event, Message, Millis, Qos};
 
@@ -49,6 +49,21 @@ struct Session {
 #[derive(Debug, Default)]
 pub struct Broker {
     sessions: BTreeMap<String, Session>,
+    /// Clients by the thing their filters name (`$emqx/things/{name}/…`,
+    /// `$emqx/commands/things/{name}/…`): a publish is matched against those and `wild` only,
+    /// not against every session — what lets a thousand devices share one broker.
+    by_thing: HashMap<String, BTreeSet<String>>,
+    /// Clients with a filter that names no one thing (the cloud's `+`).
+    wild: BTreeSet<String>,
+}
+
+/// The thing a Fleets topic or filter is about, when one level names it literally.
+fn thing_level(topic: &str) -> Option<&str> {
+    let rest = topic
+        .strip_prefix("$emqx/things/")
+        .or_else(|| topic.strip_prefix("$emqx/commands/things/"))?;
+    let level = rest.split('/').next()?;
+    (!level.is_empty() && level != "+" && level != "#").then_some(level)
 }
 
 impl Broker {
@@ -58,8 +73,12 @@ impl Broker {
         let session = self.sessions.entry(client.to_owned()).or_default();
         let present = session.persistent && persistent;
         if !present {
-            *session = Session::default();
+            let old = std::mem::take(session);
+            self.drop_index(client, &old.subscriptions);
         }
+        let Some(session) = self.sessions.get_mut(client) else {
+            return present;
+        };
         session.online = true;
         session.persistent = persistent;
         present
@@ -70,14 +89,35 @@ impl Broker {
         if let Some(s) = self.sessions.get_mut(client) {
             s.online = false;
             if !s.persistent {
-                self.sessions.remove(client);
+                self.forget(client);
+            }
+        }
+    }
+
+    /// Takes `client`'s `subscriptions` out of the index.
+    fn drop_index(&mut self, client: &str, subscriptions: &[(String, Qos)]) {
+        for (filter, _) in subscriptions {
+            match thing_level(filter) {
+                Some(thing) => {
+                    if let Some(clients) = self.by_thing.get_mut(thing) {
+                        clients.remove(client);
+                        if clients.is_empty() {
+                            self.by_thing.remove(thing);
+                        }
+                    }
+                }
+                None => {
+                    self.wild.remove(client);
+                }
             }
         }
     }
 
     /// Forgets a client's session altogether (its device is gone).
     pub fn forget(&mut self, client: &str) {
-        self.sessions.remove(client);
+        if let Some(session) = self.sessions.remove(client) {
+            self.drop_index(client, &session.subscriptions);
+        }
     }
 
     /// Adds (or replaces) subscriptions.
@@ -86,14 +126,41 @@ impl Broker {
         for (filter, qos) in filters {
             s.subscriptions.retain(|(f, _)| f != filter);
             s.subscriptions.push((filter.clone(), *qos));
+            match thing_level(filter) {
+                Some(thing) => {
+                    self.by_thing
+                        .entry(thing.to_owned())
+                        .or_default()
+                        .insert(client.to_owned());
+                }
+                None => {
+                    self.wild.insert(client.to_owned());
+                }
+            }
         }
     }
 
     /// Routes a publish: returns deliveries to online subscribers (one per client, at the
     /// lower of publish and subscription QoS); queues QoS 1 for offline persistent ones.
     pub fn publish(&mut self, message: &Message) -> Vec<(String, Message)> {
+        // The sessions that can match, in client order (as a scan of them all would give).
+        let candidates: Vec<String> = match thing_level(&message.topic) {
+            Some(thing) => {
+                let named = self.by_thing.get(thing).into_iter().flatten();
+                named
+                    .chain(self.wild.iter())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .cloned()
+                    .collect()
+            }
+            None => self.sessions.keys().cloned().collect(),
+        };
         let mut out = Vec::new();
-        for (client, s) in &mut self.sessions {
+        for client in candidates {
+            let Some(s) = self.sessions.get_mut(&client) else {
+                continue;
+            };
             let Some(granted) = s
                 .subscriptions
                 .iter()
