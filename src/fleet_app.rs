@@ -3,11 +3,13 @@
 //! lives here as signals; the fleet itself runs in `shell::fleet`.
 
 use leptos::prelude::*;
+use thingsim_console::config::{LOCAL_BROKER, LOCAL_CLOUD_API};
 use thingsim_console::fleet::{Filter, RollOutForm};
 use thingsim_fleet::fleet::{Card, FleetSpec, Metrics};
 use thingsim_fleet::model::{TEMPLATES, THERMOSTAT};
 
 use crate::components::{FleetGrid, FleetMetrics};
+use crate::shell::broker_fleet;
 use crate::shell::fleet::{self, FleetEvent, FleetHandle};
 use crate::shell::page;
 
@@ -15,7 +17,18 @@ use crate::shell::page;
 #[component]
 pub fn FleetApp() -> impl IntoView {
     let mut spec = FleetSpec::new(&THERMOSTAT);
-    let errors = spec.apply_query(&thingsim_console::config::query_pairs(&page::query()));
+    let pairs = thingsim_console::config::query_pairs(&page::query());
+    let errors = spec.apply_query(&pairs);
+    let param = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    // `mode=local` (or any `broker=`): every device its own connection to a real broker.
+    let on_broker = param("mode").is_some_and(|m| m == "local" || m == "broker");
+    let broker_url = RwSignal::new(param("broker").unwrap_or_else(|| LOCAL_BROKER.to_owned()));
+    let api_url = RwSignal::new(param("api").unwrap_or_else(|| LOCAL_CLOUD_API.to_owned()));
+    let api_key = RwSignal::new(param("apiKey").unwrap_or_default());
+    let api_secret = RwSignal::new(String::new());
+    let rate = RwSignal::new(
+        param("rate").unwrap_or_else(|| thingsim_console::fleet::DEFAULT_CONNECT_RATE.to_string()),
+    );
     let metrics = RwSignal::new(None::<Metrics>);
     let previous = StoredValue::new(None::<Metrics>);
     let rates = RwSignal::new((0.0, 0.0));
@@ -63,12 +76,68 @@ pub fn FleetApp() -> impl IntoView {
         }
     };
     let summary = format!(
-        "{} × {} named {} from {} · group {} · seed {}",
-        spec.count, spec.template.name, spec.pattern, spec.start, spec.group, spec.seed
+        "{} × {} named {} from {} · group {} · seed {} · {}",
+        spec.count,
+        spec.template.name,
+        spec.pattern,
+        spec.start,
+        spec.group,
+        spec.seed,
+        if on_broker {
+            "on a broker"
+        } else {
+            "in this page"
+        }
     );
-    match fleet::spawn(spec, on_event) {
-        Ok(h) => handle.set_value(Some(h)),
-        Err(e) => outcome.set(Some(Err(e))),
+    let on_start = {
+        let spec = spec.clone();
+        let on_event = on_event.clone();
+        move |_| {
+            if handle.get_value().is_some() {
+                return;
+            }
+            let target = (|| {
+                let broker = thingsim_mqtt::BrokerUrl::parse(broker_url.get_untracked().trim())
+                    .map_err(|e| e.to_string())?;
+                let auth = crate::shell::http::basic_auth(&format!(
+                    "{}:{}",
+                    api_key.get_untracked().trim(),
+                    api_secret.get_untracked()
+                ))?;
+                let rate = rate
+                    .get_untracked()
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|r| (1..=100).contains(r))
+                    .ok_or("connections a second: a whole number from 1 to 100")?;
+                Ok::<_, String>(broker_fleet::BrokerTarget {
+                    broker,
+                    api: crate::shell::client::Api {
+                        base: api_url
+                            .get_untracked()
+                            .trim()
+                            .trim_end_matches('/')
+                            .to_owned(),
+                        auth,
+                    },
+                    rate,
+                })
+            })();
+            match target.and_then(|t| broker_fleet::spawn(spec.clone(), t, on_event.clone())) {
+                Ok(h) => {
+                    handle.set_value(Some(h));
+                    outcome.set(Some(Ok("connecting…".into())));
+                }
+                Err(e) => outcome.set(Some(Err(e))),
+            }
+        }
+    };
+    if !on_broker {
+        match fleet::spawn(spec, on_event) {
+            Ok(h) => handle.set_value(Some(h)),
+            Err(e) => outcome.set(Some(Err(e))),
+        }
     }
     on_cleanup(move || {
         if let Some(h) = handle.try_get_value().flatten() {
@@ -122,6 +191,29 @@ pub fn FleetApp() -> impl IntoView {
                     {errors.iter().map(|e| view! { <li>{e.clone()}</li> }).collect_view()}
                     <li>{format!("templates: {templates}")}</li>
                 </ul>
+            })}
+            {on_broker.then(|| view! {
+                <section class="panel" aria-labelledby="fleet-broker-title">
+                    <h2 id="fleet-broker-title">"Broker"</h2>
+                    <div class="fleet-form">
+                        <label class="field" for="fleet-broker">"Broker URL"
+                            <input id="fleet-broker" type="text" data-testid="fleet-broker" prop:value=move || broker_url.get()
+                                on:input=move |ev| broker_url.set(event_target_value(&ev)) /></label>
+                        <label class="field" for="fleet-api">"thingsim-cloud API"
+                            <input id="fleet-api" type="text" data-testid="fleet-api" prop:value=move || api_url.get()
+                                on:input=move |ev| api_url.set(event_target_value(&ev)) /></label>
+                        <label class="field" for="fleet-api-key">"API key"
+                            <input id="fleet-api-key" type="text" data-testid="fleet-api-key" prop:value=move || api_key.get()
+                                on:input=move |ev| api_key.set(event_target_value(&ev)) /></label>
+                        <label class="field" for="fleet-api-secret">"API secret"
+                            <input id="fleet-api-secret" type="password" data-testid="fleet-api-secret" prop:value=move || api_secret.get()
+                                on:input=move |ev| api_secret.set(event_target_value(&ev)) /></label>
+                        <label class="field" for="fleet-rate">"Connections a second"
+                            <input id="fleet-rate" type="text" class="narrow" data-testid="fleet-rate" prop:value=move || rate.get()
+                                on:input=move |ev| rate.set(event_target_value(&ev)) /></label>
+                        <button type="button" class="primary" data-testid="fleet-start" on:click=on_start.clone()>"Connect the fleet"</button>
+                    </div>
+                </section>
             })}
             <section class="panel" aria-labelledby="fleet-figures-title">
                 <h2 id="fleet-figures-title">"Fleet"</h2>

@@ -74,3 +74,49 @@ test('a bad fleet URL says what is wrong instead of guessing', async () => {
   assert.match(await text(page, 'fleet-errors'), /unknown outcome "boom"/);
   await ctx.close();
 });
+
+const WS_URL = process.env.THINGSIM_WS_URL;
+const API_URL = process.env.THINGSIM_API_URL;
+const API_KEY = process.env.THINGSIM_API_KEY ?? '';
+
+test('twenty devices on the local broker, each its own connection: a group roll-out through thingsim-cloud ends with exactly 16 succeeded and 4 failed', { skip: !(WS_URL && API_URL && API_KEY) && 'needs the demo stack' }, async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const run = Date.now();
+  const [key, secret] = API_KEY.split(':');
+  const q = new URLSearchParams({
+    view: 'fleet', mode: 'local', broker: WS_URL, api: API_URL, apiKey: key,
+    template: 'smart-plug', count: '20', seed: '3', mix: 'fail:20@2',
+    pattern: `e2e-plug-${run}-{n}`, group: `e2e-${run}`, rate: '20',
+  });
+  await page.goto(`${APP_URL}?${q}`);
+  await page.locator('[data-testid="fleet-api-secret"]').fill(secret);
+  await page.locator('[data-testid="fleet-start"]').click();
+  await waitText(page, 'fleet-connected', /^20$/, 30_000);
+  assert.equal(await text(page, 'fleet-failed'), '0');
+  // Each its own client id on the broker: thingsim-cloud's group lists all twenty.
+  const groups = await page.evaluate(async ({ api, auth }) => {
+    const r = await fetch(`${api}/api/v1/thing-groups`, { headers: { Authorization: auth } });
+    return r.json();
+  }, { api: API_URL, auth: `Basic ${Buffer.from(API_KEY).toString('base64')}` });
+  const mine = groups.data.find((g) => g.groupName === `e2e-${run}`);
+  assert.equal(mine?.things.length, 20, JSON.stringify(mine));
+
+  await page.locator('[data-testid="fleet-roll-out"]').click();
+  await waitText(page, 'fleet-outcome', /rolling out to group e2e-/);
+  await waitText(page, 'fleet-job', /: Failed 4 · Succeeded 16$/, 40_000);
+  await page.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? 'screenshots'}/fleet-broker.png`, fullPage: true });
+
+  // Above what a browser can hold, it says so instead of trying.
+  await page.locator('[data-testid="fleet-step"]').fill('181');
+  await page.locator('[data-testid="fleet-add"]').click();
+  await waitText(page, 'fleet-outcome', /255 WebSockets/);
+  await page.locator('[data-testid="fleet-step"]').fill('20');
+  await page.locator('[data-testid="fleet-remove"]').click();
+  await waitText(page, 'fleet-devices', /^0$/);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

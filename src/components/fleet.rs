@@ -53,6 +53,8 @@ pub fn FleetMetrics(
         <div class="fleet-figures" data-testid="fleet-metrics">
             {figure("devices", "fleet-devices", m(|m| m.devices.to_string()))}
             {figure("connected", "fleet-connected", m(|m| m.connected.to_string()))}
+            {figure("connecting", "fleet-connecting", m(|m| m.connecting.to_string()))}
+            {figure("failed", "fleet-failed", m(|m| m.failed.to_string()))}
             {figure("msg/s in", "fleet-rate-in", Signal::derive(move || format!("{:.0}", rates.get().0)))}
             {figure("msg/s out", "fleet-rate-out", Signal::derive(move || format!("{:.0}", rates.get().1)))}
             {figure("delta pending", "fleet-delta", m(|m| m.delta_pending.to_string()))}

@@ -32,7 +32,7 @@ pub enum FleetEvent {
     Export(&'static str, &'static str, String),
 }
 
-enum Input {
+pub(crate) enum Input {
     Add(usize),
     Remove(usize),
     RollOut {
@@ -47,12 +47,20 @@ enum Input {
     },
     Timer,
     Stop,
+    /// A broker fleet's device said something.
+    Member(usize, thingsim_fleet::stack::StackEvent),
+    /// A broker fleet's job was created, or why not.
+    JobCreated(Result<String, String>),
+    /// A broker fleet's job executions, as the API listed them.
+    JobFigures(thingsim_fleet::fleet::JobFigures),
+    /// A broker fleet's flapping devices drop their connections now.
+    Flap,
 }
 
 /// A handle to the running fleet; clones talk to the same task.
 #[derive(Clone)]
 pub struct FleetHandle {
-    tx: UnboundedSender<Input>,
+    pub(crate) tx: UnboundedSender<Input>,
 }
 
 impl FleetHandle {
@@ -160,7 +168,11 @@ async fn run(
                 "application/json",
                 fleet.to_json().to_string(),
             )),
-            Input::Timer => {}
+            Input::Timer
+            | Input::Member(..)
+            | Input::JobCreated(_)
+            | Input::JobFigures(_)
+            | Input::Flap => {}
             Input::Stop => return,
         }
         // The world's own pace can be many events a millisecond; the page's is a few a second.

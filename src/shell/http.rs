@@ -103,3 +103,35 @@ pub async fn send(base: &str, auth: &str, request: &HttpRequest) -> HttpAnswer {
     let body = response.binary().await.unwrap_or_default();
     Ok((status, body))
 }
+
+/// One call to the management API at `base` with `auth`: the status and the JSON answer (Null
+/// when there is none), or why no answer came.
+pub async fn call_json(
+    base: &str,
+    auth: &str,
+    method: api::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<(u16, Value), String> {
+    let method = match method {
+        api::Method::Get => Method::GET,
+        api::Method::Post => Method::POST,
+        api::Method::Put => Method::PUT,
+        api::Method::Delete => Method::DELETE,
+    };
+    let builder = request(&format!("{base}{path}"), method, Some(auth));
+    let request = match body {
+        Some(body) => builder
+            .header("Content-Type", "application/json")
+            .body(body.to_string()),
+        None => builder.build(),
+    }
+    .map_err(|e| format!("could not build the request: {e}"))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("{base} did not answer ({e})"))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}

@@ -1,5 +1,6 @@
 //! Browser glue: everything that touches web-sys lives under this module.
 
+pub mod broker_fleet;
 pub mod client;
 pub mod clock;
 pub mod fleet;

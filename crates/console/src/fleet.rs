@@ -2,9 +2,14 @@
 //! grid are in view, and the roll-out form as typed.
 
 use serde_json::Value;
-use thingsim_fleet::fleet::Card;
+use thingsim_fleet::device::DeviceEvent;
+use thingsim_fleet::fleet::{Behaviour, Card, key_reading};
 use thingsim_fleet::jobs::JobStatus;
+use thingsim_fleet::jobs::agent::JobEvent;
 use thingsim_fleet::jobs::cloud::{AbortRule, JobType, Rollout};
+use thingsim_fleet::model::Template;
+use thingsim_fleet::shadow::state::State;
+use thingsim_fleet::stack::{StackEvent, Status};
 
 /// Whether the page URL asks for the fleet view (`view=fleet`).
 pub fn wants_fleet_view(query: &str) -> bool {
@@ -12,6 +17,141 @@ pub fn wants_fleet_view(query: &str) -> bool {
         .trim_start_matches('?')
         .split('&')
         .any(|pair| pair == "view=fleet")
+}
+
+/// Devices one page may connect to one broker. Chromium allows 255 WebSockets per broker
+/// host:port for the whole browser (every tab shares them); this leaves room for the others.
+pub const MAX_BROKER_DEVICES: usize = 200;
+
+/// New connections a second unless the user asks otherwise: Chromium opens one WebSocket
+/// handshake at a time per host, and a broker takes a burst less kindly than a stream.
+pub const DEFAULT_CONNECT_RATE: u32 = 20;
+
+/// Whether `count` devices may connect to a broker from this page, or why not.
+pub fn check_broker_count(count: usize) -> Result<(), String> {
+    if count > MAX_BROKER_DEVICES {
+        Err(format!(
+            "{count} devices on one broker is more than a browser can hold: Chromium allows 255 \
+             WebSockets per broker host and port, shared by every tab. At most \
+             {MAX_BROKER_DEVICES} here; split the range over tabs or machines (start={{n}})"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Where one device's connection stands, for the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Link {
+    /// Waiting for its turn to connect.
+    #[default]
+    Waiting,
+    /// Opening the WebSocket, waiting for CONNACK.
+    Connecting,
+    /// Connected.
+    Connected,
+    /// Lost or refused; reconnecting.
+    Failed,
+    /// Stopped.
+    Offline,
+}
+
+/// One device on a real broker, as the fleet view shows it: folded from its stack's events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberView {
+    /// Thing name.
+    pub thing: String,
+    /// What it was told to do.
+    pub behaviour: Behaviour,
+    /// Its connection.
+    pub link: Link,
+    /// What it last reported.
+    pub state: State,
+    /// The job it last ran, its status and percent done.
+    pub job: Option<(String, JobStatus, u32)>,
+    /// Messages it sent and received.
+    pub sent: u64,
+    /// Messages it received.
+    pub received: u64,
+}
+
+impl MemberView {
+    /// A device about to connect, starting from its model's state.
+    pub fn new(thing: String, behaviour: Behaviour, state: State) -> Self {
+        Self {
+            thing,
+            behaviour,
+            link: Link::Waiting,
+            state,
+            job: None,
+            sent: 0,
+            received: 0,
+        }
+    }
+
+    /// Folds one event of its stack.
+    pub fn handle(&mut self, event: &StackEvent) {
+        match event {
+            StackEvent::Status(status) => {
+                self.link = match status {
+                    Status::Connecting => Link::Connecting,
+                    Status::Connected => Link::Connected,
+                    Status::Reconnecting { .. } => Link::Failed,
+                    Status::Offline => Link::Offline,
+                };
+            }
+            StackEvent::Sent(_) => self.sent += 1,
+            StackEvent::Mqtt(thingsim_mqtt::Event::Received(_)) => self.received += 1,
+            StackEvent::Device(DeviceEvent::Reported(state)) => {
+                for (k, v) in state {
+                    self.state.insert(k.clone(), v.clone());
+                }
+            }
+            StackEvent::Device(DeviceEvent::JobProgress {
+                job_id, percent, ..
+            }) => self.job = Some((job_id.clone(), JobStatus::InProgress, *percent)),
+            StackEvent::Device(DeviceEvent::Job(JobEvent::Started(execution))) => {
+                self.job = Some((execution.job_id.clone(), JobStatus::InProgress, 0));
+            }
+            StackEvent::Device(DeviceEvent::Job(JobEvent::Updated { job_id, state })) => {
+                let percent = self.job.as_ref().map_or(0, |(_, _, p)| *p);
+                self.job = Some((job_id.clone(), state.status, percent));
+            }
+            _ => {}
+        }
+    }
+
+    /// Its card.
+    pub fn card(&self, template: &Template) -> Card {
+        let running = self
+            .job
+            .as_ref()
+            .filter(|(_, status, _)| *status == JobStatus::InProgress);
+        Card {
+            thing: self.thing.clone(),
+            online: self.link == Link::Connected,
+            reading: key_reading(template, &self.state),
+            // The device alone cannot know what the cloud wants that it has not heard.
+            delta_pending: false,
+            job: self.job.as_ref().map(|(_, status, _)| *status),
+            progress: running.map(|(_, _, p)| *p),
+            behaviour: self.behaviour,
+        }
+    }
+}
+
+/// Waiting, connecting, connected and failed devices.
+pub fn link_counts(members: &[MemberView]) -> [usize; 4] {
+    let mut counts = [0; 4];
+    for m in members {
+        match m.link {
+            Link::Waiting => counts[0] += 1,
+            Link::Connecting => counts[1] += 1,
+            Link::Connected => counts[2] += 1,
+            Link::Failed | Link::Offline => counts[3] += 1,
+        }
+    }
+    counts
 }
 
 /// Which cards the grid shows.
@@ -158,7 +298,6 @@ impl RollOutForm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use thingsim_fleet::fleet::Behaviour;
 
     fn card(online: bool, delta: bool, job: Option<JobStatus>) -> Card {
         Card {
@@ -221,6 +360,51 @@ mod tests {
         assert!(window(1_000, 1e9, 420.0).start < 1_000);
         assert_eq!(window(7, 0.0, 420.0), 0..7);
         assert_eq!(window(0, 0.0, 420.0), 0..0);
+    }
+
+    #[test]
+    fn a_broker_fleet_is_capped_and_each_device_is_folded_from_its_events() {
+        assert!(check_broker_count(200).is_ok());
+        assert!(
+            check_broker_count(201)
+                .unwrap_err()
+                .contains("255 WebSockets")
+        );
+        let model = thingsim_fleet::model::DeviceModel::new(&thingsim_fleet::model::SMART_PLUG, 1);
+        let mut m = MemberView::new("plug-1".into(), Behaviour::Healthy, model.state().clone());
+        m.handle(&StackEvent::Status(Status::Connecting));
+        assert_eq!(link_counts(std::slice::from_ref(&m)), [0, 1, 0, 0]);
+        m.handle(&StackEvent::Status(Status::Connected));
+        let reported = serde_json::json!({"power": 12.5})
+            .as_object()
+            .cloned()
+            .unwrap();
+        m.handle(&StackEvent::Device(DeviceEvent::Reported(reported)));
+        m.handle(&StackEvent::Device(DeviceEvent::JobProgress {
+            job_id: "j".into(),
+            percent: 40,
+            step: "writing".into(),
+        }));
+        let card = m.card(&thingsim_fleet::model::SMART_PLUG);
+        assert_eq!(
+            (card.online, card.reading.as_str(), card.progress),
+            (true, "Power 12.5 W", Some(40))
+        );
+        m.handle(&StackEvent::Device(DeviceEvent::Job(JobEvent::Updated {
+            job_id: "j".into(),
+            state: thingsim_fleet::jobs::ExecutionState {
+                status: JobStatus::Failed,
+                status_details: Default::default(),
+                version_number: 3,
+            },
+        })));
+        let card = m.card(&thingsim_fleet::model::SMART_PLUG);
+        assert_eq!((card.job, card.progress), (Some(JobStatus::Failed), None));
+        m.handle(&StackEvent::Status(Status::Reconnecting {
+            in_ms: 1_000,
+            last_error: None,
+        }));
+        assert_eq!(link_counts(&[m]), [0, 0, 0, 1]);
     }
 
     #[test]

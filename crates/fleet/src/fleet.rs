@@ -313,6 +313,10 @@ pub struct Metrics {
     pub devices: usize,
     /// Of which connected.
     pub connected: usize,
+    /// Opening a connection (a real broker's fleet).
+    pub connecting: usize,
+    /// Lost or refused, reconnecting (a real broker's fleet).
+    pub failed: usize,
     /// Messages from devices to the broker, since the start.
     pub messages_in: u64,
     /// Messages from the broker to devices, since the start.
@@ -611,32 +615,11 @@ impl Fleet {
 
     /// The cards of the grid, in fleet order.
     pub fn cards(&self) -> Vec<Card> {
-        let key = self
-            .spec
-            .template
-            .properties
-            .iter()
-            .find(|p| !p.writable && matches!(p.kind, Kind::Number { .. }))
-            .or_else(|| self.spec.template.properties.first());
         self.members
             .iter()
             .map(|m| {
                 let node = &self.world.nodes[m.idx];
-                let reading = key
-                    .and_then(|p| {
-                        let v = node.device.model().state().get(p.key)?;
-                        let unit = match p.kind {
-                            Kind::Number { unit, .. } => unit,
-                            _ => "",
-                        };
-                        let text = match v {
-                            Value::Number(n) => n.to_string(),
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        Some(format!("{} {text} {unit}", p.label).trim_end().to_owned())
-                    })
-                    .unwrap_or_default();
+                let reading = key_reading(self.spec.template, node.device.model().state());
                 let job = self
                     .latest_job
                     .as_ref()
@@ -686,6 +669,9 @@ impl Fleet {
                 .iter()
                 .filter(|m| self.world.nodes[m.idx].online)
                 .count(),
+            // In the sandbox a connection is up or down at once.
+            connecting: 0,
+            failed: 0,
             messages_in: self.world.from_devices,
             messages_out: self.world.to_devices,
             delta_pending: self
@@ -701,22 +687,7 @@ impl Fleet {
 
     /// The cards as CSV (for a spreadsheet).
     pub fn to_csv(&self) -> String {
-        let mut out =
-            String::from("thing,online,reading,delta_pending,job_status,progress,behaviour\n");
-        for c in self.cards() {
-            let _ = writeln!(
-                out,
-                "{},{},\"{}\",{},{},{},{}",
-                c.thing,
-                c.online,
-                c.reading.replace('"', "\"\""),
-                c.delta_pending,
-                c.job.map(|s| format!("{s:?}")).unwrap_or_default(),
-                c.progress.map(|p| p.to_string()).unwrap_or_default(),
-                c.behaviour.label()
-            );
-        }
-        out
+        cards_csv(&self.cards())
     }
 
     /// The metrics and the cards as JSON.
@@ -745,4 +716,48 @@ impl Fleet {
             "devicesDetail": cards,
         })
     }
+}
+
+/// Cards as CSV: a header, then a line per device.
+pub fn cards_csv(cards: &[Card]) -> String {
+    let mut out =
+        String::from("thing,online,reading,delta_pending,job_status,progress,behaviour\n");
+    for c in cards {
+        let _ = writeln!(
+            out,
+            "{},{},\"{}\",{},{},{},{}",
+            c.thing,
+            c.online,
+            c.reading.replace('"', "\"\""),
+            c.delta_pending,
+            c.job.map(|s| format!("{s:?}")).unwrap_or_default(),
+            c.progress.map(|p| p.to_string()).unwrap_or_default(),
+            c.behaviour.label()
+        );
+    }
+    out
+}
+
+/// The key reading of a device of `template` in `state`, with its label and unit: the first
+/// numeric reading, else the first property.
+pub fn key_reading(template: &Template, state: &State) -> String {
+    let key = template
+        .properties
+        .iter()
+        .find(|p| !p.writable && matches!(p.kind, Kind::Number { .. }))
+        .or_else(|| template.properties.first());
+    key.and_then(|p| {
+        let v = state.get(p.key)?;
+        let unit = match p.kind {
+            Kind::Number { unit, .. } => unit,
+            _ => "",
+        };
+        let text = match v {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Some(format!("{} {text} {unit}", p.label).trim_end().to_owned())
+    })
+    .unwrap_or_default()
 }

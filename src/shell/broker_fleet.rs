@@ -1,0 +1,422 @@
+//! A fleet on a real broker: every device its own `DeviceStack` with its own WebSocket and
+//! client id, run by `client::spawn`, connected at a set pace; the group and the roll-out go
+//! through thingsim-cloud's management API. The page gets the same `FleetEvent`s as from the
+//! sandbox's fleet.
+
+use std::collections::VecDeque;
+
+use futures::StreamExt;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use gloo_timers::callback::Interval;
+use serde_json::{Value, json};
+use thingsim_console::fleet::{MemberView, check_broker_count, link_counts};
+use thingsim_fleet::api::{self, Method, Route};
+use thingsim_fleet::commands::{CommandResponse, CommandStatus};
+use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, JobBehaviour, UserCommand};
+use thingsim_fleet::fleet::{Behaviour, FleetSpec, JobFigures, Metrics, cards_csv};
+use thingsim_fleet::model::DeviceModel;
+use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent, Status};
+use thingsim_mqtt::{BrokerUrl, Options};
+
+use super::client::{self, Api, ClientHandle};
+use super::fleet::{FleetEvent, FleetHandle, Input};
+use super::{clock, http};
+
+/// Where the fleet connects.
+#[derive(Debug, Clone)]
+pub struct BrokerTarget {
+    /// The broker's WebSocket URL.
+    pub broker: BrokerUrl,
+    /// thingsim-cloud's API (ThingDatas for the startup GET, management for the group and jobs).
+    pub api: Api,
+    /// New connections a second.
+    pub rate: u32,
+}
+
+struct Member {
+    view: MemberView,
+    handle: Option<ClientHandle>,
+    in_group: bool,
+    dropped_for_job: bool,
+}
+
+/// Starts the fleet `spec` on `target`; `Err` says why it cannot.
+pub fn spawn(
+    spec: FleetSpec,
+    target: BrokerTarget,
+    on_event: impl Fn(FleetEvent) + 'static,
+) -> Result<FleetHandle, String> {
+    check_broker_count(spec.count as usize)?;
+    spec.name(spec.start)?;
+    let (tx, rx) = unbounded();
+    let handle = FleetHandle { tx: tx.clone() };
+    wasm_bindgen_futures::spawn_local(run(spec, target, tx, rx, on_event));
+    Ok(handle)
+}
+
+/// One management call in the background; its answer comes back as `done(result)`.
+fn call(
+    api: &Api,
+    method: Method,
+    route: Route,
+    body: Option<Value>,
+    done: impl FnOnce(Result<(u16, Value), String>) + 'static,
+) {
+    let api = api.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        done(http::call_json(&api.base, &api.auth, method, &route.path(), body.as_ref()).await);
+    });
+}
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "one input loop: every arm is a line or two of moving things along"
+)]
+async fn run(
+    spec: FleetSpec,
+    target: BrokerTarget,
+    tx: UnboundedSender<Input>,
+    mut rx: UnboundedReceiver<Input>,
+    on_event: impl Fn(FleetEvent) + 'static,
+) {
+    let mut members: Vec<Member> = Vec::new();
+    let mut waiting: VecDeque<usize> = VecDeque::new();
+    let mut next_number = spec.start;
+    let mut job: Option<String> = None;
+    let mut figures: Option<JobFigures> = None;
+    let group = spec.group.clone();
+
+    // The group first (409: it is there already).
+    call(
+        &target.api,
+        Method::Post,
+        Route::Groups,
+        Some(json!({ "groupName": group })),
+        |_| {},
+    );
+    let enlist =
+        |members: &mut Vec<Member>, waiting: &mut VecDeque<usize>, next: &mut u64, n: usize| {
+            let total = members.len() + n;
+            check_broker_count(total)?;
+            let behaviours = spec.mix.assign(total, spec.seed);
+            for behaviour in behaviours.into_iter().skip(members.len()) {
+                let thing = spec.name(*next)?;
+                let model = DeviceModel::new(spec.template, spec.seed ^ next.rotate_left(17));
+                *next += 1;
+                waiting.push_back(members.len());
+                members.push(Member {
+                    view: MemberView::new(thing.to_string(), behaviour, model.state().clone()),
+                    handle: None,
+                    in_group: false,
+                    dropped_for_job: false,
+                });
+            }
+            Ok::<(), String>(())
+        };
+    if let Err(e) = enlist(
+        &mut members,
+        &mut waiting,
+        &mut next_number,
+        spec.count as usize,
+    ) {
+        on_event(FleetEvent::Outcome(Err(e)));
+    }
+    let pace = 1_000 / target.rate.max(1);
+    let _connect = {
+        let tx = tx.clone();
+        Interval::new(pace, move || {
+            let _ = tx.unbounded_send(Input::Timer);
+        })
+    };
+    let _flaps = (spec.mix.flap > 0).then(|| {
+        let tx = tx.clone();
+        let every = u32::try_from(spec.mix.flap_every_s * 1000).unwrap_or(u32::MAX);
+        Interval::new(every, move || {
+            let _ = tx.unbounded_send(Input::Flap);
+        })
+    });
+    let mut _poll: Option<Interval> = None;
+    let mut last_update = 0u64;
+    let mut last_connect = 0u64;
+
+    while let Some(input) = rx.next().await {
+        let now = clock::epoch();
+        match input {
+            Input::Timer => {
+                if now.0.saturating_sub(last_connect) >= u64::from(pace)
+                    && let Some(i) = waiting.pop_front()
+                {
+                    last_connect = now.0;
+                    let m = &mut members[i];
+                    let Ok(thing) = thingsim_fleet::ThingName::new(&m.view.thing) else {
+                        continue;
+                    };
+                    let options = DeviceOptions {
+                        job_step_ms: 1_000,
+                        telemetry_ms: spec.telemetry_ms,
+                    };
+                    let model = DeviceModel::new(
+                        spec.template,
+                        spec.seed ^ (spec.start + i as u64).rotate_left(17),
+                    );
+                    let device = Device::new(now, thing.clone(), model, options);
+                    let link = MqttLink {
+                        options: Options::new(format!("dev-{thing}")),
+                        api: true,
+                    };
+                    let stack = DeviceStack::mqtt(
+                        clock::now(),
+                        now,
+                        Some(device),
+                        link,
+                        spec.seed ^ i as u64,
+                    );
+                    let tx = tx.clone();
+                    let handle = client::spawn(
+                        stack,
+                        Some(target.broker.clone()),
+                        Some(target.api.clone()),
+                        move |e| {
+                            if let client::ClientEvent::Stack(e) = e {
+                                let _ = tx.unbounded_send(Input::Member(i, e));
+                            }
+                        },
+                    );
+                    match m.view.behaviour {
+                        Behaviour::RejectJobs => {
+                            handle.device(UserCommand::SetJobBehaviour(JobBehaviour::Reject))
+                        }
+                        Behaviour::FailJobs(step) => handle
+                            .device(UserCommand::SetJobBehaviour(JobBehaviour::FailAtStep(step))),
+                        Behaviour::StallJobs => {
+                            handle.device(UserCommand::SetJobBehaviour(JobBehaviour::Stall))
+                        }
+                        Behaviour::RejectCommands => {
+                            handle.device(UserCommand::SetAutoAnswer(false))
+                        }
+                        Behaviour::Healthy | Behaviour::OfflineMidJob | Behaviour::Flap(_) => {}
+                    }
+                    m.handle = Some(handle);
+                }
+            }
+            Input::Member(i, event) => {
+                let Some(m) = members.get_mut(i) else {
+                    continue;
+                };
+                m.view.handle(&event);
+                match &event {
+                    StackEvent::Status(Status::Connected) if !m.in_group => {
+                        m.in_group = true;
+                        let body = json!({ "thingName": m.view.thing });
+                        call(
+                            &target.api,
+                            Method::Post,
+                            Route::GroupThings(group.clone()),
+                            Some(body),
+                            |_| {},
+                        );
+                    }
+                    StackEvent::Device(DeviceEvent::CommandReceived { execution_id, .. })
+                        if m.view.behaviour == Behaviour::RejectCommands =>
+                    {
+                        if let Some(h) = &m.handle {
+                            h.device(UserCommand::AnswerCommand {
+                                execution_id: execution_id.clone(),
+                                response: CommandResponse::error(
+                                    CommandStatus::Rejected,
+                                    "this device refuses commands",
+                                ),
+                            });
+                        }
+                    }
+                    StackEvent::Device(DeviceEvent::JobProgress { .. })
+                        if m.view.behaviour == Behaviour::OfflineMidJob && !m.dropped_for_job =>
+                    {
+                        m.dropped_for_job = true;
+                        if let Some(h) = &m.handle {
+                            h.drop_connection();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Input::Add(n) => {
+                let result = enlist(&mut members, &mut waiting, &mut next_number, n).map(|()| {
+                    format!(
+                        "{n} devices added; {} in all, connecting {} a second",
+                        members.len(),
+                        target.rate
+                    )
+                });
+                on_event(FleetEvent::Outcome(result));
+            }
+            Input::Remove(n) => {
+                let keep = members.len().saturating_sub(n);
+                for m in members.drain(keep..) {
+                    if let Some(h) = m.handle {
+                        h.stop();
+                    }
+                    let route = Route::GroupThing(group.clone(), m.view.thing.clone());
+                    call(&target.api, Method::Delete, route, None, |_| {});
+                }
+                waiting.retain(|i| *i < keep);
+                next_number = spec.start + keep as u64;
+                on_event(FleetEvent::Outcome(Ok(format!(
+                    "removed; {} left",
+                    members.len()
+                ))));
+            }
+            Input::RollOut {
+                document,
+                job_type,
+                step_timeout_minutes,
+                rollout,
+            } => {
+                let body = api::CreateJob {
+                    description: format!("roll-out to {group}"),
+                    targets: api::Targets {
+                        thing_names: Vec::new(),
+                        thing_group_names: vec![group.clone()],
+                    },
+                    document,
+                    job_type,
+                    step_timeout_in_minutes: step_timeout_minutes,
+                    rollout,
+                };
+                let tx = tx.clone();
+                call(
+                    &target.api,
+                    Method::Post,
+                    Route::Jobs,
+                    serde_json::to_value(body).ok(),
+                    move |r| {
+                        let created = match r {
+                            Ok((201, v)) => v["jobId"]
+                                .as_str()
+                                .map(str::to_owned)
+                                .ok_or_else(|| "no jobId in the answer".to_owned()),
+                            Ok((status, v)) => Err(format!(
+                                "{status}: {}",
+                                v["error"].as_str().unwrap_or_default()
+                            )),
+                            Err(e) => Err(e),
+                        };
+                        let _ = tx.unbounded_send(Input::JobCreated(created));
+                    },
+                );
+            }
+            Input::JobCreated(Ok(id)) => {
+                on_event(FleetEvent::Outcome(Ok(format!(
+                    "job {id} rolling out to group {group}"
+                ))));
+                job = Some(id.clone());
+                figures = None;
+                let (tx, api) = (tx.clone(), target.api.clone());
+                _poll = Some(Interval::new(1_000, move || {
+                    let (tx, id) = (tx.clone(), id.clone());
+                    call(
+                        &api,
+                        Method::Get,
+                        Route::JobExecutions(id.clone()),
+                        None,
+                        move |r| {
+                            let Ok((200, v)) = r else { return };
+                            let mut figures = JobFigures {
+                                job_id: id,
+                                ..JobFigures::default()
+                            };
+                            for e in v["data"].as_array().into_iter().flatten() {
+                                let status = serde_json::from_value::<
+                                    thingsim_fleet::jobs::JobStatus,
+                                >(e["status"].clone())
+                                .map_or_else(|_| "?".to_owned(), |s| format!("{s:?}"));
+                                *figures.by_status.entry(status).or_insert(0) += 1;
+                            }
+                            let _ = tx.unbounded_send(Input::JobFigures(figures));
+                        },
+                    );
+                }));
+            }
+            Input::JobCreated(Err(e)) => on_event(FleetEvent::Outcome(Err(e))),
+            Input::JobFigures(f) => figures = Some(f),
+            Input::SetDesired(state) => {
+                for m in &members {
+                    let body = json!({ "state": { "desired": state } });
+                    call(
+                        &target.api,
+                        Method::Put,
+                        Route::Desired(m.view.thing.clone()),
+                        Some(body),
+                        |_| {},
+                    );
+                }
+                on_event(FleetEvent::Outcome(Ok(format!(
+                    "desired state sent for {} devices",
+                    members.len()
+                ))));
+            }
+            Input::Export { csv } => {
+                let cards: Vec<_> = members.iter().map(|m| m.view.card(spec.template)).collect();
+                if csv {
+                    on_event(FleetEvent::Export(
+                        "thingsim-fleet.csv",
+                        "text/csv",
+                        cards_csv(&cards),
+                    ));
+                } else {
+                    let devices: Vec<Value> = cards
+                        .iter()
+                        .map(|c| json!({
+                            "thing": c.thing, "online": c.online, "reading": c.reading,
+                            "jobStatus": c.job.map(|s| format!("{s:?}")), "behaviour": c.behaviour.label(),
+                        }))
+                        .collect();
+                    let doc = json!({ "job": job, "jobCounts": figures.as_ref().map(|f| f.by_status.clone()), "devicesDetail": devices });
+                    on_event(FleetEvent::Export(
+                        "thingsim-fleet.json",
+                        "application/json",
+                        doc.to_string(),
+                    ));
+                }
+            }
+            Input::Flap => {
+                for m in members
+                    .iter()
+                    .filter(|m| matches!(m.view.behaviour, Behaviour::Flap(_)))
+                {
+                    if let Some(h) = &m.handle {
+                        h.drop_connection();
+                    }
+                }
+            }
+            Input::Stop => {
+                for m in &members {
+                    if let Some(h) = &m.handle {
+                        h.stop();
+                    }
+                }
+                return;
+            }
+        }
+        if now.0.saturating_sub(last_update) >= 250 {
+            last_update = now.0;
+            let [_, connecting, connected, failed] =
+                link_counts(&members.iter().map(|m| m.view.clone()).collect::<Vec<_>>());
+            let metrics = Metrics {
+                at: now,
+                devices: members.len(),
+                connected,
+                connecting,
+                failed,
+                messages_in: members.iter().map(|m| m.view.sent).sum(),
+                messages_out: members.iter().map(|m| m.view.received).sum(),
+                job: figures.clone().filter(|_| job.is_some()),
+                ..Metrics::default()
+            };
+            on_event(FleetEvent::Update {
+                metrics,
+                cards: members.iter().map(|m| m.view.card(spec.template)).collect(),
+            });
+        }
+    }
+}
