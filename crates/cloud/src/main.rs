@@ -370,7 +370,10 @@ fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, 
     add("Content-Type", "application/json");
     if let Some(origin) = origin.filter(|o| config.cors_origins.iter().any(|a| a == o)) {
         add("Access-Control-Allow-Origin", &origin);
-        add("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+        add(
+            "Access-Control-Allow-Methods",
+            "GET, POST, PUT, DELETE, OPTIONS",
+        );
         add(
             "Access-Control-Allow-Headers",
             "Authorization, Content-Type",
