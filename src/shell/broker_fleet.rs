@@ -15,7 +15,7 @@ use thingsim_fleet::commands::{CommandResponse, CommandStatus};
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, JobBehaviour, UserCommand};
 use thingsim_fleet::fleet::{Behaviour, FleetSpec, JobFigures, Metrics, cards_csv};
 use thingsim_fleet::model::DeviceModel;
-use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent, Status};
+use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent};
 use thingsim_mqtt::{BrokerUrl, Options};
 
 use super::client::{self, Api, ClientHandle};
@@ -36,7 +36,6 @@ pub struct BrokerTarget {
 struct Member {
     view: MemberView,
     handle: Option<ClientHandle>,
-    in_group: bool,
     dropped_for_job: bool,
 }
 
@@ -107,7 +106,6 @@ async fn run(
                 members.push(Member {
                     view: MemberView::new(thing.to_string(), behaviour, model.state().clone()),
                     handle: None,
-                    in_group: false,
                     dropped_for_job: false,
                 });
             }
@@ -143,61 +141,85 @@ async fn run(
         let now = clock::epoch();
         match input {
             Input::Timer => {
+                // Registered first, as Fleets has it (the operator registers things, then they
+                // connect): its startup GET then finds the thing.
                 if now.0.saturating_sub(last_connect) >= u64::from(pace)
                     && let Some(i) = waiting.pop_front()
                 {
                     last_connect = now.0;
-                    let m = &mut members[i];
-                    let Ok(thing) = thingsim_fleet::ThingName::new(&m.view.thing) else {
-                        continue;
-                    };
-                    let options = DeviceOptions {
-                        job_step_ms: 1_000,
-                        telemetry_ms: spec.telemetry_ms,
-                    };
-                    let model = DeviceModel::new(
-                        spec.template,
-                        spec.seed ^ (spec.start + i as u64).rotate_left(17),
-                    );
-                    let device = Device::new(now, thing.clone(), model, options);
-                    let link = MqttLink {
-                        options: Options::new(format!("dev-{thing}")),
-                        api: true,
-                    };
-                    let stack = DeviceStack::mqtt(
-                        clock::now(),
-                        now,
-                        Some(device),
-                        link,
-                        spec.seed ^ i as u64,
-                    );
+                    let body = json!({ "thingName": members[i].view.thing });
                     let tx = tx.clone();
-                    let handle = client::spawn(
-                        stack,
-                        Some(target.broker.clone()),
-                        Some(target.api.clone()),
-                        move |e| {
-                            if let client::ClientEvent::Stack(e) = e {
-                                let _ = tx.unbounded_send(Input::Member(i, e));
+                    call(
+                        &target.api,
+                        Method::Post,
+                        Route::GroupThings(group.clone()),
+                        Some(body),
+                        move |r| {
+                            if let Ok((200, _)) = r {
+                                let _ = tx.unbounded_send(Input::Connect(i));
+                            } else {
+                                let why = match r {
+                                    Ok((status, v)) => format!(
+                                        "{status} {}",
+                                        v["error"].as_str().unwrap_or_default()
+                                    ),
+                                    Err(e) => e,
+                                };
+                                let _ = tx.unbounded_send(Input::JobCreated(Err(format!(
+                                    "registering a device: {why}"
+                                ))));
                             }
                         },
                     );
-                    match m.view.behaviour {
-                        Behaviour::RejectJobs => {
-                            handle.device(UserCommand::SetJobBehaviour(JobBehaviour::Reject))
-                        }
-                        Behaviour::FailJobs(step) => handle
-                            .device(UserCommand::SetJobBehaviour(JobBehaviour::FailAtStep(step))),
-                        Behaviour::StallJobs => {
-                            handle.device(UserCommand::SetJobBehaviour(JobBehaviour::Stall))
-                        }
-                        Behaviour::RejectCommands => {
-                            handle.device(UserCommand::SetAutoAnswer(false))
-                        }
-                        Behaviour::Healthy | Behaviour::OfflineMidJob | Behaviour::Flap(_) => {}
-                    }
-                    m.handle = Some(handle);
                 }
+            }
+            Input::Connect(i) => {
+                let Some(m) = members.get_mut(i) else {
+                    continue;
+                };
+                let Ok(thing) = thingsim_fleet::ThingName::new(&m.view.thing) else {
+                    continue;
+                };
+                let options = DeviceOptions {
+                    job_step_ms: 1_000,
+                    telemetry_ms: spec.telemetry_ms,
+                };
+                let model = DeviceModel::new(
+                    spec.template,
+                    spec.seed ^ (spec.start + i as u64).rotate_left(17),
+                );
+                let device = Device::new(now, thing.clone(), model, options);
+                let link = MqttLink {
+                    options: Options::new(format!("dev-{thing}")),
+                    api: true,
+                };
+                let stack =
+                    DeviceStack::mqtt(clock::now(), now, Some(device), link, spec.seed ^ i as u64);
+                let tx = tx.clone();
+                let handle = client::spawn(
+                    stack,
+                    Some(target.broker.clone()),
+                    Some(target.api.clone()),
+                    move |e| {
+                        if let client::ClientEvent::Stack(e) = e {
+                            let _ = tx.unbounded_send(Input::Member(i, e));
+                        }
+                    },
+                );
+                match m.view.behaviour {
+                    Behaviour::RejectJobs => {
+                        handle.device(UserCommand::SetJobBehaviour(JobBehaviour::Reject))
+                    }
+                    Behaviour::FailJobs(step) => {
+                        handle.device(UserCommand::SetJobBehaviour(JobBehaviour::FailAtStep(step)))
+                    }
+                    Behaviour::StallJobs => {
+                        handle.device(UserCommand::SetJobBehaviour(JobBehaviour::Stall))
+                    }
+                    Behaviour::RejectCommands => handle.device(UserCommand::SetAutoAnswer(false)),
+                    Behaviour::Healthy | Behaviour::OfflineMidJob | Behaviour::Flap(_) => {}
+                }
+                m.handle = Some(handle);
             }
             Input::Member(i, event) => {
                 let Some(m) = members.get_mut(i) else {
@@ -205,17 +227,6 @@ async fn run(
                 };
                 m.view.handle(&event);
                 match &event {
-                    StackEvent::Status(Status::Connected) if !m.in_group => {
-                        m.in_group = true;
-                        let body = json!({ "thingName": m.view.thing });
-                        call(
-                            &target.api,
-                            Method::Post,
-                            Route::GroupThings(group.clone()),
-                            Some(body),
-                            |_| {},
-                        );
-                    }
                     StackEvent::Device(DeviceEvent::CommandReceived { execution_id, .. })
                         if m.view.behaviour == Behaviour::RejectCommands =>
                     {

@@ -55,6 +55,8 @@ pub(crate) enum Input {
     JobFigures(thingsim_fleet::fleet::JobFigures),
     /// A broker fleet's flapping devices drop their connections now.
     Flap,
+    /// A broker fleet's device is registered (in the group): connect it.
+    Connect(usize),
 }
 
 /// A handle to the running fleet; clones talk to the same task.
@@ -172,7 +174,8 @@ async fn run(
             | Input::Member(..)
             | Input::JobCreated(_)
             | Input::JobFigures(_)
-            | Input::Flap => {}
+            | Input::Flap
+            | Input::Connect(_) => {}
             Input::Stop => return,
         }
         // The world's own pace can be many events a millisecond; the page's is a few a second.

@@ -8,7 +8,7 @@
 //! matching with the `$` rule, QoS 1 delivery, and persistent sessions that queue QoS 1 messages
 //! for a disconnected client.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use thingsim_mqtt::{Command, Event, Message, Millis, Qos};
 
@@ -52,7 +52,7 @@ pub struct Broker {
     /// Clients by the thing their filters name (`$emqx/things/{name}/…`,
     /// `$emqx/commands/things/{name}/…`): a publish is matched against those and `wild` only,
     /// not against every session — what lets a thousand devices share one broker.
-    by_thing: HashMap<String, BTreeSet<String>>,
+    by_thing: BTreeMap<String, BTreeSet<String>>,
     /// Clients with a filter that names no one thing (the cloud's `+`).
     wild: BTreeSet<String>,
 }
