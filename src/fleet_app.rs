@@ -174,6 +174,15 @@ pub fn FleetApp() -> impl IntoView {
             </label>
         }
     };
+    let signal_field =
+        |id: &'static str, label: &'static str, kind: &'static str, value: RwSignal<String>| {
+            view! {
+                <label class="field" for=id>{label}
+                    <input id=id type=kind data-testid=id prop:value=move || value.get()
+                        on:input=move |ev| value.set(event_target_value(&ev)) />
+                </label>
+            }
+        };
     let templates = TEMPLATES
         .iter()
         .map(|t| t.id)
@@ -196,21 +205,11 @@ pub fn FleetApp() -> impl IntoView {
                 <section class="panel" aria-labelledby="fleet-broker-title">
                     <h2 id="fleet-broker-title">"Broker"</h2>
                     <div class="fleet-form">
-                        <label class="field" for="fleet-broker">"Broker URL"
-                            <input id="fleet-broker" type="text" data-testid="fleet-broker" prop:value=move || broker_url.get()
-                                on:input=move |ev| broker_url.set(event_target_value(&ev)) /></label>
-                        <label class="field" for="fleet-api">"thingsim-cloud API"
-                            <input id="fleet-api" type="text" data-testid="fleet-api" prop:value=move || api_url.get()
-                                on:input=move |ev| api_url.set(event_target_value(&ev)) /></label>
-                        <label class="field" for="fleet-api-key">"API key"
-                            <input id="fleet-api-key" type="text" data-testid="fleet-api-key" prop:value=move || api_key.get()
-                                on:input=move |ev| api_key.set(event_target_value(&ev)) /></label>
-                        <label class="field" for="fleet-api-secret">"API secret"
-                            <input id="fleet-api-secret" type="password" data-testid="fleet-api-secret" prop:value=move || api_secret.get()
-                                on:input=move |ev| api_secret.set(event_target_value(&ev)) /></label>
-                        <label class="field" for="fleet-rate">"Connections a second"
-                            <input id="fleet-rate" type="text" class="narrow" data-testid="fleet-rate" prop:value=move || rate.get()
-                                on:input=move |ev| rate.set(event_target_value(&ev)) /></label>
+                        {signal_field("fleet-broker", "Broker URL", "text", broker_url)}
+                        {signal_field("fleet-api", "thingsim-cloud API", "text", api_url)}
+                        {signal_field("fleet-api-key", "API key", "text", api_key)}
+                        {signal_field("fleet-api-secret", "API secret", "password", api_secret)}
+                        {signal_field("fleet-rate", "Connections a second", "text", rate)}
                         <button type="button" class="primary" data-testid="fleet-start" on:click=on_start.clone()>"Connect the fleet"</button>
                     </div>
                 </section>

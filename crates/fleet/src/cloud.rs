@@ -530,16 +530,19 @@ impl Cloud {
         Ok(true)
     }
 
-    /// Adds `thing` to `group` (registering the thing when it is new). Every CONTINUOUS job
-    /// that targets the group reaches it.
-    pub fn add_to_group(&mut self, now: Millis, group: &str, thing: &ThingName) -> Result<()> {
-        let members = self
-            .groups
+    fn group_mut(&mut self, group: &str) -> Result<&mut BTreeSet<ThingName>> {
+        self.groups
             .get_mut(group)
             .ok_or_else(|| crate::Error::Unknown {
                 what: "thing group",
                 id: group.to_owned(),
-            })?;
+            })
+    }
+
+    /// Adds `thing` to `group` (registering the thing when it is new). Every CONTINUOUS job
+    /// that targets the group reaches it.
+    pub fn add_to_group(&mut self, now: Millis, group: &str, thing: &ThingName) -> Result<()> {
+        let members = self.group_mut(group)?;
         if !members.insert(thing.clone()) {
             return Ok(());
         }
@@ -561,13 +564,7 @@ impl Cloud {
 
     /// Takes `thing` out of `group`; its executions stay as they are.
     pub fn remove_from_group(&mut self, group: &str, thing: &ThingName) -> Result<bool> {
-        let members = self
-            .groups
-            .get_mut(group)
-            .ok_or_else(|| crate::Error::Unknown {
-                what: "thing group",
-                id: group.to_owned(),
-            })?;
+        let members = self.group_mut(group)?;
         Ok(members.remove(thing))
     }
 
