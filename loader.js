@@ -4,4 +4,6 @@
 const fleet = new URLSearchParams(location.search).get('view') === 'fleet';
 const name = fleet ? 'thingsim-fleet' : 'thingsim';
 const { default: init } = await import(`./${name}.js`);
-init({ module_or_path: new URL(`./${name}_bg.wasm`, import.meta.url) });
+const wasm = await init({ module_or_path: new URL(`./${name}_bg.wasm`, import.meta.url) });
+// For `make bench`: how much linear memory the module holds (it never gives pages back).
+globalThis.thingsimWasmBytes = () => wasm.memory.buffer.byteLength;

@@ -253,6 +253,8 @@ impl FleetSpec {
                     self.name(self.start).map(|_| ())
                 }
                 "mix" => Mix::parse(&value).map(|m| self.mix = m),
+                "telemetry" => number("telemetry (s)", 3600)
+                    .map(|secs| self.telemetry_ms = (secs > 0).then_some(secs * 1000)),
                 "group" if !value.is_empty() => {
                     self.group = value.clone();
                     Ok(())

@@ -83,8 +83,9 @@ fn pairs(query: &str) -> Vec<(String, String)> {
 fn a_fleet_is_built_from_the_url_and_bad_parameters_say_why() {
     let mut spec = FleetSpec::new(&THERMOSTAT);
     let errors = spec.apply_query(&pairs(
-        "view=fleet&template=smart-light&count=50&pattern=lamp-{n}&start=1000&seed=42&mix=fail:20@2&group=lamps",
+        "view=fleet&template=smart-light&count=50&pattern=lamp-{n}&start=1000&seed=42&mix=fail:20@2&group=lamps&telemetry=1",
     ));
+    assert_eq!(spec.telemetry_ms, Some(1_000));
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(
         (
