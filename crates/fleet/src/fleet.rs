@@ -396,11 +396,7 @@ impl Fleet {
     /// of the new size; each joins the group (so CONTINUOUS jobs reach it).
     pub fn add(&mut self, n: usize) -> Result<(), String> {
         let total = self.members.len() + n;
-        if total > MAX_DEVICES as usize {
-            return Err(format!(
-                "at most {MAX_DEVICES} devices in one page; {total} asked for"
-            ));
-        }
+        check_total(total)?;
         // The whole fleet's assignment, so adding in steps gives what one step would.
         let behaviours = self.spec.mix.assign(total, self.spec.seed);
         let options = DeviceOptions {
@@ -662,7 +658,6 @@ impl Fleet {
         });
         let mut sorted = self.samples.clone();
         sorted.sort_unstable();
-        let pct = |p: usize| sorted[(sorted.len() * p / 100).min(sorted.len() - 1)];
         Metrics {
             at: self.world.now,
             devices: self.members.len(),
@@ -681,7 +676,7 @@ impl Fleet {
                 .iter()
                 .filter(|m| !cloud.shadow(&m.thing).delta().is_empty())
                 .count(),
-            convergence_ms: (!sorted.is_empty()).then(|| (pct(50), pct(95))),
+            convergence_ms: percentile(&sorted, 50).zip(percentile(&sorted, 95)),
             converged: sorted.len(),
             job,
         }
@@ -718,6 +713,23 @@ impl Fleet {
             "devicesDetail": cards,
         })
     }
+}
+
+/// Whether a page may hold `total` devices, or why not.
+fn check_total(total: usize) -> Result<(), String> {
+    if total > MAX_DEVICES as usize {
+        Err(format!(
+            "at most {MAX_DEVICES} devices in one page; {total} asked for"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The `p`th percentile of `sorted` samples (nearest rank), none for no samples.
+pub fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
+    let last = sorted.len().checked_sub(1)?;
+    sorted.get((sorted.len() * p / 100).min(last)).copied()
 }
 
 /// Cards as CSV: a header, then a line per device.
@@ -762,4 +774,70 @@ pub fn key_reading(template: &Template, state: &State) -> String {
         Some(format!("{} {text} {unit}", p.label).trim_end().to_owned())
     })
     .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{SMART_LIGHT, SMART_PLUG};
+
+    #[test]
+    fn a_page_holds_the_maximum_and_not_one_more() {
+        assert!(check_total(MAX_DEVICES as usize).is_ok());
+        assert!(
+            check_total(MAX_DEVICES as usize + 1)
+                .unwrap_err()
+                .contains("at most")
+        );
+    }
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let samples: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&samples, 50), Some(51));
+        assert_eq!(percentile(&samples, 95), Some(96));
+        assert_eq!(percentile(&samples, 100), Some(100));
+        assert_eq!(percentile(&[7], 95), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+    }
+
+    #[test]
+    fn the_key_reading_is_the_first_numeric_reading_with_its_unit() {
+        let plug = DeviceModel::new(&SMART_PLUG, 1);
+        assert_eq!(key_reading(&SMART_PLUG, plug.state()), "Power 60.0 W");
+        let light = DeviceModel::new(&SMART_LIGHT, 1);
+        assert_eq!(
+            key_reading(&SMART_LIGHT, light.state()),
+            "On false",
+            "no reading: the first property"
+        );
+        assert_eq!(key_reading(&SMART_PLUG, &State::new()), "");
+    }
+
+    #[test]
+    fn the_mix_has_defaults_allows_exactly_one_hundred_and_clamps_rounding() {
+        let mix = Mix::parse("fail:10,flap:10").unwrap();
+        assert_eq!((mix.fail_step, mix.flap_every_s), (2, 30));
+        assert!(Mix::parse("fail:50,reject:50").is_ok(), "100 % is allowed");
+        assert!(Mix::parse("stall:30,offline:30,cmdreject:30,flap:30").is_err());
+        assert!(Mix::parse("reject:40,fail:40,stall:21").is_err());
+        // Rounding up twice would ask for 4 of 3 devices: the last share is cut.
+        let three = Mix::parse("reject:50,fail:50").unwrap().assign(3, 1);
+        let n = |b: Behaviour| three.iter().filter(|x| **x == b).count();
+        assert_eq!(
+            (n(Behaviour::RejectJobs), n(Behaviour::FailJobs(2))),
+            (2, 1)
+        );
+        for (b, word) in [
+            (Behaviour::Healthy, "healthy"),
+            (Behaviour::RejectJobs, "rejects jobs"),
+            (Behaviour::FailJobs(1), "fails jobs"),
+            (Behaviour::StallJobs, "stalls jobs"),
+            (Behaviour::OfflineMidJob, "drops off mid-job"),
+            (Behaviour::RejectCommands, "rejects commands"),
+            (Behaviour::Flap(5), "flaps"),
+        ] {
+            assert_eq!(b.label(), word);
+        }
+    }
 }

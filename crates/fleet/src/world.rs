@@ -661,6 +661,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_broker_indexes_a_topic_by_the_thing_it_names() {
+        assert_eq!(thing_level("$emqx/things/t1/shadow/update"), Some("t1"));
+        assert_eq!(
+            thing_level("$emqx/commands/things/t2/executions/e/request"),
+            Some("t2")
+        );
+        assert_eq!(thing_level("$emqx/things/+/shadow/update"), None);
+        assert_eq!(thing_level("$emqx/things/#"), None);
+        assert_eq!(thing_level("$emqx/things//x"), None);
+        assert_eq!(thing_level("a/b"), None);
+    }
+
+    #[test]
+    fn a_forgotten_client_has_nothing_kept_for_it() {
+        let mut broker = Broker::default();
+        let filter = "$emqx/things/t1/shadow/update/delta".to_owned();
+        broker.connect("c1", true);
+        broker.subscribe("c1", &[(filter.clone(), Qos::AtLeastOnce)]);
+        broker.disconnect("c1");
+        let message = Message::new(&filter, "{}", Qos::AtLeastOnce);
+        broker.publish(&message);
+        assert_eq!(broker.take_queued("c1").len(), 1, "queued while away");
+        broker.publish(&message);
+        broker.forget("c1");
+        broker.publish(&message);
+        assert!(
+            broker.take_queued("c1").is_empty(),
+            "forgotten: nothing queued"
+        );
+        assert!(broker.publish(&message).is_empty());
+    }
+
+    #[test]
     fn topic_matching_follows_the_wildcard_and_dollar_rules() {
         for (filter, topic, expected) in [
             ("a/b", "a/b", true),

@@ -296,3 +296,99 @@ fn desired_state_for_the_whole_fleet_converges_and_the_time_it_took_is_measured(
     assert!(p50 <= p95 && p95 <= 3_000, "{p50} {p95}");
     assert!(m.messages_in > 60 && m.messages_out > 30, "{m:?}");
 }
+
+#[test]
+fn only_the_refusing_devices_refuse_and_the_cards_show_deltas_and_progress() {
+    let mut fleet = Fleet::new(START, lamps(10, "cmdreject:10")).unwrap();
+    fleet.advance_to(START + 2_000);
+    let healthy = fleet
+        .members()
+        .iter()
+        .find(|m| m.behaviour == Behaviour::Healthy)
+        .map(|m| m.thing.clone())
+        .unwrap();
+    let id = fleet
+        .world
+        .with_cloud(|c, now| c.send_command(now, &healthy, "blink", serde_json::Map::new(), 30));
+    fleet.advance_to(START + 3_000);
+    let status = fleet
+        .world
+        .cloud
+        .execution(&id)
+        .map(|e| format!("{:?}", e.status));
+    assert_eq!(status.as_deref(), Some("Succeeded"));
+
+    // Desired state set: every card says a delta is pending until the devices report.
+    let desired = json!({"brightness": 12}).as_object().cloned().unwrap();
+    fleet.set_desired(&desired).unwrap();
+    assert!(fleet.cards().iter().all(|c| c.delta_pending));
+    fleet.advance_to(START + 5_000);
+    assert!(fleet.cards().iter().all(|c| !c.delta_pending));
+
+    // A job runs: cards show its progress while in progress, none once done.
+    fleet
+        .roll_out(firmware(), JobType::Snapshot, None, Rollout::default())
+        .unwrap();
+    fleet.advance_to(START + 7_500);
+    let progress: Vec<Option<u32>> = fleet.cards().iter().map(|c| c.progress).collect();
+    assert!(
+        progress.iter().all(|p| p.is_some_and(|p| p > 0 && p < 100)),
+        "{progress:?}"
+    );
+    fleet.advance_to(START + 30_000);
+    assert!(fleet.cards().iter().all(|c| c.progress.is_none()));
+}
+
+#[test]
+fn flappers_drop_on_their_period_and_are_back_two_seconds_later_and_readings_differ() {
+    let mut fleet = Fleet::new(START, lamps(10, "flap:10@10")).unwrap();
+    let flapper = fleet
+        .members()
+        .iter()
+        .position(|m| matches!(m.behaviour, Behaviour::Flap(10)))
+        .unwrap();
+    let online = |f: &Fleet| f.world.nodes[f.members()[flapper].idx].online;
+    fleet.advance_to(START + 9_900);
+    assert!(online(&fleet), "not before 10 s");
+    fleet.advance_to(START + 10_100);
+    assert!(!online(&fleet), "away at 10 s");
+    fleet.advance_to(START + 11_900);
+    assert!(!online(&fleet), "still away before 2 s passed");
+    fleet.advance_to(START + 12_100);
+    assert!(online(&fleet), "back 2 s later");
+
+    let mut sensors = Fleet::new(
+        START,
+        FleetSpec {
+            count: 4,
+            telemetry_ms: Some(1_000),
+            ..FleetSpec::new(&thingsim_fleet::model::ENVIRONMENT_SENSOR)
+        },
+    )
+    .unwrap();
+    sensors.advance_to(START + 20_000);
+    let readings: Vec<String> = sensors
+        .world
+        .nodes
+        .iter()
+        .map(|n| serde_json::to_string(n.device.model().state()).unwrap())
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = readings.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        4,
+        "each device wanders its own way: {readings:?}"
+    );
+}
+
+#[test]
+fn the_largest_fleet_is_allowed_and_one_more_is_not() {
+    let mut spec = FleetSpec::new(&THERMOSTAT);
+    assert!(
+        spec.apply_query(&pairs(&format!("count={MAX_DEVICES}")))
+            .is_empty()
+    );
+    assert_eq!(spec.count, MAX_DEVICES);
+    assert!(spec.apply_query(&pairs("group=")).is_empty());
+    assert_eq!(spec.group, "fleet", "an empty group name keeps the default");
+}

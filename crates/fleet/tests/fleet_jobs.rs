@@ -80,6 +80,13 @@ fn job_ids_are_uuids_drawn_from_the_seed_and_jobs_list_in_creation_order() {
         "another seed, other ids"
     );
     assert_ne!(first[0], first[1]);
+    // A seed with every bit set (a backend's time-derived seed has many) still gives each job
+    // its own id.
+    let all_bits = ids(u64::MAX);
+    assert!(
+        all_bits[0] != all_bits[1] && all_bits[1] != all_bits[2],
+        "{all_bits:?}"
+    );
     let mut cloud = JobsCloud::default();
     let made: Vec<String> = (0..12)
         .map(|_| {
@@ -258,4 +265,71 @@ fn too_many_failures_abort_the_roll_out_and_what_had_not_run_is_canceled() {
         None,
         "an aborted roll-out releases no more"
     );
+}
+
+#[test]
+fn a_job_keeps_what_it_was_created_with_and_says_how_long_a_step_may_take() {
+    let mut cloud = JobsCloud::default();
+    let fleet = things("k", 2);
+    let (id, _) = cloud
+        .create_job(
+            0,
+            "nightly",
+            json!({"action": "reboot"}),
+            &fleet,
+            JobType::Continuous,
+            Some(3),
+        )
+        .unwrap();
+    let made = cloud.job(&id).unwrap();
+    assert_eq!(
+        (
+            made.description.as_str(),
+            made.job_type,
+            made.step_timeout_minutes
+        ),
+        ("nightly", JobType::Continuous, Some(3))
+    );
+    let out = cloud.handle_request(10, &fleet[0], &JobsTopic::StartNext(Reply::Request), b"{}");
+    let accepted: serde_json::Value = serde_json::from_slice(&out[0].payload).unwrap();
+    assert_eq!(
+        accepted["execution"]["approximateSecondsBeforeTimedOut"],
+        json!(180)
+    );
+    // Without groups a continuous job completes when its executions do; with a group it stays
+    // open for members to come.
+    for t in &fleet {
+        finish(&mut cloud, 20, t, &id, "SUCCEEDED");
+    }
+    assert_eq!(cloud.job(&id).map(|j| j.state), Some(JobState::Completed));
+    let grouped = NewJob {
+        job_type: JobType::Continuous,
+        target_groups: vec!["g".into()],
+        ..job(Rollout::default())
+    };
+    let (open, _) = cloud.create(30, grouped, &fleet[..1]).unwrap();
+    finish(&mut cloud, 31, &fleet[0], &open, "SUCCEEDED");
+    assert_eq!(
+        cloud.job(&open).map(|j| j.state),
+        Some(JobState::InProgress)
+    );
+    let snapshot = NewJob {
+        target_groups: vec!["g".into()],
+        ..job(Rollout::default())
+    };
+    let (closed, _) = cloud.create(40, snapshot, &fleet[1..]).unwrap();
+    finish(&mut cloud, 41, &fleet[1], &closed, "SUCCEEDED");
+    assert_eq!(
+        cloud.job(&closed).map(|j| j.state),
+        Some(JobState::Completed)
+    );
+    // An abort threshold of exactly 100 % is allowed (it never fires).
+    let never = Rollout {
+        max_per_minute: None,
+        abort: Some(AbortRule {
+            failure_percent: 100,
+            min_finished: 1,
+        }),
+    };
+    assert!(cloud.create(50, job(never), &fleet).is_ok());
 }

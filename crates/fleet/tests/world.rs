@@ -108,3 +108,32 @@ fn cloud_events_are_handed_over_once() {
     );
     assert!(w.take_cloud_events().is_empty());
 }
+
+#[test]
+fn removing_devices_drops_what_is_on_the_wire_to_and_from_them_only() {
+    let mut w = World::new(Millis(1_748_390_400_000));
+    w.netem = Netem {
+        delay_ms: 50,
+        ..Netem::default()
+    };
+    let options = DeviceOptions::default();
+    for name in ["l-1", "l-2", "l-3"] {
+        w.add_device(name, &SMART_LIGHT, options);
+    }
+    w.run_for(1_000);
+    // Deltas on their way to all three, and a report from the last on its way out.
+    for name in ["l-1", "l-2", "l-3"] {
+        let thing = thingsim_fleet::ThingName::new(name).unwrap();
+        let desired = json!({"brightness": 11}).as_object().cloned().unwrap();
+        w.with_cloud(|c, now| c.set_desired(now, &thing, desired))
+            .unwrap();
+    }
+    w.remove_last(2);
+    assert_eq!(w.nodes.len(), 1);
+    w.run_for(1_000);
+    assert_eq!(
+        w.nodes[0].device.model().state()["brightness"].as_f64(),
+        Some(11.0),
+        "the kept device still gets its delta"
+    );
+}
