@@ -11,9 +11,8 @@ use gloo_timers::callback::Interval;
 use serde_json::{Value, json};
 use thingsim_console::fleet::{MemberView, check_broker_count, link_counts};
 use thingsim_fleet::api::{self, Method, Route};
-use thingsim_fleet::commands::{CommandResponse, CommandStatus};
-use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, JobBehaviour, UserCommand};
-use thingsim_fleet::fleet::{Behaviour, FleetSpec, JobFigures, Metrics, cards_csv};
+use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions};
+use thingsim_fleet::fleet::{Behaviour, FleetSpec, JobFigures, Metrics, cards_csv, cards_json};
 use thingsim_fleet::model::DeviceModel;
 use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent};
 use thingsim_mqtt::{BrokerUrl, Options};
@@ -35,6 +34,8 @@ pub struct BrokerTarget {
 
 struct Member {
     view: MemberView,
+    /// Its model until it connects (its first state is already in the view).
+    model: Option<DeviceModel>,
     handle: Option<ClientHandle>,
     dropped_for_job: bool,
 }
@@ -100,11 +101,12 @@ async fn run(
             let behaviours = spec.mix.assign(total, spec.seed);
             for behaviour in behaviours.into_iter().skip(members.len()) {
                 let thing = spec.name(*next)?;
-                let model = DeviceModel::new(spec.template, spec.seed ^ next.rotate_left(17));
+                let model = spec.model(*next);
                 *next += 1;
                 waiting.push_back(members.len());
                 members.push(Member {
                     view: MemberView::new(thing.to_string(), behaviour, model.state().clone()),
+                    model: Some(model),
                     handle: None,
                     dropped_for_job: false,
                 });
@@ -184,10 +186,9 @@ async fn run(
                     job_step_ms: 1_000,
                     telemetry_ms: spec.telemetry_ms,
                 };
-                let model = DeviceModel::new(
-                    spec.template,
-                    spec.seed ^ (spec.start + i as u64).rotate_left(17),
-                );
+                let Some(model) = m.model.take() else {
+                    continue;
+                };
                 let device = Device::new(now, thing.clone(), model, options);
                 let link = MqttLink {
                     options: Options::new(format!("dev-{thing}")),
@@ -206,18 +207,8 @@ async fn run(
                         }
                     },
                 );
-                match m.view.behaviour {
-                    Behaviour::RejectJobs => {
-                        handle.device(UserCommand::SetJobBehaviour(JobBehaviour::Reject))
-                    }
-                    Behaviour::FailJobs(step) => {
-                        handle.device(UserCommand::SetJobBehaviour(JobBehaviour::FailAtStep(step)))
-                    }
-                    Behaviour::StallJobs => {
-                        handle.device(UserCommand::SetJobBehaviour(JobBehaviour::Stall))
-                    }
-                    Behaviour::RejectCommands => handle.device(UserCommand::SetAutoAnswer(false)),
-                    Behaviour::Healthy | Behaviour::OfflineMidJob | Behaviour::Flap(_) => {}
+                if let Some(command) = m.view.behaviour.setup() {
+                    handle.device(command);
                 }
                 m.handle = Some(handle);
             }
@@ -227,25 +218,19 @@ async fn run(
                 };
                 m.view.handle(&event);
                 match &event {
-                    StackEvent::Device(DeviceEvent::CommandReceived { execution_id, .. })
-                        if m.view.behaviour == Behaviour::RejectCommands =>
-                    {
-                        if let Some(h) = &m.handle {
-                            h.device(UserCommand::AnswerCommand {
-                                execution_id: execution_id.clone(),
-                                response: CommandResponse::error(
-                                    CommandStatus::Rejected,
-                                    "this device refuses commands",
-                                ),
-                            });
-                        }
-                    }
                     StackEvent::Device(DeviceEvent::JobProgress { .. })
                         if m.view.behaviour == Behaviour::OfflineMidJob && !m.dropped_for_job =>
                     {
                         m.dropped_for_job = true;
                         if let Some(h) = &m.handle {
                             h.drop_connection();
+                        }
+                    }
+                    StackEvent::Device(device_event) => {
+                        if let (Some(h), Some(command)) =
+                            (&m.handle, m.view.behaviour.answer(device_event))
+                        {
+                            h.device(command);
                         }
                     }
                     _ => {}
@@ -375,14 +360,7 @@ async fn run(
                         cards_csv(&cards),
                     ));
                 } else {
-                    let devices: Vec<Value> = cards
-                        .iter()
-                        .map(|c| json!({
-                            "thing": c.thing, "online": c.online, "reading": c.reading,
-                            "jobStatus": c.job.map(|s| format!("{s:?}")), "behaviour": c.behaviour.label(),
-                        }))
-                        .collect();
-                    let doc = json!({ "job": job, "jobCounts": figures.as_ref().map(|f| f.by_status.clone()), "devicesDetail": devices });
+                    let doc = json!({ "job": job, "jobCounts": figures.as_ref().map(|f| f.by_status.clone()), "devicesDetail": cards_json(&cards) });
                     on_event(FleetEvent::Export(
                         "thingsim-fleet.json",
                         "application/json",
@@ -411,8 +389,7 @@ async fn run(
         }
         if now.0.saturating_sub(last_update) >= 250 {
             last_update = now.0;
-            let [_, connecting, connected, failed] =
-                link_counts(&members.iter().map(|m| m.view.clone()).collect::<Vec<_>>());
+            let [_, connecting, connected, failed] = link_counts(members.iter().map(|m| &m.view));
             let metrics = Metrics {
                 at: now,
                 devices: members.len(),

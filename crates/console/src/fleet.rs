@@ -141,7 +141,7 @@ impl MemberView {
 }
 
 /// Waiting, connecting, connected and failed devices.
-pub fn link_counts(members: &[MemberView]) -> [usize; 4] {
+pub fn link_counts<'a>(members: impl IntoIterator<Item = &'a MemberView>) -> [usize; 4] {
     let mut counts = [0; 4];
     for m in members {
         match m.link {

@@ -653,6 +653,14 @@ impl Cloud {
         self.shadows.get(thing).cloned().unwrap_or_default()
     }
 
+    /// Whether `thing`'s shadow has a delta (desired state the device has not reported),
+    /// without copying the shadow.
+    pub fn delta_pending(&self, thing: &ThingName) -> bool {
+        self.shadows
+            .get(thing)
+            .is_some_and(|s| !s.delta().is_empty())
+    }
+
     /// Registers a thing (a device that reports is registered on its first report); false
     /// when it already existed.
     pub fn create_thing(&mut self, thing: &ThingName) -> bool {

@@ -69,6 +69,37 @@ pub enum Behaviour {
 }
 
 impl Behaviour {
+    /// The command that sets a device up to behave so, when it needs one (the sandbox's and
+    /// a real broker's fleets give it alike).
+    pub fn setup(self) -> Option<UserCommand> {
+        match self {
+            Self::RejectJobs => Some(UserCommand::SetJobBehaviour(JobBehaviour::Reject)),
+            Self::FailJobs(step) => {
+                Some(UserCommand::SetJobBehaviour(JobBehaviour::FailAtStep(step)))
+            }
+            Self::StallJobs => Some(UserCommand::SetJobBehaviour(JobBehaviour::Stall)),
+            Self::RejectCommands => Some(UserCommand::SetAutoAnswer(false)),
+            Self::Healthy | Self::OfflineMidJob | Self::Flap(_) => None,
+        }
+    }
+
+    /// What a device behaving so does about `event`: one that refuses commands answers each
+    /// REJECTED.
+    pub fn answer(self, event: &DeviceEvent) -> Option<UserCommand> {
+        match (self, event) {
+            (Self::RejectCommands, DeviceEvent::CommandReceived { execution_id, .. }) => {
+                Some(UserCommand::AnswerCommand {
+                    execution_id: execution_id.clone(),
+                    response: CommandResponse::error(
+                        CommandStatus::Rejected,
+                        "this device refuses commands",
+                    ),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// A word for a card.
     pub fn label(self) -> &'static str {
         match self {
@@ -222,6 +253,11 @@ impl FleetSpec {
         }
         ThingName::new(&self.pattern.replace("{n}", &n.to_string()))
             .map_err(|e| format!("pattern: {e}"))
+    }
+
+    /// The model of device number `n`: its own seed, so no two devices wander alike.
+    pub fn model(&self, n: u64) -> DeviceModel {
+        DeviceModel::new(self.template, self.seed ^ n.rotate_left(17))
     }
 
     /// Applies URL parameters (decoded key–value pairs) over `self`; what is wrong is said
@@ -405,31 +441,15 @@ impl Fleet {
         };
         for behaviour in behaviours.into_iter().skip(self.members.len()) {
             let thing = self.spec.name(self.next_number)?;
-            let seed = self.spec.seed ^ self.next_number.rotate_left(17);
+            let model = self.spec.model(self.next_number);
             self.next_number += 1;
-            let model = DeviceModel::new(self.spec.template, seed);
             let idx = self.world.add_model(thing.clone(), model, options);
             let now = self.world.now;
             self.world
                 .with_cloud(|c, now| c.add_to_group(now, &self.spec.group, &thing))
                 .map_err(|e| e.to_string())?;
-            match behaviour {
-                Behaviour::RejectJobs => {
-                    self.world
-                        .command(idx, UserCommand::SetJobBehaviour(JobBehaviour::Reject));
-                }
-                Behaviour::FailJobs(step) => self.world.command(
-                    idx,
-                    UserCommand::SetJobBehaviour(JobBehaviour::FailAtStep(step)),
-                ),
-                Behaviour::StallJobs => {
-                    self.world
-                        .command(idx, UserCommand::SetJobBehaviour(JobBehaviour::Stall));
-                }
-                Behaviour::RejectCommands => {
-                    self.world.command(idx, UserCommand::SetAutoAnswer(false));
-                }
-                Behaviour::Healthy | Behaviour::OfflineMidJob | Behaviour::Flap(_) => {}
+            if let Some(command) = behaviour.setup() {
+                self.world.command(idx, command);
             }
             let flap_at = match behaviour {
                 Behaviour::Flap(secs) => Some(now + secs * 1000),
@@ -537,22 +557,11 @@ impl Fleet {
                             self.world.disconnect(idx);
                         }
                     }
-                    DeviceEvent::CommandReceived { execution_id, .. }
-                        if self.members[i].behaviour == Behaviour::RejectCommands =>
-                    {
-                        let response = CommandResponse::error(
-                            CommandStatus::Rejected,
-                            "this device refuses commands",
-                        );
-                        self.world.command(
-                            idx,
-                            UserCommand::AnswerCommand {
-                                execution_id,
-                                response,
-                            },
-                        );
+                    other => {
+                        if let Some(command) = self.members[i].behaviour.answer(&other) {
+                            self.world.command(idx, command);
+                        }
                     }
-                    _ => {}
                 }
             }
         }
@@ -565,7 +574,7 @@ impl Fleet {
         let cloud = &self.world.cloud;
         let mut done = Vec::new();
         for (thing, since) in &self.converging {
-            if cloud.shadow(thing).delta().is_empty() {
+            if !cloud.delta_pending(thing) {
                 done.push((thing.clone(), now.saturating_since(*since)));
             }
         }
@@ -627,7 +636,7 @@ impl Fleet {
                     thing: m.thing.to_string(),
                     online: node.online,
                     reading,
-                    delta_pending: !self.world.cloud.shadow(&m.thing).delta().is_empty(),
+                    delta_pending: self.world.cloud.delta_pending(&m.thing),
                     progress: m
                         .job
                         .as_ref()
@@ -674,7 +683,7 @@ impl Fleet {
             delta_pending: self
                 .members
                 .iter()
-                .filter(|m| !cloud.shadow(&m.thing).delta().is_empty())
+                .filter(|m| cloud.delta_pending(&m.thing))
                 .count(),
             convergence_ms: percentile(&sorted, 50).zip(percentile(&sorted, 95)),
             converged: sorted.len(),
@@ -690,18 +699,6 @@ impl Fleet {
     /// The metrics and the cards as JSON.
     pub fn to_json(&self) -> Value {
         let m = self.metrics();
-        let cards: Vec<Value> = self
-            .cards()
-            .into_iter()
-            .map(|c| {
-                serde_json::json!({
-                    "thing": c.thing, "online": c.online, "reading": c.reading,
-                    "deltaPending": c.delta_pending,
-                    "jobStatus": c.job.map(|s| format!("{s:?}")),
-                    "progress": c.progress, "behaviour": c.behaviour.label(),
-                })
-            })
-            .collect();
         serde_json::json!({
             "at": m.at.0, "devices": m.devices, "connected": m.connected,
             "messagesIn": m.messages_in, "messagesOut": m.messages_out,
@@ -710,7 +707,7 @@ impl Fleet {
             "job": m.job.map(|j| serde_json::json!({
                 "jobId": j.job_id, "byStatus": j.by_status, "waiting": j.waiting, "aborted": j.aborted,
             })),
-            "devicesDetail": cards,
+            "devicesDetail": cards_json(&self.cards()),
         })
     }
 }
@@ -730,6 +727,21 @@ fn check_total(total: usize) -> Result<(), String> {
 pub fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
     let last = sorted.len().checked_sub(1)?;
     sorted.get((sorted.len() * p / 100).min(last)).copied()
+}
+
+/// Cards as JSON, one object per device.
+pub fn cards_json(cards: &[Card]) -> Value {
+    cards
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "thing": c.thing, "online": c.online, "reading": c.reading,
+                "deltaPending": c.delta_pending,
+                "jobStatus": c.job.map(|s| format!("{s:?}")),
+                "progress": c.progress, "behaviour": c.behaviour.label(),
+            })
+        })
+        .collect()
 }
 
 /// Cards as CSV: a header, then a line per device.
