@@ -35,28 +35,15 @@ pub async fn operate(
     operation: &Operation,
 ) -> Result<String, String> {
     let (method, path, body) = operation.http();
-    let method = match method {
-        api::Method::Get => Method::GET,
-        api::Method::Post => Method::POST,
-        api::Method::Put => Method::PUT,
-        api::Method::Delete => Method::DELETE,
-    };
     // thingsim-cloud takes changes only as JSON (its CSRF guard), even an empty one.
     let body = if body.is_null() {
         "{}".to_owned()
     } else {
         body.to_string()
     };
-    let request = request(&format!("{base}{path}"), method, auth)
-        .header("Content-Type", "application/json")
-        .body(body)
-        .map_err(|e| format!("could not build the request: {e}"))?;
-    let response = request
-        .send()
+    let (status, text) = exchange(base, auth, method, &path, Some(body))
         .await
-        .map_err(|e| format!("{base} did not answer ({e}); is `make demo` running?"))?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+        .map_err(|e| format!("{e}; is `make demo` running?"))?;
     let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if (200..300).contains(&status) {
         Ok(operation.outcome(&json).to_string())
@@ -67,6 +54,36 @@ pub async fn operate(
             .map_or_else(|| text.clone(), str::to_owned);
         Err(format!("{status}: {why}"))
     }
+}
+
+/// One call to the management API: the status and the body as text, or why no answer came.
+async fn exchange(
+    base: &str,
+    auth: Option<&str>,
+    method: api::Method,
+    path: &str,
+    json_body: Option<String>,
+) -> Result<(u16, String), String> {
+    let method = match method {
+        api::Method::Get => Method::GET,
+        api::Method::Post => Method::POST,
+        api::Method::Put => Method::PUT,
+        api::Method::Delete => Method::DELETE,
+    };
+    let builder = request(&format!("{base}{path}"), method, auth);
+    let request = match json_body {
+        Some(body) => builder
+            .header("Content-Type", "application/json")
+            .body(body),
+        None => builder.build(),
+    }
+    .map_err(|e| format!("could not build the request: {e}"))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("{base} did not answer ({e})"))?;
+    let status = response.status();
+    Ok((status, response.text().await.unwrap_or_default()))
 }
 
 /// How long a device's request may take before it counts as failed.
@@ -113,25 +130,7 @@ pub async fn call_json(
     path: &str,
     body: Option<&Value>,
 ) -> Result<(u16, Value), String> {
-    let method = match method {
-        api::Method::Get => Method::GET,
-        api::Method::Post => Method::POST,
-        api::Method::Put => Method::PUT,
-        api::Method::Delete => Method::DELETE,
-    };
-    let builder = request(&format!("{base}{path}"), method, Some(auth));
-    let request = match body {
-        Some(body) => builder
-            .header("Content-Type", "application/json")
-            .body(body.to_string()),
-        None => builder.build(),
-    }
-    .map_err(|e| format!("could not build the request: {e}"))?;
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("{base} did not answer ({e})"))?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
+    let (status, text) =
+        exchange(base, Some(auth), method, path, body.map(Value::to_string)).await?;
     Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
