@@ -117,6 +117,18 @@ test('twenty devices on the local broker, each its own connection: a group roll-
   await page.locator('[data-testid="fleet-step"]').fill('20');
   await page.locator('[data-testid="fleet-remove"]').click();
   await waitText(page, 'fleet-devices', /^0$/);
+  // Removed from the page is removed from thingsim-cloud's group too.
+  let left;
+  for (let i = 0; i < 50; i++) {
+    const now = await page.evaluate(async ({ api, auth }) => {
+      const r = await fetch(`${api}/api/v1/thing-groups`, { headers: { Authorization: auth } });
+      return r.json();
+    }, { api: API_URL, auth: `Basic ${Buffer.from(API_KEY).toString('base64')}` });
+    left = now.data.find((g) => g.groupName === `e2e-${run}`)?.things.length;
+    if (left === 0) break;
+    await page.waitForTimeout(100);
+  }
+  assert.equal(left, 0, 'every member left the group');
   assert.deepEqual(errors, []);
   await ctx.close();
 });

@@ -35,13 +35,8 @@ pub async fn operate(
     operation: &Operation,
 ) -> Result<String, String> {
     let (method, path, body) = operation.http();
-    // thingsim-cloud takes changes only as JSON (its CSRF guard), even an empty one.
-    let body = if body.is_null() {
-        "{}".to_owned()
-    } else {
-        body.to_string()
-    };
-    let (status, text) = exchange(base, auth, method, &path, Some(body))
+    let body = (!body.is_null()).then(|| body.to_string());
+    let (status, text) = exchange(base, auth, method, &path, body)
         .await
         .map_err(|e| format!("{e}; is `make demo` running?"))?;
     let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -64,6 +59,9 @@ async fn exchange(
     path: &str,
     json_body: Option<String>,
 ) -> Result<(u16, String), String> {
+    // thingsim-cloud takes changes only as JSON (its CSRF guard), even an empty one: a change
+    // without a body still says it is JSON.
+    let json_body = json_body.or_else(|| (method != api::Method::Get).then(|| "{}".to_owned()));
     let method = match method {
         api::Method::Get => Method::GET,
         api::Method::Post => Method::POST,
