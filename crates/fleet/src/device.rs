@@ -285,6 +285,7 @@ impl Device {
             next_token: 0,
             outputs: VecDeque::new(),
         };
+        device.schedule_tick(now);
         device
             .outputs
             .push_back(DeviceOutput::Mqtt(Command::Subscribe(filters)));
@@ -388,17 +389,17 @@ impl Device {
             }
             UserCommand::SetTelemetry(every) => {
                 self.options.telemetry_ms = interval(every);
-                self.next_telemetry = self.tick_every().map(|ms| now + ms);
+                self.schedule_tick(now);
             }
             UserCommand::SetMetricInterval { key, every } => {
                 self.metric_every.insert(key.clone(), interval(every));
                 self.metric_due.remove(&key);
-                self.next_telemetry = self.tick_every().map(|ms| now + ms);
+                self.schedule_tick(now);
             }
             UserCommand::UseDefaultInterval(key) => {
                 self.metric_every.remove(&key);
                 self.metric_due.remove(&key);
-                self.next_telemetry = self.tick_every().map(|ms| now + ms);
+                self.schedule_tick(now);
             }
             UserCommand::SetStepping(on) => {
                 self.stepping = on;
@@ -421,6 +422,11 @@ impl Device {
                 self.drain_jobs(now);
             }
         }
+    }
+
+    /// The next tick, at the fastest interval moved by the model's jitter.
+    fn schedule_tick(&mut self, now: Millis) {
+        self.next_telemetry = self.tick_every().map(|ms| now + self.model.jittered(ms));
     }
 
     /// How often the model ticks: the fastest of the default and the per-reading intervals.
@@ -479,7 +485,7 @@ impl Device {
             if self.connected && !due.is_empty() {
                 self.report(due);
             }
-            self.next_telemetry = self.tick_every().map(|ms| now + ms);
+            self.schedule_tick(now);
         }
         let due = self
             .job_run

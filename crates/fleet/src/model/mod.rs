@@ -14,6 +14,7 @@ use crate::commands::{CommandResponse, CommandStatus};
 mod door_lock;
 mod energy_meter;
 mod environment_sensor;
+pub mod generator;
 mod smart_light;
 mod smart_plug;
 mod thermostat;
@@ -22,6 +23,7 @@ use crate::shadow::state::State;
 pub use door_lock::DOOR_LOCK;
 pub use energy_meter::ENERGY_METER;
 pub use environment_sensor::ENVIRONMENT_SENSOR;
+pub use generator::Generator;
 pub use smart_light::SMART_LIGHT;
 pub use smart_plug::SMART_PLUG;
 pub use thermostat::THERMOSTAT;
@@ -328,6 +330,13 @@ pub struct DeviceModel {
     template: &'static Template,
     state: State,
     rng: thingsim_mqtt::SeededRng,
+    generator: Generator,
+    /// Where in its period this device's shape starts (0..1), so a group is not in lockstep.
+    phase: f64,
+    /// Seconds ticked so far.
+    elapsed_s: f64,
+    /// ± this percent on every reporting interval.
+    jitter_percent: u32,
 }
 
 impl DeviceModel {
@@ -349,7 +358,35 @@ impl DeviceModel {
             template,
             state,
             rng: thingsim_mqtt::SeededRng::new(seed),
+            generator: Generator::Walk,
+            phase: 0.0,
+            elapsed_s: 0.0,
+            jitter_percent: 0,
         }
+    }
+
+    /// The same device with its numeric readings shaped by `generator`.
+    #[must_use]
+    pub fn with_generator(mut self, generator: Generator) -> Self {
+        self.generator = generator;
+        self.phase = (noise(&mut self.rng) + 1.0) / 2.0;
+        self
+    }
+
+    /// The same device reporting at intervals ± `percent` (so a group's reports spread out).
+    #[must_use]
+    pub fn with_jitter(mut self, percent: u32) -> Self {
+        self.jitter_percent = percent.min(100);
+        self
+    }
+
+    /// `ms` moved by up to ± the jitter, at random (never below 1 ms).
+    pub fn jittered(&mut self, ms: u64) -> u64 {
+        if self.jitter_percent == 0 {
+            return ms;
+        }
+        let spread = ms as f64 * f64::from(self.jitter_percent) / 100.0;
+        ((ms as f64 + noise(&mut self.rng) * spread).round() as u64).max(1)
     }
 
     /// Its template.
@@ -566,6 +603,11 @@ impl DeviceModel {
     /// Advances the readings by `dt_secs`: seeded drift, always within each property's range.
     /// Returns the readings that changed, to report.
     pub fn tick(&mut self, dt_secs: f64) -> State {
+        self.elapsed_s += dt_secs;
+        let shaped: Vec<(&'static str, Option<Value>)> =
+            generator::shaped(self.template, self.generator)
+                .map(|p| (p.key, self.state.get(p.key).cloned()))
+                .collect();
         let mut readings = Readings {
             template: self.template,
             state: &mut self.state,
@@ -573,7 +615,19 @@ impl DeviceModel {
             changed: State::new(),
             dt_secs,
         };
+        // The template's tick runs under any shape: counters it keeps (energy) count on.
         self.template.behaviour.tick(&mut readings);
+        for (key, before) in shaped {
+            if let Some(p) = self.template.property(key)
+                && let Some(v) = self.generator.value(p, self.elapsed_s, self.phase)
+            {
+                readings.set(key, v);
+            }
+            // Moved by the template and put back by the shape: nothing to report.
+            if readings.state.get(key) == before.as_ref() {
+                readings.changed.remove(key);
+            }
+        }
         readings.changed
     }
 }
