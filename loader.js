@@ -3,7 +3,10 @@
 // module of its own, so the single-device console (what docs embed) does not carry it.
 const fleet = new URLSearchParams(location.search).get('view') === 'fleet';
 const name = fleet ? 'thingsim-fleet' : 'thingsim';
-const { default: init } = await import(`./${name}.js`);
+const module = await import(`./${name}.js`);
+const { default: init } = module;
 const wasm = await init({ module_or_path: new URL(`./${name}_bg.wasm`, import.meta.url) });
 // For `make bench`: how much linear memory the module holds (it never gives pages back).
 globalThis.thingsimWasmBytes = () => wasm.memory.buffer.byteLength;
+// The fleet view's live heap: what its allocator holds, which does go down.
+if (module.heap_live_bytes) globalThis.thingsimHeapBytes = () => module.heap_live_bytes();

@@ -1,6 +1,8 @@
 //! The page. State lives here as signals; the pure [`Console`] folds what the device reports
 //! into what the panels show; components only render and call back.
 
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use thingsim_console::config::{ConnectForm, FieldErrors, Mode, UrlConfig};
 use thingsim_console::panels::{Console, Feed};
@@ -15,7 +17,7 @@ use crate::components::{
     CloudPanel, CommandsPanel, ConnectionForm, DeafNote, DevicePanel, Direction, JobPanel,
     LogStore, MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
 };
-use crate::shell::client::{self, ClientEvent, ClientHandle, Status};
+use crate::shell::client::{self, ClientEvent, ClientHandle, Listener, Status};
 use crate::shell::{clock, http, page, sandbox, timers};
 
 /// What is running: the device, where its cloud is.
@@ -62,9 +64,41 @@ fn spoken(status: &Status) -> String {
     }
 }
 
-/// The root component.
+/// A device that runs elsewhere (one of a fleet's), shown in the full console.
+#[derive(Clone)]
+pub struct Attached {
+    /// Its template.
+    pub template: &'static Template,
+    /// Its thing.
+    pub thing: ThingName,
+    /// Sandbox (its cloud is the fleet's world) or local (thingsim-cloud's API).
+    pub mode: Mode,
+    /// The cloud's management API, in local mode.
+    pub cloud_api: Option<String>,
+    /// The `Authorization` value for it.
+    pub cloud_auth: Option<String>,
+    /// Starts the device's news towards the console; the handle takes the console's commands.
+    pub attach: Rc<dyn Fn(Listener) -> ClientHandle>,
+    /// The console is closing; the device runs on where it is.
+    pub detach: Rc<dyn Fn()>,
+    /// Back to where it came from.
+    pub close: Callback<()>,
+}
+
+/// The root component: the console with its own device.
 #[component]
 pub fn App() -> impl IntoView {
+    view! { <DeviceConsole /> }
+}
+
+/// The single-device console: of its own device (made from the connection form), or of one
+/// that runs elsewhere (`attached`).
+#[component]
+pub fn DeviceConsole(
+    /// A device that runs elsewhere; `None`: the console makes its own.
+    #[prop(optional)]
+    attached: Option<Attached>,
+) -> impl IntoView {
     let (initial, url_config) = initial_form();
     // -- signals --
     let form = RwSignal::new(initial);
@@ -80,8 +114,18 @@ pub fn App() -> impl IntoView {
     let now = RwSignal::new(clock::epoch());
     let announcement = RwSignal::new(String::new());
     let pending_announcement = StoredValue::new(None::<String>);
-    let warnings = url_config.warnings.clone();
+    // A fleet's device: the URL is the fleet's, not the console's.
+    let warnings = if attached.is_some() {
+        Vec::new()
+    } else {
+        url_config.warnings.clone()
+    };
     let embed = url_config.embed;
+    let close = attached.as_ref().map(|a| a.close);
+    let title = attached.as_ref().map_or_else(
+        || "thingsim".to_owned(),
+        |a| format!("thingsim · {}", a.thing),
+    );
 
     // One tick a second: countdowns, and the live region (throttled: screen readers get the
     // latest status at most once a second, not every flap).
@@ -213,6 +257,7 @@ pub fn App() -> impl IntoView {
             }
         }
     };
+    let attached_events = on_event.clone();
     let on_connect = Callback::new(move |()| {
         let current = form.get_untracked();
         let config = match current.validate() {
@@ -274,9 +319,16 @@ pub fn App() -> impl IntoView {
         };
         client.set_value(Some(handle));
     });
+    let detach = StoredValue::new_local(attached.as_ref().map(|a| a.detach.clone()));
     on_cleanup(move || {
-        if let Some(handle) = client.try_get_value().flatten() {
-            handle.stop();
+        match detach.try_get_value().flatten() {
+            // A fleet's device runs on when its console closes.
+            Some(detach) => detach(),
+            None => {
+                if let Some(handle) = client.try_get_value().flatten() {
+                    handle.stop();
+                }
+            }
         }
     });
     let on_disconnect = Callback::new(move |()| {
@@ -346,7 +398,23 @@ pub fn App() -> impl IntoView {
     });
     // The sandbox needs nothing from anyone, so it starts at once: a newcomer (or a docs page
     // embedding it) sees a device working without pressing anything. `?connect=0` opts out.
-    if url_config
+    let is_attached = attached.is_some();
+    if let Some(a) = attached {
+        console.set(Console::new(
+            clock::epoch(),
+            &thingsim_fleet::shadow::state::State::new(),
+        ));
+        running.set(Some(Running {
+            template: a.template,
+            thing: a.thing.clone(),
+            mode: a.mode,
+            cloud_api: a.cloud_api.clone(),
+            cloud_auth: a.cloud_auth.clone(),
+            https: false,
+        }));
+        let handle = (a.attach)(Rc::new(attached_events));
+        client.set_value(Some(handle));
+    } else if url_config
         .autoconnect
         .unwrap_or_else(|| form.get_untracked().mode == Mode::Sandbox)
     {
@@ -365,9 +433,17 @@ pub fn App() -> impl IntoView {
     view! {
         <main class="app" class:embed=embed>
             <header class="app-header">
-                <h1>"thingsim"</h1>
-                <p class="tagline">"A virtual EMQX Fleets device in your browser · "
-                    <a href="?view=fleet" data-testid="fleet-link">"a fleet of them"</a></p>
+                <h1>{title}</h1>
+                {match close {
+                    None => view! {
+                        <p class="tagline">"A virtual EMQX Fleets device in your browser · "
+                            <a href="?view=fleet" data-testid="fleet-link">"a fleet of them"</a></p>
+                    }.into_any(),
+                    Some(close) => view! {
+                        <p class="tagline">"One device of the fleet, in full · "
+                            <button type="button" data-testid="console-back" on:click=move |_| close.run(())>"Back to the fleet"</button></p>
+                    }.into_any(),
+                }}
             </header>
             <p class="visually-hidden" aria-live="polite" data-testid="announcer">{move || announcement.get()}</p>
             {(!warnings.is_empty()).then(|| view! {
@@ -376,13 +452,15 @@ pub fn App() -> impl IntoView {
                 </ul>
             })}
             {panel("connection", "Connection", view! {
-                <ConnectionForm
-                    form=form
-                    errors=Signal::derive(move || errors.get())
-                    active=Signal::derive(move || active.get())
-                    on_connect=on_connect
-                    on_disconnect=on_disconnect
-                />
+                {(!is_attached).then(|| view! {
+                    <ConnectionForm
+                        form=form
+                        errors=Signal::derive(move || errors.get())
+                        active=Signal::derive(move || active.get())
+                        on_connect=on_connect
+                        on_disconnect=on_disconnect
+                    />
+                })}
                 <StatusLine status=Signal::derive(move || status.get())
                     link=Signal::derive(move || link.get()) />
                 <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>

@@ -4,11 +4,16 @@
 
 use leptos::prelude::*;
 use thingsim_console::config::{LOCAL_BROKER, LOCAL_CLOUD_API};
-use thingsim_console::fleet::{Filter, RollOutForm};
+use thingsim_console::fleet::{Filter, GroupForm, RollOutForm, parse_target};
 use thingsim_fleet::fleet::{Card, FleetSpec, Metrics};
 use thingsim_fleet::model::{TEMPLATES, THERMOSTAT};
 
-use crate::components::{FleetGrid, FleetMetrics};
+use std::rc::Rc;
+
+use thingsim_console::config::Mode;
+
+use crate::app::{Attached, DeviceConsole};
+use crate::components::{FleetGrid, FleetGroups, FleetMetrics};
 use crate::shell::broker_fleet;
 use crate::shell::fleet::{self, FleetEvent, FleetHandle};
 use crate::shell::page;
@@ -38,6 +43,19 @@ pub fn FleetApp() -> impl IntoView {
     let form = RwSignal::new(RollOutForm::default());
     let step = RwSignal::new("10".to_owned());
     let desired = RwSignal::new(String::new());
+    // Which group a roll-out or desired state is for ("" every group), and which one grows.
+    let target = RwSignal::new(String::new());
+    let grow = RwSignal::new("0".to_owned());
+    let group_form = RwSignal::new(GroupForm::default());
+    // The device open in the full console, by thing name.
+    let open = RwSignal::new(None::<String>);
+    let group_names = Memo::new(move |_| {
+        metrics.with(|m| {
+            m.as_ref()
+                .map(|m| m.groups.iter().map(|g| g.name.clone()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
     let handle = StoredValue::new_local(None::<FleetHandle>);
     let alive = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     on_cleanup({
@@ -89,6 +107,7 @@ pub fn FleetApp() -> impl IntoView {
             "in this page"
         }
     );
+    let seed = spec.seed;
     let on_start = {
         let spec = spec.clone();
         let on_event = on_event.clone();
@@ -152,17 +171,51 @@ pub fn FleetApp() -> impl IntoView {
     let count = move || step.get().trim().parse::<usize>().unwrap_or(0);
     let on_roll_out = move |_| match form.get_untracked().validate() {
         Ok((document, job_type, step_timeout, rollout)) => {
-            with_handle(&|h| h.roll_out(document.clone(), job_type, step_timeout, rollout));
+            let group = parse_target(&target.get_untracked());
+            with_handle(&|h| h.roll_out(group, document.clone(), job_type, step_timeout, rollout));
         }
         Err(e) => outcome.set(Some(Err(e))),
     };
     let on_desired =
         move |_| match serde_json::from_str::<serde_json::Value>(&desired.get_untracked()) {
-            Ok(serde_json::Value::Object(state)) => with_handle(&|h| h.set_desired(state.clone())),
+            Ok(serde_json::Value::Object(state)) => {
+                let group = parse_target(&target.get_untracked());
+                with_handle(&|h| h.set_desired(group, state.clone()));
+            }
             _ => outcome.set(Some(Err(
                 "desired state: a JSON object, like {\"brightness\": 40}".into(),
             ))),
         };
+    let on_add_group = move |_| {
+        // Each group its own seed, from the fleet's and the group's place.
+        let place = group_names.with_untracked(Vec::len) as u64;
+        match group_form
+            .get_untracked()
+            .to_spec(seed ^ place.rotate_left(32))
+        {
+            Ok(spec) => with_handle(&|h| h.add_group(spec.clone())),
+            Err(e) => outcome.set(Some(Err(e))),
+        }
+    };
+    let group_field = |id: &'static str,
+                       label: &'static str,
+                       get: fn(&GroupForm) -> String,
+                       set: fn(&mut GroupForm, String)| {
+        view! {
+            <label class="field" for=id>{label}
+                <input id=id data-testid=id type="text" prop:value=move || group_form.with(get)
+                    on:input=move |ev| group_form.update(|f| set(f, event_target_value(&ev))) />
+            </label>
+        }
+    };
+    let group_options = move |every: bool| {
+        view! {
+            {every.then(|| view! { <option value="">"every group"</option> })}
+            {move || group_names.get().into_iter().enumerate().map(|(i, name)| view! {
+                <option value=i.to_string()>{name}</option>
+            }).collect_view()}
+        }
+    };
     let text_field = |id: &'static str,
                       label: &'static str,
                       get: fn(&RollOutForm) -> String,
@@ -189,8 +242,59 @@ pub fn FleetApp() -> impl IntoView {
         .collect::<Vec<_>>()
         .join(", ");
 
+    let console = move || {
+        let thing = open.get()?;
+        let name = thingsim_fleet::ThingName::new(&thing).ok()?;
+        let h = handle.get_value()?;
+        // The card's group names its template.
+        let template = cards
+            .with_untracked(|c| c.iter().find(|c| c.thing == thing).map(|c| c.group))
+            .and_then(|g| {
+                metrics.with_untracked(|m| {
+                    m.as_ref().and_then(|m| m.groups.get(g).map(|g| g.template))
+                })
+            })
+            .and_then(thingsim_fleet::model::Template::by_id)?;
+        let (mode, cloud_api, cloud_auth) = if on_broker {
+            let auth = crate::shell::http::basic_auth(&format!(
+                "{}:{}",
+                api_key.get_untracked().trim(),
+                api_secret.get_untracked()
+            ))
+            .ok();
+            (
+                Mode::Local,
+                Some(
+                    api_url
+                        .get_untracked()
+                        .trim()
+                        .trim_end_matches('/')
+                        .to_owned(),
+                ),
+                auth,
+            )
+        } else {
+            (Mode::Sandbox, None, None)
+        };
+        let attached = Attached {
+            template,
+            thing: name,
+            mode,
+            cloud_api,
+            cloud_auth,
+            attach: Rc::new({
+                let (h, thing) = (h.clone(), thing);
+                move |events| h.attach(thing.clone(), events)
+            }),
+            detach: Rc::new(move || h.detach()),
+            close: Callback::new(move |()| open.set(None)),
+        };
+        Some(view! { <DeviceConsole attached=attached /> })
+    };
+
     view! {
-        <main class="app fleet-app">
+        {console}
+        <main class="app fleet-app" style:display=move || if open.get().is_some() { "none" } else { "" }>
             <header class="app-header">
                 <h1>"thingsim · fleet"</h1>
                 <p class="tagline">{summary}" · "<a href="?">"one device"</a></p>
@@ -222,7 +326,15 @@ pub fn FleetApp() -> impl IntoView {
                         <input type="number" min="1" data-testid="fleet-step" class="narrow"
                             prop:value=move || step.get() on:input=move |ev| step.set(event_target_value(&ev)) />
                     </label>
-                    <button type="button" data-testid="fleet-add" on:click=move |_| { let n = count(); with_handle(&|h| h.add(n)) }>"Add"</button>
+                    <label class="inline">"to "
+                        <select data-testid="fleet-add-group" on:change=move |ev| grow.set(event_target_value(&ev))>
+                            {group_options(false)}
+                        </select>
+                    </label>
+                    <button type="button" data-testid="fleet-add" on:click=move |_| {
+                        let (n, g) = (count(), parse_target(&grow.get_untracked()).unwrap_or(0));
+                        with_handle(&|h| h.add(g, n))
+                    }>"Add"</button>
                     <button type="button" data-testid="fleet-remove" on:click=move |_| { let n = count(); with_handle(&|h| h.remove(n)) }>"Remove"</button>
                     <button type="button" data-testid="fleet-export-json" on:click=move |_| with_handle(&|h| h.export(false))>"Export JSON"</button>
                     <button type="button" data-testid="fleet-export-csv" on:click=move |_| with_handle(&|h| h.export(true))>"Export CSV"</button>
@@ -232,8 +344,41 @@ pub fn FleetApp() -> impl IntoView {
                     {move || outcome.get().map(|r| r.unwrap_or_else(|e| e))}
                 </p>
             </section>
+            <section class="panel" aria-labelledby="fleet-groups-title">
+                <h2 id="fleet-groups-title">"Groups"</h2>
+                <FleetGroups metrics=Signal::derive(move || metrics.get()) />
+                {(!on_broker).then(|| view! {
+                    <details class="fleet-add-group">
+                        <summary>"Add a group: its own template, readings, reporting and outcome mix"</summary>
+                        <div class="fleet-form">
+                            {group_field("fleet-group-name", "Group", |f| f.name.clone(), |f, v| f.name = v)}
+                            <label class="field" for="fleet-group-template">"Template"
+                                <select id="fleet-group-template" data-testid="fleet-group-template"
+                                    on:change=move |ev| group_form.update(|f| f.template = event_target_value(&ev))>
+                                    {TEMPLATES.iter().map(|t| view! {
+                                        <option value=t.id selected=move || group_form.with(|f| f.template == t.id)>{t.name}</option>
+                                    }).collect_view()}
+                                </select>
+                            </label>
+                            {group_field("fleet-group-count", "Devices", |f| f.count.clone(), |f, v| f.count = v)}
+                            {group_field("fleet-group-pattern", "Names ({n}: number)", |f| f.pattern.clone(), |f, v| f.pattern = v)}
+                            {group_field("fleet-group-start", "From", |f| f.start.clone(), |f, v| f.start = v)}
+                            {group_field("fleet-group-generator", "Readings (walk, sine@s, step@s, constant)", |f| f.generator.clone(), |f, v| f.generator = v)}
+                            {group_field("fleet-group-every", "Report every (s, 0: on change)", |f| f.every.clone(), |f, v| f.every = v)}
+                            {group_field("fleet-group-jitter", "Jitter ± %", |f| f.jitter.clone(), |f, v| f.jitter = v)}
+                            {group_field("fleet-group-mix", "Outcome mix (fail:10@2,stall:5,…)", |f| f.mix.clone(), |f, v| f.mix = v)}
+                            <button type="button" data-testid="fleet-group-add" on:click=on_add_group>"Add group"</button>
+                        </div>
+                    </details>
+                })}
+            </section>
             <section class="panel" aria-labelledby="fleet-rollout-title">
-                <h2 id="fleet-rollout-title">"Roll-out to the group"</h2>
+                <h2 id="fleet-rollout-title">"Roll-out and desired state"</h2>
+                <label class="inline">"For "
+                    <select data-testid="fleet-target" on:change=move |ev| target.set(event_target_value(&ev))>
+                        {group_options(true)}
+                    </select>
+                </label>
                 <div class="fleet-form">
                     <label class="field wide" for="fleet-document">"Job document (JSON)"
                         <textarea id="fleet-document" data-testid="fleet-document" rows="2"
@@ -253,7 +398,7 @@ pub fn FleetApp() -> impl IntoView {
                     <button type="button" class="primary" data-testid="fleet-roll-out" on:click=on_roll_out>"Roll out"</button>
                 </div>
                 <div class="fleet-form">
-                    <label class="field wide" for="fleet-desired">"Desired state for every device (JSON)"
+                    <label class="field wide" for="fleet-desired">"Desired state for each device (JSON)"
                         <input id="fleet-desired" type="text" data-testid="fleet-desired" placeholder="{\"brightness\": 40}"
                             prop:value=move || desired.get() on:input=move |ev| desired.set(event_target_value(&ev)) />
                     </label>
@@ -267,7 +412,8 @@ pub fn FleetApp() -> impl IntoView {
                         {Filter::ALL.iter().map(|(_, value, words)| view! { <option value=*value>{*words}</option> }).collect_view()}
                     </select>
                 </label>
-                <FleetGrid cards=Signal::derive(move || cards.get()) filter=Signal::derive(move || filter.get()) />
+                <FleetGrid cards=Signal::derive(move || cards.get()) filter=Signal::derive(move || filter.get())
+                    on_open=Callback::new(move |thing| open.set(Some(thing))) />
             </section>
         </main>
     }

@@ -12,5 +12,5 @@ pub mod components;
 pub mod fleet_app;
 pub mod shell;
 
-pub use app::App;
+pub use app::{App, Attached, DeviceConsole};
 pub use fleet_app::FleetApp;

@@ -66,6 +66,38 @@ pub fn FleetMetrics(
     }
 }
 
+/// One row per group: what it is and its own figures.
+#[component]
+pub fn FleetGroups(
+    /// The latest figures.
+    #[prop(into)]
+    metrics: Signal<Option<Metrics>>,
+) -> impl IntoView {
+    let rows = move || metrics.with(|m| m.as_ref().map(|m| m.groups.clone()).unwrap_or_default());
+    view! {
+        <table class="fleet-groups" data-testid="fleet-groups">
+            <thead><tr>
+                <th scope="col">"Group"</th><th scope="col">"Devices"</th>
+                <th scope="col">"Connected"</th><th scope="col">"Δ pending"</th>
+                <th scope="col">"Converged p50 / p95"</th><th scope="col">"Latest job"</th>
+            </tr></thead>
+            <tbody>
+                <For each=rows key=|g| format!("{g:?}") let(g)>
+                    <tr data-testid="fleet-group-row">
+                        <th scope="row"><span class="fleet-group-name">{g.name.clone()}</span>
+                            <span class="muted fleet-group-about">{g.about.clone()}</span></th>
+                        <td>{g.devices}</td>
+                        <td>{g.connected}</td>
+                        <td>{g.delta_pending}</td>
+                        <td>{g.convergence_ms.map_or_else(|| "–".to_owned(), |(p50, p95)| format!("{p50} / {p95} ms"))}</td>
+                        <td data-testid="fleet-group-job">{g.job.iter().map(|(status, n)| format!("{status} {n}")).collect::<Vec<_>>().join(" · ")}</td>
+                    </tr>
+                </For>
+            </tbody>
+        </table>
+    }
+}
+
 /// The devices as cards, only the rows in view rendered.
 #[component]
 pub fn FleetGrid(
@@ -75,6 +107,8 @@ pub fn FleetGrid(
     /// Which to show.
     #[prop(into)]
     filter: Signal<Filter>,
+    /// Opens a device (by thing name) in the full console.
+    on_open: Callback<String>,
 ) -> impl IntoView {
     let scroll_top = RwSignal::new(0.0);
     let kept = Memo::new(move |_| {
@@ -98,7 +132,7 @@ pub fn FleetGrid(
                 .collect::<Vec<_>>()
         })
     };
-    let card_view = |(pos, card): (usize, Card)| {
+    let card_view = move |(pos, card): (usize, Card)| {
         let row = pos / COLUMNS;
         let col = pos % COLUMNS;
         let status = card.job.map(|s| format!("{s:?}")).unwrap_or_default();
@@ -125,7 +159,12 @@ pub fn FleetGrid(
                 style:left=format!("calc({col} * 100% / {COLUMNS})")>
                 <div class="fleet-card-head">
                     <span class="dot" class:on=card.online aria-hidden="true"></span>
-                    <span class="fleet-card-name">{card.thing.clone()}</span>
+                    <button type="button" class="fleet-card-name link" data-testid="fleet-card-open"
+                        title="Open in the full console"
+                        on:click={
+                            let thing = card.thing.clone();
+                            move |_| on_open.run(thing.clone())
+                        }>{card.thing.clone()}</button>
                     {card.delta_pending.then(|| view! { <span class="badge" title="desired state not reached">"Δ"</span> })}
                 </div>
                 <div class="fleet-card-reading">{card.reading.clone()}</div>

@@ -15,7 +15,7 @@ pub use cloud_panel::CloudPanel;
 pub use commands_panel::CommandsPanel;
 pub use connection_form::ConnectionForm;
 pub use device_panel::DevicePanel;
-pub use fleet::{FleetGrid, FleetMetrics};
+pub use fleet::{FleetGrid, FleetGroups, FleetMetrics};
 pub use job_panel::JobPanel;
 pub use message_log::{Direction, LogStore, MessageLog};
 pub use shadow_panel::ShadowPanel;

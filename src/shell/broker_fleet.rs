@@ -9,15 +9,18 @@ use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use gloo_timers::callback::Interval;
 use serde_json::{Value, json};
-use thingsim_console::fleet::{MemberView, check_broker_count, link_counts};
+
+use thingsim_console::fleet::{Link, MemberView, check_broker_count, link_counts};
 use thingsim_fleet::api::{self, Method, Route};
-use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions};
-use thingsim_fleet::fleet::{Behaviour, FleetSpec, JobFigures, Metrics, cards_csv, cards_json};
+use thingsim_fleet::device::{Device, DeviceEvent};
+use thingsim_fleet::fleet::{
+    Behaviour, FleetSpec, GroupFigures, JobFigures, Metrics, cards_csv, cards_json,
+};
 use thingsim_fleet::model::DeviceModel;
-use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent};
+use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent, Status};
 use thingsim_mqtt::{BrokerUrl, Options};
 
-use super::client::{self, Api, ClientHandle};
+use super::client::{self, Api, ClientEvent, ClientHandle, Listener};
 use super::fleet::{FleetEvent, FleetHandle, Input};
 use super::{clock, http};
 
@@ -138,6 +141,8 @@ async fn run(
     let mut _poll: Option<Interval> = None;
     let mut last_update = 0u64;
     let mut last_connect = 0u64;
+    // The device shown in the full console: its place and where its news goes.
+    let mut console: Option<(usize, Listener)> = None;
 
     while let Some(input) = rx.next().await {
         let now = clock::epoch();
@@ -182,10 +187,7 @@ async fn run(
                 let Ok(thing) = thingsim_fleet::ThingName::new(&m.view.thing) else {
                     continue;
                 };
-                let options = DeviceOptions {
-                    job_step_ms: 1_000,
-                    telemetry_ms: spec.telemetry_ms,
-                };
+                let options = spec.options();
                 let Some(model) = m.model.take() else {
                     continue;
                 };
@@ -202,7 +204,7 @@ async fn run(
                     Some(target.broker.clone()),
                     Some(target.api.clone()),
                     move |e| {
-                        if let client::ClientEvent::Stack(e) = e {
+                        if let ClientEvent::Stack(e) = e {
                             let _ = tx.unbounded_send(Input::Member(i, e));
                         }
                     },
@@ -216,6 +218,9 @@ async fn run(
                 let Some(m) = members.get_mut(i) else {
                     continue;
                 };
+                if let Some((_, events)) = console.as_ref().filter(|(c, _)| *c == i) {
+                    events(ClientEvent::Stack(event.clone()));
+                }
                 m.view.handle(&event);
                 match &event {
                     StackEvent::Device(DeviceEvent::JobProgress { .. })
@@ -236,7 +241,14 @@ async fn run(
                     _ => {}
                 }
             }
-            Input::Add(n) => {
+            // One group on a broker: every device there is a WebSocket of the browser's 255.
+            Input::AddGroup(_) => on_event(FleetEvent::Outcome(Err(
+                "on a broker the fleet is one group: add devices to it (more groups are a \
+                 sandbox feature, since every device here holds one of the browser's \
+                 WebSockets)"
+                    .into(),
+            ))),
+            Input::Add { n, .. } => {
                 let result = enlist(&mut members, &mut waiting, &mut next_number, n).map(|()| {
                     format!(
                         "{n} devices added; {} in all, connecting {} a second",
@@ -256,6 +268,14 @@ async fn run(
                     call(&target.api, Method::Delete, route, None, |_| {});
                 }
                 waiting.retain(|i| *i < keep);
+                if let Some((_, events)) = console.as_ref().filter(|(i, _)| *i >= keep) {
+                    events(ClientEvent::Stack(StackEvent::Note {
+                        source: "fleet".into(),
+                        text: "this device was removed from the fleet".into(),
+                    }));
+                    events(ClientEvent::Stack(StackEvent::Status(Status::Offline)));
+                    console = None;
+                }
                 next_number = spec.start + keep as u64;
                 on_event(FleetEvent::Outcome(Ok(format!(
                     "removed; {} left",
@@ -263,6 +283,7 @@ async fn run(
                 ))));
             }
             Input::RollOut {
+                group: _,
                 document,
                 job_type,
                 step_timeout_minutes,
@@ -335,7 +356,7 @@ async fn run(
             }
             Input::JobCreated(Err(e)) => on_event(FleetEvent::Outcome(Err(e))),
             Input::JobFigures(f) => figures = Some(f),
-            Input::SetDesired(state) => {
+            Input::SetDesired(_, state) => {
                 for m in &members {
                     let body = json!({ "state": { "desired": state } });
                     call(
@@ -357,10 +378,10 @@ async fn run(
                     on_event(FleetEvent::Export(
                         "thingsim-fleet.csv",
                         "text/csv",
-                        cards_csv(&cards),
+                        cards_csv(&cards, &[spec.group.as_str()]),
                     ));
                 } else {
-                    let doc = json!({ "job": job, "jobCounts": figures.as_ref().map(|f| f.by_status.clone()), "devicesDetail": cards_json(&cards) });
+                    let doc = json!({ "job": job, "jobCounts": figures.as_ref().map(|f| f.by_status.clone()), "devicesDetail": cards_json(&cards, &[spec.group.as_str()]) });
                     on_event(FleetEvent::Export(
                         "thingsim-fleet.json",
                         "application/json",
@@ -376,6 +397,46 @@ async fn run(
                     if let Some(h) = &m.handle {
                         h.drop_connection();
                     }
+                }
+            }
+            Input::Attach { thing, events } => {
+                match members.iter().position(|m| m.view.thing == thing) {
+                    Some(i) => {
+                        let m = &members[i];
+                        let status = match m.view.link {
+                            Link::Connected => Status::Connected,
+                            Link::Connecting | Link::Waiting => Status::Connecting,
+                            Link::Failed => Status::Reconnecting {
+                                in_ms: 0,
+                                last_error: Some("its connection is down".into()),
+                            },
+                            Link::Offline => Status::Offline,
+                        };
+                        events(ClientEvent::Stack(StackEvent::Status(status)));
+                        events(ClientEvent::Stack(StackEvent::Device(
+                            DeviceEvent::Reported(m.view.state.clone()),
+                        )));
+                        console = Some((i, events));
+                    }
+                    None => {
+                        events(ClientEvent::Stack(StackEvent::Refused {
+                            source: "fleet".into(),
+                            reason: format!("{thing} is not in the fleet"),
+                        }));
+                        events(ClientEvent::Stack(StackEvent::Status(Status::Offline)));
+                    }
+                }
+            }
+            Input::Detach => console = None,
+            // The console's commands go to the device's own stack; its closing is a detach.
+            Input::Client(client::Input::Stop) => {}
+            Input::Client(input) => {
+                if let Some(h) = console
+                    .as_ref()
+                    .and_then(|(i, _)| members.get(*i))
+                    .and_then(|m| m.handle.as_ref())
+                {
+                    let _ = h.tx.unbounded_send(input);
                 }
             }
             Input::Stop => {
@@ -399,6 +460,19 @@ async fn run(
                 messages_in: members.iter().map(|m| m.view.sent).sum(),
                 messages_out: members.iter().map(|m| m.view.received).sum(),
                 job: figures.clone().filter(|_| job.is_some()),
+                groups: vec![GroupFigures {
+                    name: spec.group.clone(),
+                    about: spec.about(),
+                    template: spec.template.id,
+                    devices: members.len(),
+                    connected,
+                    job: figures
+                        .as_ref()
+                        .filter(|_| job.is_some())
+                        .map(|f| f.by_status.clone())
+                        .unwrap_or_default(),
+                    ..GroupFigures::default()
+                }],
                 ..Metrics::default()
             };
             on_event(FleetEvent::Update {

@@ -34,6 +34,9 @@ pub enum ClientEvent {
     Cloud(CloudEvent),
 }
 
+/// Where a device's news goes when something else runs it (a fleet's device in the console).
+pub type Listener = std::rc::Rc<dyn Fn(ClientEvent)>;
+
 /// Where the device's API is, and the `Authorization` value for it.
 #[derive(Debug, Clone)]
 pub struct Api {

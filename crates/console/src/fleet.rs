@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use thingsim_fleet::device::DeviceEvent;
-use thingsim_fleet::fleet::{Behaviour, Card, key_reading};
+use thingsim_fleet::fleet::{Behaviour, Card, FleetSpec, key_reading};
 use thingsim_fleet::jobs::JobStatus;
 use thingsim_fleet::jobs::agent::JobEvent;
 use thingsim_fleet::jobs::cloud::{AbortRule, JobType, Rollout};
@@ -136,6 +136,8 @@ impl MemberView {
             job: self.job.as_ref().map(|(_, status, _)| *status),
             progress: running.map(|(_, _, p)| *p),
             behaviour: self.behaviour,
+            // A broker's fleet is one group.
+            group: 0,
         }
     }
 }
@@ -215,6 +217,87 @@ pub fn window(total: usize, top: f64, height: f64) -> std::ops::Range<usize> {
     let first = first.min(rows.saturating_sub(1));
     let last = (first + shown).min(rows);
     (first * COLUMNS).min(total)..(last * COLUMNS).min(total)
+}
+
+/// The form that adds a group to the fleet, as typed: the same words as the fleet URL's
+/// parameters, read by the same rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupForm {
+    /// Thing group name.
+    pub name: String,
+    /// Template id.
+    pub template: String,
+    /// Devices.
+    pub count: String,
+    /// Names: `{n}` is the device number.
+    pub pattern: String,
+    /// The first number.
+    pub start: String,
+    /// `walk`, `sine@s`, `step@s` or `constant`.
+    pub generator: String,
+    /// Seconds between reports (0: only on change).
+    pub every: String,
+    /// ± percent on each interval.
+    pub jitter: String,
+    /// The outcome mix (`fail:10@2,…`).
+    pub mix: String,
+}
+
+impl Default for GroupForm {
+    fn default() -> Self {
+        Self {
+            name: "sensors".to_owned(),
+            template: "environment-sensor".to_owned(),
+            count: "20".to_owned(),
+            pattern: "sensor-{n}".to_owned(),
+            start: "1".to_owned(),
+            generator: "sine@60".to_owned(),
+            every: "1".to_owned(),
+            jitter: "20".to_owned(),
+            mix: String::new(),
+        }
+    }
+}
+
+impl GroupForm {
+    /// The group's spec, seeded from the fleet's seed and the group's place, or every
+    /// problem in words.
+    pub fn to_spec(&self, seed: u64) -> Result<FleetSpec, String> {
+        let template = Template::by_id(self.template.trim())
+            .ok_or_else(|| format!("template: no template {:?}", self.template.trim()))?;
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err("group: give the group a name".into());
+        }
+        let mut spec = FleetSpec {
+            seed,
+            group: name.to_owned(),
+            ..FleetSpec::new(template)
+        };
+        let pairs: Vec<(String, String)> = [
+            ("count", &self.count),
+            ("start", &self.start),
+            ("pattern", &self.pattern),
+            ("generator", &self.generator),
+            ("telemetry", &self.every),
+            ("jitter", &self.jitter),
+            ("mix", &self.mix),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
+        .collect();
+        let errors = spec.apply_query(&pairs);
+        if errors.is_empty() {
+            Ok(spec)
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+}
+
+/// Which groups an action is for: the select's value, "" for every group.
+pub fn parse_target(value: &str) -> Option<usize> {
+    value.parse().ok()
 }
 
 /// The roll-out form, as typed.
@@ -308,6 +391,7 @@ mod tests {
             job,
             progress: None,
             behaviour: Behaviour::Healthy,
+            group: 0,
         }
     }
 
@@ -447,5 +531,39 @@ mod tests {
             let error = bad.validate().unwrap_err();
             assert!(error.contains(says), "{value}: {error}");
         }
+    }
+
+    #[test]
+    fn the_group_form_reads_like_the_url_and_says_every_problem() {
+        let spec = GroupForm::default().to_spec(9).unwrap();
+        assert_eq!(spec.group, "sensors");
+        assert_eq!(spec.template.id, "environment-sensor");
+        assert_eq!((spec.count, spec.seed, spec.jitter_percent), (20, 9, 20));
+        assert_eq!(spec.telemetry_ms, Some(1_000));
+        assert_eq!(spec.generator.label(), "sine@60");
+        assert_eq!(spec.name(3).unwrap().as_str(), "sensor-3");
+        let bad = GroupForm {
+            generator: "saw".into(),
+            jitter: "150".into(),
+            pattern: "no-number".into(),
+            ..GroupForm::default()
+        };
+        let e = bad.to_spec(1).unwrap_err();
+        assert!(
+            e.contains("generator") && e.contains("jitter") && e.contains("{n}"),
+            "{e}"
+        );
+        let nameless = GroupForm {
+            name: " ".into(),
+            ..GroupForm::default()
+        };
+        assert!(nameless.to_spec(1).unwrap_err().contains("name"));
+        let toaster = GroupForm {
+            template: "toaster".into(),
+            ..GroupForm::default()
+        };
+        assert!(toaster.to_spec(1).unwrap_err().contains("toaster"));
+        assert_eq!(parse_target(""), None);
+        assert_eq!(parse_target("1"), Some(1));
     }
 }

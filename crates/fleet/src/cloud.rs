@@ -568,6 +568,11 @@ impl Cloud {
         Ok(members.remove(thing))
     }
 
+    /// Deletes a thing group (its things stay); false when there was none.
+    pub fn delete_group(&mut self, group: &str) -> bool {
+        self.groups.remove(group).is_some()
+    }
+
     /// Every group with its members.
     pub fn groups(&self) -> impl Iterator<Item = (&String, &BTreeSet<ThingName>)> {
         self.groups.iter()
@@ -637,15 +642,21 @@ impl Cloud {
     /// The next output; drain until `Idle`.
     #[must_use]
     pub fn poll_output(&mut self) -> CloudOutput {
-        self.outputs
-            .pop_front()
-            .unwrap_or_else(|| CloudOutput::Idle {
-                deadline: [self.commands.poll_timeout(), self.jobs.poll_timeout()]
-                    .into_iter()
-                    .flatten()
-                    .min()
-                    .map(|secs| Millis(secs * 1000)),
-            })
+        if let Some(output) = self.outputs.pop_front() {
+            return output;
+        }
+        // A roll-out to a thousand things queues thousands of outputs at once; once they are
+        // drained, the queue gives that memory back.
+        if self.outputs.capacity() > 256 {
+            self.outputs.shrink_to_fit();
+        }
+        CloudOutput::Idle {
+            deadline: [self.commands.poll_timeout(), self.jobs.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|secs| Millis(secs * 1000)),
+        }
     }
 
     /// A thing's shadow (default: empty, version 0).
@@ -669,6 +680,17 @@ impl Cloud {
         }
         self.shadows.insert(thing.clone(), Shadow::default());
         true
+    }
+
+    /// Deletes a thing: its shadow, its group memberships and its command and job executions
+    /// (a fleet's removed device leaves nothing behind); false when it was not known.
+    pub fn delete_thing(&mut self, thing: &ThingName) -> bool {
+        for members in self.groups.values_mut() {
+            members.remove(thing);
+        }
+        self.commands.forget_thing(thing.as_str());
+        self.jobs.forget_thing(thing);
+        self.shadows.remove(thing).is_some()
     }
 
     /// Whether the thing is known.

@@ -347,6 +347,11 @@ impl CommandTracker {
     pub fn get(&self, execution_id: &str) -> Option<&Execution> {
         self.executions.get(execution_id)
     }
+
+    /// Drops every execution sent to `thing`.
+    pub fn forget_thing(&mut self, thing: &str) {
+        self.executions.retain(|_, e| e.thing_name != thing);
+    }
 }
 
 #[cfg(test)]

@@ -14,13 +14,14 @@ use serde_json::Value;
 use thingsim_mqtt::{Millis, SeededRng};
 
 use crate::ThingName;
+use crate::cloud::CloudEvent;
 use crate::commands::{CommandResponse, CommandStatus};
 use crate::device::{DeviceEvent, DeviceOptions, JobBehaviour, UserCommand};
 use crate::jobs::JobStatus;
 use crate::jobs::cloud::{JobType, NewJob, Rollout};
-use crate::model::{DeviceModel, Kind, Template};
+use crate::model::{DeviceModel, Generator, Kind, Template};
 use crate::shadow::state::State;
-use crate::world::World;
+use crate::world::{Wire, World};
 
 /// How many devices one fleet may hold in the page.
 pub const MAX_DEVICES: u32 = 5_000;
@@ -229,6 +230,10 @@ pub struct FleetSpec {
     pub group: String,
     /// Milliseconds between telemetry reports (`None`: only on change).
     pub telemetry_ms: Option<u64>,
+    /// How the readings move.
+    pub generator: Generator,
+    /// ± this percent on every reporting interval.
+    pub jitter_percent: u32,
 }
 
 impl FleetSpec {
@@ -243,6 +248,8 @@ impl FleetSpec {
             mix: Mix::parse("").unwrap_or_default(),
             group: "fleet".to_owned(),
             telemetry_ms: Some(5_000),
+            generator: Generator::Walk,
+            jitter_percent: 0,
         }
     }
 
@@ -258,6 +265,35 @@ impl FleetSpec {
     /// The model of device number `n`: its own seed, so no two devices wander alike.
     pub fn model(&self, n: u64) -> DeviceModel {
         DeviceModel::new(self.template, self.seed ^ n.rotate_left(17))
+            .with_generator(self.generator)
+            .with_jitter(self.jitter_percent)
+    }
+
+    /// What its devices are, how their readings move and how often they report, in a line.
+    pub fn about(&self) -> String {
+        let every = match self.telemetry_ms {
+            Some(ms) if ms % 1000 == 0 => format!("every {} s", ms / 1000),
+            Some(ms) => format!("every {ms} ms"),
+            None => "on change".to_owned(),
+        };
+        let jitter = if self.jitter_percent > 0 && self.telemetry_ms.is_some() {
+            format!(" ± {} %", self.jitter_percent)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} · {} · {every}{jitter}",
+            self.template.name,
+            self.generator.label()
+        )
+    }
+
+    /// The devices' timing.
+    pub fn options(&self) -> DeviceOptions {
+        DeviceOptions {
+            job_step_ms: 1_000,
+            telemetry_ms: self.telemetry_ms,
+        }
     }
 
     /// Applies URL parameters (decoded key–value pairs) over `self`; what is wrong is said
@@ -291,6 +327,9 @@ impl FleetSpec {
                 "mix" => Mix::parse(&value).map(|m| self.mix = m),
                 "telemetry" => number("telemetry (s)", 3600)
                     .map(|secs| self.telemetry_ms = (secs > 0).then_some(secs * 1000)),
+                "generator" => Generator::parse(&value).map(|g| self.generator = g),
+                "jitter" => number("jitter (%)", 100)
+                    .map(|p| self.jitter_percent = u32::try_from(p).unwrap_or(100)),
                 "group" if !value.is_empty() => {
                     self.group = value.clone();
                     Ok(())
@@ -310,6 +349,8 @@ impl FleetSpec {
 pub struct Member {
     /// Its index in the world.
     pub idx: usize,
+    /// Its group: an index into [`Fleet::groups`].
+    pub group: usize,
     /// Its thing name.
     pub thing: ThingName,
     /// What it does.
@@ -340,6 +381,8 @@ pub struct Card {
     pub progress: Option<u32>,
     /// What it was told to do.
     pub behaviour: Behaviour,
+    /// Its group: an index into [`Metrics::groups`].
+    pub group: usize,
 }
 
 /// Live figures for the fleet.
@@ -367,6 +410,29 @@ pub struct Metrics {
     pub converged: usize,
     /// The latest job's executions by status (and those still waiting for the roll-out).
     pub job: Option<JobFigures>,
+    /// The same per group, in the order the groups were made.
+    pub groups: Vec<GroupFigures>,
+}
+
+/// One group's figures.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupFigures {
+    /// The thing group's name.
+    pub name: String,
+    /// What its devices are, how their readings move and how often they report.
+    pub about: String,
+    /// Its devices' template id.
+    pub template: &'static str,
+    /// Devices.
+    pub devices: usize,
+    /// Of which connected.
+    pub connected: usize,
+    /// Devices whose shadow has a delta.
+    pub delta_pending: usize,
+    /// Desired set → reported matches, in ms: (p50, p95).
+    pub convergence_ms: Option<(u64, u64)>,
+    /// The latest job's executions of its devices, by status.
+    pub job: BTreeMap<String, usize>,
 }
 
 /// One job's executions by status.
@@ -387,40 +453,102 @@ pub struct JobFigures {
 pub struct Fleet {
     /// The world it runs in.
     pub world: World,
-    /// How it was built.
-    pub spec: FleetSpec,
+    groups: Vec<Group>,
     members: Vec<Member>,
+    /// Desired state set and not yet reached: thing → (when, its group).
+    converging: BTreeMap<ThingName, (Millis, usize)>,
+    latest_job: Option<String>,
+    /// One device shown in full (the single-device console): its news, kept for the caller.
+    watched: Option<Watched>,
+}
+
+/// What one watched device said since the caller last asked.
+#[derive(Debug)]
+pub struct Watched {
+    /// Its thing.
+    pub thing: ThingName,
+    /// Its events.
+    pub events: Vec<DeviceEvent>,
+    /// The cloud's news about it.
+    pub cloud: Vec<CloudEvent>,
+    /// Every message on its link.
+    pub wire: Vec<Wire>,
+}
+
+/// One group of the fleet: how its devices are made, and what is measured of it.
+#[derive(Debug)]
+struct Group {
+    spec: FleetSpec,
     /// The next device number.
     next_number: u64,
-    /// Desired state set and not yet reached: thing → when.
-    converging: BTreeMap<ThingName, Millis>,
+    /// Its devices now.
+    size: usize,
     /// Convergence times, ms.
     samples: Vec<u64>,
-    latest_job: Option<String>,
 }
 
 impl Fleet {
     /// The fleet `spec` describes, connected at `now`.
     pub fn new(now: Millis, spec: FleetSpec) -> Result<Self, String> {
-        spec.name(spec.start)?;
         let mut world = World::new(now);
         world.cloud.seed_ids(spec.seed);
-        world
+        let mut fleet = Self {
+            world,
+            groups: Vec::new(),
+            members: Vec::new(),
+            converging: BTreeMap::new(),
+            latest_job: None,
+            watched: None,
+        };
+        fleet.add_group(spec)?;
+        Ok(fleet)
+    }
+
+    /// Adds a group of `spec.count` devices as `spec` describes (its own template, names,
+    /// mix, data generator and reporting); returns its index.
+    pub fn add_group(&mut self, spec: FleetSpec) -> Result<usize, String> {
+        spec.name(spec.start)?;
+        if self.groups.iter().any(|g| g.spec.group == spec.group) {
+            return Err(format!("group: there is a group {:?} already", spec.group));
+        }
+        check_total(self.members.len() + spec.count as usize)?;
+        self.world
             .cloud
             .create_group(&spec.group)
             .map_err(|e| e.to_string())?;
-        let mut fleet = Self {
-            world,
+        let count = spec.count as usize;
+        self.groups.push(Group {
             next_number: spec.start,
             spec,
-            members: Vec::new(),
-            converging: BTreeMap::new(),
+            size: 0,
             samples: Vec::new(),
-            latest_job: None,
-        };
-        let count = fleet.spec.count as usize;
-        fleet.add(count)?;
-        Ok(fleet)
+        });
+        let g = self.groups.len() - 1;
+        if let Err(e) = self.add_to(g, count) {
+            // Nothing half-made stays: the devices added so far and the group go.
+            let made = self.groups[g].size;
+            self.remove(made);
+            let gone = self.groups.pop().map(|g| g.spec.group);
+            if let Some(name) = gone {
+                self.world.cloud.delete_group(&name);
+            }
+            return Err(e);
+        }
+        Ok(g)
+    }
+
+    /// How each group was made, in order.
+    pub fn groups(&self) -> impl Iterator<Item = &FleetSpec> {
+        self.groups.iter().map(|g| &g.spec)
+    }
+
+    fn group_names(&self) -> Vec<&str> {
+        self.groups.iter().map(|g| g.spec.group.as_str()).collect()
+    }
+
+    /// The first group's spec (the one the URL describes).
+    pub fn spec(&self) -> &FleetSpec {
+        &self.groups[0].spec
     }
 
     /// The devices, in the order they were added.
@@ -428,25 +556,40 @@ impl Fleet {
         &self.members
     }
 
-    /// Adds `n` devices (numbered on from the last), with behaviours from the mix for a fleet
-    /// of the new size; each joins the group (so CONTINUOUS jobs reach it).
+    /// Adds `n` devices to the first group.
     pub fn add(&mut self, n: usize) -> Result<(), String> {
-        let total = self.members.len() + n;
-        check_total(total)?;
-        // The whole fleet's assignment, so adding in steps gives what one step would.
-        let behaviours = self.spec.mix.assign(total, self.spec.seed);
-        let options = DeviceOptions {
-            job_step_ms: 1_000,
-            telemetry_ms: self.spec.telemetry_ms,
-        };
-        for behaviour in behaviours.into_iter().skip(self.members.len()) {
-            let thing = self.spec.name(self.next_number)?;
-            let model = self.spec.model(self.next_number);
-            self.next_number += 1;
+        self.add_to(0, n)
+    }
+
+    /// Adds `n` devices to group `g` (numbered on from its last), with behaviours from its mix
+    /// for the group's new size; each joins the thing group (so CONTINUOUS jobs reach it).
+    pub fn add_to(&mut self, g: usize, n: usize) -> Result<(), String> {
+        check_total(self.members.len() + n)?;
+        let group = self
+            .groups
+            .get(g)
+            .ok_or_else(|| format!("no group number {g}"))?;
+        let spec = &group.spec;
+        // The whole group's assignment, so adding in steps gives what one step would.
+        let behaviours = spec.mix.assign(group.size + n, spec.seed);
+        let options = spec.options();
+        let mut made = Vec::with_capacity(n);
+        let numbered = (group.next_number..).zip(behaviours.into_iter().skip(group.size));
+        for (number, behaviour) in numbered {
+            let thing = spec.name(number)?;
+            if self.world.cloud.has_thing(&thing) {
+                return Err(format!(
+                    "{thing} is in the fleet already: give this group another pattern or start"
+                ));
+            }
+            made.push((thing, spec.model(number), behaviour));
+        }
+        let name = spec.group.clone();
+        for (thing, model, behaviour) in made {
             let idx = self.world.add_model(thing.clone(), model, options);
             let now = self.world.now;
             self.world
-                .with_cloud(|c, now| c.add_to_group(now, &self.spec.group, &thing))
+                .with_cloud(|c, now| c.add_to_group(now, &name, &thing))
                 .map_err(|e| e.to_string())?;
             if let Some(command) = behaviour.setup() {
                 self.world.command(idx, command);
@@ -457,6 +600,7 @@ impl Fleet {
             };
             self.members.push(Member {
                 idx,
+                group: g,
                 thing,
                 behaviour,
                 job: None,
@@ -464,6 +608,8 @@ impl Fleet {
                 flap_at,
                 dropped_for_job: false,
             });
+            self.groups[g].size += 1;
+            self.groups[g].next_number += 1;
         }
         Ok(())
     }
@@ -471,17 +617,25 @@ impl Fleet {
     /// Removes the newest `n` devices; their memory is freed.
     pub fn remove(&mut self, n: usize) {
         let keep = self.members.len().saturating_sub(n);
+        // The sandbox's cloud exists for this fleet: a removed device's thing goes with it.
+        if self
+            .watched
+            .as_ref()
+            .is_some_and(|w| self.members[keep..].iter().any(|m| m.thing == w.thing))
+        {
+            let _ = self.watch(None);
+        }
         for m in &self.members[keep..] {
             self.converging.remove(&m.thing);
-            let _ = self
-                .world
-                .cloud
-                .remove_from_group(&self.spec.group, &m.thing);
+            self.world.cloud.delete_thing(&m.thing);
+            // The newest go first, so a group's numbers stay a run from its start.
+            let group = &mut self.groups[m.group];
+            group.size -= 1;
+            group.next_number -= 1;
         }
         self.world.remove_last(self.members.len() - keep);
         self.members.truncate(keep);
         self.members.shrink_to_fit();
-        self.next_number = self.spec.start + keep as u64;
     }
 
     /// Runs the fleet up to `now`: the world, then what each device's behaviour does about
@@ -544,7 +698,15 @@ impl Fleet {
             if self.world.nodes[idx].events.is_empty() {
                 continue;
             }
-            for event in self.world.take_events(idx) {
+            let events = self.world.take_events(idx);
+            if let Some(w) = self
+                .watched
+                .as_mut()
+                .filter(|w| w.thing == self.members[i].thing)
+            {
+                w.events.extend(events.iter().cloned());
+            }
+            for event in events {
                 match event {
                     DeviceEvent::JobProgress {
                         job_id, percent, ..
@@ -565,38 +727,66 @@ impl Fleet {
                 }
             }
         }
-        // The cloud's news is not shown per event in a fleet; its state is read when asked.
-        self.world.take_cloud_events();
+        // The cloud's news is not shown per event in a fleet (its state is read when asked),
+        // except what concerns a watched device.
+        let cloud = self.world.take_cloud_events();
+        if let Some(w) = self.watched.as_mut() {
+            w.cloud
+                .extend(cloud.into_iter().filter(|e| concerns(e, &w.thing)));
+            let idx = self
+                .members
+                .iter()
+                .find(|m| m.thing == w.thing)
+                .map(|m| m.idx);
+            w.wire.extend(
+                self.world
+                    .take_wire()
+                    .into_iter()
+                    .filter(|wire| Some(wire.device) == idx),
+            );
+        }
     }
 
     fn converged(&mut self) {
         let now = self.world.now;
         let cloud = &self.world.cloud;
         let mut done = Vec::new();
-        for (thing, since) in &self.converging {
+        for (thing, (since, g)) in &self.converging {
             if !cloud.delta_pending(thing) {
-                done.push((thing.clone(), now.saturating_since(*since)));
+                done.push((thing.clone(), *g, now.saturating_since(*since)));
             }
         }
-        for (thing, ms) in done {
+        for (thing, g, ms) in done {
             self.converging.remove(&thing);
-            self.samples.push(ms);
+            self.groups[g].samples.push(ms);
         }
     }
 
     /// Sets the same desired state on every device, and starts timing convergence.
     pub fn set_desired(&mut self, desired: &State) -> Result<(), String> {
-        let things: Vec<ThingName> = self.members.iter().map(|m| m.thing.clone()).collect();
-        for thing in things {
-            self.world
-                .with_cloud(|c, now| c.set_desired(now, &thing, desired.clone()))
-                .map_err(|e| e.to_string())?;
-            self.converging.insert(thing, self.world.now);
-        }
-        Ok(())
+        self.set_desired_in(None, desired).map(|_| ())
     }
 
-    /// Rolls a job out to the fleet's group; returns its id.
+    /// Sets the same desired state on the devices of group `g` (`None`: every group), and
+    /// starts timing convergence; returns how many devices it reached.
+    pub fn set_desired_in(&mut self, g: Option<usize>, desired: &State) -> Result<usize, String> {
+        let things: Vec<(ThingName, usize)> = self
+            .members
+            .iter()
+            .filter(|m| g.is_none_or(|g| m.group == g))
+            .map(|m| (m.thing.clone(), m.group))
+            .collect();
+        for (thing, group) in &things {
+            self.world
+                .with_cloud(|c, now| c.set_desired(now, thing, desired.clone()))
+                .map_err(|e| e.to_string())?;
+            self.converging
+                .insert(thing.clone(), (self.world.now, *group));
+        }
+        Ok(things.len())
+    }
+
+    /// Rolls a job out to every group of the fleet; returns its id.
     pub fn roll_out(
         &mut self,
         document: Value,
@@ -604,12 +794,34 @@ impl Fleet {
         step_timeout_minutes: Option<u64>,
         rollout: Rollout,
     ) -> Result<String, String> {
+        self.roll_out_to(None, document, job_type, step_timeout_minutes, rollout)
+    }
+
+    /// Rolls a job out to group `g` (`None`: every group); returns its id.
+    pub fn roll_out_to(
+        &mut self,
+        g: Option<usize>,
+        document: Value,
+        job_type: JobType,
+        step_timeout_minutes: Option<u64>,
+        rollout: Rollout,
+    ) -> Result<String, String> {
+        let target_groups: Vec<String> = self
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| g.is_none_or(|g| *i == g))
+            .map(|(_, group)| group.spec.group.clone())
+            .collect();
+        if target_groups.is_empty() {
+            return Err("no such group".into());
+        }
         let job = NewJob {
-            description: format!("roll-out to {}", self.spec.group),
+            description: format!("roll-out to {}", target_groups.join(", ")),
             document,
             job_type,
             step_timeout_minutes,
-            target_groups: vec![self.spec.group.clone()],
+            target_groups,
             rollout,
         };
         let id = self
@@ -620,13 +832,70 @@ impl Fleet {
         Ok(id)
     }
 
+    /// Shows one device in full from now on (`None`: none): its events, the cloud's news
+    /// about it and the messages on its link are kept for [`Fleet::take_watched`]. Only while
+    /// a device is watched does the world record messages at all.
+    pub fn watch(&mut self, thing: Option<&str>) -> Result<(), String> {
+        self.watched = None;
+        self.world.trace = false;
+        self.world.take_wire();
+        let Some(name) = thing else { return Ok(()) };
+        let m = self
+            .members
+            .iter()
+            .find(|m| m.thing.as_str() == name)
+            .ok_or_else(|| format!("{name} is not in the fleet"))?;
+        self.watched = Some(Watched {
+            thing: m.thing.clone(),
+            events: Vec::new(),
+            cloud: Vec::new(),
+            wire: Vec::new(),
+        });
+        self.world.trace = true;
+        Ok(())
+    }
+
+    /// The watched device's news since the last call; `None` when no device is watched (or
+    /// the watched one was removed).
+    pub fn take_watched(&mut self) -> Option<Watched> {
+        let w = self.watched.as_mut()?;
+        Some(Watched {
+            thing: w.thing.clone(),
+            events: std::mem::take(&mut w.events),
+            cloud: std::mem::take(&mut w.cloud),
+            wire: std::mem::take(&mut w.wire),
+        })
+    }
+
+    /// A device's place in the world, by thing name.
+    pub fn device(&self, thing: &str) -> Option<usize> {
+        self.members
+            .iter()
+            .find(|m| m.thing.as_str() == thing)
+            .map(|m| m.idx)
+    }
+
+    /// Drops a device's connection as a network failure would; it comes back after
+    /// `down_ms`.
+    pub fn drop_link(&mut self, thing: &str, down_ms: u64) {
+        let now = self.world.now;
+        if let Some(m) = self.members.iter_mut().find(|m| m.thing.as_str() == thing)
+            && self.world.nodes[m.idx].online
+        {
+            m.back_at = Some(now + down_ms);
+            let idx = m.idx;
+            self.world.disconnect(idx);
+        }
+    }
+
     /// The cards of the grid, in fleet order.
     pub fn cards(&self) -> Vec<Card> {
         self.members
             .iter()
             .map(|m| {
                 let node = &self.world.nodes[m.idx];
-                let reading = key_reading(self.spec.template, node.device.model().state());
+                let reading =
+                    key_reading(node.device.model().template(), node.device.model().state());
                 let job = self
                     .latest_job
                     .as_ref()
@@ -644,6 +913,7 @@ impl Fleet {
                         .map(|(_, p)| *p),
                     job,
                     behaviour: m.behaviour,
+                    group: m.group,
                 }
             })
             .collect()
@@ -665,8 +935,41 @@ impl Fleet {
                 aborted: job.and_then(|j| j.abort_reason.clone()),
             }
         });
-        let mut sorted = self.samples.clone();
-        sorted.sort_unstable();
+        let mut all: Vec<u64> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.samples.iter().copied())
+            .collect();
+        all.sort_unstable();
+        let mut groups: Vec<GroupFigures> = self
+            .groups
+            .iter()
+            .map(|g| {
+                let mut sorted = g.samples.clone();
+                sorted.sort_unstable();
+                GroupFigures {
+                    name: g.spec.group.clone(),
+                    about: g.spec.about(),
+                    template: g.spec.template.id,
+                    convergence_ms: percentile(&sorted, 50).zip(percentile(&sorted, 95)),
+                    ..GroupFigures::default()
+                }
+            })
+            .collect();
+        for m in &self.members {
+            let f = &mut groups[m.group];
+            f.devices += 1;
+            f.connected += usize::from(self.world.nodes[m.idx].online);
+            f.delta_pending += usize::from(cloud.delta_pending(&m.thing));
+            if let Some(e) = self
+                .latest_job
+                .as_ref()
+                .and_then(|j| cloud.job_execution(&m.thing, j))
+            {
+                *f.job.entry(format!("{:?}", e.status)).or_insert(0) += 1;
+            }
+        }
+        let sorted = all;
         Metrics {
             at: self.world.now,
             devices: self.members.len(),
@@ -688,12 +991,13 @@ impl Fleet {
             convergence_ms: percentile(&sorted, 50).zip(percentile(&sorted, 95)),
             converged: sorted.len(),
             job,
+            groups,
         }
     }
 
     /// The cards as CSV (for a spreadsheet).
     pub fn to_csv(&self) -> String {
-        cards_csv(&self.cards())
+        cards_csv(&self.cards(), &self.group_names())
     }
 
     /// The metrics and the cards as JSON.
@@ -707,8 +1011,22 @@ impl Fleet {
             "job": m.job.map(|j| serde_json::json!({
                 "jobId": j.job_id, "byStatus": j.by_status, "waiting": j.waiting, "aborted": j.aborted,
             })),
-            "devicesDetail": cards_json(&self.cards()),
+            "groups": groups_json(&m.groups),
+            "devicesDetail": cards_json(&self.cards(), &self.group_names()),
         })
+    }
+}
+
+/// Whether a cloud event is about `thing`.
+fn concerns(event: &CloudEvent, thing: &ThingName) -> bool {
+    match event {
+        CloudEvent::ShadowUpdated { thing: t, .. }
+        | CloudEvent::ShadowRejected { thing: t, .. }
+        | CloudEvent::DeviceEvent { thing: t, .. } => t == thing,
+        CloudEvent::Command(e) => e.thing_name == thing.as_str(),
+        CloudEvent::Refused { topic, .. } => {
+            crate::Topic::parse(topic).is_some_and(|(t, _)| &t == thing)
+        }
     }
 }
 
@@ -729,13 +1047,28 @@ pub fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
     sorted.get((sorted.len() * p / 100).min(last)).copied()
 }
 
+/// Group figures as JSON, one object per group.
+pub fn groups_json(groups: &[GroupFigures]) -> Value {
+    groups
+        .iter()
+        .map(|g| {
+            serde_json::json!({
+                "group": g.name, "about": g.about, "devices": g.devices,
+                "connected": g.connected, "deltaPending": g.delta_pending,
+                "convergenceMs": g.convergence_ms.map(|(p50, p95)| serde_json::json!({"p50": p50, "p95": p95})),
+                "jobByStatus": g.job,
+            })
+        })
+        .collect()
+}
+
 /// Cards as JSON, one object per device.
-pub fn cards_json(cards: &[Card]) -> Value {
+pub fn cards_json(cards: &[Card], groups: &[&str]) -> Value {
     cards
         .iter()
         .map(|c| {
             serde_json::json!({
-                "thing": c.thing, "online": c.online, "reading": c.reading,
+                "thing": c.thing, "group": groups.get(c.group), "online": c.online, "reading": c.reading,
                 "deltaPending": c.delta_pending,
                 "jobStatus": c.job.map(|s| format!("{s:?}")),
                 "progress": c.progress, "behaviour": c.behaviour.label(),
@@ -745,14 +1078,15 @@ pub fn cards_json(cards: &[Card]) -> Value {
 }
 
 /// Cards as CSV: a header, then a line per device.
-pub fn cards_csv(cards: &[Card]) -> String {
+pub fn cards_csv(cards: &[Card], groups: &[&str]) -> String {
     let mut out =
-        String::from("thing,online,reading,delta_pending,job_status,progress,behaviour\n");
+        String::from("thing,group,online,reading,delta_pending,job_status,progress,behaviour\n");
     for c in cards {
         let _ = writeln!(
             out,
-            "{},{},\"{}\",{},{},{},{}",
+            "{},\"{}\",{},\"{}\",{},{},{},{}",
             c.thing,
+            groups.get(c.group).unwrap_or(&"").replace('"', "\"\""),
             c.online,
             c.reading.replace('"', "\"\""),
             c.delta_pending,

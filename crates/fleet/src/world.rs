@@ -422,6 +422,10 @@ impl World {
         });
         self.nodes.truncate(keep);
         self.nodes.shrink_to_fit();
+        // A thousand devices' traffic leaves queues as long as their busiest instant.
+        self.in_flight.shrink_to_fit();
+        self.wire.shrink_to_fit();
+        self.cloud_events.shrink_to_fit();
     }
 
     /// User intent on a device.

@@ -4,7 +4,8 @@
 use serde_json::json;
 use thingsim_fleet::fleet::{Behaviour, Fleet, FleetSpec, MAX_DEVICES, Mix};
 use thingsim_fleet::jobs::cloud::{AbortRule, JobType, Rollout};
-use thingsim_fleet::model::{SMART_LIGHT, THERMOSTAT};
+use thingsim_fleet::model::{ENVIRONMENT_SENSOR, Generator, SMART_LIGHT, THERMOSTAT};
+use thingsim_fleet::shadow::state::State;
 use thingsim_mqtt::Millis;
 
 const START: Millis = Millis(1_748_390_400_000);
@@ -150,7 +151,12 @@ fn a_group_roll_out_with_a_seeded_twenty_percent_failure_mix_ends_with_exactly_t
     assert_eq!(failed, again_failed);
     let csv = fleet.to_csv();
     assert_eq!(csv.lines().count(), 51, "a header and a line per device");
-    assert!(csv.lines().nth(1).unwrap().starts_with("lamp-1000,true,"));
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("lamp-1000,\"fleet\",true,")
+    );
     let doc = fleet.to_json();
     assert_eq!(doc["job"]["byStatus"]["Failed"], json!(10));
     assert_eq!(doc["devicesDetail"].as_array().map(Vec::len), Some(50));
@@ -391,4 +397,168 @@ fn the_largest_fleet_is_allowed_and_one_more_is_not() {
     assert_eq!(spec.count, MAX_DEVICES);
     assert!(spec.apply_query(&pairs("group=")).is_empty());
     assert_eq!(spec.group, "fleet", "an empty group name keeps the default");
+}
+
+#[test]
+fn groups_have_their_own_template_mix_generator_and_figures_and_a_roll_out_can_target_one() {
+    let mut fleet = Fleet::new(START, lamps(20, "fail:50@2")).unwrap();
+    let sensors = FleetSpec {
+        count: 10,
+        pattern: "sensor-{n}".into(),
+        group: "sensors".into(),
+        seed: 3,
+        generator: Generator::Constant,
+        telemetry_ms: Some(1_000),
+        jitter_percent: 20,
+        ..FleetSpec::new(&ENVIRONMENT_SENSOR)
+    };
+    let g = fleet.add_group(sensors.clone()).unwrap();
+    assert_eq!(g, 1);
+    // A second group with the same name, or names already in the fleet, is refused whole.
+    assert!(
+        fleet
+            .add_group(sensors.clone())
+            .unwrap_err()
+            .contains("already")
+    );
+    let clash = FleetSpec {
+        group: "other".into(),
+        ..sensors.clone()
+    };
+    assert!(fleet.add_group(clash).unwrap_err().contains("sensor-1"));
+    assert_eq!(fleet.members().len(), 30);
+    assert_eq!(fleet.groups().count(), 2);
+    assert!(!fleet.world.cloud.groups().any(|(name, _)| name == "other"));
+
+    fleet.advance_to(START + 3_000);
+    // A constant generator: the sensors' readings never move, so after the first report
+    // they send nothing more however often they tick.
+    let sensor_state = fleet.world.nodes[fleet.members()[25].idx]
+        .device
+        .model()
+        .state()
+        .clone();
+    fleet.advance_to(START + 13_000);
+    assert_eq!(
+        fleet.world.nodes[fleet.members()[25].idx]
+            .device
+            .model()
+            .state(),
+        &sensor_state
+    );
+
+    let job = fleet
+        .roll_out_to(
+            Some(0),
+            firmware(),
+            JobType::Snapshot,
+            None,
+            Rollout::default(),
+        )
+        .unwrap();
+    fleet.advance_to(START + 40_000);
+    assert_eq!(
+        fleet.world.cloud.job_executions(&job).len(),
+        20,
+        "the lamps only"
+    );
+    let mut desired = State::new();
+    desired.insert("reportInterval".into(), json!(20));
+    assert_eq!(fleet.set_desired_in(Some(1), &desired).unwrap(), 10);
+    fleet.advance_to(START + 45_000);
+
+    let m = fleet.metrics();
+    let (lamps_fig, sensor_fig) = (&m.groups[0], &m.groups[1]);
+    assert_eq!((lamps_fig.name.as_str(), lamps_fig.devices), ("fleet", 20));
+    assert_eq!(
+        (lamps_fig.job.get("Failed"), lamps_fig.job.get("Succeeded")),
+        (Some(&10), Some(&10))
+    );
+    assert_eq!(
+        (
+            sensor_fig.name.as_str(),
+            sensor_fig.devices,
+            sensor_fig.connected
+        ),
+        ("sensors", 10, 10)
+    );
+    assert!(
+        sensor_fig.job.is_empty(),
+        "the roll-out skipped the sensors"
+    );
+    assert!(sensor_fig.convergence_ms.is_some());
+    assert!(
+        lamps_fig.convergence_ms.is_none(),
+        "nothing was asked of the lamps"
+    );
+    assert_eq!(
+        sensor_fig.about,
+        "Environment sensor · constant · every 1 s ± 20 %"
+    );
+    let doc = fleet.to_json();
+    assert_eq!(doc["groups"][1]["group"], json!("sensors"));
+    assert_eq!(doc["devicesDetail"][25]["group"], json!("sensors"));
+
+    // Removal takes the newest: the sensors go first, and their numbers start over.
+    fleet.remove(15);
+    assert_eq!(fleet.metrics().groups[1].devices, 0);
+    assert_eq!(fleet.metrics().groups[0].devices, 15);
+    fleet.add_to(1, 2).unwrap();
+    let last = fleet.members().last().unwrap().thing.to_string();
+    assert_eq!(last, "sensor-2");
+}
+
+#[test]
+fn one_device_is_watched_in_full_while_the_rest_stay_quiet() {
+    use thingsim_fleet::cloud::CloudEvent;
+    use thingsim_fleet::device::DeviceEvent;
+    let mut fleet = Fleet::new(START, lamps(10, "")).unwrap();
+    fleet.advance_to(START + 1_000);
+    assert!(fleet.take_watched().is_none());
+    assert!(
+        fleet
+            .watch(Some("lamp-2000"))
+            .unwrap_err()
+            .contains("not in the fleet")
+    );
+    fleet.watch(Some("lamp-1003")).unwrap();
+    let thing = fleet.members()[3].thing.clone();
+    let mut desired = State::new();
+    desired.insert("on".into(), json!(true));
+    // Every lamp gets a delta; only lamp-1003's news is kept.
+    fleet.set_desired(&desired).unwrap();
+    fleet.advance_to(START + 2_000);
+    let w = fleet.take_watched().unwrap();
+    assert_eq!(w.thing, thing);
+    assert!(
+        w.events
+            .iter()
+            .any(|e| matches!(e, DeviceEvent::DeltaApplied { .. })),
+        "{:?}",
+        w.events
+    );
+    let idx = fleet.device("lamp-1003").unwrap();
+    assert!(!w.wire.is_empty() && w.wire.iter().all(|m| m.device == idx));
+    assert!(
+        w.wire
+            .iter()
+            .any(|m| !m.outgoing && m.message.topic.ends_with("update/delta"))
+    );
+    assert!(!w.cloud.is_empty());
+    assert!(w.cloud.iter().all(|e| match e {
+        CloudEvent::ShadowUpdated { thing: t, .. } => t == &thing,
+        _ => true,
+    }));
+    // Taken once.
+    assert!(fleet.take_watched().unwrap().events.is_empty());
+
+    fleet.drop_link("lamp-1003", 2_000);
+    assert!(!fleet.world.nodes[idx].online);
+    fleet.advance_to(START + 4_500);
+    assert!(fleet.world.nodes[idx].online, "back after the pause");
+
+    // Removed, it is no longer watched, and the world stops recording.
+    fleet.remove(7);
+    assert!(fleet.take_watched().is_none());
+    assert!(!fleet.world.trace);
 }

@@ -745,6 +745,14 @@ impl JobsCloud {
             .collect()
     }
 
+    /// Drops `thing`'s executions and takes it off every roll-out's waiting list.
+    pub fn forget_thing(&mut self, thing: &ThingName) {
+        self.executions.retain(|(t, _), _| t != thing);
+        for job in self.jobs.values_mut() {
+            job.waiting.retain(|t| t != thing.as_str());
+        }
+    }
+
     /// One thing's execution of a job.
     pub fn execution(&self, thing: &ThingName, job_id: &str) -> Option<&JobExecution> {
         self.executions
