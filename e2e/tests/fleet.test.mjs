@@ -239,6 +239,15 @@ test('twenty devices on the local broker, each its own connection: a group roll-
   await waitText(page, 'fleet-job', /: Failed 4 · Succeeded 16$/, 40_000);
   await page.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? 'screenshots'}/fleet-broker.png`, fullPage: true });
 
+  // Desired state for all twenty through the API: the devices' reports give the convergence
+  // time, and what they cannot apply (a read-only reading) stays a delta the cloud lists.
+  await page.locator('[data-testid="fleet-desired"]').fill('{"powerLimit": 1500}');
+  await page.locator('[data-testid="fleet-set-desired"]').click();
+  await waitText(page, 'fleet-convergence', /^\d+ \/ \d+ ms$/, 15_000);
+  await page.locator('[data-testid="fleet-desired"]').fill('{"power": 5}');
+  await page.locator('[data-testid="fleet-set-desired"]').click();
+  await waitText(page, 'fleet-delta', /^20$/, 15_000);
+
   // One device in the full console: its own connection, its cloud thingsim-cloud's API.
   const first = `e2e-plug-${run}-1`;
   await page.locator('[data-testid="fleet-card-open"]', { hasText: new RegExp(`^${first}$`) }).click();

@@ -10,7 +10,7 @@ use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use gloo_timers::callback::Interval;
 use serde_json::{Value, json};
 
-use thingsim_console::fleet::{Link, MemberView, check_broker_count, link_counts};
+use thingsim_console::fleet::{Convergence, Link, MemberView, check_broker_count, link_counts};
 use thingsim_fleet::api::{self, Method, Route};
 use thingsim_fleet::device::{Device, DeviceEvent};
 use thingsim_fleet::fleet::{
@@ -143,6 +143,26 @@ async fn run(
     let mut last_connect = 0u64;
     // The device shown in the full console: its place and where its news goes.
     let mut console: Option<(usize, Listener)> = None;
+    let mut convergence = Convergence::default();
+    // Which devices have a delta: only the cloud knows (a device cannot know what it has not
+    // heard), so its thing list is read every 2 s.
+    let _deltas = {
+        let (tx, api) = (tx.clone(), target.api.clone());
+        Interval::new(2_000, move || {
+            let tx = tx.clone();
+            call(&api, Method::Get, Route::Things, None, move |r| {
+                let Ok((200, v)) = r else { return };
+                let pending = v["data"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| t["deltaPending"] == Value::Bool(true))
+                    .filter_map(|t| t["thingName"].as_str().map(str::to_owned))
+                    .collect();
+                let _ = tx.unbounded_send(Input::Deltas(pending));
+            });
+        })
+    };
 
     while let Some(input) = rx.next().await {
         let now = clock::epoch();
@@ -221,6 +241,9 @@ async fn run(
                 if let Some((_, events)) = console.as_ref().filter(|(c, _)| *c == i) {
                     events(ClientEvent::Stack(event.clone()));
                 }
+                if let StackEvent::Device(e) = &event {
+                    convergence.handle(&m.view.thing, e, now.0);
+                }
                 m.view.handle(&event);
                 match &event {
                     StackEvent::Device(DeviceEvent::JobProgress { .. })
@@ -261,6 +284,7 @@ async fn run(
             Input::Remove(n) => {
                 let keep = members.len().saturating_sub(n);
                 for m in members.drain(keep..) {
+                    convergence.forget(&m.view.thing);
                     if let Some(h) = m.handle {
                         h.stop();
                     }
@@ -356,8 +380,14 @@ async fn run(
             }
             Input::JobCreated(Err(e)) => on_event(FleetEvent::Outcome(Err(e))),
             Input::JobFigures(f) => figures = Some(f),
+            Input::Deltas(pending) => {
+                for m in &mut members {
+                    m.view.delta_pending = pending.contains(&m.view.thing);
+                }
+            }
             Input::SetDesired(_, state) => {
                 for m in &members {
+                    convergence.start(&m.view.thing, now.0);
                     let body = json!({ "state": { "desired": state } });
                     call(
                         &target.api,
@@ -451,6 +481,8 @@ async fn run(
         if now.0.saturating_sub(last_update) >= 250 {
             last_update = now.0;
             let [_, connecting, connected, failed] = link_counts(members.iter().map(|m| &m.view));
+            let delta_pending = members.iter().filter(|m| m.view.delta_pending).count();
+            let (convergence_ms, converged) = convergence.figures();
             let metrics = Metrics {
                 at: now,
                 devices: members.len(),
@@ -460,20 +492,23 @@ async fn run(
                 messages_in: members.iter().map(|m| m.view.sent).sum(),
                 messages_out: members.iter().map(|m| m.view.received).sum(),
                 job: figures.clone().filter(|_| job.is_some()),
+                delta_pending,
+                convergence_ms,
+                converged,
                 groups: vec![GroupFigures {
                     name: spec.group.clone(),
                     about: spec.about(),
                     template: spec.template.id,
                     devices: members.len(),
                     connected,
+                    delta_pending,
+                    convergence_ms,
                     job: figures
                         .as_ref()
                         .filter(|_| job.is_some())
                         .map(|f| f.by_status.clone())
                         .unwrap_or_default(),
-                    ..GroupFigures::default()
                 }],
-                ..Metrics::default()
             };
             on_event(FleetEvent::Update {
                 metrics,

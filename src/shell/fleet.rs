@@ -69,6 +69,8 @@ pub(crate) enum Input {
     Flap,
     /// A broker fleet's device is registered (in the group): connect it.
     Connect(usize),
+    /// The things whose shadow has a delta, as thingsim-cloud lists them.
+    Deltas(std::collections::BTreeSet<String>),
     /// Show one device in the full console: its news goes to `events`.
     Attach {
         thing: String,
@@ -253,7 +255,8 @@ async fn run(
             | Input::JobCreated(_)
             | Input::JobFigures(_)
             | Input::Flap
-            | Input::Connect(_) => {}
+            | Input::Connect(_)
+            | Input::Deltas(_) => {}
             Input::Attach { thing, events } => {
                 last_document = None;
                 match fleet.watch(Some(&thing)) {

@@ -90,7 +90,7 @@ pub fn handle(
                 .things()
                 .map(|t| {
                     let s = cloud.shadow(t);
-                    json!({"thingName": t.as_str(), "version": s.version, "updatedAt": rfc3339(s.updated_at)})
+                    json!({"thingName": t.as_str(), "version": s.version, "updatedAt": rfc3339(s.updated_at), "deltaPending": !s.delta().is_empty()})
                 })
                 .collect();
             (200, json!({ "data": data }))
@@ -471,6 +471,47 @@ mod tests {
             json!({"thingName": "t1"}),
         );
         cloud
+    }
+
+    #[test]
+    fn the_thing_list_says_which_things_have_a_delta() {
+        let mut cloud = cloud_with_t1();
+        call(
+            &mut cloud,
+            "POST",
+            "/api/v1/things",
+            json!({"thingName": "t2"}),
+        );
+        let listed = |cloud: &mut Cloud| {
+            let (status, body) = call(cloud, "GET", "/api/v1/things", Value::Null);
+            assert_eq!(status, 200);
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    (
+                        t["thingName"].as_str().unwrap().to_owned(),
+                        t["deltaPending"].clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            listed(&mut cloud),
+            [("t1".into(), json!(false)), ("t2".into(), json!(false))]
+        );
+        let (status, _) = call(
+            &mut cloud,
+            "PUT",
+            "/api/v1/things/t2/shadow/desired",
+            json!({"state": {"desired": {"on": true}}}),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(
+            listed(&mut cloud),
+            [("t1".into(), json!(false)), ("t2".into(), json!(true))]
+        );
     }
 
     /// The page's cloud panel in local mode (Operation::http, then Operation::outcome on the

@@ -73,6 +73,9 @@ pub struct MemberView {
     pub sent: u64,
     /// Messages it received.
     pub received: u64,
+    /// The cloud has desired state it has not reached (from the cloud's thing list: a
+    /// device cannot know a delta it has not heard).
+    pub delta_pending: bool,
 }
 
 impl MemberView {
@@ -86,6 +89,7 @@ impl MemberView {
             job: None,
             sent: 0,
             received: 0,
+            delta_pending: false,
         }
     }
 
@@ -131,14 +135,51 @@ impl MemberView {
             thing: self.thing.clone(),
             online: self.link == Link::Connected,
             reading: key_reading(template, &self.state),
-            // The device alone cannot know what the cloud wants that it has not heard.
-            delta_pending: false,
+            delta_pending: self.delta_pending,
             job: self.job.as_ref().map(|(_, status, _)| *status),
             progress: running.map(|(_, _, p)| *p),
             behaviour: self.behaviour,
             // A broker's fleet is one group.
             group: 0,
         }
+    }
+}
+
+/// Shadow convergence on a broker, as the page sees it: from the moment it asks for desired
+/// state to the moment the device has applied all of it (its report goes out in that turn).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Convergence {
+    since: std::collections::BTreeMap<String, u64>,
+    samples: Vec<u64>,
+}
+
+impl Convergence {
+    /// Desired state was asked for `thing` at `at` (ms).
+    pub fn start(&mut self, thing: &str, at: u64) {
+        self.since.insert(thing.to_owned(), at);
+    }
+
+    /// What `thing`'s device did at `at`: a delta applied with nothing refused ends its wait.
+    pub fn handle(&mut self, thing: &str, event: &DeviceEvent, at: u64) {
+        if let DeviceEvent::DeltaApplied { refused, .. } = event
+            && refused.is_empty()
+            && let Some(since) = self.since.remove(thing)
+        {
+            self.samples.push(at.saturating_sub(since));
+        }
+    }
+
+    /// A device left the fleet.
+    pub fn forget(&mut self, thing: &str) {
+        self.since.remove(thing);
+    }
+
+    /// (p50, p95) in ms, and how many samples.
+    pub fn figures(&self) -> (Option<(u64, u64)>, usize) {
+        let mut sorted = self.samples.clone();
+        sorted.sort_unstable();
+        let p = |q| thingsim_fleet::fleet::percentile(&sorted, q);
+        (p(50).zip(p(95)), sorted.len())
     }
 }
 
@@ -565,5 +606,34 @@ mod tests {
         assert!(toaster.to_spec(1).unwrap_err().contains("toaster"));
         assert_eq!(parse_target(""), None);
         assert_eq!(parse_target("1"), Some(1));
+    }
+
+    #[test]
+    fn convergence_counts_a_delta_applied_whole_from_when_it_was_asked() {
+        let applied = |refused: Vec<(String, String)>| DeviceEvent::DeltaApplied {
+            version: 2,
+            applied: State::new(),
+            refused,
+        };
+        let mut c = Convergence::default();
+        assert_eq!(c.figures(), (None, 0));
+        c.start("a", 1_000);
+        c.start("b", 1_000);
+        c.start("c", 1_000);
+        c.handle("a", &applied(Vec::new()), 1_040);
+        // Refused keys stay in the delta: not converged.
+        c.handle(
+            "b",
+            &applied(vec![("power".into(), "read-only".into())]),
+            1_050,
+        );
+        // Not asked: nothing to count.
+        c.handle("z", &applied(Vec::new()), 1_060);
+        c.forget("c");
+        c.handle("c", &applied(Vec::new()), 1_070);
+        c.handle("a", &applied(Vec::new()), 1_090);
+        assert_eq!(c.figures(), (Some((40, 40)), 1));
+        c.handle("b", &applied(Vec::new()), 1_100);
+        assert_eq!(c.figures(), (Some((100, 100)), 2));
     }
 }
