@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use thingsim_console::config::{LOCAL_BROKER, LOCAL_CLOUD_API};
-use thingsim_console::fleet::{Filter, GroupForm, RollOutForm, parse_target};
+use thingsim_console::fleet::{Filter, GroupForm, Rates, RollOutForm, parse_target};
 use thingsim_fleet::fleet::{Card, FleetSpec, Metrics};
 use thingsim_fleet::model::{TEMPLATES, THERMOSTAT};
 
@@ -35,7 +35,7 @@ pub fn FleetApp() -> impl IntoView {
         param("rate").unwrap_or_else(|| thingsim_console::fleet::DEFAULT_CONNECT_RATE.to_string()),
     );
     let metrics = RwSignal::new(None::<Metrics>);
-    let previous = StoredValue::new(None::<Metrics>);
+    let window = StoredValue::new(Rates::default());
     let rates = RwSignal::new((0.0, 0.0));
     let cards = RwSignal::new(Vec::<Card>::new());
     let outcome = RwSignal::new(None::<Result<String, String>>);
@@ -72,16 +72,11 @@ pub fn FleetApp() -> impl IntoView {
                 metrics: m,
                 cards: c,
             } => {
-                if let Some(before) = previous.get_value() {
-                    let secs = m.at.saturating_since(before.at) as f64 / 1000.0;
-                    if secs > 0.0 {
-                        rates.set((
-                            (m.messages_in - before.messages_in) as f64 / secs,
-                            (m.messages_out - before.messages_out) as f64 / secs,
-                        ));
-                    }
-                }
-                previous.set_value(Some(m.clone()));
+                rates.set(
+                    window
+                        .write_value()
+                        .push(m.at.0, m.messages_in, m.messages_out),
+                );
                 metrics.set(Some(m));
                 cards.set(c);
             }

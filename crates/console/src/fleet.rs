@@ -183,6 +183,43 @@ impl Convergence {
     }
 }
 
+/// Messages a second in and out over the last [`RATE_WINDOW_MS`]: devices made together
+/// report together, so the count between two updates swings between nothing and a burst.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rates {
+    samples: std::collections::VecDeque<(u64, u64, u64)>,
+}
+
+/// How far back [`Rates`] looks.
+pub const RATE_WINDOW_MS: u64 = 2_000;
+
+impl Rates {
+    /// The totals (messages in, out) at `at` ms; returns the rates over the window.
+    pub fn push(&mut self, at: u64, messages_in: u64, messages_out: u64) -> (f64, f64) {
+        // Counters that went back (devices removed, a new fleet) start the window over.
+        if self
+            .samples
+            .back()
+            .is_some_and(|(t, i, o)| at < *t || messages_in < *i || messages_out < *o)
+        {
+            self.samples.clear();
+        }
+        self.samples.push_back((at, messages_in, messages_out));
+        while self.samples.len() > 2 && at.saturating_sub(self.samples[1].0) >= RATE_WINDOW_MS {
+            self.samples.pop_front();
+        }
+        let (t0, i0, o0) = self.samples[0];
+        let secs = at.saturating_sub(t0) as f64 / 1000.0;
+        if secs <= 0.0 {
+            return (0.0, 0.0);
+        }
+        (
+            (messages_in - i0) as f64 / secs,
+            (messages_out - o0) as f64 / secs,
+        )
+    }
+}
+
 /// Waiting, connecting, connected and failed devices.
 pub fn link_counts<'a>(members: impl IntoIterator<Item = &'a MemberView>) -> [usize; 4] {
     let mut counts = [0; 4];
@@ -635,5 +672,24 @@ mod tests {
         assert_eq!(c.figures(), (Some((40, 40)), 1));
         c.handle("b", &applied(Vec::new()), 1_100);
         assert_eq!(c.figures(), (Some((100, 100)), 2));
+    }
+
+    #[test]
+    fn rates_smooth_bursts_over_the_window_and_restart_when_counters_go_back() {
+        let mut r = Rates::default();
+        assert_eq!(r.push(0, 0, 0), (0.0, 0.0));
+        // 200 messages in one burst a second, updates four times a second.
+        let mut total = 0;
+        let mut last = (0.0, 0.0);
+        for tick in 1..=20u64 {
+            if tick % 4 == 0 {
+                total += 200;
+            }
+            last = r.push(tick * 250, total, total / 2);
+        }
+        assert!((last.0 - 200.0).abs() < 30.0, "{last:?}");
+        assert!((last.1 - 100.0).abs() < 15.0, "{last:?}");
+        assert_eq!(r.push(5_250, 10, 5), (0.0, 0.0), "counters went back");
+        assert_eq!(r.push(6_250, 110, 5), (100.0, 0.0));
     }
 }
