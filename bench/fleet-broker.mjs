@@ -4,6 +4,7 @@
 // way (sampled every 100 ms), then main-thread frame times over 10 s and the heap.
 //   node bench/fleet-broker.mjs APP_URL WS_URL API_URL KEY:SECRET [N] [RATE]
 import { launch } from '../e2e/pages/device-page.mjs';
+import { frames, heap } from './frames.mjs';
 
 const [base, ws, api, apiKey, count = '200', rate = '20'] = process.argv.slice(2);
 const [key, secret] = apiKey.split(':');
@@ -29,26 +30,10 @@ while (connected < Number(count) && Date.now() - t0 < 120_000) {
   worstFailed = Math.max(worstFailed, await figure('fleet-failed'));
 }
 const rampMs = Date.now() - t0;
-const frames = await page.evaluate(() => new Promise((done) => {
-  const deltas = [];
-  let last = performance.now();
-  const end = last + 10_000;
-  const tick = (now) => {
-    deltas.push(now - last);
-    last = now;
-    if (now < end) requestAnimationFrame(tick); else done(deltas);
-  };
-  requestAnimationFrame(tick);
-}));
-frames.sort((a, b) => a - b);
-const pct = (p) => frames[Math.min(frames.length - 1, Math.floor(frames.length * p / 100))];
-const metrics = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
-const wasm = await page.evaluate(() => globalThis.thingsimWasmBytes?.() ?? 0);
-const live = await page.evaluate(() => globalThis.thingsimHeapBytes?.() ?? 0);
-const mb = (b) => (b / 1e6).toFixed(1);
+const frameFigures = await frames(page);
+const heapFigures = await heap(page, cdp);
 const messages = (await page.locator('[data-testid="fleet-rate-in"]').textContent()).trim();
 const finalFailed = await figure('fleet-failed');
-const missed = frames.filter((d) => d > 20).length;
 const rampOk = connected === Number(count) && worstFailed === 0;
-console.log(`${count} devices on mosquitto at ${rate}/s: ${connected} connected in ${(rampMs / 1000).toFixed(1)} s, ${worstFailed} failed at worst during the ramp${rampOk ? '' : ' (BUDGET MISSED)'}; then at 1 Hz each: ${frames.length} frames in 10 s, interval p50 ${pct(50).toFixed(1)} ms, p95 ${pct(95).toFixed(1)} ms, max ${frames[frames.length - 1].toFixed(1)} ms, ${missed} missed; ${messages} msg/s in, ${finalFailed} failed; heap JS ${mb(metrics.JSHeapUsedSize)} MB + wasm ${mb(wasm)} MB (${mb(live)} MB live)`);
+console.log(`${count} devices on mosquitto at ${rate}/s: ${connected} connected in ${(rampMs / 1000).toFixed(1)} s, ${worstFailed} failed at worst during the ramp${rampOk ? '' : ' (BUDGET MISSED)'}; then at 1 Hz each: ${frameFigures}; ${messages} msg/s in, ${finalFailed} failed; ${heapFigures}`);
 await browser.close();

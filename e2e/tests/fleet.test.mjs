@@ -15,17 +15,23 @@ after(async () => {
   await browser?.close();
 });
 
+// A page of its own, with every page error and console error collected (a journey fails on any).
+async function open(height) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height } });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return { ctx, page, errors };
+}
+
 const text = (page, id) => page.locator(`[data-testid="${id}"]`).first().textContent().then((t) => (t ?? '').trim());
 const waitText = (page, id, re, timeout = 20_000) => page.waitForFunction(
   ({ id, source }) => new RegExp(source).test(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? ''),
   { id, source: re.source }, { timeout });
 
 test('fifty sandbox devices: a group roll-out with a seeded 20 % failure mix ends with exactly 40 succeeded and 10 failed', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { ctx, page, errors } = await open(1100);
   // Reachable from the console.
   await page.goto(APP_URL + '?connect=0');
   assert.equal(await page.locator('[data-testid="fleet-link"]').getAttribute('href'), '?view=fleet');
@@ -67,11 +73,7 @@ test('fifty sandbox devices: a group roll-out with a seeded 20 % failure mix end
 });
 
 test('groups with their own readings, reporting and mix; a roll-out to one group; one device opened in the full console', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1300 } });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { ctx, page, errors } = await open(1300);
   const q = new URLSearchParams({ view: 'fleet', template: 'smart-light', count: '20', seed: '7', mix: 'fail:25@2', pattern: 'lamp-{n}', start: '1000' });
   await page.goto(`${APP_URL}?${q}`);
   await waitText(page, 'fleet-connected', /^20$/);
@@ -143,11 +145,7 @@ test('groups with their own readings, reporting and mix; a roll-out to one group
 });
 
 test('removing a thousand sandbox devices gives their heap back, and adding them again reuses it', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { ctx, page, errors } = await open(1100);
   const cdp = await ctx.newCDPSession(page);
   await cdp.send('Performance.enable');
   // WebAssembly memory never shrinks; what returns is what the module's allocator holds live
@@ -209,11 +207,7 @@ const API_URL = process.env.THINGSIM_API_URL;
 const API_KEY = process.env.THINGSIM_API_KEY ?? '';
 
 test('twenty devices on the local broker, each its own connection: a group roll-out through thingsim-cloud ends with exactly 16 succeeded and 4 failed', { skip: !(WS_URL && API_URL && API_KEY) && 'needs the demo stack' }, async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { ctx, page, errors } = await open(1100);
   const run = Date.now();
   const [key, secret] = API_KEY.split(':');
   const q = new URLSearchParams({
