@@ -192,17 +192,7 @@ pub fn FleetApp() -> impl IntoView {
             Err(e) => outcome.set(Some(Err(e))),
         }
     };
-    let group_field = |id: &'static str,
-                       label: &'static str,
-                       get: fn(&GroupForm) -> String,
-                       set: fn(&mut GroupForm, String)| {
-        view! {
-            <label class="field" for=id>{label}
-                <input id=id data-testid=id type="text" prop:value=move || group_form.with(get)
-                    on:input=move |ev| group_form.update(|f| set(f, event_target_value(&ev))) />
-            </label>
-        }
-    };
+    let group_field = move |id, label, get, set| form_field(group_form, id, label, get, set);
     let group_options = move |every: bool| {
         view! {
             {every.then(|| view! { <option value="">"every group"</option> })}
@@ -211,17 +201,7 @@ pub fn FleetApp() -> impl IntoView {
             }).collect_view()}
         }
     };
-    let text_field = |id: &'static str,
-                      label: &'static str,
-                      get: fn(&RollOutForm) -> String,
-                      set: fn(&mut RollOutForm, String)| {
-        view! {
-            <label class="field" for=id>{label}
-                <input id=id data-testid=id type="text" prop:value=move || form.with(get)
-                    on:input=move |ev| form.update(|f| set(f, event_target_value(&ev))) />
-            </label>
-        }
-    };
+    let text_field = move |id, label, get, set| form_field(form, id, label, get, set);
     let signal_field =
         |id: &'static str, label: &'static str, kind: &'static str, value: RwSignal<String>| {
             view! {
@@ -411,5 +391,21 @@ pub fn FleetApp() -> impl IntoView {
                     on_open=Callback::new(move |thing| open.set(Some(thing))) />
             </section>
         </main>
+    }
+}
+
+/// A labelled text input bound to one field of a form held in `form`.
+fn form_field<F: Send + Sync + 'static>(
+    form: RwSignal<F>,
+    id: &'static str,
+    label: &'static str,
+    get: fn(&F) -> String,
+    set: fn(&mut F, String),
+) -> impl IntoView {
+    view! {
+        <label class="field" for=id>{label}
+            <input id=id data-testid=id type="text" prop:value=move || form.with(get)
+                on:input=move |ev| form.update(|f| set(f, event_target_value(&ev))) />
+        </label>
     }
 }
