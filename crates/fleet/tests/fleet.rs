@@ -368,7 +368,7 @@ fn flappers_drop_on_their_period_and_are_back_two_seconds_later_and_readings_dif
         FleetSpec {
             count: 4,
             telemetry_ms: Some(1_000),
-            ..FleetSpec::new(&thingsim_fleet::model::ENVIRONMENT_SENSOR)
+            ..FleetSpec::new(&ENVIRONMENT_SENSOR)
         },
     )
     .unwrap();
@@ -423,7 +423,7 @@ fn groups_have_their_own_template_mix_generator_and_figures_and_a_roll_out_can_t
     );
     let clash = FleetSpec {
         group: "other".into(),
-        ..sensors.clone()
+        ..sensors
     };
     assert!(fleet.add_group(clash).unwrap_err().contains("sensor-1"));
     assert_eq!(fleet.members().len(), 30);
