@@ -6,5 +6,6 @@
 //! function; nothing here decides what a message means.
 
 pub mod api;
+pub mod http;
 pub mod store;
 pub mod tcp;

@@ -3,11 +3,11 @@
 //!
 //! SIGINT and SIGTERM stop it cleanly: it finishes the current turn, sends DISCONNECT and exits 0.
 //!
-//! One thread owns the `Cloud`: it alternates between HTTP requests that are ready and MQTT
+//! One thread owns the `Cloud`: it alternates between HTTP requests that are ready (the HTTP
+//! front, on its own thread, reads and checks them and hands them over a channel) and MQTT
 //! input (a socket read of at most 20 ms), then drains the cloud's output. No locks, and the
-//! order of effects is the order of inputs.
+//! order of effects is the order of inputs; a client that stalls stalls only its connection.
 
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use serde_json::Value;
-use thingsim_cloud::api::{self, ApiConfig, MAX_BODY};
+use thingsim_cloud::api::{self, Answer, ApiConfig};
+use thingsim_cloud::http;
 use thingsim_cloud::store::Store;
 use thingsim_cloud::tcp::TcpClient;
 use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
@@ -153,8 +153,11 @@ fn main() -> anyhow::Result<()> {
         .with_target(false)
         .with_writer(std::io::stdout)
         .init();
-    let server = tiny_http::Server::http(config.http)
-        .map_err(|e| anyhow::anyhow!("serving {}: {e}", config.http))?;
+    let front = http::start(
+        config.http,
+        config.cors_origins.clone(),
+        http::Limits::default(),
+    )?;
     let mut store = Store::open(&config.data)?;
     let mut cloud = Cloud::restore(store.load()?);
     // Job ids are UUIDs drawn from this seed and a persisted counter: another seed each run.
@@ -202,8 +205,12 @@ fn main() -> anyhow::Result<()> {
     let mut backoff = Backoff::new(500, 10_000, u64::from(std::process::id()));
     let mut lost: Option<Millis> = None; // when to try again
     while !stop.load(Ordering::SeqCst) {
-        while let Ok(Some(request)) = server.try_recv() {
-            serve(request, &mut cloud, &mut store, &config);
+        while let Ok(job) = front.jobs.try_recv() {
+            let answer = serve(job.request, &mut cloud, &mut store, &config);
+            // Out before the next request: undoing a failed one must not undo this one's.
+            deadline = flush(&mut cloud, &mut client, &mut lost, &mut backoff);
+            // The client may have gone (timed out): the change stands, it was stored.
+            let _ = job.reply.send(answer);
         }
         let mut changed = false;
         if lost.is_some_and(|at| now() >= at) {
@@ -251,25 +258,7 @@ fn main() -> anyhow::Result<()> {
         if changed {
             store.save(&cloud.snapshot())?;
         }
-        loop {
-            match cloud.poll_output() {
-                CloudOutput::Publish(message) => {
-                    let message = fit_to_broker(message, client.session().server_limits());
-                    if let Err(e) = client.command(Command::Publish(message))
-                        && lost.is_none()
-                    {
-                        warn!(error = %format!("{e:#}"), "lost the broker; reconnecting");
-                        client.mark_lost();
-                        lost = Some(now() + backoff.next_delay());
-                    }
-                }
-                CloudOutput::Event(event) => log(&event),
-                CloudOutput::Idle { deadline: next } => {
-                    deadline = next;
-                    break;
-                }
-            }
-        }
+        deadline = flush(&mut cloud, &mut client, &mut lost, &mut backoff);
     }
     // Signalled: say goodbye to the broker (no Last Will, nothing half-sent) and exit 0.
     if lost.is_none() {
@@ -277,6 +266,31 @@ fn main() -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Sends what the cloud has to publish and logs its events; returns its next deadline.
+fn flush(
+    cloud: &mut Cloud,
+    client: &mut TcpClient,
+    lost: &mut Option<Millis>,
+    backoff: &mut Backoff,
+) -> Option<Millis> {
+    loop {
+        match cloud.poll_output() {
+            CloudOutput::Publish(message) => {
+                let message = fit_to_broker(message, client.session().server_limits());
+                if let Err(e) = client.command(Command::Publish(message))
+                    && lost.is_none()
+                {
+                    warn!(error = %format!("{e:#}"), "lost the broker; reconnecting");
+                    client.mark_lost();
+                    *lost = Some(now() + backoff.next_delay());
+                }
+            }
+            CloudOutput::Event(event) => log(&event),
+            CloudOutput::Idle { deadline } => return deadline,
+        }
+    }
 }
 
 /// A jobs document too large for the broker's Maximum Packet Size goes out without what the
@@ -295,93 +309,35 @@ fn fit_to_broker(mut message: Message, limits: &ServerLimits) -> Message {
     message
 }
 
-fn serve(mut request: tiny_http::Request, cloud: &mut Cloud, store: &mut Store, config: &Config) {
-    let method = request.method().as_str().to_owned();
-    let url = request.url().to_owned();
-    let header = |name: &'static str| {
-        request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv(name))
-            .map(|h| h.value.as_str().to_owned())
+/// One request against the cloud. A change is stored before it is answered; when storing
+/// fails, the change is undone (the cloud as it was before the request), the client hears 503
+/// with the reason, and the process carries on.
+fn serve(request: http::Request, cloud: &mut Cloud, store: &mut Store, config: &Config) -> Answer {
+    let changes = request.method != "GET";
+    let before = changes.then(|| cloud.snapshot());
+    let (status, answer) = api::handle(
+        cloud,
+        &config.api,
+        now(),
+        &request.method,
+        &request.path,
+        request.authorization.as_deref(),
+        &request.body,
+    );
+    // Refusals (4xx) change nothing, so there is nothing to store.
+    let Some(before) = before.filter(|_| (200..300).contains(&status)) else {
+        return (status, answer);
     };
-    let (authorization, origin) = (header("Authorization"), header("Origin"));
-    // Changes must say they are JSON. A browser sends that header cross-origin only after a
-    // CORS preflight, which fails for origins not allowed, so another site open in the same
-    // browser cannot forge a change with a plain form or `text/plain` fetch (CSRF).
-    let json = header("Content-Type").is_some_and(|t| {
-        t.split(';')
-            .next()
-            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-    });
-    let mut body = Vec::new();
-    let read = request
-        .as_reader()
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut body);
-    let (status, answer) = match (read, method.as_str()) {
-        (Err(e), _) => (
-            400,
-            serde_json::json!({ "error": format!("reading the body: {e}") }),
-        ),
-        (Ok(_), "OPTIONS") => (204, Value::Null),
-        (Ok(_), "POST" | "PUT" | "DELETE") if !json => (
-            415,
-            serde_json::json!({ "error": "send changes with Content-Type: application/json" }),
-        ),
-        (Ok(_), _) => api::handle(
-            cloud,
-            &config.api,
-            now(),
-            &method,
-            &url,
-            authorization.as_deref(),
-            &body,
-        ),
-    };
-    // A change is stored before it is acknowledged; reads change nothing.
-    let (status, answer) = if matches!(method.as_str(), "GET" | "OPTIONS") {
-        (status, answer)
-    } else {
-        match store.save(&cloud.snapshot()) {
-            Ok(()) => (status, answer),
-            Err(e) => {
-                error!(error = %format!("{e:#}"), "store");
-                (
-                    500,
-                    serde_json::json!({ "error": format!("the change could not be stored: {e}") }),
-                )
-            }
+    match store.save(&cloud.snapshot()) {
+        Ok(()) => (status, answer),
+        Err(e) => {
+            error!(error = %format!("{e:#}"), "store; the change is undone");
+            *cloud = Cloud::restore(before);
+            (
+                503,
+                serde_json::json!({ "error": format!("the change could not be stored, so it was not made: {e:#}") }),
+            )
         }
-    };
-    // Never log bodies or the Authorization header: they carry secrets.
-    info!(%method, path = url.split('?').next().unwrap_or_default(), status, "http");
-    let data = if answer.is_null() {
-        Vec::new()
-    } else {
-        answer.to_string().into_bytes()
-    };
-    let mut response = tiny_http::Response::from_data(data).with_status_code(status);
-    let mut add = |k: &str, v: &str| {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            response.add_header(h);
-        }
-    };
-    add("Content-Type", "application/json");
-    if let Some(origin) = origin.filter(|o| config.cors_origins.iter().any(|a| a == o)) {
-        add("Access-Control-Allow-Origin", &origin);
-        add(
-            "Access-Control-Allow-Methods",
-            "GET, POST, PUT, DELETE, OPTIONS",
-        );
-        add(
-            "Access-Control-Allow-Headers",
-            "Authorization, Content-Type",
-        );
-        add("Vary", "Origin");
-    }
-    if let Err(e) = request.respond(response) {
-        warn!(%method, error = %e, "http answer not sent");
     }
 }
 

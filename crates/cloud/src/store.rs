@@ -40,6 +40,9 @@ impl Store {
         // WAL: a reader (sqlite3 on the command line) never blocks the cloud; FULL sync so an
         // acknowledged write survives a power cut, not only a killed process.
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+        // One thread serves every request and message: waiting long for a lock another process
+        // holds would stall them all. Past this the write fails, is undone and reported.
+        conn.busy_timeout(std::time::Duration::from_millis(500))?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self { conn })
     }

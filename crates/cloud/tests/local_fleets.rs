@@ -372,7 +372,8 @@ fn a_change_that_does_not_say_it_is_json_is_refused_so_other_sites_cannot_forge_
     let body = r#"{"thingName":"victim"}"#;
     write!(
         s,
-        "POST /api/v1/things HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /api/v1/things HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        cloud.http,
         body.len()
     )
     .unwrap();
