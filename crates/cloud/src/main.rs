@@ -171,6 +171,9 @@ fn main() -> anyhow::Result<()> {
         clean_start: false,
         session_expiry_secs: 86_400,
         no_local: true,
+        // Nothing left retained on a device topic is replayed to the cloud when it subscribes
+        // (the cloud role also ignores any retained message that still arrives).
+        no_retained: true,
         // Publishes kept while the broker is away (oldest dropped first past this).
         offline_queue_capacity: 10_000,
         offline_queue_bytes: 16 * 1024 * 1024,
@@ -351,6 +354,7 @@ fn log(event: &CloudEvent) {
             info!(thing = %e.thing_name, execution = %e.execution_id, action = %e.request.action, status = ?e.status, "command");
         }
         CloudEvent::DeviceEvent { thing, kind, .. } => info!(%thing, kind = %kind, "device event"),
-        CloudEvent::Refused { topic, reason } => warn!(%topic, %reason, "refused"),
+        // A stranger's topic is quoted and escaped: control characters never reach the log raw.
+        CloudEvent::Refused { topic, reason } => warn!(topic = ?topic, %reason, "refused"),
     }
 }

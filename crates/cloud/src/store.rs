@@ -12,6 +12,7 @@ use thingsim_fleet::cloud::CloudSnapshot;
 use thingsim_fleet::commands::{CommandTracker, Execution};
 use thingsim_fleet::jobs::cloud::{Job, JobsSnapshot, Tracked};
 use thingsim_fleet::shadow::cloud::Shadow;
+use tracing::warn;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -23,6 +24,8 @@ CREATE TABLE IF NOT EXISTS job_executions (
     thing TEXT NOT NULL, job_id TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (thing, job_id));
 CREATE TABLE IF NOT EXISTS thing_groups (name TEXT PRIMARY KEY, members TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS set_aside (
+    from_table TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, reason TEXT NOT NULL);
 ";
 
 /// The database file in the data folder.
@@ -63,53 +66,54 @@ impl Store {
                 })?;
             Ok(v.map_or(0, |v| u64::try_from(v).unwrap_or(0)))
         };
-        let docs = |sql: &str| -> anyhow::Result<Vec<String>> {
+        // (key, doc) of every row of a table, in the order they went in.
+        let rows = |sql: &str| -> anyhow::Result<Vec<(String, String)>> {
             let mut stmt = self.conn.prepare(sql)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         };
-        let mut shadows = std::collections::BTreeMap::new();
-        {
-            let mut stmt = self.conn.prepare("SELECT thing, doc FROM shadows")?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-            for row in rows {
-                let (thing, doc) = row?;
-                let thing =
-                    ThingName::new(&thing).with_context(|| format!("stored thing {thing:?}"))?;
-                let shadow: Shadow = serde_json::from_str(&doc)
-                    .with_context(|| format!("stored shadow of {thing}"))?;
-                shadows.insert(thing, shadow);
-            }
-        }
-        let executions: Vec<Execution> = docs("SELECT doc FROM command_executions")?
-            .iter()
-            .map(|d| serde_json::from_str(d).context("stored command execution"))
-            .collect::<anyhow::Result<_>>()?;
+        let shadows = rows("SELECT thing, doc FROM shadows")?
+            .into_iter()
+            .filter_map(|(thing, doc)| {
+                let parsed = ThingName::new(&thing)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| {
+                        Ok((
+                            t,
+                            serde_json::from_str::<Shadow>(&doc).map_err(|e| e.to_string())?,
+                        ))
+                    });
+                self.kept("shadows", &thing, &doc, parsed)
+            })
+            .collect();
+        let executions: Vec<Execution> = rows("SELECT id, doc FROM command_executions")?
+            .into_iter()
+            .filter_map(|(id, doc)| self.parsed("command_executions", &id, &doc))
+            .collect();
         let commands = CommandTracker::restore(meta("next_command")?, executions);
         // Rows go in in creation order (job ids are random): rowid keeps it.
-        let jobs: Vec<Job> = docs("SELECT doc FROM jobs ORDER BY rowid")?
-            .iter()
-            .map(|d| serde_json::from_str(d).context("stored job"))
-            .collect::<anyhow::Result<_>>()?;
-        let job_executions: Vec<Tracked> = docs("SELECT doc FROM job_executions")?
-            .iter()
-            .map(|d| serde_json::from_str(d).context("stored job execution"))
-            .collect::<anyhow::Result<_>>()?;
-        let mut groups = std::collections::BTreeMap::new();
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT name, members FROM thing_groups")?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-            for row in rows {
-                let (name, members) = row?;
-                let members = serde_json::from_str(&members)
-                    .with_context(|| format!("stored members of group {name:?}"))?;
-                groups.insert(name, members);
-            }
-        }
+        let jobs: Vec<Job> = rows("SELECT id, doc FROM jobs ORDER BY rowid")?
+            .into_iter()
+            .filter_map(|(id, doc)| self.parsed("jobs", &id, &doc))
+            .collect();
+        let job_executions: Vec<Tracked> =
+            rows("SELECT thing || '/' || job_id, doc FROM job_executions")?
+                .into_iter()
+                .filter_map(|(key, doc)| self.parsed("job_executions", &key, &doc))
+                .collect();
+        let groups = rows("SELECT name, members FROM thing_groups")?
+            .into_iter()
+            .filter_map(|(name, members)| {
+                let parsed = serde_json::from_str(&members).map_err(|e| e.to_string());
+                self.kept(
+                    "thing_groups",
+                    &name,
+                    &members,
+                    parsed.map(|m| (name.clone(), m)),
+                )
+            })
+            .collect();
         Ok(CloudSnapshot {
             shadows,
             commands,
@@ -123,6 +127,40 @@ impl Store {
             next_token: meta("next_token")?,
             groups,
         })
+    }
+
+    /// A row's document, or (unreadable) `None` with the row set aside.
+    fn parsed<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+        doc: &str,
+    ) -> Option<T> {
+        self.kept(
+            table,
+            key,
+            doc,
+            serde_json::from_str(doc).map_err(|e| e.to_string()),
+        )
+    }
+
+    /// `parsed` as it is, or, when it failed, `None` with the row copied into `set_aside`
+    /// (the next save would otherwise drop it) and a warning: one bad row must not keep the
+    /// rest from starting.
+    fn kept<T>(&self, table: &str, key: &str, doc: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                warn!(table, key, %reason, "a stored row could not be read; set aside in table set_aside");
+                if let Err(e) = self.conn.execute(
+                    "INSERT INTO set_aside (from_table, key, doc, reason) VALUES (?1, ?2, ?3, ?4)",
+                    params![table, key, doc, reason],
+                ) {
+                    warn!(error = %e, "could not set the row aside");
+                }
+                None
+            }
+        }
     }
 
     /// Replaces what is stored with `state`, atomically.
@@ -200,6 +238,59 @@ mod tests {
     use thingsim_fleet::cloud::Cloud;
     use thingsim_fleet::jobs::cloud::JobType;
     use thingsim_mqtt::Millis;
+
+    #[test]
+    fn an_unreadable_row_is_set_aside_and_the_rest_loads() {
+        let dir = std::env::temp_dir().join(format!("thingsim-store-bad-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut cloud = Cloud::default();
+        for name in ["good", "bad"] {
+            let t = ThingName::new(name).unwrap();
+            cloud.create_thing(&t);
+            cloud
+                .set_desired(
+                    Millis(1_000_000),
+                    &t,
+                    json!({"on": true}).as_object().cloned().unwrap(),
+                )
+                .unwrap();
+        }
+        cloud.create_group("g").unwrap();
+        let mut store = Store::open(&dir).unwrap();
+        store.save(&cloud.snapshot()).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "UPDATE shadows SET doc = '{broken' WHERE thing = 'bad';
+                 INSERT INTO shadows (thing, version, doc) VALUES ('a/b', 1, '{}');
+                 UPDATE thing_groups SET members = 'nope' WHERE name = 'g';",
+            )
+            .unwrap();
+        drop(store);
+
+        let store = Store::open(&dir).unwrap();
+        let loaded = store.load().unwrap();
+        let names: Vec<&str> = loaded.shadows.keys().map(ThingName::as_str).collect();
+        assert_eq!(names, ["good"]);
+        assert!(loaded.groups.is_empty());
+        let aside: Vec<(String, String)> = store
+            .conn
+            .prepare("SELECT from_table, key FROM set_aside ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            aside,
+            [
+                ("shadows".to_owned(), "bad".to_owned()),
+                ("shadows".to_owned(), "a/b".to_owned()),
+                ("thing_groups".to_owned(), "g".to_owned()),
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn what_is_saved_is_what_is_loaded_across_reopening() {

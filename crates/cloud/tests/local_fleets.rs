@@ -185,8 +185,8 @@ fn garbage_on_every_subscribed_topic_and_bad_requests_leave_the_cloud_serving() 
         .unwrap();
     }
     cloud.wait_line("shadow update rejected thing=t1 code=400 reason=malformed shadow update");
-    cloud.wait_line("refused topic=$emqx/things/t1/events/alarm reason=malformed event");
-    cloud.wait_line("refused topic=$emqx/commands/things/t1/executions/exec-9/response");
+    cloud.wait_line("refused topic=\"$emqx/things/t1/events/alarm\" reason=malformed event");
+    cloud.wait_line("refused topic=\"$emqx/commands/things/t1/executions/exec-9/response\"");
     let (status, body) = cloud.call("POST", "/api/v1/jobs", Some(&json!({"targets": 1})), None);
     assert_eq!(status, 400);
     assert!(

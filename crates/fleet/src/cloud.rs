@@ -275,6 +275,14 @@ impl Cloud {
         let Some((thing, topic)) = Topic::parse(&message.topic) else {
             return;
         };
+        // A retained message is one somebody left on the topic, replayed to whoever
+        // subscribes: a stale report, or a forged command response, not news from the device.
+        if message.retain {
+            return self.refuse(
+                &message.topic,
+                "a retained message: replayed by the broker, not sent by the device now".into(),
+            );
+        }
         match topic {
             Topic::Shadow(ShadowTopic::Update) => {
                 if let Ok(update) = Update::from_slice(&message.payload)
@@ -285,11 +293,12 @@ impl Cloud {
                 {
                     return; // our own desired update, echoed back
                 }
-                let result = self
-                    .shadows
-                    .entry(thing.clone())
-                    .or_default()
-                    .apply_payload(secs, &message.payload);
+                // A thing is registered by its first accepted report, not by a refused one.
+                let mut shadow = self.shadows.get(&thing).cloned().unwrap_or_default();
+                let result = shadow.apply_payload(secs, &message.payload);
+                if result.is_ok() {
+                    self.shadows.insert(thing.clone(), shadow);
+                }
                 self.after_update(&thing, result);
             }
             Topic::Command(CommandTopic::Response(execution_id)) => {
@@ -304,6 +313,10 @@ impl Cloud {
                     Err(e) => self.refuse(&message.topic, e.to_string()),
                 }
             }
+            Topic::Event(kind) if kind.chars().any(char::is_control) => self.refuse(
+                &message.topic,
+                "an event type with control characters".into(),
+            ),
             Topic::Event(kind) => match serde_json::from_slice::<Value>(&message.payload) {
                 Ok(payload) => self.event(CloudEvent::DeviceEvent {
                     thing,

@@ -536,6 +536,12 @@ impl Device {
             // Desired documents from the cloud and our own reports: the delta carries what
             // matters, so nothing to do here.
             Topic::Shadow(ShadowTopic::Update) => {}
+            // A retained request is one somebody left on the topic, not one the cloud sends
+            // now: replayed at every subscribe, it would run again on every connect.
+            Topic::Command(CommandTopic::Request(_)) if message.retain => self.refuse(
+                &message.topic,
+                "a retained command request: left on the topic, not sent now; not run".into(),
+            ),
             Topic::Command(CommandTopic::Request(execution_id)) => {
                 let secs = now.0 / 1000;
                 match self

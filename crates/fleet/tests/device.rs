@@ -387,3 +387,29 @@ fn ignoring_a_pending_command_is_news_once_and_an_unknown_one_is_none() {
     );
     assert_eq!(w.nodes[0].device.pending_commands().count(), 0);
 }
+
+#[test]
+fn a_retained_command_request_is_refused_and_the_same_one_sent_now_runs() {
+    let mut d = device(&THERMOSTAT, None);
+    // Forged and left retained, with timestamp 0 (no TTL clock): replayed at every subscribe.
+    let mut forged = Message::new(
+        format!("$emqx/commands/things/{THING}/executions/exec-9/request"),
+        br#"{"commandId":"c9","action":"reboot","timestamp":0,"ttl":30}"#.to_vec(),
+        Qos::AtLeastOnce,
+    );
+    forged.retain = true;
+    d.handle_mqtt_event(START, &Event::Received(forged.clone()));
+    let out = drain(&mut d);
+    assert!(out.json("/response").is_empty(), "not run, not answered");
+    assert!(
+        out.events.iter().any(
+            |e| matches!(e, DeviceEvent::Refused { reason, .. } if reason.contains("retained"))
+        ),
+        "{:?}",
+        out.events
+    );
+    forged.retain = false;
+    d.handle_mqtt_event(START, &Event::Received(forged));
+    let out = drain(&mut d);
+    assert_eq!(out.json("/response").len(), 1, "sent now, it runs");
+}

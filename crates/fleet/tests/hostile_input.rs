@@ -102,3 +102,63 @@ proptest! {
         link.handle_response(Millis(2), 1, Ok((404, bytes)));
     }
 }
+
+fn refusals(cloud: &mut Cloud) -> Vec<String> {
+    let mut out = Vec::new();
+    loop {
+        match cloud.poll_output() {
+            thingsim_fleet::cloud::CloudOutput::Event(
+                thingsim_fleet::cloud::CloudEvent::Refused { reason, .. },
+            ) => out.push(reason),
+            thingsim_fleet::cloud::CloudOutput::Idle { .. } => return out,
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn what_a_stranger_leaves_or_garbles_registers_nothing_and_reaches_no_log_raw() {
+    let mut cloud = Cloud::default();
+    let now = Millis(1_748_390_400_000);
+    // A retained report, replayed by the broker to whoever subscribes: not the device's news.
+    let mut retained = Message::new(
+        "$emqx/things/ghost/shadow/update",
+        br#"{"state":{"reported":{"on":true}}}"#.to_vec(),
+        Qos::AtLeastOnce,
+    );
+    retained.retain = true;
+    cloud.handle_message(now, &retained);
+    // A malformed update from a thing nobody registered.
+    cloud.handle_message(
+        now,
+        &Message::new(
+            "$emqx/things/stranger/shadow/update",
+            b"{nope".to_vec(),
+            Qos::AtLeastOnce,
+        ),
+    );
+    // An event type carrying a terminal escape.
+    cloud.handle_message(
+        now,
+        &Message::new(
+            "$emqx/things/t/events/al\u{1b}[2Jarm",
+            b"{}".to_vec(),
+            Qos::AtMostOnce,
+        ),
+    );
+    let refused = refusals(&mut cloud);
+    assert!(
+        refused.iter().any(|r| r.contains("retained")),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().any(|r| r.contains("control characters")),
+        "{refused:?}"
+    );
+    assert_eq!(cloud.things().count(), 0, "nothing registered");
+
+    // The same report, not retained, is the device's: it registers the thing.
+    retained.retain = false;
+    cloud.handle_message(now, &retained);
+    assert!(cloud.has_thing(&ThingName::new("ghost").unwrap()));
+}

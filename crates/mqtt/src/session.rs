@@ -6,7 +6,7 @@ use mqtt_protocol_core::mqtt::{
     connection::{ConnectionOptions, Event as CoreEvent, TimerKind},
     packet::{
         GenericPacket, GenericPacketTrait, GenericStorePacket, Packet, ReceiveMaximum,
-        SessionExpiryInterval, SubEntry, SubOpts, v3_1_1, v5_0,
+        RetainHandling, SessionExpiryInterval, SubEntry, SubOpts, v3_1_1, v5_0,
     },
 };
 
@@ -84,6 +84,10 @@ pub struct Options {
     /// (a backend that both publishes and subscribes `shadow/update` needs it). Ignored for
     /// 3.1.1, where the bit is reserved [MQTT-3.8.3-4].
     pub no_local: bool,
+    /// MQTT 5 Retain Handling 2 on every subscription: the broker replays no retained message
+    /// when we subscribe (a backend must not act on what somebody left retained on a device
+    /// topic). Ignored for 3.1.1, where the bits are reserved.
+    pub no_retained: bool,
     /// How many publishes waiting to be sent (offline, or held by the broker's Receive
     /// Maximum) are kept; past that the oldest is dropped.
     pub offline_queue_capacity: usize,
@@ -120,6 +124,7 @@ impl Options {
             receive_maximum: None,
             will: None,
             no_local: false,
+            no_retained: false,
         }
     }
 }
@@ -678,13 +683,22 @@ impl Session {
 
     /// Builds a SUBSCRIBE for `filters` with a fresh packet id; `Err` names what went wrong.
     fn build_subscribe(&self, packet_id: u16, filters: &[(String, Qos)]) -> Result<Packet, String> {
-        let no_local = self.options.no_local && self.options.version == ProtocolVersion::V5;
+        let v5 = self.options.version == ProtocolVersion::V5;
+        let no_local = self.options.no_local && v5;
+        let retained = if self.options.no_retained && v5 {
+            RetainHandling::DoNotSendRetained
+        } else {
+            RetainHandling::SendRetained
+        };
         let entries: Result<Vec<SubEntry>, _> = filters
             .iter()
             .map(|(f, q)| {
                 SubEntry::new(
                     f.as_str(),
-                    SubOpts::new().set_qos(q.to_core()).set_nl(no_local),
+                    SubOpts::new()
+                        .set_qos(q.to_core())
+                        .set_nl(no_local)
+                        .set_rh(retained),
                 )
             })
             .collect();
@@ -1776,6 +1790,35 @@ mod tests {
             let mut s = Session::new(Options {
                 version,
                 no_local: true,
+                ..Options::new("cloud")
+            });
+            s.handle_transport_opened(Millis(0));
+            s.handle_input(Millis(1), connack);
+            drain(&mut s);
+            s.handle_command(
+                Millis(2),
+                Command::Subscribe(vec![("a/b".into(), Qos::AtLeastOnce)]),
+            );
+            let (tx, _, _, _) = drain(&mut s);
+            assert_eq!(
+                *tx[0].last().unwrap(),
+                expected,
+                "{version:?}: {:02x?}",
+                tx[0]
+            );
+        }
+    }
+
+    #[test]
+    fn no_retained_sets_retain_handling_two_on_mqtt5_only() {
+        for (version, connack, expected) in [
+            (ProtocolVersion::V5, &CONNACK_V5_OK[..], 0x25u8), // QoS 1 | No Local | RH 2
+            (ProtocolVersion::V3_1_1, &CONNACK_V311_OK[..], 0x01u8), // QoS 1 only
+        ] {
+            let mut s = Session::new(Options {
+                version,
+                no_local: true,
+                no_retained: true,
                 ..Options::new("cloud")
             });
             s.handle_transport_opened(Millis(0));

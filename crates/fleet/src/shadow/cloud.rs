@@ -10,6 +10,11 @@ use super::{Delta, Update};
 /// Largest update payload accepted, in bytes (AWS's 8 KB state limit; Fleets documents none).
 pub const MAX_UPDATE_BYTES: usize = 8 * 1024;
 
+/// Largest `desired` and largest `reported` state a shadow keeps, in bytes of JSON, on every
+/// path (MQTT, ThingDatas, the management API): updates each under the limit must not add up
+/// to a shadow without one.
+pub const MAX_STATE_BYTES: usize = 8 * 1024;
+
 /// Per-key "last changed" timestamps (epoch seconds), as in the delta's `metadata`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Metadata {
@@ -141,6 +146,27 @@ impl Shadow {
                 client_token,
             });
         }
+        // Merged aside first: an update that would make a state too large changes nothing.
+        let merged = |current: &State, patch: &Option<State>, which: &str| {
+            let Some(patch) = patch else {
+                return Ok(None);
+            };
+            let mut next = current.clone();
+            let changed = state::merge(&mut next, patch);
+            let size = serde_json::to_vec(&next).map_or(usize::MAX, |v| v.len());
+            if size > MAX_STATE_BYTES {
+                return Err(Rejection {
+                    code: 413,
+                    message: format!(
+                        "{which} would be {size} bytes; a shadow keeps at most {MAX_STATE_BYTES}"
+                    ),
+                    client_token: client_token.clone(),
+                });
+            }
+            Ok(Some((next, changed)))
+        };
+        let desired = merged(&self.desired, &update.state.desired, "desired")?;
+        let reported = merged(&self.reported, &update.state.reported, "reported")?;
         let before = self.delta();
         let stamp = |meta: &mut Map<String, Value>, patch: &State| {
             for key in patch.keys() {
@@ -148,12 +174,13 @@ impl Shadow {
             }
         };
         let mut desired_changed = false;
-        if let Some(patch) = &update.state.desired {
-            desired_changed = state::merge(&mut self.desired, patch);
+        if let (Some((next, changed)), Some(patch)) = (desired, &update.state.desired) {
+            self.desired = next;
+            desired_changed = changed;
             stamp(&mut self.metadata.desired, patch);
         }
-        if let Some(patch) = &update.state.reported {
-            state::merge(&mut self.reported, patch);
+        if let (Some((next, _)), Some(patch)) = (reported, &update.state.reported) {
+            self.reported = next;
             stamp(&mut self.metadata.reported, patch);
         }
         self.version += 1;
@@ -190,6 +217,37 @@ mod tests {
             Value::Object(m) => m,
             _ => unreachable!("test literal is an object"),
         }
+    }
+
+    #[test]
+    fn updates_each_small_cannot_add_up_to_a_shadow_over_the_limit() {
+        let mut shadow = Shadow::default();
+        let chunk = |i: usize| obj(json!({ format!("k{i}"): "x".repeat(1_000) }));
+        let mut accepted = 0;
+        let mut refused = None;
+        for i in 0..20 {
+            match shadow.apply(1, &Update::desired(chunk(i))) {
+                Ok(_) => accepted += 1,
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        let e = refused.expect("the tenth kilobyte is refused");
+        assert_eq!(e.code, 413);
+        assert!(e.message.contains("desired would be"), "{e}");
+        assert_eq!(accepted, 8);
+        let size = serde_json::to_vec(&shadow.desired).unwrap().len();
+        assert!(size <= MAX_STATE_BYTES, "{size}");
+        assert_eq!(shadow.version, 8, "the refused update changed nothing");
+        // Deleting makes room again, and reported has its own room.
+        assert!(
+            shadow
+                .apply(2, &Update::desired(obj(json!({"k0": null}))))
+                .is_ok()
+        );
+        assert!(shadow.apply(2, &Update::reported(chunk(99))).is_ok());
     }
 
     #[test]
