@@ -259,7 +259,7 @@ fn main() -> anyhow::Result<()> {
         }
         // Stored before the replies below go out: what a device sees acknowledged is on disk.
         if changed {
-            store.save(&cloud.snapshot())?;
+            store.save(&cloud)?;
         }
         deadline = flush(&mut cloud, &mut client, &mut lost, &mut backoff);
     }
@@ -331,7 +331,7 @@ fn serve(request: http::Request, cloud: &mut Cloud, store: &mut Store, config: &
     let Some(before) = before.filter(|_| (200..300).contains(&status)) else {
         return (status, answer);
     };
-    match store.save(&cloud.snapshot()) {
+    match store.save(cloud) {
         Ok(()) => (status, answer),
         Err(e) => {
             error!(error = %format!("{e:#}"), "store; the change is undone");

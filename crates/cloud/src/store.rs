@@ -7,9 +7,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use rusqlite::{Connection, params};
+use std::collections::BTreeMap;
 use thingsim_fleet::ThingName;
-use thingsim_fleet::cloud::CloudSnapshot;
-use thingsim_fleet::commands::{CommandTracker, Execution};
+
+use thingsim_fleet::cloud::{Cloud, CloudParts, CloudSnapshot};
+use thingsim_fleet::commands::{CommandStatus, CommandTracker, Execution};
+use thingsim_fleet::jobs::JobStatus;
 use thingsim_fleet::jobs::cloud::{Job, JobsSnapshot, Tracked};
 use thingsim_fleet::shadow::cloud::Shadow;
 use tracing::warn;
@@ -31,6 +34,88 @@ CREATE TABLE IF NOT EXISTS set_aside (
 /// The database file in the data folder.
 pub struct Store {
     conn: Connection,
+    /// What the database holds now (after `load` or the last `save`), row by row, as small
+    /// fingerprints: a save writes only the rows whose fingerprint changed.
+    stored: Option<Index>,
+}
+
+/// A row's fingerprint: something that changes whenever the row does. Shadows carry a
+/// version that every update bumps; executions a status and a time (and job executions a
+/// version); jobs and groups are few, so their whole JSON is kept.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Index {
+    shadows: BTreeMap<ThingName, (u64, u64)>,
+    commands: BTreeMap<String, (CommandStatus, u64)>,
+    jobs: BTreeMap<String, String>,
+    executions: BTreeMap<(String, String), ExecutionPrint>,
+    groups: BTreeMap<String, String>,
+    counters: [u64; 3],
+}
+
+fn shadow_print(s: &Shadow) -> (u64, u64) {
+    (s.version, s.updated_at)
+}
+
+fn command_print(e: &Execution) -> (CommandStatus, u64) {
+    (e.status, e.updated_at)
+}
+
+fn execution_key(t: &Tracked) -> (String, String) {
+    (t.execution.thing_name.clone(), t.execution.job_id.clone())
+}
+
+/// A job execution's status, version, last update and step deadline.
+type ExecutionPrint = (JobStatus, u64, u64, Option<u64>);
+
+fn execution_print(t: &Tracked) -> ExecutionPrint {
+    let e = &t.execution;
+    (
+        e.status,
+        e.version_number,
+        e.last_updated_at,
+        t.step_deadline,
+    )
+}
+
+fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+impl Index {
+    fn of(parts: CloudParts<'_>) -> anyhow::Result<Self> {
+        Ok(Self {
+            shadows: parts
+                .shadows
+                .iter()
+                .map(|(t, s)| (t.clone(), shadow_print(s)))
+                .collect(),
+            commands: parts
+                .commands
+                .executions()
+                .map(|e| (e.execution_id.clone(), command_print(e)))
+                .collect(),
+            jobs: parts
+                .jobs
+                .jobs()
+                .map(|j| Ok((j.job_id.clone(), json(j)?)))
+                .collect::<anyhow::Result<_>>()?,
+            executions: parts
+                .jobs
+                .tracked()
+                .map(|t| (execution_key(t), execution_print(t)))
+                .collect(),
+            groups: parts
+                .groups
+                .iter()
+                .map(|(g, m)| Ok((g.clone(), json(m)?)))
+                .collect::<anyhow::Result<_>>()?,
+            counters: [
+                parts.commands.next_id(),
+                parts.jobs.next_job(),
+                parts.next_token,
+            ],
+        })
+    }
 }
 
 impl Store {
@@ -47,11 +132,18 @@ impl Store {
         // holds would stall them all. Past this the write fails, is undone and reported.
         conn.busy_timeout(std::time::Duration::from_millis(500))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn })
+        Ok(Self { conn, stored: None })
     }
 
     /// What was saved last; an empty state for a new folder.
-    pub fn load(&self) -> anyhow::Result<CloudSnapshot> {
+    pub fn load(&mut self) -> anyhow::Result<CloudSnapshot> {
+        let snapshot = self.read()?;
+        let cloud = Cloud::restore(snapshot);
+        self.stored = Some(Index::of(cloud.parts())?);
+        Ok(cloud.snapshot())
+    }
+
+    fn read(&self) -> anyhow::Result<CloudSnapshot> {
         let meta = |key: &str| -> anyhow::Result<u64> {
             let v: Option<i64> = self
                 .conn
@@ -152,10 +244,24 @@ impl Store {
             Ok(value) => Some(value),
             Err(reason) => {
                 warn!(table, key, %reason, "a stored row could not be read; set aside in table set_aside");
-                if let Err(e) = self.conn.execute(
+                // Moved, so what the tables hold is what was loaded.
+                let moved = self.conn.execute(
                     "INSERT INTO set_aside (from_table, key, doc, reason) VALUES (?1, ?2, ?3, ?4)",
                     params![table, key, doc, reason],
-                ) {
+                );
+                let removed = moved.and_then(|_| {
+                    let sql = match table {
+                        "shadows" => "DELETE FROM shadows WHERE thing = ?1",
+                        "command_executions" => "DELETE FROM command_executions WHERE id = ?1",
+                        "jobs" => "DELETE FROM jobs WHERE id = ?1",
+                        "job_executions" => {
+                            "DELETE FROM job_executions WHERE thing || '/' || job_id = ?1"
+                        }
+                        _ => "DELETE FROM thing_groups WHERE name = ?1",
+                    };
+                    self.conn.execute(sql, [key])
+                });
+                if let Err(e) = removed {
                     warn!(error = %e, "could not set the row aside");
                 }
                 None
@@ -163,68 +269,120 @@ impl Store {
         }
     }
 
-    /// Replaces what is stored with `state`, atomically.
-    pub fn save(&mut self, state: &CloudSnapshot) -> anyhow::Result<()> {
+    /// Stores the cloud's state, atomically: only the rows whose fingerprint changed since
+    /// the last load or save (one report writes one shadow row, however many things there
+    /// are). On error nothing is written and the next save tries again.
+    pub fn save(&mut self, cloud: &Cloud) -> anyhow::Result<()> {
+        let parts = cloud.parts();
+        let now = Index::of(parts)?;
+        let fresh = self.stored.is_none();
+        let before = self.stored.take().unwrap_or_default();
+        let result = self.write(parts, &before, &now, fresh);
+        // Kept as it was when the write failed: the database did not change.
+        self.stored = Some(if result.is_ok() { now } else { before });
+        result
+    }
+
+    fn write(
+        &mut self,
+        parts: CloudParts<'_>,
+        before: &Index,
+        now: &Index,
+        fresh: bool,
+    ) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute_batch("DELETE FROM shadows; DELETE FROM command_executions; DELETE FROM jobs; DELETE FROM job_executions; DELETE FROM thing_groups;")?;
-        for (name, members) in &state.groups {
+        if fresh {
+            // Never loaded: what is in the tables is unknown, so start from nothing.
+            tx.execute_batch("DELETE FROM shadows; DELETE FROM command_executions; DELETE FROM jobs; DELETE FROM job_executions; DELETE FROM thing_groups;")?;
+        }
+        // Upserts keep a row's rowid, and so the jobs' creation order.
+        for (name, members) in &now.groups {
+            if before.groups.get(name) != Some(members) {
+                tx.execute(
+                    "INSERT INTO thing_groups (name, members) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET members = ?2",
+                    params![name, members],
+                )?;
+            }
+        }
+        for name in before
+            .groups
+            .keys()
+            .filter(|n| !now.groups.contains_key(*n))
+        {
+            tx.execute("DELETE FROM thing_groups WHERE name = ?1", [name])?;
+        }
+        for (thing, shadow) in parts.shadows {
+            if before.shadows.get(thing) != now.shadows.get(thing) {
+                tx.execute(
+                    "INSERT INTO shadows (thing, version, doc) VALUES (?1, ?2, ?3) ON CONFLICT(thing) DO UPDATE SET version = ?2, doc = ?3",
+                    params![thing.as_str(), shadow.version as i64, json(shadow)?],
+                )?;
+            }
+        }
+        for thing in before
+            .shadows
+            .keys()
+            .filter(|t| !now.shadows.contains_key(*t))
+        {
+            tx.execute("DELETE FROM shadows WHERE thing = ?1", [thing.as_str()])?;
+        }
+        for e in parts.commands.executions() {
+            if before.commands.get(&e.execution_id) != now.commands.get(&e.execution_id) {
+                tx.execute(
+                    "INSERT INTO command_executions (id, thing, status, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE SET thing = ?2, status = ?3, doc = ?4",
+                    params![e.execution_id, e.thing_name, format!("{:?}", e.status), json(e)?],
+                )?;
+            }
+        }
+        for id in before
+            .commands
+            .keys()
+            .filter(|id| !now.commands.contains_key(*id))
+        {
+            tx.execute("DELETE FROM command_executions WHERE id = ?1", [id])?;
+        }
+        // In creation order: a new job's rowid is its place in the list.
+        for job in parts.jobs.jobs() {
+            let (id, doc) = (&job.job_id, now.jobs.get(&job.job_id));
+            if let Some(doc) = doc.filter(|d| before.jobs.get(id) != Some(*d)) {
+                tx.execute(
+                    "INSERT INTO jobs (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET doc = ?2",
+                    params![id, doc],
+                )?;
+            }
+        }
+        for id in before.jobs.keys().filter(|id| !now.jobs.contains_key(*id)) {
+            tx.execute("DELETE FROM jobs WHERE id = ?1", [id])?;
+        }
+        for t in parts.jobs.tracked() {
+            let key = execution_key(t);
+            if before.executions.get(&key) != now.executions.get(&key) {
+                tx.execute(
+                    "INSERT INTO job_executions (thing, job_id, status, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(thing, job_id) DO UPDATE SET status = ?3, doc = ?4",
+                    params![key.0, key.1, format!("{:?}", t.execution.status), json(t)?],
+                )?;
+            }
+        }
+        for (thing, job_id) in before
+            .executions
+            .keys()
+            .filter(|k| !now.executions.contains_key(*k))
+        {
             tx.execute(
-                "INSERT INTO thing_groups (name, members) VALUES (?1, ?2)",
-                params![name, serde_json::to_string(members)?],
+                "DELETE FROM job_executions WHERE thing = ?1 AND job_id = ?2",
+                params![thing, job_id],
             )?;
         }
-        for (thing, shadow) in &state.shadows {
-            tx.execute(
-                "INSERT INTO shadows (thing, version, doc) VALUES (?1, ?2, ?3)",
-                params![
-                    thing.as_str(),
-                    shadow.version as i64,
-                    serde_json::to_string(shadow)?
-                ],
-            )?;
-        }
-        for e in state.commands.executions() {
-            tx.execute(
-                "INSERT INTO command_executions (id, thing, status, doc) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    e.execution_id,
-                    e.thing_name,
-                    format!("{:?}", e.status),
-                    serde_json::to_string(e)?
-                ],
-            )?;
-        }
-        for job in &state.jobs.jobs {
-            tx.execute(
-                "INSERT INTO jobs (id, doc) VALUES (?1, ?2)",
-                params![job.job_id, serde_json::to_string(job)?],
-            )?;
-        }
-        for t in &state.jobs.executions {
-            tx.execute(
-                "INSERT INTO job_executions (thing, job_id, status, doc) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    t.execution.thing_name,
-                    t.execution.job_id,
-                    format!("{:?}", t.execution.status),
-                    serde_json::to_string(t)?
-                ],
-            )?;
-        }
-        let commands = serde_json::to_value(&state.commands)?;
-        let next_command = commands
-            .get("next_id")
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0);
-        for (key, value) in [
-            ("next_command", next_command),
-            ("next_job", state.jobs.next_job),
-            ("next_token", state.next_token),
-        ] {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
-                params![key, value as i64],
-            )?;
+        for (i, key) in ["next_command", "next_job", "next_token"]
+            .into_iter()
+            .enumerate()
+        {
+            if fresh || before.counters[i] != now.counters[i] {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                    params![key, now.counters[i] as i64],
+                )?;
+            }
         }
         tx.commit()?;
         Ok(())
@@ -238,6 +396,85 @@ mod tests {
     use thingsim_fleet::cloud::Cloud;
     use thingsim_fleet::jobs::cloud::JobType;
     use thingsim_mqtt::Millis;
+
+    #[test]
+    fn saving_only_what_changed_loads_back_the_same_after_every_step() {
+        use thingsim_mqtt::{Message, Qos};
+        let dir = std::env::temp_dir().join(format!("thingsim-store-diff-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut store = Store::open(&dir).unwrap();
+        let mut cloud = Cloud::restore(store.load().unwrap());
+        let now = Millis(1_748_390_400_000);
+        let things: Vec<ThingName> = (0..5)
+            .map(|i| ThingName::new(&format!("t{i}")).unwrap())
+            .collect();
+        // The same cloud as the database gives it back, in a canonical order.
+        let canonical = |s: CloudSnapshot| {
+            let mut s = Cloud::restore(s).snapshot();
+            s.jobs.id_seed = 0;
+            s
+        };
+        let step = |store: &mut Store, cloud: &mut Cloud, what: &str| {
+            store.save(cloud).unwrap();
+            let loaded = Store::open(&dir).unwrap().load().unwrap();
+            assert_eq!(
+                canonical(loaded),
+                canonical(cloud.snapshot()),
+                "after {what}"
+            );
+        };
+        for t in &things {
+            cloud.handle_message(
+                now,
+                &Message::new(
+                    format!("$emqx/things/{t}/shadow/update"),
+                    r#"{"state":{"reported":{"on":false}}}"#,
+                    Qos::AtLeastOnce,
+                ),
+            );
+        }
+        step(&mut store, &mut cloud, "five reports");
+        cloud.create_group("g").unwrap();
+        for t in &things[..3] {
+            cloud.add_to_group(now, "g", t).unwrap();
+        }
+        step(&mut store, &mut cloud, "a group");
+        cloud
+            .set_desired(
+                now,
+                &things[1],
+                json!({"on": true}).as_object().cloned().unwrap(),
+            )
+            .unwrap();
+        cloud.send_command(now, &things[2], "reboot", Default::default(), 30);
+        step(&mut store, &mut cloud, "desired state and a command");
+        for n in 0..3 {
+            cloud
+                .create_job(
+                    now,
+                    &format!("fw {n}"),
+                    json!({"action": "reboot"}),
+                    &things[..2],
+                    JobType::Snapshot,
+                    None,
+                )
+                .unwrap();
+        }
+        step(&mut store, &mut cloud, "three jobs");
+        cloud.delete_thing(&things[1]);
+        step(&mut store, &mut cloud, "a thing deleted");
+        cloud.delete_group("g");
+        cloud.handle_message(
+            now,
+            &Message::new(
+                "$emqx/things/t0/shadow/update",
+                r#"{"state":{"reported":{"on":true}}}"#,
+                Qos::AtLeastOnce,
+            ),
+        );
+        step(&mut store, &mut cloud, "a group deleted and a report");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn an_unreadable_row_is_set_aside_and_the_rest_loads() {
@@ -257,7 +494,7 @@ mod tests {
         }
         cloud.create_group("g").unwrap();
         let mut store = Store::open(&dir).unwrap();
-        store.save(&cloud.snapshot()).unwrap();
+        store.save(&cloud).unwrap();
         store
             .conn
             .execute_batch(
@@ -268,7 +505,7 @@ mod tests {
             .unwrap();
         drop(store);
 
-        let store = Store::open(&dir).unwrap();
+        let mut store = Store::open(&dir).unwrap();
         let loaded = store.load().unwrap();
         let names: Vec<&str> = loaded.shadows.keys().map(ThingName::as_str).collect();
         assert_eq!(names, ["good"]);
@@ -334,7 +571,7 @@ mod tests {
         cloud.create_group("empty").unwrap();
         cloud.add_to_group(Millis(1_000_000), "lamps", &t).unwrap();
         let state = cloud.snapshot();
-        Store::open(&dir).unwrap().save(&state).unwrap();
+        Store::open(&dir).unwrap().save(&cloud).unwrap();
         let loaded = Store::open(&dir).unwrap().load().unwrap();
         assert_eq!(loaded, state);
         assert_eq!(loaded.groups.len(), 2, "an empty group is kept too");

@@ -206,6 +206,21 @@ pub struct CloudSnapshot {
     pub groups: BTreeMap<String, BTreeSet<ThingName>>,
 }
 
+/// The cloud's state by reference ([`Cloud::parts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CloudParts<'a> {
+    /// Shadows of every known thing.
+    pub shadows: &'a BTreeMap<ThingName, Shadow>,
+    /// Command executions.
+    pub commands: &'a CommandTracker,
+    /// Jobs and executions.
+    pub jobs: &'a JobsCloud,
+    /// Thing groups and their members.
+    pub groups: &'a BTreeMap<String, BTreeSet<ThingName>>,
+    /// The counter behind our own desired-update tokens.
+    pub next_token: u64,
+}
+
 /// The description of jobs a console creates.
 const CONSOLE_JOB: &str = "from the thingsim console";
 
@@ -719,6 +734,18 @@ impl Cloud {
     /// All jobs, oldest first.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
         self.jobs.jobs()
+    }
+
+    /// Everything [`Cloud::snapshot`] copies, by reference: a store reads it to write only
+    /// what changed, without a copy of every shadow per message.
+    pub fn parts(&self) -> CloudParts<'_> {
+        CloudParts {
+            shadows: &self.shadows,
+            commands: &self.commands,
+            jobs: &self.jobs,
+            groups: &self.groups,
+            next_token: self.next_token,
+        }
     }
 
     /// Every thing's execution of one job.

@@ -736,6 +736,17 @@ impl JobsCloud {
         self.order.iter().filter_map(|id| self.jobs.get(id))
     }
 
+    /// Every execution with its step deadline, by thing and job (for a store that writes
+    /// what changed without copying everything).
+    pub fn tracked(&self) -> impl Iterator<Item = &Tracked> {
+        self.executions.values()
+    }
+
+    /// The job counter behind the ids, for persistence.
+    pub fn next_job(&self) -> u64 {
+        self.next_job
+    }
+
     /// Every thing's execution of one job.
     pub fn executions_of(&self, job_id: &str) -> Vec<&JobExecution> {
         self.executions
