@@ -20,7 +20,7 @@ use thingsim_cloud::http;
 use thingsim_cloud::store::Store;
 use thingsim_cloud::tcp::TcpClient;
 use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
-use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Options, ServerLimits};
+use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Options, Qos, ServerLimits};
 use tracing::{error, info, warn};
 
 const HELP: &str = "\
@@ -164,7 +164,8 @@ fn main() -> anyhow::Result<()> {
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    cloud.seed_ids(started ^ u64::from(std::process::id()).rotate_left(32));
+    let seed = started ^ u64::from(std::process::id()).rotate_left(32);
+    cloud.seed_ids(seed);
     let options = Options {
         // A persistent session: what devices publish while the cloud restarts waits at the
         // broker. No Local: the cloud must not hear its own publishes on shadow/update.
@@ -174,6 +175,8 @@ fn main() -> anyhow::Result<()> {
         // Nothing left retained on a device topic is replayed to the cloud when it subscribes
         // (the cloud role also ignores any retained message that still arrives).
         no_retained: true,
+        // A report is acknowledged once it is stored: what was not stays with the broker.
+        manual_ack: true,
         // Publishes kept while the broker is away (oldest dropped first past this).
         offline_queue_capacity: 10_000,
         offline_queue_bytes: 16 * 1024 * 1024,
@@ -209,13 +212,15 @@ fn main() -> anyhow::Result<()> {
     let mut lost: Option<Millis> = None; // when to try again
     while !stop.load(Ordering::SeqCst) {
         while let Ok(job) = front.jobs.try_recv() {
-            let answer = serve(job.request, &mut cloud, &mut store, &config);
+            let answer = serve(job.request, &mut cloud, &mut store, &config, seed);
             // Out before the next request: undoing a failed one must not undo this one's.
             deadline = flush(&mut cloud, &mut client, &mut lost, &mut backoff);
             // The client may have gone (timed out): the change stands, it was stored.
             let _ = job.reply.send(answer);
         }
         let mut changed = false;
+        // QoS 1 messages handled this turn, to acknowledge once stored.
+        let mut received = 0;
         if lost.is_some_and(|at| now() >= at) {
             match client.reconnect(&config.broker, Duration::from_secs(2)) {
                 Ok(()) => {
@@ -241,6 +246,7 @@ fn main() -> anyhow::Result<()> {
             Ok(Some(Event::Received(message))) => {
                 cloud.handle_message(now(), &message);
                 changed = true;
+                received += usize::from(message.qos != Qos::AtMostOnce);
             }
             Ok(Some(Event::Error(e))) => warn!(error = %e, "mqtt"),
             Ok(Some(Event::Limits(limits))) if !limits.is_default() => {
@@ -257,9 +263,28 @@ fn main() -> anyhow::Result<()> {
             cloud.handle_timeout(now());
             changed = true;
         }
-        // Stored before the replies below go out: what a device sees acknowledged is on disk.
+        // Stored before the replies below go out and before the PUBACK: what is acknowledged
+        // is on disk. When storing fails the change is undone and the message left
+        // unacknowledged: the connection is dropped so the broker sends it again on the next
+        // one, and it is applied once, when the disk takes it.
         if changed {
-            store.save(&cloud)?;
+            match store.save(&cloud) {
+                Ok(()) if received > 0 => client.command(Command::Acknowledge(received))?,
+                Ok(()) => {}
+                Err(e) => {
+                    error!(error = %format!("{e:#}"), "store; the change is undone");
+                    undo(&mut cloud, &mut store, seed);
+                    if received > 0 && lost.is_none() {
+                        client.mark_lost();
+                        let delay = backoff.next_delay();
+                        warn!(
+                            retry_in_ms = delay,
+                            "message left unacknowledged; reconnecting for it"
+                        );
+                        lost = Some(now() + delay);
+                    }
+                }
+            }
         }
         deadline = flush(&mut cloud, &mut client, &mut lost, &mut backoff);
     }
@@ -269,6 +294,21 @@ fn main() -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Puts the cloud back as the database has it: every change before the failed one was stored,
+/// so that is the state before it. Reading needs no write lock (WAL); if even that fails, the
+/// cloud goes on as it is and says so.
+fn undo(cloud: &mut Cloud, store: &mut Store, seed: u64) {
+    match store.load() {
+        Ok(stored) => {
+            *cloud = Cloud::restore(stored);
+            cloud.seed_ids(seed);
+        }
+        Err(e) => {
+            error!(error = %format!("{e:#}"), "could not read the stored state back; going on with the one in memory")
+        }
+    }
 }
 
 /// Sends what the cloud has to publish and logs its events; returns its next deadline.
@@ -315,9 +355,14 @@ fn fit_to_broker(mut message: Message, limits: &ServerLimits) -> Message {
 /// One request against the cloud. A change is stored before it is answered; when storing
 /// fails, the change is undone (the cloud as it was before the request), the client hears 503
 /// with the reason, and the process carries on.
-fn serve(request: http::Request, cloud: &mut Cloud, store: &mut Store, config: &Config) -> Answer {
+fn serve(
+    request: http::Request,
+    cloud: &mut Cloud,
+    store: &mut Store,
+    config: &Config,
+    seed: u64,
+) -> Answer {
     let changes = request.method != "GET";
-    let before = changes.then(|| cloud.snapshot());
     let (status, answer) = api::handle(
         cloud,
         &config.api,
@@ -328,14 +373,14 @@ fn serve(request: http::Request, cloud: &mut Cloud, store: &mut Store, config: &
         &request.body,
     );
     // Refusals (4xx) change nothing, so there is nothing to store.
-    let Some(before) = before.filter(|_| (200..300).contains(&status)) else {
+    if !changes || !(200..300).contains(&status) {
         return (status, answer);
-    };
+    }
     match store.save(cloud) {
         Ok(()) => (status, answer),
         Err(e) => {
             error!(error = %format!("{e:#}"), "store; the change is undone");
-            *cloud = Cloud::restore(before);
+            undo(cloud, store, seed);
             (
                 503,
                 serde_json::json!({ "error": format!("the change could not be stored, so it was not made: {e:#}") }),

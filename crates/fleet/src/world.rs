@@ -588,7 +588,7 @@ impl World {
                         let client = self.nodes[idx].client_id.clone();
                         self.broker.subscribe(&client, &filters);
                     }
-                    DeviceOutput::Mqtt(Command::Disconnect) => {}
+                    DeviceOutput::Mqtt(Command::Disconnect | Command::Acknowledge(_)) => {}
                     DeviceOutput::Event(e) => self.nodes[idx].events.push(e),
                     DeviceOutput::Idle { deadline } => {
                         self.nodes[idx].deadline = deadline;

@@ -88,6 +88,10 @@ pub struct Options {
     /// when we subscribe (a backend must not act on what somebody left retained on a device
     /// topic). Ignored for 3.1.1, where the bits are reserved.
     pub no_retained: bool,
+    /// QoS 1 publishes that arrive are acknowledged only on [`Command::Acknowledge`], not as
+    /// they arrive: a backend acknowledges what it has stored, and what it has not stays with
+    /// the broker, to be sent again on the next connection. For subscriptions at QoS 0 or 1.
+    pub manual_ack: bool,
     /// How many publishes waiting to be sent (offline, or held by the broker's Receive
     /// Maximum) are kept; past that the oldest is dropped.
     pub offline_queue_capacity: usize,
@@ -125,6 +129,7 @@ impl Options {
             will: None,
             no_local: false,
             no_retained: false,
+            manual_ack: false,
         }
     }
 }
@@ -181,6 +186,11 @@ pub enum Command {
     Publish(Message),
     /// Send DISCONNECT and ask the shell to close the transport.
     Disconnect,
+    /// Acknowledge (PUBACK) the oldest `n` QoS 1 publishes received on this connection and not
+    /// acknowledged yet ([`Options::manual_ack`]; without it they are acknowledged as they
+    /// arrive). The layer above counts the ones it has handled: publishes still queued for it
+    /// are not acknowledged with them.
+    Acknowledge(usize),
 }
 
 /// What happened, for the layer above and the UI.
@@ -278,6 +288,8 @@ pub struct Session {
     /// Packet ids of our QoS 1/2 publishes not yet acknowledged (the broker's Receive Maximum
     /// bounds how many).
     inflight: Vec<u16>,
+    /// Packet ids of QoS 1 publishes received and not yet acknowledged (manual_ack).
+    unacked: Vec<u16>,
     /// Publishes sent on a lost connection and never acknowledged, with their packet ids (kept
     /// reserved): sent again first, with DUP, when the broker kept the session
     /// [MQTT-4.4.0-1], or as new publishes when it did not. We resend them rather than
@@ -323,8 +335,9 @@ impl Session {
         }
         let mut conn =
             mqtt::Connection::<mqtt::role::Client>::with_options(version, connection_options);
-        // PUBACK for incoming QoS 1 and the QoS 2 handshake are pure protocol duty.
-        conn.set_auto_pub_response(true);
+        // PUBACK for incoming QoS 1 and the QoS 2 handshake are pure protocol duty, unless the
+        // layer above acknowledges what it has stored.
+        conn.set_auto_pub_response(!options.manual_ack);
         Self {
             options,
             conn,
@@ -338,6 +351,7 @@ impl Session {
             queue: VecDeque::new(),
             queued_bytes: 0,
             inflight: Vec::new(),
+            unacked: Vec::new(),
             resend: VecDeque::new(),
             limits: ServerLimits::default(),
             said_qos: false,
@@ -451,6 +465,8 @@ impl Session {
         let events = self.conn.notify_closed();
         self.absorb(now, events);
         self.take_unacknowledged();
+        // Not acknowledged on that connection: the broker sends them again on the next.
+        self.unacked.clear();
         self.state = State::AwaitingTransport;
         self.partial.clear();
         self.timers.clear();
@@ -553,6 +569,36 @@ impl Session {
                 } else {
                     self.enqueue(message);
                     self.flush(now);
+                }
+            }
+            Command::Acknowledge(n) => {
+                if self.state != State::Connected {
+                    return;
+                }
+                let n = n.min(self.unacked.len());
+                for id in self.unacked.drain(..n).collect::<Vec<_>>() {
+                    let packet: Result<Packet, _> = match self.options.version {
+                        ProtocolVersion::V3_1_1 => v3_1_1::Puback::builder()
+                            .packet_id(id)
+                            .build()
+                            .map(Into::into),
+                        ProtocolVersion::V5 => v5_0::Puback::builder()
+                            .packet_id(id)
+                            .build()
+                            .map(Into::into),
+                    };
+                    match packet {
+                        Ok(packet) => {
+                            let events = self.conn.send(packet);
+                            self.absorb(now, events);
+                        }
+                        Err(e) => {
+                            self.outputs
+                                .push_back(Output::Event(Event::Error(Error::Protocol(format!(
+                                    "PUBACK {id}: {e:?}"
+                                )))))
+                        }
+                    }
                 }
             }
             Command::Disconnect => {
@@ -1192,6 +1238,11 @@ impl Session {
                 self.on_suback(p.packet_id(), results);
             }
             Packet::V3_1_1Publish(p) => {
+                if self.options.manual_ack
+                    && let Some(id) = p.packet_id()
+                {
+                    self.unacked.push(id);
+                }
                 self.outputs
                     .push_back(Output::Event(Event::Received(message_of(
                         p.topic_name(),
@@ -1201,6 +1252,11 @@ impl Session {
                     ))))
             }
             Packet::V5_0Publish(p) => {
+                if self.options.manual_ack
+                    && let Some(id) = p.packet_id()
+                {
+                    self.unacked.push(id);
+                }
                 self.outputs
                     .push_back(Output::Event(Event::Received(message_of(
                         p.topic_name(),
@@ -2546,6 +2602,72 @@ mod tests {
         let mut s = connected(ProtocolVersion::V5, 60);
         closes_on(&mut s, &[0x90, 0x04, 0, 7, 0, 0x01]);
         assert_eq!(s.state(), State::AwaitingClose);
+    }
+
+    #[test]
+    fn with_manual_ack_a_qos1_publish_is_acknowledged_only_when_asked_and_not_after_a_drop() {
+        for (version, connack, publish) in [
+            // QoS 1 PUBLISH "a/b", packet id 7, (v5: property length 0), payload "x".
+            (
+                ProtocolVersion::V5,
+                &CONNACK_V5_OK[..],
+                &[0x32, 0x09, 0, 3, b'a', b'/', b'b', 0, 7, 0, b'x'][..],
+            ),
+            (
+                ProtocolVersion::V3_1_1,
+                &CONNACK_V311_OK[..],
+                &[0x32, 0x08, 0, 3, b'a', b'/', b'b', 0, 7, b'x'][..],
+            ),
+        ] {
+            let options = Options {
+                version,
+                manual_ack: true,
+                ..Options::new("cloud")
+            };
+            let mut s = Session::new(options.clone());
+            s.handle_transport_opened(Millis(0));
+            s.handle_input(Millis(1), connack);
+            drain(&mut s);
+            s.handle_input(Millis(2), publish);
+            let (tx, ev, _, _) = drain(&mut s);
+            assert!(tx.is_empty(), "{version:?}: no PUBACK yet: {tx:02x?}");
+            assert!(
+                matches!(&ev[..], [Event::Received(m)] if m.payload == b"x"),
+                "{ev:?}"
+            );
+            // A second one arrives before the first is handled: only the first is acknowledged.
+            let mut second = publish.to_vec();
+            let at = second.len() - if version == ProtocolVersion::V5 { 3 } else { 2 };
+            second[at] = 8;
+            s.handle_input(Millis(2), &second);
+            drain(&mut s);
+            s.handle_command(Millis(3), Command::Acknowledge(1));
+            let (tx, _, _, _) = drain(&mut s);
+            assert_eq!(tx.len(), 1, "{version:?}");
+            assert_eq!(&tx[0][..4], &[0x40, 0x02, 0, 7], "{version:?}: PUBACK 7");
+            s.handle_command(Millis(4), Command::Acknowledge(5));
+            let (tx, _, _, _) = drain(&mut s);
+            assert_eq!(tx.len(), 1, "{version:?}: only what there is");
+            assert_eq!(&tx[0][..4], &[0x40, 0x02, 0, 8], "{version:?}: PUBACK 8");
+
+            // Received, then the connection drops: no PUBACK on the next one (the broker
+            // sends it again instead).
+            s.handle_input(Millis(5), publish);
+            drain(&mut s);
+            s.handle_transport_closed(Millis(6));
+            s.handle_transport_opened(Millis(7));
+            s.handle_input(Millis(8), connack);
+            drain(&mut s);
+            s.handle_command(Millis(9), Command::Acknowledge(1));
+            assert!(drain(&mut s).0.is_empty(), "{version:?}");
+        }
+        // Without it, as before: PUBACK at once.
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_input(
+            Millis(2),
+            &[0x32, 0x09, 0, 3, b'a', b'/', b'b', 0, 7, 0, b'x'],
+        );
+        assert_eq!(&drain(&mut s).0[0][..4], &[0x40, 0x02, 0, 7]);
     }
 
     #[test]
