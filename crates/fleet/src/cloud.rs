@@ -240,6 +240,7 @@ pub struct Cloud {
     jobs: JobsCloud,
     own_tokens: VecDeque<String>,
     next_token: u64,
+    token_seed: u64,
     outputs: VecDeque<CloudOutput>,
 }
 
@@ -379,7 +380,13 @@ impl Cloud {
         version: Option<u64>,
     ) -> Result<Accepted, Rejection> {
         self.next_token += 1;
-        let token = format!("cloud-{}", self.next_token);
+        // Unguessable, so a stranger's update cannot pass for the cloud's own echo.
+        let mut rng =
+            thingsim_mqtt::SeededRng::new(self.token_seed ^ self.next_token.rotate_left(32));
+        let token = format!(
+            "cloud-{}",
+            crate::jobs::cloud::uuid_v4(rng.next_u64(), rng.next_u64())
+        );
         if self.own_tokens.len() == OWN_TOKENS {
             self.own_tokens.pop_front();
         }
@@ -537,9 +544,13 @@ impl Cloud {
         Ok(job_id)
     }
 
-    /// Job ids are UUIDs drawn from `seed` (see [`JobsCloud::seed_ids`]).
+    /// Job ids, command execution ids and the cloud's own client tokens are UUIDs drawn from
+    /// `seed` and counters (see [`JobsCloud::seed_ids`]): the same seed gives the same ids, and
+    /// a stranger cannot guess them.
     pub fn seed_ids(&mut self, seed: u64) {
         self.jobs.seed_ids(seed);
+        self.commands.seed_ids(seed);
+        self.token_seed = seed;
     }
 
     /// Creates an empty thing group; false when it exists. Names are 1 to 128 characters

@@ -211,7 +211,13 @@ pub struct Execution {
 pub struct CommandTracker {
     next_id: u64,
     executions: BTreeMap<String, Execution>,
+    /// Drawn once per process ([`CommandTracker::seed_ids`]), not stored.
+    #[serde(skip)]
+    id_seed: u64,
 }
+
+/// Keeps command ids apart from job ids drawn from the same seed and counter.
+const COMMAND_IDS: u64 = 0x636f_6d6d_616e_6473;
 
 impl CommandTracker {
     /// Records a new execution and returns it; publish `request` to its request topic.
@@ -223,8 +229,7 @@ impl CommandTracker {
         params: Map<String, Value>,
         ttl: u64,
     ) -> &Execution {
-        self.next_id += 1;
-        let execution_id = format!("exec-{}", self.next_id);
+        let execution_id = self.new_execution_id();
         let request = CommandRequest {
             command_id: format!("cmd-{}", self.next_id),
             action: action.to_owned(),
@@ -241,6 +246,29 @@ impl CommandTracker {
             updated_at: now,
         };
         self.executions.entry(execution_id).or_insert(execution)
+    }
+
+    /// Execution ids are UUIDs (version 4 layout) drawn from `seed` and a counter: a stranger
+    /// on the broker cannot guess the topic of a pending execution to forge its response. The
+    /// same seed gives the same ids (a seeded sandbox); a backend seeds it once per process.
+    pub fn seed_ids(&mut self, seed: u64) {
+        self.id_seed = seed;
+    }
+
+    fn new_execution_id(&mut self) -> String {
+        let mut id = String::new();
+        for _ in 0..8 {
+            self.next_id += 1;
+            let mut rng = thingsim_mqtt::SeededRng::new(
+                self.id_seed ^ COMMAND_IDS ^ self.next_id.rotate_left(32),
+            );
+            id = crate::jobs::cloud::uuid_v4(rng.next_u64(), rng.next_u64());
+            if !self.executions.contains_key(&id) {
+                return id;
+            }
+        }
+        debug_assert!(false, "execution ids keep colliding: {id}");
+        format!("{id}-{}", self.next_id)
     }
 
     /// A response arrived. Terminal executions do not change (a late answer after TIMED_OUT
@@ -330,6 +358,8 @@ impl CommandTracker {
                 .into_iter()
                 .map(|e| (e.execution_id.clone(), e))
                 .collect(),
+            // Seeded again by the process that restores it.
+            id_seed: 0,
         }
     }
 
@@ -577,8 +607,52 @@ mod tests {
             CommandTracker::restore(tracker.next_id(), tracker.executions().cloned().collect());
         assert_eq!(restored, tracker);
         assert_eq!(restored.executions().count(), 2);
-        let third = restored.send(3, "t1", "reboot", Map::new(), 30);
-        assert_eq!(third.execution_id, "exec-3");
+        let ids: Vec<String> = tracker
+            .executions()
+            .map(|e| e.execution_id.clone())
+            .collect();
+        let third = restored
+            .send(3, "t1", "reboot", Map::new(), 30)
+            .execution_id
+            .clone();
+        assert!(!ids.contains(&third), "{third} was handed out before");
+        assert_eq!(restored.next_id(), 3);
+    }
+
+    #[test]
+    fn execution_ids_are_uuids_from_the_seed_and_differ_across_seeds_and_from_job_ids() {
+        let ids = |seed: u64| {
+            let mut t = CommandTracker::default();
+            t.seed_ids(seed);
+            (0..3)
+                .map(|_| {
+                    t.send(1, "t1", "reboot", Map::new(), 30)
+                        .execution_id
+                        .clone()
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = ids(7);
+        assert_eq!(a, ids(7), "the same seed, the same ids");
+        assert!(
+            a.iter()
+                .all(|id| id.len() == 36 && id.as_bytes()[14] == b'4'),
+            "{a:?}"
+        );
+        assert!(ids(8).iter().all(|id| !a.contains(id)));
+        let mut jobs = crate::jobs::cloud::JobsCloud::default();
+        jobs.seed_ids(7);
+        let job = jobs
+            .create_job(
+                1,
+                "j",
+                serde_json::json!({"action": "reboot"}),
+                &[crate::ThingName::new("t1").unwrap()],
+                crate::jobs::cloud::JobType::Snapshot,
+                None,
+            )
+            .map(|(id, _)| id);
+        assert!(job.is_ok_and(|id| !a.contains(&id)));
     }
 
     #[test]

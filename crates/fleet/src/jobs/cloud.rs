@@ -890,7 +890,7 @@ fn rejected(
 }
 
 /// A UUID in the version 4 layout (RFC 9562) from 128 random bits.
-fn uuid_v4(high: u64, low: u64) -> String {
+pub(crate) fn uuid_v4(high: u64, low: u64) -> String {
     let high = (high & !0xF000) | 0x4000; // version 4
     let low = (low & !(0b11 << 62)) | (0b10 << 62); // variant 10
     format!(
