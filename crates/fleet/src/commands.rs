@@ -216,6 +216,10 @@ pub struct CommandTracker {
     id_seed: u64,
 }
 
+/// Executions kept: past this the oldest finished ones are forgotten, so a cloud left running
+/// with devices that take commands does not grow without end.
+pub const MAX_EXECUTIONS: usize = 10_000;
+
 /// Keeps command ids apart from job ids drawn from the same seed and counter.
 const COMMAND_IDS: u64 = 0x636f_6d6d_616e_6473;
 
@@ -229,6 +233,7 @@ impl CommandTracker {
         params: Map<String, Value>,
         ttl: u64,
     ) -> &Execution {
+        self.prune(MAX_EXECUTIONS - 1);
         let execution_id = self.new_execution_id();
         let request = CommandRequest {
             command_id: format!("cmd-{}", self.next_id),
@@ -246,6 +251,25 @@ impl CommandTracker {
             updated_at: now,
         };
         self.executions.entry(execution_id).or_insert(execution)
+    }
+
+    /// Forgets the oldest finished executions until at most `keep` remain (pending ones stay:
+    /// their TTL ends them).
+    fn prune(&mut self, keep: usize) {
+        let over = self.executions.len().saturating_sub(keep);
+        if over == 0 {
+            return;
+        }
+        let mut finished: Vec<(u64, String)> = self
+            .executions
+            .values()
+            .filter(|e| e.status.is_terminal())
+            .map(|e| (e.updated_at, e.execution_id.clone()))
+            .collect();
+        finished.sort_unstable();
+        for (_, id) in finished.into_iter().take(over) {
+            self.executions.remove(&id);
+        }
     }
 
     /// Execution ids are UUIDs (version 4 layout) drawn from `seed` and a counter: a stranger
@@ -617,6 +641,33 @@ mod tests {
             .clone();
         assert!(!ids.contains(&third), "{third} was handed out before");
         assert_eq!(restored.next_id(), 3);
+    }
+
+    #[test]
+    fn past_the_cap_the_oldest_finished_executions_are_forgotten_and_pending_ones_kept() {
+        let mut t = CommandTracker::default();
+        let pending = t
+            .send(0, "t1", "reboot", Map::new(), 3_600)
+            .execution_id
+            .clone();
+        let mut first_done = String::new();
+        for i in 1..MAX_EXECUTIONS as u64 + 50 {
+            let id = t
+                .send(i, "t1", "reboot", Map::new(), 30)
+                .execution_id
+                .clone();
+            let response = br#"{"status":"SUCCEEDED"}"#;
+            t.handle_response(i, &id, response).unwrap();
+            if i == 1 {
+                first_done = id;
+            }
+        }
+        assert_eq!(t.executions().count(), MAX_EXECUTIONS);
+        assert!(t.get(&pending).is_some(), "a pending one is kept");
+        assert!(
+            t.get(&first_done).is_none(),
+            "the oldest finished one is gone"
+        );
     }
 
     #[test]

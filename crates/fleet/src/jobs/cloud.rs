@@ -202,6 +202,32 @@ impl JobsCloud {
         }
     }
 
+    /// Forgets the oldest finished jobs (completed or canceled) with their executions until at
+    /// most `keep` jobs remain.
+    fn prune(&mut self, keep: usize) {
+        let mut over = self.jobs.len().saturating_sub(keep);
+        if over == 0 {
+            return;
+        }
+        let mut gone = std::collections::BTreeSet::new();
+        for id in &self.order {
+            if over == 0 {
+                break;
+            }
+            if self
+                .jobs
+                .get(id)
+                .is_some_and(|j| j.state != JobState::InProgress)
+            {
+                gone.insert(id.clone());
+                over -= 1;
+            }
+        }
+        self.order.retain(|id| !gone.contains(id));
+        self.jobs.retain(|id, _| !gone.contains(id));
+        self.executions.retain(|(_, id), _| !gone.contains(id));
+    }
+
     /// Job ids are UUIDs (version 4 layout) drawn from `seed` and a counter: the same seed
     /// gives the same ids (a seeded scenario), another seed others. A backend seeds it once
     /// per process.
@@ -276,6 +302,7 @@ impl JobsCloud {
                 reason: "maxPerMinute must be at least 1".to_owned(),
             });
         }
+        self.prune(MAX_JOBS - 1);
         let job_id = self.new_job_id();
         self.order.push(job_id.clone());
         self.jobs.insert(
@@ -889,6 +916,9 @@ fn rejected(
     })
 }
 
+/// Jobs kept: past this the oldest finished ones go, with their executions.
+pub const MAX_JOBS: usize = 1_000;
+
 /// A UUID in the version 4 layout (RFC 9562) from 128 random bits.
 pub(crate) fn uuid_v4(high: u64, low: u64) -> String {
     let high = (high & !0xF000) | 0x4000; // version 4
@@ -913,6 +943,52 @@ fn unknown_job(job_id: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn past_the_cap_the_oldest_finished_jobs_go_with_their_executions() {
+        let mut jobs = JobsCloud::default();
+        // A thing per job: one thing with a thousand queued jobs is its own (slow) story.
+        let thing = |n: usize| ThingName::new(&format!("t{n}")).unwrap();
+        let mut ids: Vec<String> = Vec::new();
+        for n in 0..=MAX_JOBS {
+            if n == 2 {
+                // The first is still in progress, the second canceled: the second goes first.
+                jobs.cancel_job(2, &ids[1]).unwrap();
+            }
+            if n == MAX_JOBS {
+                break;
+            }
+            let (id, _) = jobs
+                .create_job(
+                    1,
+                    &format!("j{n}"),
+                    serde_json::json!({"action": "reboot"}),
+                    &[thing(n)],
+                    JobType::Snapshot,
+                    None,
+                )
+                .unwrap();
+            ids.push(id);
+        }
+        let (newest, _) = jobs
+            .create_job(
+                3,
+                "one more",
+                serde_json::json!({"action": "reboot"}),
+                &[thing(0)],
+                JobType::Snapshot,
+                None,
+            )
+            .unwrap();
+        assert_eq!(jobs.jobs().count(), MAX_JOBS);
+        assert!(jobs.job(&ids[0]).is_some(), "in progress: kept");
+        assert!(jobs.job(&ids[1]).is_none(), "finished and oldest: gone");
+        assert!(
+            jobs.execution(&thing(1), &ids[1]).is_none(),
+            "with its execution"
+        );
+        assert_eq!(jobs.jobs().last().map(|j| j.job_id.clone()), Some(newest));
+    }
 
     #[test]
     fn uuids_carry_version_4_and_the_rfc_variant_whatever_the_bits() {
