@@ -77,6 +77,14 @@ fn execution_print(t: &Tracked) -> ExecutionPrint {
     )
 }
 
+/// The keys of `before` that `now` no longer has: rows to delete.
+fn gone<'a, K: Ord, A, B>(
+    before: &'a BTreeMap<K, A>,
+    now: &'a BTreeMap<K, B>,
+) -> impl Iterator<Item = &'a K> {
+    before.keys().filter(|k| !now.contains_key(*k))
+}
+
 fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
     Ok(serde_json::to_string(value)?)
 }
@@ -304,11 +312,7 @@ impl Store {
                 )?;
             }
         }
-        for name in before
-            .groups
-            .keys()
-            .filter(|n| !now.groups.contains_key(*n))
-        {
+        for name in gone(&before.groups, &now.groups) {
             tx.execute("DELETE FROM thing_groups WHERE name = ?1", [name])?;
         }
         for (thing, shadow) in parts.shadows {
@@ -319,11 +323,7 @@ impl Store {
                 )?;
             }
         }
-        for thing in before
-            .shadows
-            .keys()
-            .filter(|t| !now.shadows.contains_key(*t))
-        {
+        for thing in gone(&before.shadows, &now.shadows) {
             tx.execute("DELETE FROM shadows WHERE thing = ?1", [thing.as_str()])?;
         }
         for e in parts.commands.executions() {
@@ -334,11 +334,7 @@ impl Store {
                 )?;
             }
         }
-        for id in before
-            .commands
-            .keys()
-            .filter(|id| !now.commands.contains_key(*id))
-        {
+        for id in gone(&before.commands, &now.commands) {
             tx.execute("DELETE FROM command_executions WHERE id = ?1", [id])?;
         }
         // In creation order: a new job's rowid is its place in the list.
@@ -351,7 +347,7 @@ impl Store {
                 )?;
             }
         }
-        for id in before.jobs.keys().filter(|id| !now.jobs.contains_key(*id)) {
+        for id in gone(&before.jobs, &now.jobs) {
             tx.execute("DELETE FROM jobs WHERE id = ?1", [id])?;
         }
         for t in parts.jobs.tracked() {
@@ -363,11 +359,7 @@ impl Store {
                 )?;
             }
         }
-        for (thing, job_id) in before
-            .executions
-            .keys()
-            .filter(|k| !now.executions.contains_key(*k))
-        {
+        for (thing, job_id) in gone(&before.executions, &now.executions) {
             tx.execute(
                 "DELETE FROM job_executions WHERE thing = ?1 AND job_id = ?2",
                 params![thing, job_id],

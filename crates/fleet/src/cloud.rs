@@ -379,13 +379,10 @@ impl Cloud {
         desired: State,
         version: Option<u64>,
     ) -> Result<Accepted, Rejection> {
-        self.next_token += 1;
         // Unguessable, so a stranger's update cannot pass for the cloud's own echo.
-        let mut rng =
-            thingsim_mqtt::SeededRng::new(self.token_seed ^ self.next_token.rotate_left(32));
         let token = format!(
             "cloud-{}",
-            crate::jobs::cloud::uuid_v4(rng.next_u64(), rng.next_u64())
+            crate::jobs::cloud::draw_id(self.token_seed, &mut self.next_token, |_| false)
         );
         if self.own_tokens.len() == OWN_TOKENS {
             self.own_tokens.pop_front();

@@ -280,19 +280,10 @@ impl CommandTracker {
     }
 
     fn new_execution_id(&mut self) -> String {
-        let mut id = String::new();
-        for _ in 0..8 {
-            self.next_id += 1;
-            let mut rng = thingsim_mqtt::SeededRng::new(
-                self.id_seed ^ COMMAND_IDS ^ self.next_id.rotate_left(32),
-            );
-            id = crate::jobs::cloud::uuid_v4(rng.next_u64(), rng.next_u64());
-            if !self.executions.contains_key(&id) {
-                return id;
-            }
-        }
-        debug_assert!(false, "execution ids keep colliding: {id}");
-        format!("{id}-{}", self.next_id)
+        let executions = &self.executions;
+        crate::jobs::cloud::draw_id(self.id_seed ^ COMMAND_IDS, &mut self.next_id, |id| {
+            executions.contains_key(id)
+        })
     }
 
     /// A response arrived. Terminal executions do not change (a late answer after TIMED_OUT

@@ -1838,14 +1838,16 @@ mod tests {
     }
 
     #[test]
-    fn no_local_sets_the_subscription_option_bit_on_mqtt5_only() {
-        for (version, connack, expected) in [
-            (ProtocolVersion::V5, &CONNACK_V5_OK[..], 0x05u8), // QoS 1 | No Local
-            (ProtocolVersion::V3_1_1, &CONNACK_V311_OK[..], 0x01u8), // QoS 1 only
+    fn no_local_and_no_retained_set_their_subscription_option_bits_on_mqtt5_only() {
+        for (version, connack, no_retained, expected) in [
+            (ProtocolVersion::V5, &CONNACK_V5_OK[..], false, 0x05u8), // QoS 1 | No Local
+            (ProtocolVersion::V5, &CONNACK_V5_OK[..], true, 0x25u8),  // … | Retain Handling 2
+            (ProtocolVersion::V3_1_1, &CONNACK_V311_OK[..], true, 0x01u8), // QoS 1 only
         ] {
             let mut s = Session::new(Options {
                 version,
                 no_local: true,
+                no_retained,
                 ..Options::new("cloud")
             });
             s.handle_transport_opened(Millis(0));
@@ -1859,36 +1861,7 @@ mod tests {
             assert_eq!(
                 *tx[0].last().unwrap(),
                 expected,
-                "{version:?}: {:02x?}",
-                tx[0]
-            );
-        }
-    }
-
-    #[test]
-    fn no_retained_sets_retain_handling_two_on_mqtt5_only() {
-        for (version, connack, expected) in [
-            (ProtocolVersion::V5, &CONNACK_V5_OK[..], 0x25u8), // QoS 1 | No Local | RH 2
-            (ProtocolVersion::V3_1_1, &CONNACK_V311_OK[..], 0x01u8), // QoS 1 only
-        ] {
-            let mut s = Session::new(Options {
-                version,
-                no_local: true,
-                no_retained: true,
-                ..Options::new("cloud")
-            });
-            s.handle_transport_opened(Millis(0));
-            s.handle_input(Millis(1), connack);
-            drain(&mut s);
-            s.handle_command(
-                Millis(2),
-                Command::Subscribe(vec![("a/b".into(), Qos::AtLeastOnce)]),
-            );
-            let (tx, _, _, _) = drain(&mut s);
-            assert_eq!(
-                *tx[0].last().unwrap(),
-                expected,
-                "{version:?}: {:02x?}",
+                "{version:?} no_retained {no_retained}: {:02x?}",
                 tx[0]
             );
         }

@@ -236,20 +236,8 @@ impl JobsCloud {
     }
 
     fn new_job_id(&mut self) -> String {
-        // 122 random bits: a second draw is already a miracle; more means the draw is broken,
-        // and a test build says so rather than spinning.
-        let mut id = String::new();
-        for _ in 0..8 {
-            self.next_job += 1;
-            let mut rng =
-                thingsim_mqtt::SeededRng::new(self.id_seed ^ self.next_job.rotate_left(32));
-            id = uuid_v4(rng.next_u64(), rng.next_u64());
-            if !self.jobs.contains_key(&id) {
-                return id;
-            }
-        }
-        debug_assert!(false, "job ids keep colliding: {id}");
-        format!("{id}-{}", self.next_job)
+        let jobs = &self.jobs;
+        draw_id(self.id_seed, &mut self.next_job, |id| jobs.contains_key(id))
     }
 
     /// Creates a job for `things` and returns its id and the notifications to publish. The
@@ -919,8 +907,25 @@ fn rejected(
 /// Jobs kept: past this the oldest finished ones go, with their executions.
 pub const MAX_JOBS: usize = 1_000;
 
+/// A fresh id: a UUID drawn from `seed` and the next value of `counter`, drawn again while
+/// `taken` says it is in use. 122 random bits: a second draw is already a miracle; more means
+/// the draw is broken, and a test build says so rather than spinning.
+pub(crate) fn draw_id(seed: u64, counter: &mut u64, taken: impl Fn(&str) -> bool) -> String {
+    let mut id = String::new();
+    for _ in 0..8 {
+        *counter += 1;
+        let mut rng = thingsim_mqtt::SeededRng::new(seed ^ counter.rotate_left(32));
+        id = uuid_v4(rng.next_u64(), rng.next_u64());
+        if !taken(&id) {
+            return id;
+        }
+    }
+    debug_assert!(false, "ids keep colliding: {id}");
+    format!("{id}-{counter}")
+}
+
 /// A UUID in the version 4 layout (RFC 9562) from 128 random bits.
-pub(crate) fn uuid_v4(high: u64, low: u64) -> String {
+fn uuid_v4(high: u64, low: u64) -> String {
     let high = (high & !0xF000) | 0x4000; // version 4
     let low = (low & !(0b11 << 62)) | (0b10 << 62); // variant 10
     format!(
