@@ -102,6 +102,13 @@ pub fn handle(
             };
             match ThingName::new(&body.thing_name) {
                 Err(e) => error(400, e.to_string()),
+                Ok(thing) if !cloud.has_room_for(&thing) => error(
+                    507,
+                    format!(
+                        "the cloud holds {} things already; delete some first",
+                        thingsim_fleet::cloud::MAX_THINGS
+                    ),
+                ),
                 Ok(thing) if cloud.create_thing(&thing) => {
                     (201, json!({ "thingName": thing.as_str() }))
                 }
@@ -471,6 +478,43 @@ mod tests {
             json!({"thingName": "t1"}),
         );
         cloud
+    }
+
+    #[test]
+    fn a_full_cloud_answers_507_to_a_new_thing_and_201_after_a_deletion_makes_room() {
+        let mut cloud = Cloud::default();
+        for i in 0..thingsim_fleet::cloud::MAX_THINGS {
+            cloud.create_thing(&ThingName::new(&format!("t{i}")).unwrap());
+        }
+        let (status, body) = call(
+            &mut cloud,
+            "POST",
+            "/api/v1/things",
+            json!({"thingName": "new"}),
+        );
+        assert_eq!(status, 507, "{body}");
+        assert_eq!(
+            call(
+                &mut cloud,
+                "POST",
+                "/api/v1/things",
+                json!({"thingName": "t1"})
+            )
+            .0,
+            409,
+            "a known one is still a conflict"
+        );
+        cloud.delete_thing(&ThingName::new("t1").unwrap());
+        assert_eq!(
+            call(
+                &mut cloud,
+                "POST",
+                "/api/v1/things",
+                json!({"thingName": "new"})
+            )
+            .0,
+            201
+        );
     }
 
     #[test]

@@ -228,6 +228,10 @@ fn to_json(body: &impl Serialize) -> Value {
     serde_json::to_value(body).unwrap_or(Value::Null)
 }
 
+/// Things the cloud keeps: past this a new thing is refused (by the API, a report, a group),
+/// so a stranger inventing names cannot grow it without end.
+pub const MAX_THINGS: usize = 50_000;
+
 /// Remembered tokens of our own desired updates, to ignore their echo on `shadow/update`.
 const OWN_TOKENS: usize = 1024;
 
@@ -308,6 +312,12 @@ impl Cloud {
                         .is_some_and(|t| self.own_tokens.contains(t))
                 {
                     return; // our own desired update, echoed back
+                }
+                if !self.has_room_for(&thing) {
+                    return self.refuse(
+                        &message.topic,
+                        format!("a new thing, and the cloud holds {MAX_THINGS} already"),
+                    );
                 }
                 // A thing is registered by its first accepted report, not by a refused one.
                 let mut shadow = self.shadows.get(&thing).cloned().unwrap_or_default();
@@ -578,6 +588,12 @@ impl Cloud {
     /// Adds `thing` to `group` (registering the thing when it is new). Every CONTINUOUS job
     /// that targets the group reaches it.
     pub fn add_to_group(&mut self, now: Millis, group: &str, thing: &ThingName) -> Result<()> {
+        if !self.has_room_for(thing) {
+            return Err(crate::Error::Malformed {
+                document: "thing",
+                reason: format!("the cloud holds {MAX_THINGS} things already"),
+            });
+        }
         let members = self.group_mut(group)?;
         if !members.insert(thing.clone()) {
             return Ok(());
@@ -708,10 +724,15 @@ impl Cloud {
             .is_some_and(|s| !s.delta().is_empty())
     }
 
+    /// Whether `thing` is known or there is room for it ([`MAX_THINGS`]).
+    pub fn has_room_for(&self, thing: &ThingName) -> bool {
+        self.shadows.contains_key(thing) || self.shadows.len() < MAX_THINGS
+    }
+
     /// Registers a thing (a device that reports is registered on its first report); false
-    /// when it already existed.
+    /// when it already existed or there is no room for another ([`Cloud::has_room_for`]).
     pub fn create_thing(&mut self, thing: &ThingName) -> bool {
-        if self.shadows.contains_key(thing) {
+        if self.shadows.contains_key(thing) || !self.has_room_for(thing) {
             return false;
         }
         self.shadows.insert(thing.clone(), Shadow::default());

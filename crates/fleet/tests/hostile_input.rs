@@ -162,3 +162,32 @@ fn what_a_stranger_leaves_or_garbles_registers_nothing_and_reaches_no_log_raw() 
     cloud.handle_message(now, &retained);
     assert!(cloud.has_thing(&ThingName::new("ghost").unwrap()));
 }
+
+#[test]
+fn past_the_cap_a_new_thing_is_refused_on_every_path_and_known_ones_go_on() {
+    use thingsim_fleet::cloud::MAX_THINGS;
+    let mut cloud = Cloud::default();
+    let now = Millis(1_748_390_400_000);
+    for i in 0..MAX_THINGS {
+        assert!(cloud.create_thing(&ThingName::new(&format!("t{i}")).unwrap()));
+    }
+    let stranger = ThingName::new("one-too-many").unwrap();
+    assert!(!cloud.has_room_for(&stranger));
+    assert!(!cloud.create_thing(&stranger));
+    cloud.create_group("g").unwrap();
+    assert!(cloud.add_to_group(now, "g", &stranger).is_err());
+    refusals(&mut cloud);
+    let report = |thing: &str| {
+        Message::new(
+            format!("$emqx/things/{thing}/shadow/update"),
+            br#"{"state":{"reported":{"on":true}}}"#.to_vec(),
+            Qos::AtLeastOnce,
+        )
+    };
+    cloud.handle_message(now, &report("one-too-many"));
+    assert!(refusals(&mut cloud).iter().any(|r| r.contains("holds")));
+    assert!(!cloud.has_thing(&stranger));
+    cloud.handle_message(now, &report("t7"));
+    assert_eq!(cloud.shadow(&ThingName::new("t7").unwrap()).version, 1);
+    assert_eq!(cloud.things().count(), MAX_THINGS);
+}
