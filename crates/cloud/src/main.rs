@@ -210,8 +210,10 @@ fn main() -> anyhow::Result<()> {
     // the connection is retried with backoff.
     let mut backoff = Backoff::new(500, 10_000, u64::from(std::process::id()));
     let mut lost: Option<Millis> = None; // when to try again
+    let mut last_http: Option<std::time::Instant> = None;
     while !stop.load(Ordering::SeqCst) {
         while let Ok(job) = front.jobs.try_recv() {
+            last_http = Some(std::time::Instant::now());
             let answer = serve(job.request, &mut cloud, &mut store, &config, seed);
             // Out before the next request: undoing a failed one must not undo this one's.
             deadline = flush(&mut cloud, &mut client, &mut lost, &mut backoff);
@@ -235,10 +237,17 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        let event = if lost.is_none() {
-            client.next_event(Duration::from_millis(20))
+        // The socket read is also how long a new HTTP request may wait: short while requests
+        // are coming (a page loading, a script), longer when all is quiet.
+        let wait = if last_http.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+            Duration::from_millis(2)
         } else {
-            std::thread::sleep(Duration::from_millis(20));
+            Duration::from_millis(20)
+        };
+        let event = if lost.is_none() {
+            client.next_event(wait)
+        } else {
+            std::thread::sleep(wait);
             Ok(None)
         };
         match event {
