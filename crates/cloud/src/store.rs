@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use rusqlite::{Connection, params};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use thingsim_fleet::ThingName;
 
 use thingsim_fleet::cloud::{Cloud, CloudParts, CloudSnapshot};
@@ -39,16 +39,17 @@ pub struct Store {
     stored: Option<Index>,
 }
 
-/// A row's fingerprint: something that changes whenever the row does. Shadows carry a
-/// version that every update bumps; executions a status and a time (and job executions a
-/// version); jobs and groups are few, so their whole JSON is kept.
+/// What the database holds, row by row, kept beside it so that a save compares in memory and
+/// writes only what differs. Shadows carry a version that every update bumps, executions a
+/// status and a time (job executions also a version), so a small print of each stands for the
+/// row; jobs and groups have no such thing and are few, so they are kept whole.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Index {
     shadows: BTreeMap<ThingName, (u64, u64)>,
     commands: BTreeMap<String, (CommandStatus, u64)>,
-    jobs: BTreeMap<String, String>,
+    jobs: BTreeMap<String, Job>,
     executions: BTreeMap<(String, String), ExecutionPrint>,
-    groups: BTreeMap<String, String>,
+    groups: BTreeMap<String, BTreeSet<ThingName>>,
     counters: [u64; 3],
 }
 
@@ -77,53 +78,21 @@ fn execution_print(t: &Tracked) -> ExecutionPrint {
     )
 }
 
-/// The keys of `before` that `now` no longer has: rows to delete.
-fn gone<'a, K: Ord, A, B>(
-    before: &'a BTreeMap<K, A>,
-    now: &'a BTreeMap<K, B>,
-) -> impl Iterator<Item = &'a K> {
-    before.keys().filter(|k| !now.contains_key(*k))
+/// The keys of `index` that `present` no longer has: rows to delete. Only looked for when the
+/// index holds more rows than were just seen.
+fn gone<K: Ord + Clone, P>(
+    index: &BTreeMap<K, P>,
+    seen: usize,
+    present: impl Fn(&K) -> bool,
+) -> Vec<K> {
+    if index.len() <= seen {
+        return Vec::new();
+    }
+    index.keys().filter(|k| !present(k)).cloned().collect()
 }
 
 fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
     Ok(serde_json::to_string(value)?)
-}
-
-impl Index {
-    fn of(parts: CloudParts<'_>) -> anyhow::Result<Self> {
-        Ok(Self {
-            shadows: parts
-                .shadows
-                .iter()
-                .map(|(t, s)| (t.clone(), shadow_print(s)))
-                .collect(),
-            commands: parts
-                .commands
-                .executions()
-                .map(|e| (e.execution_id.clone(), command_print(e)))
-                .collect(),
-            jobs: parts
-                .jobs
-                .jobs()
-                .map(|j| Ok((j.job_id.clone(), json(j)?)))
-                .collect::<anyhow::Result<_>>()?,
-            executions: parts
-                .jobs
-                .tracked()
-                .map(|t| (execution_key(t), execution_print(t)))
-                .collect(),
-            groups: parts
-                .groups
-                .iter()
-                .map(|(g, m)| Ok((g.clone(), json(m)?)))
-                .collect::<anyhow::Result<_>>()?,
-            counters: [
-                parts.commands.next_id(),
-                parts.jobs.next_job(),
-                parts.next_token,
-            ],
-        })
-    }
 }
 
 impl Store {
@@ -146,8 +115,11 @@ impl Store {
     /// What was saved last; an empty state for a new folder.
     pub fn load(&mut self) -> anyhow::Result<CloudSnapshot> {
         let snapshot = self.read()?;
+        // The database holds exactly this: the next save compares against it.
         let cloud = Cloud::restore(snapshot);
-        self.stored = Some(Index::of(cloud.parts())?);
+        let mut index = Index::default();
+        self.write(cloud.parts(), &mut index, Tables::Known)?;
+        self.stored = Some(index);
         Ok(cloud.snapshot())
     }
 
@@ -277,108 +249,164 @@ impl Store {
         }
     }
 
-    /// Stores the cloud's state, atomically: only the rows whose fingerprint changed since
-    /// the last load or save (one report writes one shadow row, however many things there
-    /// are). On error nothing is written and the next save tries again.
+    /// Stores the cloud's state, atomically: only the rows that differ from what the database
+    /// holds (one report writes one shadow row, however many things there are). On error
+    /// nothing is written, and the next save writes everything.
     pub fn save(&mut self, cloud: &Cloud) -> anyhow::Result<()> {
-        let parts = cloud.parts();
-        let now = Index::of(parts)?;
-        let fresh = self.stored.is_none();
-        let before = self.stored.take().unwrap_or_default();
-        let result = self.write(parts, &before, &now, fresh);
-        // Kept as it was when the write failed: the database did not change.
-        self.stored = Some(if result.is_ok() { now } else { before });
-        result
+        let (mut index, tables) = match self.stored.take() {
+            Some(index) => (index, Tables::Indexed),
+            // Never loaded, or the last save failed: what is in the tables is unknown.
+            None => (Index::default(), Tables::Unknown),
+        };
+        self.write(cloud.parts(), &mut index, tables)?;
+        self.stored = Some(index);
+        Ok(())
     }
 
+    /// Brings the tables in line with `parts`, row by row against `index`, which it updates
+    /// to match; commits unless the tables are `Known` to hold `parts` already (a load).
     fn write(
         &mut self,
         parts: CloudParts<'_>,
-        before: &Index,
-        now: &Index,
-        fresh: bool,
+        index: &mut Index,
+        tables: Tables,
     ) -> anyhow::Result<()> {
+        let known = tables == Tables::Known;
         let tx = self.conn.transaction()?;
-        if fresh {
-            // Never loaded: what is in the tables is unknown, so start from nothing.
+        if tables == Tables::Unknown {
             tx.execute_batch("DELETE FROM shadows; DELETE FROM command_executions; DELETE FROM jobs; DELETE FROM job_executions; DELETE FROM thing_groups;")?;
         }
         // Upserts keep a row's rowid, and so the jobs' creation order.
-        for (name, members) in &now.groups {
-            if before.groups.get(name) != Some(members) {
-                tx.execute(
-                    "INSERT INTO thing_groups (name, members) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET members = ?2",
-                    params![name, members],
-                )?;
+        for (name, members) in parts.groups {
+            if index.groups.get(name) != Some(members) {
+                if !known {
+                    tx.execute(
+                        "INSERT INTO thing_groups (name, members) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET members = ?2",
+                        params![name, json(members)?],
+                    )?;
+                }
+                index.groups.insert(name.clone(), members.clone());
             }
         }
-        for name in gone(&before.groups, &now.groups) {
-            tx.execute("DELETE FROM thing_groups WHERE name = ?1", [name])?;
+        for name in gone(&index.groups, parts.groups.len(), |n| {
+            parts.groups.contains_key(n)
+        }) {
+            tx.execute("DELETE FROM thing_groups WHERE name = ?1", [&name])?;
+            index.groups.remove(&name);
         }
         for (thing, shadow) in parts.shadows {
-            if before.shadows.get(thing) != now.shadows.get(thing) {
-                tx.execute(
-                    "INSERT INTO shadows (thing, version, doc) VALUES (?1, ?2, ?3) ON CONFLICT(thing) DO UPDATE SET version = ?2, doc = ?3",
-                    params![thing.as_str(), shadow.version as i64, json(shadow)?],
-                )?;
+            let print = shadow_print(shadow);
+            if index.shadows.get(thing) != Some(&print) {
+                if !known {
+                    tx.execute(
+                        "INSERT INTO shadows (thing, version, doc) VALUES (?1, ?2, ?3) ON CONFLICT(thing) DO UPDATE SET version = ?2, doc = ?3",
+                        params![thing.as_str(), shadow.version as i64, json(shadow)?],
+                    )?;
+                }
+                index.shadows.insert(thing.clone(), print);
             }
         }
-        for thing in gone(&before.shadows, &now.shadows) {
+        for thing in gone(&index.shadows, parts.shadows.len(), |t| {
+            parts.shadows.contains_key(t)
+        }) {
             tx.execute("DELETE FROM shadows WHERE thing = ?1", [thing.as_str()])?;
+            index.shadows.remove(&thing);
         }
+        let mut seen = 0;
         for e in parts.commands.executions() {
-            if before.commands.get(&e.execution_id) != now.commands.get(&e.execution_id) {
-                tx.execute(
-                    "INSERT INTO command_executions (id, thing, status, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE SET thing = ?2, status = ?3, doc = ?4",
-                    params![e.execution_id, e.thing_name, format!("{:?}", e.status), json(e)?],
-                )?;
+            seen += 1;
+            let print = command_print(e);
+            if index.commands.get(&e.execution_id) != Some(&print) {
+                if !known {
+                    tx.execute(
+                        "INSERT INTO command_executions (id, thing, status, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE SET thing = ?2, status = ?3, doc = ?4",
+                        params![e.execution_id, e.thing_name, format!("{:?}", e.status), json(e)?],
+                    )?;
+                }
+                index.commands.insert(e.execution_id.clone(), print);
             }
         }
-        for id in gone(&before.commands, &now.commands) {
-            tx.execute("DELETE FROM command_executions WHERE id = ?1", [id])?;
+        for id in gone(&index.commands, seen, |id| parts.commands.get(id).is_some()) {
+            tx.execute("DELETE FROM command_executions WHERE id = ?1", [&id])?;
+            index.commands.remove(&id);
         }
         // In creation order: a new job's rowid is its place in the list.
+        let mut seen = 0;
         for job in parts.jobs.jobs() {
-            let (id, doc) = (&job.job_id, now.jobs.get(&job.job_id));
-            if let Some(doc) = doc.filter(|d| before.jobs.get(id) != Some(*d)) {
-                tx.execute(
-                    "INSERT INTO jobs (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET doc = ?2",
-                    params![id, doc],
-                )?;
+            seen += 1;
+            if index.jobs.get(&job.job_id) != Some(job) {
+                if !known {
+                    tx.execute(
+                        "INSERT INTO jobs (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET doc = ?2",
+                        params![job.job_id, json(job)?],
+                    )?;
+                }
+                index.jobs.insert(job.job_id.clone(), job.clone());
             }
         }
-        for id in gone(&before.jobs, &now.jobs) {
-            tx.execute("DELETE FROM jobs WHERE id = ?1", [id])?;
+        for id in gone(&index.jobs, seen, |id| parts.jobs.job(id).is_some()) {
+            tx.execute("DELETE FROM jobs WHERE id = ?1", [&id])?;
+            index.jobs.remove(&id);
         }
+        let mut seen = 0;
         for t in parts.jobs.tracked() {
-            let key = execution_key(t);
-            if before.executions.get(&key) != now.executions.get(&key) {
-                tx.execute(
-                    "INSERT INTO job_executions (thing, job_id, status, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(thing, job_id) DO UPDATE SET status = ?3, doc = ?4",
-                    params![key.0, key.1, format!("{:?}", t.execution.status), json(t)?],
-                )?;
+            seen += 1;
+            let (key, print) = (execution_key(t), execution_print(t));
+            if index.executions.get(&key) != Some(&print) {
+                if !known {
+                    tx.execute(
+                        "INSERT INTO job_executions (thing, job_id, status, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(thing, job_id) DO UPDATE SET status = ?3, doc = ?4",
+                        params![key.0, key.1, format!("{:?}", t.execution.status), json(t)?],
+                    )?;
+                }
+                index.executions.insert(key, print);
             }
         }
-        for (thing, job_id) in gone(&before.executions, &now.executions) {
+        let present = |(thing, job_id): &(String, String)| {
+            ThingName::new(thing).is_ok_and(|t| parts.jobs.execution(&t, job_id).is_some())
+        };
+        for key in gone(&index.executions, seen, present) {
             tx.execute(
                 "DELETE FROM job_executions WHERE thing = ?1 AND job_id = ?2",
-                params![thing, job_id],
+                params![key.0, key.1],
             )?;
+            index.executions.remove(&key);
         }
+        let counters = [
+            parts.commands.next_id(),
+            parts.jobs.next_job(),
+            parts.next_token,
+        ];
         for (i, key) in ["next_command", "next_job", "next_token"]
             .into_iter()
             .enumerate()
         {
-            if fresh || before.counters[i] != now.counters[i] {
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
-                    params![key, now.counters[i] as i64],
-                )?;
+            if tables == Tables::Unknown || index.counters[i] != counters[i] {
+                if !known {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                        params![key, counters[i] as i64],
+                    )?;
+                }
+                index.counters[i] = counters[i];
             }
         }
-        tx.commit()?;
+        if !known {
+            tx.commit()?;
+        }
         Ok(())
     }
+}
+
+/// What the tables hold when a write starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tables {
+    /// Exactly what is being written (a load): only the index is built.
+    Known,
+    /// What the index says.
+    Indexed,
+    /// Unknown: emptied and written whole.
+    Unknown,
 }
 
 #[cfg(test)]
