@@ -299,9 +299,7 @@ async fn run(
         if let Some(events) = &console {
             match fleet.take_watched() {
                 Some(w) => {
-                    let online = fleet
-                        .device(w.thing.as_str())
-                        .is_some_and(|i| fleet.world.nodes[i].online);
+                    let online = fleet.world.nodes[w.idx].online;
                     if last_online != Some(online) {
                         last_online = Some(online);
                         events(status(if online {

@@ -467,6 +467,8 @@ pub struct Fleet {
 pub struct Watched {
     /// Its thing.
     pub thing: ThingName,
+    /// Its place in the world (it stays put while watched: removing it ends the watch).
+    pub idx: usize,
     /// Its events.
     pub events: Vec<DeviceEvent>,
     /// The cloud's news about it.
@@ -699,11 +701,7 @@ impl Fleet {
                 continue;
             }
             let events = self.world.take_events(idx);
-            if let Some(w) = self
-                .watched
-                .as_mut()
-                .filter(|w| w.thing == self.members[i].thing)
-            {
+            if let Some(w) = self.watched.as_mut().filter(|w| w.idx == idx) {
                 w.events.extend(events.iter().cloned());
             }
             for event in events {
@@ -733,16 +731,12 @@ impl Fleet {
         if let Some(w) = self.watched.as_mut() {
             w.cloud
                 .extend(cloud.into_iter().filter(|e| concerns(e, &w.thing)));
-            let idx = self
-                .members
-                .iter()
-                .find(|m| m.thing == w.thing)
-                .map(|m| m.idx);
+            let idx = w.idx;
             w.wire.extend(
                 self.world
                     .take_wire()
                     .into_iter()
-                    .filter(|wire| Some(wire.device) == idx),
+                    .filter(|wire| wire.device == idx),
             );
         }
     }
@@ -847,6 +841,7 @@ impl Fleet {
             .ok_or_else(|| format!("{name} is not in the fleet"))?;
         self.watched = Some(Watched {
             thing: m.thing.clone(),
+            idx: m.idx,
             events: Vec::new(),
             cloud: Vec::new(),
             wire: Vec::new(),
@@ -861,6 +856,7 @@ impl Fleet {
         let w = self.watched.as_mut()?;
         Some(Watched {
             thing: w.thing.clone(),
+            idx: w.idx,
             events: std::mem::take(&mut w.events),
             cloud: std::mem::take(&mut w.cloud),
             wire: std::mem::take(&mut w.wire),
