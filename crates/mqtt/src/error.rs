@@ -69,6 +69,15 @@ pub enum Error {
         /// The timeout.
         ms: u64,
     },
+    /// The broker acknowledged a publish of ours with a failure reason (MQTT 5 PUBACK): it
+    /// did not pass it on.
+    #[error("the broker refused the publish to {topic:?}: {reason}")]
+    PublishRefused {
+        /// Its topic.
+        topic: String,
+        /// The broker's reason code.
+        reason: String,
+    },
     /// A publish was changed to fit what the broker allows (its Maximum QoS or Retain
     /// Available); said once per connection.
     #[error("{0}")]

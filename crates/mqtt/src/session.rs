@@ -285,9 +285,11 @@ pub struct Session {
     queue: VecDeque<Message>,
     /// Topic and payload bytes in `queue`.
     queued_bytes: usize,
-    /// Packet ids of our QoS 1/2 publishes not yet acknowledged (the broker's Receive Maximum
+    /// Packet ids (and topics) of our QoS 1/2 publishes not yet acknowledged (the broker's Receive Maximum
     /// bounds how many).
-    inflight: Vec<u16>,
+    inflight: Vec<(u16, String)>,
+    /// The last one acknowledged, until its PUBACK has been read.
+    released: Option<(u16, String)>,
     /// Packet ids of QoS 1 publishes received and not yet acknowledged (manual_ack).
     unacked: Vec<u16>,
     /// Publishes sent on a lost connection and never acknowledged, with their packet ids (kept
@@ -351,6 +353,7 @@ impl Session {
             queue: VecDeque::new(),
             queued_bytes: 0,
             inflight: Vec::new(),
+            released: None,
             unacked: Vec::new(),
             resend: VecDeque::new(),
             limits: ServerLimits::default(),
@@ -903,7 +906,7 @@ impl Session {
             let Some(id) = id else { continue };
             let _ = self.conn.erase_stored_publish(id);
             let _ = self.conn.register_packet_id(id);
-            self.inflight.retain(|&i| i != id);
+            self.inflight.retain(|(i, _)| *i != id);
             self.resend.push_back((id, message));
         }
     }
@@ -1009,7 +1012,8 @@ impl Session {
                 },
                 _ => {
                     if let Some(id) = packet_id {
-                        self.inflight.push(id);
+                        // With its topic: a refusing PUBACK says which publish it refused.
+                        self.inflight.push((id, message.topic));
                     }
                     let events = self.conn.send(packet);
                     self.absorb(now, events);
@@ -1160,7 +1164,13 @@ impl Session {
                 CoreEvent::NotifyPacketReceived(packet) => self.on_packet(now, packet),
                 // A QoS 1/2 publish of ours is done (acknowledged, or dropped by the codec as
                 // too large for the broker on resend): its slot in the Receive Maximum is free.
-                CoreEvent::NotifyPacketIdReleased(id) => self.inflight.retain(|&i| i != id),
+                CoreEvent::NotifyPacketIdReleased(id) => {
+                    // The codec releases the id before it hands over the PUBACK: its topic is
+                    // kept a moment longer, for a PUBACK that refused it.
+                    if let Some(at) = self.inflight.iter().position(|(i, _)| *i == id) {
+                        self.released = Some(self.inflight.swap_remove(at));
+                    }
+                }
                 CoreEvent::RequestTimerReset { kind, duration_ms } => {
                     self.timers.retain(|&(k, _)| k != kind);
                     self.timers.push((kind, now + duration_ms));
@@ -1195,7 +1205,7 @@ impl Session {
                 self.on_connected(now, p.session_present(), ServerLimits::default());
             }
             Packet::V3_1_1Connack(p) => {
-                self.fail(Error::ConnectRefused(p.return_code().to_string()))
+                self.fail(Error::ConnectRefused(refusal(&p.return_code().to_string())))
             }
             Packet::V5_0Connack(p)
                 if p.reason_code() == mqtt::result_code::ConnectReasonCode::Success =>
@@ -1203,7 +1213,9 @@ impl Session {
                 let limits = ServerLimits::from_properties(p.props());
                 self.on_connected(now, p.session_present(), limits);
             }
-            Packet::V5_0Connack(p) => self.fail(Error::ConnectRefused(p.reason_code().to_string())),
+            Packet::V5_0Connack(p) => {
+                self.fail(Error::ConnectRefused(refusal(&p.reason_code().to_string())))
+            }
             Packet::V3_1_1Suback(p) => {
                 let results = p
                     .return_codes()
@@ -1268,9 +1280,26 @@ impl Session {
             Packet::V3_1_1Puback(p) => self.outputs.push_back(Output::Event(Event::Acknowledged {
                 packet_id: p.packet_id(),
             })),
-            Packet::V5_0Puback(p) => self.outputs.push_back(Output::Event(Event::Acknowledged {
-                packet_id: p.packet_id(),
-            })),
+            Packet::V5_0Puback(p) => {
+                // A broker that refuses a publish (not authorized, quota) still acknowledges
+                // it, with a reason code: the layer above hears why, not only "acknowledged".
+                if let Some(reason) = p.reason_code().filter(|r| r.is_failure()) {
+                    let topic = self
+                        .inflight
+                        .iter()
+                        .chain(&self.released)
+                        .find(|(i, _)| *i == p.packet_id())
+                        .map_or_else(String::new, |(_, t)| t.clone());
+                    self.outputs
+                        .push_back(Output::Event(Event::Error(Error::PublishRefused {
+                            topic,
+                            reason: reason.to_string(),
+                        })));
+                }
+                self.outputs.push_back(Output::Event(Event::Acknowledged {
+                    packet_id: p.packet_id(),
+                }));
+            }
             Packet::V5_0Disconnect(p) => {
                 let reason = p
                     .reason_code()
@@ -1281,6 +1310,25 @@ impl Session {
             _ => {}
         }
     }
+}
+
+/// A CONNACK refusal in words (`NotAuthorized` → `not authorized`), with what to do about the
+/// ones a user can mend: a broker that authenticates wants a user it knows.
+fn refusal(code: &str) -> String {
+    let mut words = String::with_capacity(code.len() + 8);
+    for c in code.chars() {
+        if c.is_ascii_uppercase() && !words.is_empty() {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    if matches!(
+        code,
+        "NotAuthorized" | "BadUserNameOrPassword" | "BadAuthenticationMethod"
+    ) {
+        words.push_str(" (this broker wants a user name and password it knows)");
+    }
+    words
 }
 
 /// Decodes the remaining length at `bytes[1..]`: `Some((value, header_len))`, `None` while
@@ -2360,7 +2408,7 @@ mod tests {
         let (_, ev, close, _) = drain(&mut s);
         assert!(close);
         assert!(
-            matches!(&ev[..], [Event::Error(Error::ConnectRefused(why))] if why.contains("NotAuthorized")),
+            matches!(&ev[..], [Event::Error(Error::ConnectRefused(why))] if why.starts_with("not authorized (this broker wants a user name")),
             "{ev:?}"
         );
         assert_ne!(s.state(), State::Connected);
@@ -2455,6 +2503,36 @@ mod tests {
         s.handle_input(Millis(3), &puback_for(&tx[0]));
         let (_, ev, _, _) = drain(&mut s);
         assert!(matches!(&ev[..], [Event::Acknowledged { .. }]), "{ev:?}");
+    }
+
+    #[test]
+    fn a_puback_that_refuses_names_the_topic_and_the_reason() {
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new(
+                "$emqx/things/b/shadow/update",
+                "x",
+                Qos::AtLeastOnce,
+            )),
+        );
+        let (tx, _, _, _) = drain(&mut s);
+        // v5 PUBACK with reason 0x87 (Not authorized), as an ACL-checking broker sends it.
+        let mut refusal = puback_for(&tx[0]);
+        refusal[1] = 0x03;
+        refusal.push(0x87);
+        s.handle_input(Millis(3), &refusal);
+        let (_, ev, _, _) = drain(&mut s);
+        match &ev[..] {
+            [
+                Event::Error(Error::PublishRefused { topic, reason }),
+                Event::Acknowledged { .. },
+            ] => {
+                assert_eq!(topic, "$emqx/things/b/shadow/update");
+                assert!(reason.to_lowercase().contains("authorized"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
