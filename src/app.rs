@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use thingsim_console::config::{ConnectForm, FieldErrors, Mode, UrlConfig};
 use thingsim_console::panels::{Console, Feed};
 use thingsim_fleet::ThingName;
+use thingsim_fleet::api::CredentialsAnswer;
 use thingsim_fleet::cloud::{CloudEvent, Operation};
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, UserCommand};
 use thingsim_fleet::model::{DeviceModel, Template};
@@ -309,12 +310,78 @@ pub fn DeviceConsole(
             (None, None) => sandbox::spawn(config.thing, model, options, on_event.clone()),
             (Some(broker), None) => {
                 let device = Device::new(epoch, config.thing, model, options);
-                let link = MqttLink {
+                let mut link = MqttLink {
                     options: config.options,
                     api: api.is_some(),
                 };
-                let stack = DeviceStack::mqtt(now, epoch, Some(device), link, seed);
-                client::spawn(stack, Some(broker), api, on_event.clone())
+                // Local mode on the demo's broker: no anonymous clients there, so the thing's
+                // own broker user comes from thingsim-cloud first (unless the form names one).
+                let cloud = config.cloud_api.clone().zip(
+                    config
+                        .cloud_auth
+                        .as_deref()
+                        .and_then(|c| http::basic_auth(c).ok()),
+                );
+                let Some((base, auth)) = cloud
+                    .filter(|_| current.mode == Mode::Local && link.options.username.is_none())
+                else {
+                    let stack = DeviceStack::mqtt(now, epoch, Some(device), link, seed);
+                    client.set_value(Some(client::spawn(
+                        stack,
+                        Some(broker),
+                        api,
+                        on_event.clone(),
+                    )));
+                    return;
+                };
+                status.set(Some(Status::Connecting));
+                let on_event = on_event.clone();
+                timers::spawn(async move {
+                    let thing = device.thing().to_string();
+                    let answer =
+                        http::broker_credentials(&base, &auth, &thing, &link.options.client_id)
+                            .await;
+                    let note = match answer {
+                        CredentialsAnswer::Issued(c) => {
+                            let note = format!(
+                                "broker user {} with a fresh password from thingsim-cloud (kept in memory only)",
+                                c.username
+                            );
+                            link.options.username = Some(c.username);
+                            link.options.password = Some(c.password);
+                            note
+                        }
+                        CredentialsAnswer::NotManaged => "thingsim-cloud does not manage this broker's users: connecting without a user".to_owned(),
+                        CredentialsAnswer::Failed(why) => {
+                            notice.try_set(Some(format!("broker credentials for {thing}: {why}")));
+                            status.try_set(Some(Status::Offline));
+                            return;
+                        }
+                    };
+                    log.push(
+                        clock::epoch().0,
+                        Direction::Note,
+                        "credentials".into(),
+                        0,
+                        note.as_bytes(),
+                    );
+                    // The console may have closed, or another Connect started, meanwhile.
+                    if running
+                        .try_with_untracked(|r| r.as_ref().map(|r| r.thing.to_string()))
+                        .flatten()
+                        .as_deref()
+                        != Some(thing.as_str())
+                    {
+                        return;
+                    }
+                    let stack =
+                        DeviceStack::mqtt(clock::now(), clock::epoch(), Some(device), link, seed);
+                    let handle = client::spawn(stack, Some(broker), api, on_event);
+                    if client.try_set_value(Some(handle.clone())).is_some() {
+                        handle.stop();
+                    }
+                });
+                return;
             }
         };
         client.set_value(Some(handle));

@@ -79,10 +79,12 @@ export class DevicePage {
     return this.byTestId(id).inputValue();
   }
 
-  async fill({ broker, clientId, thing }) {
+  async fill({ broker, clientId, thing, username, password }) {
     if (broker !== undefined) await this.byTestId('broker-url').fill(broker);
     if (clientId !== undefined) await this.byTestId('client-id').fill(clientId);
     if (thing !== undefined) await this.byTestId('thing-name').fill(thing);
+    if (username !== undefined) await this.byTestId('username').fill(username);
+    if (password !== undefined) await this.byTestId('password').fill(password);
   }
 
   async connect() {

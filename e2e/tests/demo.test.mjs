@@ -58,6 +58,21 @@ async function newLocalPage(thing, extra = '', context = null) {
 
 const api = (page, method, path, body) => cloudApi(page, { url: API_URL, key: API_KEY }, method, path, body);
 
+// The demo's broker takes no anonymous client. A thing's own user, from thingsim-cloud, as a
+// user would get it for a device of theirs (username and password to type into the form).
+async function brokerUser(page, thing) {
+  const r = await api(page, 'POST', `/api/v1/things/${thing}/credentials`, { clientId: `dev-${thing}` });
+  assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.body));
+  return r.body.credentials;
+}
+
+// The cloud's own broker user (scripts/broker made its password), for peers that play the
+// cloud's side: a delta, a flood on shadow/update.
+function cloudUser() {
+  const dir = DEMO_RUN_DIR ?? `${REPO}.run/demo`;
+  return { username: 'thingsim-cloud', password: readFileSync(`${dir}/broker-cloud.secret`, 'utf8').trim() };
+}
+
 test('a newcomer: the sandbox runs by itself; desired state, a command and a job in the first minute', async () => {
   const started = Date.now();
   const { device, errors, ctx } = await newDevicePage();
@@ -139,11 +154,19 @@ test('a thing name with a wildcard and a non-WebSocket URL are refused beside th
 test('any-broker mode: the page connects to the broker and shows a delta another client sent', async () => {
   const thing = `e2e-thermostat-${Date.now()}`;
   const { device, errors, ctx } = await newDevicePage('?mode=broker');
+  // Without a user the demo's broker refuses the page, and the page says why.
   await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing });
+  await device.connect();
+  await device.waitForText('conn-status', /refused the connection: .*(not authori[sz]ed|bad user name or password)/i, 15_000);
+  await device.screenshot('broker-refused-anonymous');
+  await device.connect(); // Disconnect
+  await device.waitForStatus('offline');
+  await device.fill({ ...(await brokerUser(device.page, thing)) });
   await device.connect();
   await device.waitForStatus('connected');
   const delta = '{"version":2,"timestamp":1748390400,"state":{"targetTemperature":24}}';
-  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-q', '1',
+  const cloud = cloudUser();
+  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-q', '1', '-u', cloud.username, '-P', cloud.password,
     '-t', `$emqx/things/${thing}/shadow/update/delta`, '-m', delta]);
   await device.page.waitForFunction(
     () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '24', null, { timeout: 10_000 });
@@ -325,8 +348,10 @@ test('any-broker mode with the API fields: a change made while the device was aw
   const { device, errors, ctx } = await newDevicePage('?mode=broker&connect=0');
   await device.byTestId('api-hint').waitFor();
   // Registered as Fleets has it: by the operator, before the device first connects.
-  assert.equal((await api(device.page, 'POST', '/api/v1/things', { thingName: thing })).status, 201);
-  await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing });
+  const registered = await api(device.page, 'POST', '/api/v1/things', { thingName: thing, clientId: `dev-${thing}` });
+  assert.equal(registered.status, 201);
+  // Registering gave the thing its broker user, shown once.
+  await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing, ...registered.body.credentials });
   await device.byTestId('persistent').uncheck();
   await device.byTestId('cloud-api').fill(API_URL);
   await device.byTestId('api-key').fill(KEY);
@@ -367,7 +392,7 @@ test('any-broker mode with the API fields: a change made while the device was aw
 test('100,000 messages: the log keeps the newest 100,000 and the page stays responsive', async () => {
   const thing = `e2e-flood-${Date.now()}`;
   const { device, errors, ctx } = await newDevicePage('?mode=broker');
-  await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing });
+  await device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing, ...(await brokerUser(device.page, thing)) });
   await device.connect();
   await device.waitForStatus('connected');
   // 125,000 QoS 0 messages on a topic the device subscribes to (the cloud's desired documents,
@@ -375,7 +400,7 @@ test('100,000 messages: the log keeps the newest 100,000 and the page stays resp
   // the page under 100,000 lines, not the broker's queue limits (QoS 0 may be dropped for a
   // slow subscriber; 25 % spare keeps the cap reachable on a busy machine).
   const t0 = Date.now();
-  const peer = await mqtt.connectAsync(`mqtt://127.0.0.1:${MQTT_PORT}`, { clientId: `flood-${thing}` });
+  const peer = await mqtt.connectAsync(`mqtt://127.0.0.1:${MQTT_PORT}`, { clientId: `flood-${thing}`, ...cloudUser() });
   for (let batch = 0; batch < 125; batch++) {
     for (let i = 0; i < 1000; i++) {
       peer.publish(`$emqx/things/${thing}/shadow/update`, `{"n":${batch * 1000 + i}}`, { qos: 0 });

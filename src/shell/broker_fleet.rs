@@ -57,6 +57,11 @@ pub fn spawn(
     Ok(handle)
 }
 
+/// The client id a fleet device connects with (and its broker user is bound to).
+fn client_id(thing: &str) -> String {
+    format!("dev-{thing}")
+}
+
 /// One management call in the background; its answer comes back as `done(result)`.
 fn call(
     api: &Api,
@@ -174,8 +179,10 @@ async fn run(
                     && let Some(i) = waiting.pop_front()
                 {
                     last_connect = now.0;
-                    let body = json!({ "thingName": members[i].view.thing });
+                    let thing = members[i].view.thing.clone();
+                    let body = json!({ "thingName": thing });
                     let tx = tx.clone();
+                    let api = target.api.clone();
                     call(
                         &target.api,
                         Method::Post,
@@ -183,7 +190,28 @@ async fn run(
                         Some(body),
                         move |r| {
                             if let Ok((200, _)) = r {
-                                let _ = tx.unbounded_send(Input::Connect(i));
+                                // Then its own broker user (the demo's broker takes no
+                                // anonymous clients), for the client id it connects with.
+                                wasm_bindgen_futures::spawn_local(async move {
+                                    let answer = http::broker_credentials(
+                                        &api.base,
+                                        &api.auth,
+                                        &thing,
+                                        &client_id(&thing),
+                                    )
+                                    .await;
+                                    let _ = tx.unbounded_send(match answer {
+                                        api::CredentialsAnswer::Issued(c) => {
+                                            Input::Connect(i, Some(c))
+                                        }
+                                        api::CredentialsAnswer::NotManaged => {
+                                            Input::Connect(i, None)
+                                        }
+                                        api::CredentialsAnswer::Failed(why) => Input::JobCreated(
+                                            Err(format!("broker credentials for {thing}: {why}")),
+                                        ),
+                                    });
+                                });
                             } else {
                                 let why = match r {
                                     Ok((status, v)) => format!(
@@ -200,7 +228,7 @@ async fn run(
                     );
                 }
             }
-            Input::Connect(i) => {
+            Input::Connect(i, credentials) => {
                 let Some(m) = members.get_mut(i) else {
                     continue;
                 };
@@ -212,8 +240,13 @@ async fn run(
                     continue;
                 };
                 let device = Device::new(now, thing.clone(), model, options);
+                let (username, password) = credentials.map(|c| (c.username, c.password)).unzip();
                 let link = MqttLink {
-                    options: Options::new(format!("dev-{thing}")),
+                    options: Options {
+                        username,
+                        password,
+                        ..Options::new(client_id(thing.as_str()))
+                    },
                     api: true,
                 };
                 let stack =

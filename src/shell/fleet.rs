@@ -67,8 +67,9 @@ pub(crate) enum Input {
     JobFigures(thingsim_fleet::fleet::JobFigures),
     /// A broker fleet's flapping devices drop their connections now.
     Flap,
-    /// A broker fleet's device is registered (in the group): connect it.
-    Connect(usize),
+    /// A broker fleet's device is registered (in the group) and has its broker user, when the
+    /// cloud manages them: connect it.
+    Connect(usize, Option<thingsim_fleet::api::BrokerCredentials>),
     /// The things whose shadow has a delta, as thingsim-cloud lists them.
     Deltas(std::collections::BTreeSet<String>),
     /// Show one device in the full console: its news goes to `events`.
@@ -255,7 +256,7 @@ async fn run(
             | Input::JobCreated(_)
             | Input::JobFigures(_)
             | Input::Flap
-            | Input::Connect(_)
+            | Input::Connect(..)
             | Input::Deltas(_) => {}
             Input::Attach { thing, events } => {
                 last_document = None;

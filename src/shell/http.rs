@@ -132,3 +132,17 @@ pub async fn call_json(
         exchange(base, Some(auth), method, path, body.map(Value::to_string)).await?;
     Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
+
+/// Asks thingsim-cloud at `base` for `thing`'s broker user, to connect as `client_id`.
+pub async fn broker_credentials(
+    base: &str,
+    auth: &str,
+    thing: &str,
+    client_id: &str,
+) -> api::CredentialsAnswer {
+    let (method, path, body) = api::credentials_request(thing, client_id);
+    match call_json(base, auth, method, &path, Some(&body)).await {
+        Ok((status, answer)) => api::credentials_answer(status, &answer),
+        Err(e) => api::CredentialsAnswer::Failed(e),
+    }
+}

@@ -109,11 +109,57 @@ pub fn handle(
                         thingsim_fleet::cloud::MAX_THINGS
                     ),
                 ),
-                Ok(thing) if cloud.create_thing(&thing) => {
-                    (201, json!({ "thingName": thing.as_str() }))
-                }
+                Ok(_) if client_id_error(body.client_id.as_deref()).is_some() => error(
+                    400,
+                    client_id_error(body.client_id.as_deref()).unwrap_or_default(),
+                ),
+                Ok(thing) if cloud.create_thing(&thing) => (
+                    201,
+                    json!({ "thingName": thing.as_str(), "clientId": body.client_id }),
+                ),
                 Ok(thing) => error(409, format!("thing {thing} already exists")),
             }
+        }
+        (_, Route::Credentials(name)) => {
+            // The body may be empty: `{}`, or only a client id.
+            let body: CreateThing = if body.iter().all(u8::is_ascii_whitespace) {
+                CreateThing {
+                    thing_name: String::new(),
+                    client_id: None,
+                }
+            } else {
+                match parse(body) {
+                    Ok(b) => b,
+                    Err(e) => return e,
+                }
+            };
+            if let Some(why) = client_id_error(body.client_id.as_deref()) {
+                return error(400, why);
+            }
+            let thing = match ThingName::new(&name) {
+                Ok(t) => t,
+                Err(e) => return error(400, e.to_string()),
+            };
+            let status = if cloud.things().any(|t| *t == thing) {
+                200
+            } else if !cloud.has_room_for(&thing) {
+                return error(
+                    507,
+                    format!(
+                        "the cloud holds {} things already; delete some first",
+                        thingsim_fleet::cloud::MAX_THINGS
+                    ),
+                );
+            } else {
+                cloud.create_thing(&thing);
+                201
+            };
+            // The credentials themselves come from the broker (thingsim-cloud's main adds them
+            // once this is stored): this function only registers.
+            (
+                status,
+                json!({ "thingName": thing.as_str(), "clientId": body.client_id }),
+            )
         }
         (_, Route::Shadow(name)) => match known(cloud, &name) {
             Ok(thing) => (200, document(&cloud.shadow(&thing))),
@@ -430,6 +476,14 @@ fn document(shadow: &Shadow) -> Value {
         "version": d.version,
         "updatedAt": rfc3339(d.updated_at),
     })
+}
+
+/// Why `client_id` cannot be a broker user's client id, if it cannot: MQTT allows any UTF-8,
+/// but an id a person cannot read or type helps nobody.
+fn client_id_error(client_id: Option<&str>) -> Option<String> {
+    let id = client_id?;
+    (id.is_empty() || id.len() > 128 || id.chars().any(char::is_control))
+        .then(|| "clientId must be 1 to 128 bytes with no control characters".to_owned())
 }
 
 /// Epoch seconds as `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's civil-from-days).

@@ -6,6 +6,7 @@
 //! function; nothing here decides what a message means.
 
 pub mod api;
+pub mod broker_users;
 pub mod http;
 pub mod store;
 pub mod tcp;

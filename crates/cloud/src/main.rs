@@ -16,9 +16,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use thingsim_cloud::api::{self, Answer, ApiConfig};
+use thingsim_cloud::broker_users::BrokerUsers;
 use thingsim_cloud::http;
 use thingsim_cloud::store::Store;
 use thingsim_cloud::tcp::TcpClient;
+use thingsim_fleet::ThingName;
+use thingsim_fleet::api::{Method as ApiMethod, Route as ApiRoute};
 use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
 use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Options, Qos, ServerLimits};
 use tracing::{error, info, warn};
@@ -44,6 +47,11 @@ OPTIONS:
     --data DIR              folder of the SQLite database; state survives restarts
                             [env THINGSIM_DATA, default ./thingsim-data]
     --client-id ID          MQTT client id [default thingsim-cloud]
+    --broker-users dynsec   give each registered thing a broker user of its own, allowed
+                            only its own topics, through mosquitto's dynamic-security plugin
+                            (the cloud's broker user must be the plugin's administrator);
+                            `none` leaves the broker's users alone
+                            [env THINGSIM_BROKER_USERS, default none]
     -h, --help              print this help
 
 The API is described in crates/cloud/src/api.rs and the README.
@@ -56,6 +64,8 @@ struct Config {
     client_id: String,
     api: ApiConfig,
     cors_origins: Vec<String>,
+    /// Whether registered things get broker users (mosquitto's dynamic-security plugin).
+    dynsec: bool,
 }
 
 fn config() -> anyhow::Result<Option<Config>> {
@@ -67,6 +77,7 @@ fn config() -> anyhow::Result<Option<Config>> {
     let mut data = env("THINGSIM_DATA", "thingsim-data");
     let mut client_id = "thingsim-cloud".to_owned();
     let mut cors_origins = Vec::new();
+    let mut users = env("THINGSIM_BROKER_USERS", "none");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -85,6 +96,7 @@ fn config() -> anyhow::Result<Option<Config>> {
             "--cors-origin" => cors_origins.push(value("--cors-origin")?),
             "--client-id" => client_id = value("--client-id")?,
             "--data" => data = value("--data")?,
+            "--broker-users" => users = value("--broker-users")?,
             other => bail!("unknown argument {other:?}; see --help"),
         }
     }
@@ -99,6 +111,11 @@ fn config() -> anyhow::Result<Option<Config>> {
         Some((scheme, _)) => {
             bail!("--broker {broker}: unknown scheme {scheme:?}; use mqtt://HOST:PORT")
         }
+    };
+    let dynsec = match users.as_str() {
+        "dynsec" => true,
+        "none" | "" => false,
+        other => bail!("--broker-users {other:?}: use dynsec or none"),
     };
     let http: SocketAddr = http
         .parse()
@@ -132,6 +149,7 @@ fn config() -> anyhow::Result<Option<Config>> {
             admin_credentials: admin_key,
         },
         cors_origins,
+        dynsec,
     }))
 }
 
@@ -188,6 +206,9 @@ fn main() -> anyhow::Result<()> {
             .filter(|p| !p.is_empty()),
         ..Options::new(config.client_id.clone())
     };
+    let mut users = config
+        .dynsec
+        .then(|| BrokerUsers::new(&config.broker, options.clone()));
     let mut client = TcpClient::connect(&config.broker, options, Duration::from_secs(10))?;
     client.command(Command::Subscribe(Cloud::subscriptions()))?;
     info!(
@@ -214,7 +235,14 @@ fn main() -> anyhow::Result<()> {
     while !stop.load(Ordering::SeqCst) {
         while let Ok(job) = front.jobs.try_recv() {
             last_http = Some(std::time::Instant::now());
-            let answer = serve(job.request, &mut cloud, &mut store, &config, seed);
+            let answer = serve(
+                job.request,
+                &mut cloud,
+                &mut store,
+                users.as_mut(),
+                &config,
+                seed,
+            );
             // Out before the next request: undoing a failed one must not undo this one's.
             deadline = flush(&mut cloud, &mut client, &mut lost, &mut backoff);
             // The client may have gone (timed out): the change stands, it was stored.
@@ -368,6 +396,7 @@ fn serve(
     request: http::Request,
     cloud: &mut Cloud,
     store: &mut Store,
+    users: Option<&mut BrokerUsers>,
     config: &Config,
     seed: u64,
 ) -> Answer {
@@ -386,13 +415,61 @@ fn serve(
         return (status, answer);
     }
     match store.save(cloud) {
-        Ok(()) => (status, answer),
+        Ok(()) => credentials(&request, status, answer, users),
         Err(e) => {
             error!(error = %format!("{e:#}"), "store; the change is undone");
             undo(cloud, store, seed);
             (
                 503,
                 serde_json::json!({ "error": format!("the change could not be stored, so it was not made: {e:#}") }),
+            )
+        }
+    }
+}
+
+/// A thing just registered (`POST /api/v1/things`), or asking for credentials, gets a broker
+/// user when the cloud manages them; the password is in this answer and nowhere else. The
+/// registration is stored already: when the broker does not make the user, the answer says so
+/// (502) and asking again (`POST …/credentials`) finishes it.
+fn credentials(
+    request: &http::Request,
+    status: u16,
+    mut answer: serde_json::Value,
+    users: Option<&mut BrokerUsers>,
+) -> Answer {
+    let asked = match ApiRoute::resolve(&request.method, &request.path) {
+        Ok((ApiMethod::Post, ApiRoute::Things)) => false,
+        Ok((ApiMethod::Post, ApiRoute::Credentials(_))) => true,
+        _ => return (status, answer),
+    };
+    let Some(users) = users else {
+        return if asked {
+            (
+                501,
+                serde_json::json!({ "error": "this cloud does not manage the broker's users (it runs without --broker-users dynsec): connect with the broker's own credentials" }),
+            )
+        } else {
+            (status, answer)
+        };
+    };
+    let Some(thing) = answer["thingName"]
+        .as_str()
+        .and_then(|t| ThingName::new(t).ok())
+    else {
+        return (status, answer);
+    };
+    let client_id = answer["clientId"].as_str().map(str::to_owned);
+    match users.issue(&thing, client_id.as_deref()) {
+        Ok(credentials) => {
+            info!(%thing, client_id = client_id.as_deref().unwrap_or("any"), "broker credentials issued");
+            answer["credentials"] = credentials.to_json();
+            (status, answer)
+        }
+        Err(e) => {
+            error!(%thing, error = %format!("{e:#}"), "broker credentials");
+            (
+                502,
+                serde_json::json!({ "error": format!("{thing} is registered, but the broker did not give it credentials: {e:#}; POST /api/v1/things/{thing}/credentials tries again") }),
             )
         }
     }

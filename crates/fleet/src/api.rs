@@ -6,7 +6,8 @@
 //! | method | path | body | answer |
 //! |---|---|---|---|
 //! | GET | `/api/v1/things` | | `{"data":[{"thingName","version","updatedAt"}]}` |
-//! | POST | `/api/v1/things` | [`CreateThing`] | 201 `{"thingName"}`; 409 exists |
+//! | POST | `/api/v1/things` | [`CreateThing`] | 201 `{"thingName","credentials"?}`; 409 exists |
+//! | POST | `/api/v1/things/{name}/credentials` | [`CreateThing`]'s `clientId` | `{"thingName","credentials":{"username","password","clientId"}}`, registering it if new (201) |
 //! | GET | `/api/v1/things/{name}/shadow` | | shadow document |
 //! | PUT | `/api/v1/things/{name}/shadow/desired` | [`Update`] with `state.desired` | `{"version"}`; 409 conflict |
 //! | POST | `/api/v1/commands` | [`SendCommand`] | 201 execution |
@@ -66,6 +67,9 @@ pub enum Route {
     Things,
     /// `/api/v1/things/{name}/shadow`: GET.
     Shadow(String),
+    /// `/api/v1/things/{name}/credentials`: POST registers the thing if new and gives it a
+    /// fresh broker password.
+    Credentials(String),
     /// `/api/v1/things/{name}/shadow/desired`: PUT.
     Desired(String),
     /// `/api/v1/commands`: POST sends.
@@ -114,6 +118,7 @@ impl Route {
         Some(match segments.as_slice() {
             ["api", "v1", "things"] => Self::Things,
             ["api", "v1", "things", name, "shadow"] => Self::Shadow(own(name)),
+            ["api", "v1", "things", name, "credentials"] => Self::Credentials(own(name)),
             ["api", "v1", "things", name, "shadow", "desired"] => Self::Desired(own(name)),
             ["api", "v1", "commands"] => Self::Commands,
             ["api", "v1", "commands", "executions", id] => Self::Execution(own(id)),
@@ -177,6 +182,7 @@ impl Route {
             | Self::DeviceShadow(_) => &[Method::Get],
             Self::Desired(_) => &[Method::Put],
             Self::Commands
+            | Self::Credentials(_)
             | Self::JobCancel(_)
             | Self::DeviceReported
             | Self::DeviceEvents
@@ -190,6 +196,7 @@ impl Route {
         match self {
             Self::Things => "/api/v1/things".to_owned(),
             Self::Shadow(name) => format!("/api/v1/things/{}/shadow", seg(name)),
+            Self::Credentials(name) => format!("/api/v1/things/{}/credentials", seg(name)),
             Self::Desired(name) => format!("/api/v1/things/{}/shadow/desired", seg(name)),
             Self::Commands => "/api/v1/commands".to_owned(),
             Self::Execution(id) => format!("/api/v1/commands/executions/{}", seg(id)),
@@ -232,8 +239,12 @@ impl Route {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateThing {
-    /// The thing to register.
+    /// The thing to register (taken from the path for `…/credentials`).
+    #[serde(default)]
     pub thing_name: String,
+    /// The one MQTT client id its broker user may connect with; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 /// The default command TTL, in seconds.
@@ -332,6 +343,60 @@ pub struct DeviceEvent {
     /// Anything.
     #[serde(default)]
     pub payload: Value,
+}
+
+/// A thing's broker user, as `POST /api/v1/things/{name}/credentials` gives it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrokerCredentials {
+    /// The broker user (the thing's name).
+    pub username: String,
+    /// Its password: kept in memory only.
+    pub password: String,
+}
+
+impl core::fmt::Debug for BrokerCredentials {
+    // Never the password, not even in a debug log.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "BrokerCredentials({}, ***)", self.username)
+    }
+}
+
+/// What asking for a thing's broker credentials came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialsAnswer {
+    /// A user and a fresh password.
+    Issued(BrokerCredentials),
+    /// The cloud does not manage the broker's users (501): connect as the broker allows.
+    NotManaged,
+    /// Refused or failed, in words.
+    Failed(String),
+}
+
+/// The request for `thing`'s broker credentials, for `client_id` (the one id its user may
+/// connect with): method, path and body.
+pub fn credentials_request(thing: &str, client_id: &str) -> (Method, String, Value) {
+    (
+        Method::Post,
+        Route::Credentials(thing.to_owned()).path(),
+        serde_json::json!({ "clientId": client_id }),
+    )
+}
+
+/// Reads the answer to [`credentials_request`].
+pub fn credentials_answer(status: u16, body: &Value) -> CredentialsAnswer {
+    let text = |key: &str| body["credentials"][key].as_str().map(str::to_owned);
+    match (status, text("username"), text("password")) {
+        (200..=299, Some(username), Some(password)) => {
+            CredentialsAnswer::Issued(BrokerCredentials { username, password })
+        }
+        (501, ..) => CredentialsAnswer::NotManaged,
+        (status, ..) => CredentialsAnswer::Failed(format!(
+            "{status}: {}",
+            body["error"]
+                .as_str()
+                .unwrap_or("no credentials in the answer")
+        )),
+    }
 }
 
 /// What an operator's operation did, in the words every console shows.
@@ -523,5 +588,34 @@ mod tests {
         for (outcome, words) in sentences {
             assert_eq!(outcome.to_string(), words);
         }
+    }
+
+    #[test]
+    fn credentials_are_asked_for_by_path_and_read_back_or_refused() {
+        let (method, path, body) = credentials_request("lamp 1", "dev-lamp");
+        assert_eq!(method, Method::Post);
+        assert_eq!(path, "/api/v1/things/lamp%201/credentials");
+        assert_eq!(body["clientId"], "dev-lamp");
+        let issued = serde_json::json!({"credentials": {"username": "lamp 1", "password": "pw"}});
+        assert_eq!(
+            credentials_answer(201, &issued),
+            CredentialsAnswer::Issued(BrokerCredentials {
+                username: "lamp 1".into(),
+                password: "pw".into()
+            })
+        );
+        assert!(!format!("{:?}", credentials_answer(200, &issued)).contains("pw"));
+        assert_eq!(
+            credentials_answer(501, &serde_json::json!({"error": "no"})),
+            CredentialsAnswer::NotManaged
+        );
+        assert_eq!(
+            credentials_answer(502, &serde_json::json!({"error": "broker down"})),
+            CredentialsAnswer::Failed("502: broker down".into())
+        );
+        assert!(matches!(
+            credentials_answer(200, &serde_json::json!({})),
+            CredentialsAnswer::Failed(_)
+        ));
     }
 }

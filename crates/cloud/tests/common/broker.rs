@@ -109,3 +109,56 @@ impl Drop for Broker {
         let _ = self.child.wait();
     }
 }
+
+/// The demo's broker exactly as `make demo` starts it (`scripts/broker start`: authentication
+/// through the dynamic-security plugin), on free loopback ports; stopped on drop.
+pub(crate) struct DemoBroker {
+    run_dir: PathBuf,
+    pub(crate) addr: String,
+    /// The password of thingsim-cloud's broker user.
+    pub(crate) cloud_password: String,
+}
+
+impl DemoBroker {
+    pub(crate) fn start() -> Self {
+        static START: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = START.lock().unwrap_or_else(|e| e.into_inner());
+        let free = || {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (tcp, ws) = (free(), free());
+        let run_dir =
+            std::env::temp_dir().join(format!("thingsim-demo-broker-{}-{tcp}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&run_dir);
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/broker");
+        let status = Process::new(script)
+            .arg("start")
+            .arg(&run_dir)
+            .args([tcp.to_string(), ws.to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .expect("scripts/broker runs");
+        assert!(status.success(), "scripts/broker start failed");
+        let cloud_password = std::fs::read_to_string(run_dir.join("broker-cloud.secret"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        Self {
+            run_dir,
+            addr: format!("127.0.0.1:{tcp}"),
+            cloud_password,
+        }
+    }
+}
+
+impl Drop for DemoBroker {
+    fn drop(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/broker");
+        let _ = Process::new(script).arg("stop").arg(&self.run_dir).status();
+        let _ = std::fs::remove_dir_all(&self.run_dir);
+    }
+}

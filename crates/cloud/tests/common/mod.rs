@@ -27,6 +27,11 @@ pub(crate) struct CloudProcess {
 
 impl CloudProcess {
     pub(crate) fn start(broker: &str, extra: &[&str]) -> Self {
+        Self::start_with_env(broker, extra, &[])
+    }
+
+    /// The same, with environment variables (the broker user's credentials go that way).
+    pub(crate) fn start_with_env(broker: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -46,6 +51,7 @@ impl CloudProcess {
             .args(["--broker", broker, "--http", &http])
             .args(own_data)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
