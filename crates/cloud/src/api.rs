@@ -18,7 +18,7 @@ use thingsim_fleet::api::{
     CreateGroup, CreateJob, CreateThing, DeviceEvent, Method, Report, Route, SendCommand, Unrouted,
     Update,
 };
-use thingsim_fleet::cloud::Cloud;
+use thingsim_fleet::cloud::{Cloud, Presence};
 use thingsim_fleet::jobs::cloud::NewJob;
 use thingsim_fleet::shadow::cloud::Shadow;
 use thingsim_mqtt::Millis;
@@ -90,7 +90,14 @@ pub fn handle(
                 .things()
                 .map(|t| {
                     let s = cloud.shadow(t);
-                    json!({"thingName": t.as_str(), "version": s.version, "updatedAt": rfc3339(s.updated_at), "deltaPending": !s.delta().is_empty()})
+                    let presence = cloud.presence(now, t);
+                    let (last_seen, why) = match presence {
+                        Presence::Unknown => (None, None),
+                        Presence::Online { last_seen } => (Some(last_seen), None),
+                        Presence::Offline { last_seen, why } => (Some(last_seen), Some(why)),
+                    };
+                    json!({"thingName": t.as_str(), "version": s.version, "updatedAt": rfc3339(s.updated_at), "deltaPending": !s.delta().is_empty(),
+                        "connection": presence.as_str(), "lastSeen": last_seen.map(|m| rfc3339(m.0 / 1000)), "offlineReason": why})
                 })
                 .collect();
             (200, json!({ "data": data }))

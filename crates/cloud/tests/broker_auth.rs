@@ -200,3 +200,56 @@ fn without_managed_users_asking_for_credentials_says_so() {
         "{answer}"
     );
 }
+
+#[test]
+fn the_thing_list_says_online_from_its_messages_and_offline_from_its_last_will() {
+    let broker = DemoBroker::start();
+    let cloud = cloud(&broker);
+    let (_, registered) = cloud.call(
+        "POST",
+        "/api/v1/things",
+        Some(&json!({ "thingName": "plug-1" })),
+        None,
+    );
+    let connection = || {
+        let (_, list) = cloud.call("GET", "/api/v1/things", None, None);
+        let me = list["data"][0].clone();
+        (
+            me["connection"].as_str().unwrap_or_default().to_owned(),
+            me["offlineReason"].clone(),
+        )
+    };
+    assert_eq!(connection().0, "unknown", "registered, never heard");
+    let credentials = &registered["credentials"];
+    let options = Options {
+        username: credentials["username"].as_str().map(str::to_owned),
+        password: credentials["password"].as_str().map(str::to_owned),
+        will: Some(Message::new(
+            "$emqx/things/plug-1/events/offline",
+            r#"{"reason":"lost"}"#,
+            Qos::AtLeastOnce,
+        )),
+        ..Options::new("dev-plug-1")
+    };
+    let mut plug = TcpClient::connect(&broker.addr, options, Duration::from_secs(5)).unwrap();
+    plug.command(Command::Publish(Message::new(
+        "$emqx/things/plug-1/shadow/update",
+        r#"{"state":{"reported":{"on":true}}}"#,
+        Qos::AtLeastOnce,
+    )))
+    .unwrap();
+    events(&mut plug, 300);
+    assert_eq!(connection().0, "online");
+    // The connection dies without a DISCONNECT: the broker sends the Last Will.
+    drop(plug);
+    let give_up = Instant::now() + Duration::from_secs(5);
+    while connection().0 != "offline" {
+        assert!(Instant::now() < give_up, "still {:?}", connection());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        connection().1.as_str().is_some_and(|r| r.contains("Last Will")),
+        "{:?}",
+        connection()
+    );
+}

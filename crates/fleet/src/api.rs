@@ -5,7 +5,7 @@
 //!
 //! | method | path | body | answer |
 //! |---|---|---|---|
-//! | GET | `/api/v1/things` | | `{"data":[{"thingName","version","updatedAt"}]}` |
+//! | GET | `/api/v1/things` | | `{"data":[{"thingName","version","updatedAt","deltaPending","connection","lastSeen","offlineReason"}]}` |
 //! | POST | `/api/v1/things` | [`CreateThing`] | 201 `{"thingName","credentials"?}`; 409 exists |
 //! | POST | `/api/v1/things/{name}/credentials` | [`CreateThing`]'s `clientId` | `{"thingName","credentials":{"username","password","clientId"}}`, registering it if new (201) |
 //! | GET | `/api/v1/things/{name}/shadow` | | shadow document |

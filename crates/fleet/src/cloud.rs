@@ -246,6 +246,51 @@ pub struct Cloud {
     next_token: u64,
     token_seed: u64,
     outputs: VecDeque<CloudOutput>,
+    /// What the cloud last heard from each registered thing (not stored: after a restart a
+    /// thing is unknown until it speaks).
+    seen: BTreeMap<ThingName, Seen>,
+}
+
+/// When a thing last spoke, and whether that was its Last Will.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    at: Millis,
+    last_will: bool,
+}
+
+/// Silence after which a thing counts as offline. The cloud cannot see a device's keep-alive
+/// (the broker answers it), only its messages: 90 s is one and a half times the default
+/// keep-alive, and thingsim's devices report every 5 s unless told otherwise.
+pub const OFFLINE_AFTER_MS: u64 = 90_000;
+
+/// What the cloud can tell of a thing's connection from what it hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// Nothing heard since the cloud started.
+    Unknown,
+    /// Heard within [`OFFLINE_AFTER_MS`].
+    Online {
+        /// Its last message.
+        last_seen: Millis,
+    },
+    /// Its Last Will came (`events/offline`), or it has been silent too long.
+    Offline {
+        /// Its last message.
+        last_seen: Millis,
+        /// Which of the two.
+        why: &'static str,
+    },
+}
+
+impl Presence {
+    /// As the API says it: `online`, `offline` or `unknown`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Online { .. } => "online",
+            Self::Offline { .. } => "offline",
+        }
+    }
 }
 
 impl Cloud {
@@ -303,6 +348,14 @@ impl Cloud {
                 "a retained message: replayed by the broker, not sent by the device now".into(),
             );
         }
+        // Any message from a registered thing says it is there; its Last Will says it is not.
+        let last_will = matches!(&topic, Topic::Event(kind) if kind == "offline");
+        let seen = Seen { at: now, last_will };
+        if let Some(entry) = self.seen.get_mut(&thing) {
+            *entry = seen;
+        } else if self.shadows.contains_key(&thing) {
+            self.seen.insert(thing.clone(), seen);
+        }
         match topic {
             Topic::Shadow(ShadowTopic::Update) => {
                 if let Ok(update) = Update::from_slice(&message.payload)
@@ -324,6 +377,7 @@ impl Cloud {
                 let result = shadow.apply_payload(secs, &message.payload);
                 if result.is_ok() {
                     self.shadows.insert(thing.clone(), shadow);
+                    self.seen.entry(thing.clone()).or_insert(seen);
                 }
                 self.after_update(&thing, result);
             }
@@ -747,7 +801,24 @@ impl Cloud {
         }
         self.commands.forget_thing(thing.as_str());
         self.jobs.forget_thing(thing);
+        self.seen.remove(thing);
         self.shadows.remove(thing).is_some()
+    }
+
+    /// What the cloud can tell of `thing`'s connection at `now`, from its messages alone.
+    pub fn presence(&self, now: Millis, thing: &ThingName) -> Presence {
+        match self.seen.get(thing) {
+            None => Presence::Unknown,
+            Some(seen) if seen.last_will => Presence::Offline {
+                last_seen: seen.at,
+                why: "its Last Will arrived",
+            },
+            Some(seen) if now.saturating_since(seen.at) > OFFLINE_AFTER_MS => Presence::Offline {
+                last_seen: seen.at,
+                why: "nothing heard from it for 90 s",
+            },
+            Some(seen) => Presence::Online { last_seen: seen.at },
+        }
     }
 
     /// Whether the thing is known.

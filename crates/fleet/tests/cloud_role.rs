@@ -3,13 +3,13 @@
 
 use serde_json::{Value, json};
 use thingsim_fleet::ThingName;
-use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput};
+use thingsim_fleet::cloud::{Cloud, CloudEvent, CloudOutput, OFFLINE_AFTER_MS, Presence};
 use thingsim_fleet::jobs::JobStatus;
 use thingsim_fleet::jobs::cloud::JobType;
 use thingsim_fleet::shadow::Update;
 use thingsim_fleet::shadow::state::State;
 use thingsim_fleet::topics::{JobsTopic, Reply};
-use thingsim_mqtt::{Message, Millis};
+use thingsim_mqtt::{Message, Millis, Qos};
 
 /// 2023-11-14T22:13:20.123Z: 1,700,000,000 s and 123 ms.
 const NOW: Millis = Millis(1_700_000_000_123);
@@ -45,6 +45,75 @@ fn things_are_registered_once_and_listed() {
     assert!(cloud.has_thing(&t));
     assert!(!cloud.has_thing(&thing("lamp-2")));
     assert_eq!(cloud.things().collect::<Vec<_>>(), vec![&t]);
+}
+
+#[test]
+fn presence_comes_from_what_the_cloud_hears_its_last_will_and_silence() {
+    let mut cloud = Cloud::default();
+    let (lamp, ghost) = (thing("lamp-1"), thing("ghost"));
+    cloud.create_thing(&lamp);
+    assert_eq!(
+        cloud.presence(NOW, &lamp),
+        Presence::Unknown,
+        "registered, never heard"
+    );
+    let at = |ms: u64| Millis(NOW.0 + ms);
+    let event = |t: &str, kind: &str| {
+        Message::new(
+            format!("$emqx/things/{t}/events/{kind}"),
+            "{}",
+            Qos::AtLeastOnce,
+        )
+    };
+    cloud.handle_message(at(0), &event("lamp-1", "alarm"));
+    assert_eq!(
+        cloud.presence(at(1_000), &lamp),
+        Presence::Online { last_seen: at(0) }
+    );
+    assert_eq!(
+        cloud.presence(at(OFFLINE_AFTER_MS), &lamp).as_str(),
+        "online"
+    );
+    assert!(matches!(
+        cloud.presence(at(OFFLINE_AFTER_MS + 1), &lamp),
+        Presence::Offline { why, .. } if why.contains("90 s")
+    ));
+    cloud.handle_message(at(100_000), &event("lamp-1", "offline"));
+    assert!(matches!(
+        cloud.presence(at(100_001), &lamp),
+        Presence::Offline { why, .. } if why.contains("Last Will")
+    ));
+    cloud.handle_message(
+        at(101_000),
+        &Message::new(
+            "$emqx/things/lamp-1/shadow/update",
+            r#"{"state":{"reported":{"on":true}}}"#,
+            Qos::AtLeastOnce,
+        ),
+    );
+    assert_eq!(
+        cloud.presence(at(101_001), &lamp).as_str(),
+        "online",
+        "back"
+    );
+    // An unregistered name is not tracked by its events; a first report registers and counts.
+    cloud.handle_message(at(0), &event("ghost", "alarm"));
+    assert_eq!(cloud.presence(at(1), &ghost), Presence::Unknown);
+    cloud.handle_message(
+        at(2),
+        &Message::new(
+            "$emqx/things/ghost/shadow/update",
+            r#"{"state":{"reported":{"on":true}}}"#,
+            Qos::AtLeastOnce,
+        ),
+    );
+    assert_eq!(
+        cloud.presence(at(3), &ghost),
+        Presence::Online { last_seen: at(2) }
+    );
+    // Deleted: forgotten.
+    cloud.delete_thing(&ghost);
+    assert_eq!(cloud.presence(at(4), &ghost), Presence::Unknown);
 }
 
 #[test]
