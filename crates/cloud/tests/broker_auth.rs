@@ -248,7 +248,10 @@ fn the_thing_list_says_online_from_its_messages_and_offline_from_its_last_will()
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
-        connection().1.as_str().is_some_and(|r| r.contains("Last Will")),
+        connection()
+            .1
+            .as_str()
+            .is_some_and(|r| r.contains("Last Will")),
         "{:?}",
         connection()
     );
