@@ -4,7 +4,9 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use serde_json::Value;
 use thingsim_console::config::{ConnectForm, FieldErrors, Mode, UrlConfig};
+use thingsim_console::embed::{self, HostRequest, Hosts, Panel};
 use thingsim_console::panels::{Console, Feed};
 use thingsim_fleet::ThingName;
 use thingsim_fleet::api::CredentialsAnswer;
@@ -15,8 +17,8 @@ use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent};
 use thingsim_mqtt::{Event, Qos};
 
 use crate::components::{
-    CloudPanel, CommandsPanel, ConnectionForm, DeafNote, DevicePanel, Direction, JobPanel,
-    LogStore, MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
+    CloudPanel, CommandsPanel, ConnectionForm, DeafNote, DeviceFace, DevicePanel, Direction,
+    JobPanel, LogStore, MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
 };
 use crate::shell::client::{self, ClientEvent, ClientHandle, Listener, Status};
 use crate::shell::{clock, http, page, sandbox, timers};
@@ -122,6 +124,21 @@ pub fn DeviceConsole(
         url_config.warnings.clone()
     };
     let embed = url_config.embed;
+    let panels = StoredValue::new(url_config.panels.clone());
+    let shows = move |p: Panel| panels.with_value(|ps| ps.shows(p));
+    page::set_theme(url_config.theme.attribute());
+    // The host page's API (`hosts=`): who may drive the console, who asked for what, and
+    // where each operation's result goes (the sandbox answers operations in order).
+    let hosts = StoredValue::new(url_config.hosts.clone());
+    let subscribers = StoredValue::new(Vec::<(String, bool, bool)>::new());
+    let replies = StoredValue::new(std::collections::VecDeque::<Option<Reply>>::new());
+    let tell = move |wants: fn(&(String, bool, bool)) -> bool, message: Value| {
+        subscribers.with_value(|subs| {
+            for sub in subs.iter().filter(|s| wants(s)) {
+                page::post_to_parent(&sub.0, &message);
+            }
+        });
+    };
     let close = attached.as_ref().map(|a| a.close);
     let title = attached.as_ref().map_or_else(
         || "thingsim".to_owned(),
@@ -169,9 +186,11 @@ pub fn DeviceConsole(
                 status.set(Some(s));
             }
             ClientEvent::Stack(StackEvent::Sent(m)) => {
+                tell(|s| s.2, host_message("out", &m.topic, &m.payload));
                 log.push(at.0, Direction::Out, m.topic, qos(m.qos), &m.payload);
             }
             ClientEvent::Stack(StackEvent::Mqtt(Event::Received(m))) => {
+                tell(|s| s.2, host_message("in", &m.topic, &m.payload));
                 log.push(at.0, Direction::In, m.topic, qos(m.qos), &m.payload);
             }
             ClientEvent::Stack(StackEvent::Mqtt(Event::Error(e))) => {
@@ -215,7 +234,12 @@ pub fn DeviceConsole(
                 }
                 console.update(|c| c.handle_device_event(at, &e));
             }
-            ClientEvent::Operated(result) => outcome.set(Some(result)),
+            ClientEvent::Operated(result) => {
+                if let Some(Some(reply)) = replies.try_update_value(|r| r.pop_front()).flatten() {
+                    page::post_to_parent(&reply.0, &embed::result(reply.1, &result));
+                }
+                outcome.set(Some(result));
+            }
             ClientEvent::Stack(StackEvent::Document(d)) => {
                 console.update(|c| c.handle_document(&d))
             }
@@ -409,7 +433,7 @@ pub fn DeviceConsole(
             handle.device(command);
         }
     });
-    let on_set = Callback::new(move |(key, value): (String, serde_json::Value)| {
+    let on_set = Callback::new(move |(key, value): (String, Value)| {
         on_user.run(UserCommand::SetProperty { key, value });
     });
     let on_drop = Callback::new(move |()| {
@@ -417,8 +441,12 @@ pub fn DeviceConsole(
             handle.drop_connection();
         }
     });
-    let on_operate = Callback::new(move |operation: Operation| {
+    let operate = move |operation: Operation, reply: Option<Reply>| {
         let Some(run) = running.get_untracked() else {
+            if let Some((origin, id)) = reply {
+                let not_yet = Err("the device is not running yet".to_owned());
+                page::post_to_parent(&origin, &embed::result(id, &not_yet));
+            }
             return;
         };
         match (run.mode, run.cloud_api) {
@@ -427,16 +455,90 @@ pub fn DeviceConsole(
                 let auth = run.cloud_auth;
                 timers::spawn(async move {
                     let result = http::operate(&api, auth.as_deref(), &operation).await;
+                    if let Some((origin, id)) = reply {
+                        page::post_to_parent(&origin, &embed::result(id, &result));
+                    }
                     outcome.try_set(Some(result));
                 });
             }
             _ => {
                 if let Some(handle) = client.get_value() {
+                    replies.update_value(|r| r.push_back(reply));
                     handle.operate(operation);
                 }
             }
         }
-    });
+    };
+    let on_operate = Callback::new(move |operation: Operation| operate(operation, None));
+    if !hosts.with_value(Hosts::is_empty) {
+        let thing = form.with_untracked(|f| f.thing_name.clone());
+        page::on_message(move |origin, message| {
+            if !hosts.with_value(|h| h.allows(origin)) {
+                return;
+            }
+            let Some((id, request)) = embed::parse_request(&message) else {
+                return;
+            };
+            let reply = |outcome: Result<String, String>| {
+                page::post_to_parent(origin, &embed::result(id.clone(), &outcome));
+            };
+            let thing = match running.get_untracked() {
+                Some(run) => run.thing,
+                None => return reply(Err("the device is not running yet".to_owned())),
+            };
+            let operation = match request {
+                Err(why) => return reply(Err(why)),
+                Ok(HostRequest::Subscribe { state, messages }) => {
+                    subscribers.update_value(|subs| {
+                        subs.retain(|s| s.0 != origin);
+                        subs.push((origin.to_owned(), state, messages));
+                    });
+                    reply(Ok(format!(
+                        "subscribed: state {state}, messages {messages}"
+                    )));
+                    if state {
+                        page::post_to_parent(origin, &host_state(&shadow.get_untracked()));
+                    }
+                    return;
+                }
+                Ok(HostRequest::SetDesired(desired)) => Operation::SetDesired { thing, desired },
+                Ok(HostRequest::SendCommand {
+                    action,
+                    params,
+                    ttl,
+                }) => Operation::SendCommand {
+                    thing,
+                    action,
+                    params,
+                    ttl,
+                },
+                Ok(HostRequest::CreateJob {
+                    document,
+                    step_timeout_minutes,
+                }) => Operation::CreateJob {
+                    thing,
+                    document,
+                    step_timeout_minutes,
+                },
+            };
+            operate(operation, Some((origin.to_owned(), id)));
+        });
+        let ready = serde_json::json!({
+            "type": "thingsim:ready",
+            "thing": thing,
+            "template": form.with_untracked(|f| f.template.clone()),
+            "mode": form.with_untracked(|f| f.mode.as_str()),
+        });
+        hosts.with_value(|h| {
+            for origin in h.origins() {
+                page::post_to_parent(origin, &ready);
+            }
+        });
+        Effect::new(move |_| {
+            let message = host_state(&shadow.get());
+            tell(|s| s.1, message);
+        });
+    }
     let on_export = Callback::new(move |json: String| {
         if let Err(e) = page::download("thingsim-messages.json", "application/json", &json) {
             log.push(
@@ -488,6 +590,30 @@ pub fn DeviceConsole(
         on_connect.run(());
     }
 
+    // The first-visit guide: the sandbox only, never in an embed or a fleet's device, until
+    // dismissed. Its steps tick themselves off as the device sees them.
+    let guide = (!embed && !is_attached && form.with_untracked(|f| f.mode == Mode::Sandbox) && !page::guide_dismissed()).then(|| {
+        let open = RwSignal::new(true);
+        let steps = Memo::new(move |_| console.with(thingsim_console::panels::guide_steps));
+        let step = move |i: usize, text: &'static str, how: &'static str| view! {
+            <li class:done=move || steps.get()[i] data-testid=format!("guide-step-{}", i + 1)>
+                <strong>{text}</strong>" "{how}
+            </li>
+        };
+        view! {
+            <Show when=move || open.get()>
+                <aside class="guide" aria-label="Getting started" data-testid="guide">
+                    <p><strong>"New here?"</strong>" The device below runs in this page, with its own cloud. Three things to try:"</p>
+                    <ol>
+                        {step(0, "Set desired state:", "in Cloud, change the JSON and press \"Set desired\"; the device applies it and reports.")}
+                        {step(1, "Send a command:", "in Cloud, pick an action and press \"Send command\"; Commands shows it and the answer.")}
+                        {step(2, "Run a job:", "in Cloud, press \"Create job\"; Jobs shows it step by step.")}
+                    </ol>
+                    <button type="button" data-testid="guide-dismiss" on:click=move |_| { page::dismiss_guide(); open.set(false); }>"Got it, hide this"</button>
+                </aside>
+            </Show>
+        }
+    });
     let panel = |id: &'static str, title: &'static str, body: AnyView| {
         view! {
             <section class=format!("panel panel-{id}") aria-labelledby=format!("{id}-title")>
@@ -518,55 +644,101 @@ pub fn DeviceConsole(
                     {warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}
                 </ul>
             })}
-            {panel("connection", "Connection", view! {
-                {(!is_attached).then(|| view! {
-                    <ConnectionForm
-                        form=form
-                        errors=Signal::derive(move || errors.get())
-                        active=Signal::derive(move || active.get())
-                        on_connect=on_connect
-                        on_disconnect=on_disconnect
-                    />
-                })}
-                <StatusLine status=Signal::derive(move || status.get())
-                    link=Signal::derive(move || link.get()) />
-                <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>
-            }.into_any())}
+            {guide}
+            {if shows(Panel::Connection) {
+                panel("connection", "Connection", view! {
+                    {(!is_attached).then(|| view! {
+                        <ConnectionForm
+                            form=form
+                            errors=Signal::derive(move || errors.get())
+                            active=Signal::derive(move || active.get())
+                            on_connect=on_connect
+                            on_disconnect=on_disconnect
+                        />
+                    })}
+                    <StatusLine status=Signal::derive(move || status.get())
+                        link=Signal::derive(move || link.get()) />
+                    <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>
+                }.into_any()).into_any()
+            } else {
+                // An embed without the form still says whether the device is connected.
+                view! {
+                    <div class="status-only">
+                        <StatusLine status=Signal::derive(move || status.get())
+                            link=Signal::derive(move || link.get()) />
+                        <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>
+                    </div>
+                }.into_any()
+            }}
             {move || running.get().map(|run| {
                 let https = run.https;
                 let cloud = (run.mode != Mode::Broker).then(|| panel("cloud", "Cloud", view! {
                     <CloudPanel template=run.template thing=run.thing.clone()
                         outcome=Signal::derive(move || outcome.get()) on_operate=on_operate />
                 }.into_any()));
+                // The face, and the form's controls one click away (open where they are asked
+                // for: the whole console, `panels=device`).
+                let device = (shows(Panel::Face) || shows(Panel::Device)).then(|| panel("device", "Device", view! {
+                    {shows(Panel::Face).then(|| view! {
+                        <DeviceFace template=run.template state=Signal::derive(move || reported.get()) on_set=on_set />
+                    })}
+                    <details class="controls" open=shows(Panel::Device)>
+                        <summary>"Controls"</summary>
+                        <DevicePanel template=run.template state=Signal::derive(move || reported.get()) on_set=on_set />
+                    </details>
+                }.into_any()));
+                let cloud = cloud.filter(|_| shows(Panel::Cloud));
                 view! {
                     <div class="panels">
-                        {panel("device", "Device", view! {
-                            <DevicePanel template=run.template state=Signal::derive(move || reported.get()) on_set=on_set />
-                        }.into_any())}
+                        {device}
                         {cloud}
-                        {panel("shadow", "Shadow", view! {
+                        {shows(Panel::Shadow).then(|| panel("shadow", "Shadow", view! {
                             <DeafNote note=deaf(Feed::Shadow) testid="shadow-deaf" />
                             <ShadowPanel shadow=Signal::derive(move || shadow.get())
                                 polling=Signal::derive(move || polling.get()) />
-                        }.into_any())}
-                        {panel("commands", "Commands", view! {
+                        }.into_any()))}
+                        {shows(Panel::Commands).then(|| panel("commands", "Commands", view! {
                             <DeafNote note=deaf(Feed::Commands) testid="commands-deaf" />
                             <CommandsPanel commands=Signal::derive(move || commands.get())
                                 now=Signal::derive(move || now.get()) available=Signal::derive(move || !https) on_user=on_user />
-                        }.into_any())}
-                        {panel("jobs", "Jobs", view! {
+                        }.into_any()))}
+                        {shows(Panel::Jobs).then(|| panel("jobs", "Jobs", view! {
                             <DeafNote note=deaf(Feed::Jobs) testid="jobs-deaf" />
                             <JobPanel jobs=Signal::derive(move || jobs.get()) now=Signal::derive(move || now.get())
                                 on_user=on_user on_drop=on_drop />
-                        }.into_any())}
-                        {panel("telemetry", "Events & telemetry", view! {
+                        }.into_any()))}
+                        {shows(Panel::Telemetry).then(|| panel("telemetry", "Events & telemetry", view! {
                             <TelemetryPanel series=Signal::derive(move || series.get())
                                 events=Signal::derive(move || events.get()) on_user=on_user template=run.template />
-                        }.into_any())}
+                        }.into_any()))}
                     </div>
                 }
             })}
-            {panel("log", "Messages", view! { <MessageLog store=log on_export=on_export /> }.into_any())}
+            {shows(Panel::Log).then(|| panel("log", "Messages", view! { <MessageLog store=log on_export=on_export /> }.into_any()))}
         </main>
     }
+}
+
+/// Where a host request's result goes: the host's origin and the request's id.
+type Reply = (String, Option<Value>);
+
+/// `thingsim:message` for the host page.
+fn host_message(direction: &str, topic: &str, payload: &[u8]) -> Value {
+    serde_json::json!({
+        "type": "thingsim:message",
+        "direction": direction,
+        "topic": topic,
+        "payload": String::from_utf8_lossy(payload),
+    })
+}
+
+/// `thingsim:state` for the host page.
+fn host_state(shadow: &thingsim_console::panels::ShadowView) -> Value {
+    serde_json::json!({
+        "type": "thingsim:state",
+        "reported": shadow.reported,
+        "desired": shadow.desired,
+        "delta": shadow.delta(),
+        "version": shadow.version,
+    })
 }

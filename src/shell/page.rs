@@ -73,3 +73,62 @@ pub fn scroll_position(event: &web_sys::Event, slack: f64) -> Option<(f64, bool)
     let bottom = f64::from(el.scroll_height() - el.client_height());
     Some((top, top >= bottom - slack))
 }
+
+/// Fixes the page's colours (`data-theme` on the root element), or leaves them to the system.
+pub fn set_theme(theme: Option<&str>) {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    else {
+        return;
+    };
+    let _ = match theme {
+        Some(t) => root.set_attribute("data-theme", t),
+        None => root.remove_attribute("data-theme"),
+    };
+}
+
+/// Calls `f(origin, message)` for each message posted to this page whose data is JSON-shaped
+/// (an object from `postMessage`); the listener lives as long as the page. The origin is the
+/// browser's, which the sender cannot forge.
+pub fn on_message(f: impl Fn(&str, serde_json::Value) + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let listener =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let text = js_sys::JSON::stringify(&event.data())
+                .ok()
+                .and_then(|s| s.as_string());
+            if let Some(value) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+                f(&event.origin(), value);
+            }
+        });
+    let _ = window.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+    listener.forget();
+}
+
+/// Posts `message` to the page that embeds this one, only if that page is at `origin` (the
+/// browser drops it otherwise).
+pub fn post_to_parent(origin: &str, message: &serde_json::Value) {
+    let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) else {
+        return;
+    };
+    if let Ok(data) = js_sys::JSON::parse(&message.to_string()) {
+        let _ = parent.post_message(&data, origin);
+    }
+}
+
+const GUIDE_KEY: &str = "thingsim.guide";
+
+/// Whether the first-visit guide was dismissed in this browser.
+pub fn guide_dismissed() -> bool {
+    storage().is_some_and(|s| s.get_item(GUIDE_KEY).ok().flatten().is_some())
+}
+
+/// Remembers that the guide was dismissed.
+pub fn dismiss_guide() {
+    if let Some(s) = storage() {
+        let _ = s.set_item(GUIDE_KEY, "dismissed");
+    }
+}

@@ -3,6 +3,7 @@
 //! Validation lives here, not in the UI, so every shell (browser form, URL parameters, tests)
 //! refuses the same input with the same words.
 
+use crate::embed::{Hosts, Panels, Theme};
 use serde_json::{Map, Value};
 use thingsim_mqtt::{
     BrokerUrl, DEFAULT_MAXIMUM_PACKET_SIZE, Message, Options, ProtocolVersion, Qos,
@@ -183,8 +184,14 @@ pub struct DeviceConfig {
 /// What a page URL configured, and what it refused.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UrlConfig {
-    /// Compact layout for an iframe.
+    /// Compact layout for an iframe (`embed=1`, or any `panels=`).
     pub embed: bool,
+    /// The panels that show: all, an embed's, or those `panels=` names.
+    pub panels: Panels,
+    /// `theme=light|dark`, or the system's.
+    pub theme: Theme,
+    /// The origins whose pages may drive the console over `postMessage` (`hosts=`).
+    pub hosts: Hosts,
     /// Connect at once (`Some(true)`), never at once (`Some(false)`), or as the mode suggests.
     pub autoconnect: Option<bool>,
     /// Parameters ignored, and why (secrets never travel in URLs).
@@ -233,6 +240,7 @@ impl ConnectForm {
     /// the URL are ignored with a warning: URLs end up in histories, logs and referrers.
     pub fn apply_query(&mut self, query: &str) -> UrlConfig {
         let mut config = UrlConfig::default();
+        let mut panels = None;
         // Where saved secrets may be sent: a link must not redirect them elsewhere.
         let endpoint = (
             self.mode,
@@ -259,6 +267,18 @@ impl ConnectForm {
                 "maxPacket" => set(&mut self.max_packet),
                 "version" => self.mqtt5 = value != "3.1.1",
                 "embed" => config.embed = value != "0",
+                "panels" => match Panels::parse(&value) {
+                    Ok(p) => panels = Some(p),
+                    Err(e) => config.warnings.push(e),
+                },
+                "theme" => match Theme::parse(&value) {
+                    Ok(t) => config.theme = t,
+                    Err(e) => config.warnings.push(e),
+                },
+                "hosts" => match Hosts::parse(&value) {
+                    Ok(h) => config.hosts = h,
+                    Err(e) => config.warnings.push(e),
+                },
                 "connect" => config.autoconnect = Some(value != "0"),
                 "https" => self.https = value != "0",
                 "apiKey" => set(&mut self.api_key),
@@ -273,6 +293,13 @@ impl ConnectForm {
                     .push(format!("unknown URL parameter {key:?} ignored")),
             }
         }
+        // Naming panels makes an embed; an embed without them shows the device's panels.
+        config.embed |= panels.is_some();
+        config.panels = match panels {
+            Some(p) => p,
+            None if config.embed => Panels::embed(),
+            None => Panels::default(),
+        };
         let moved = endpoint
             != (
                 self.mode,
@@ -571,6 +598,32 @@ impl ConnectForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn panels_theme_and_hosts_come_from_the_url_and_bad_ones_are_said() {
+        use crate::embed::{Panel, Theme};
+        let mut form = ConnectForm::default();
+        let url =
+            form.apply_query("?panels=face,shadow&theme=dark&hosts=https%3A%2F%2Fdocs.example.com");
+        assert!(url.embed, "naming panels makes an embed");
+        assert!(url.panels.shows(Panel::Face) && url.panels.shows(Panel::Shadow));
+        assert!(!url.panels.shows(Panel::Connection) && !url.panels.shows(Panel::Log));
+        assert_eq!(url.theme, Theme::Dark);
+        assert!(url.hosts.allows("https://docs.example.com"));
+        assert!(url.warnings.is_empty(), "{:?}", url.warnings);
+
+        let url = ConnectForm::default().apply_query("?embed=1&theme=pink&hosts=*&panels=gauges");
+        assert!(url.embed && url.panels.shows(Panel::Connection) && !url.panels.shows(Panel::Log));
+        assert_eq!(url.theme, Theme::System);
+        assert!(url.hosts.is_empty());
+        assert_eq!(url.warnings.len(), 3, "{:?}", url.warnings);
+        assert!(
+            ConnectForm::default()
+                .apply_query("")
+                .panels
+                .shows(Panel::Log)
+        );
+    }
 
     #[test]
     fn the_default_form_is_valid_and_keeps_the_recommended_persistent_session() {

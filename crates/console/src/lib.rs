@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod embed;
 pub mod fleet;
 pub mod log;
 pub mod panels;

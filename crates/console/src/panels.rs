@@ -45,6 +45,18 @@ pub struct ShadowView {
     pub timeline: VecDeque<Change>,
 }
 
+/// The first-visit guide's three steps, in order: desired state set, a command sent, a job
+/// run. Each is done once the device has seen it.
+pub fn guide_steps(console: &Console) -> [bool; 3] {
+    [
+        !console.shadow.desired.is_empty(),
+        !console.commands.is_empty(),
+        console.jobs.current.is_some()
+            || !console.jobs.in_progress.is_empty()
+            || !console.jobs.queued.is_empty(),
+    ]
+}
+
 impl ShadowView {
     /// What the device still has to apply.
     pub fn delta(&self) -> State {

@@ -1,0 +1,32 @@
+//! The energy meter: an LCD with power, energy and voltage, and its relay's switch.
+
+use leptos::prelude::*;
+
+use super::{Face, button};
+
+pub(super) fn view(face: Face) -> impl IntoView {
+    let (relay, power, voltage, energy) = (
+        face.on("relay"),
+        face.num("power"),
+        face.num("voltage"),
+        face.num("energy"),
+    );
+    let label = Signal::derive(move || {
+        format!(
+            "Relay {}: press to switch it {}",
+            if relay.get() { "closed" } else { "open" },
+            if relay.get() { "off" } else { "on" }
+        )
+    });
+    view! {
+        <svg viewBox="0 0 240 170" role="group" aria-label=move || format!("Energy meter: {:.0} W, {:.3} kWh, {:.1} V", power.get(), energy.get(), voltage.get()) class="face-svg meter" class:off=move || !relay.get()>
+            <rect x="20" y="16" width="200" height="92" rx="8" class="lcd" />
+            <text x="206" y="62" class="face-big lcd-text end" data-testid="face-power">{move || format!("{:.0} W", power.get())}</text>
+            <text x="206" y="94" class="face-small lcd-text end">{move || format!("{:.3} kWh · {:.1} V", energy.get(), voltage.get())}</text>
+            {button(label, "face-relay", "switch", move || face.toggle("relay"), view! {
+                <rect x="84" y="124" width="72" height="32" rx="16" class="switch-track" />
+                <circle cy="140" r="12" class="switch-knob" cx=move || if relay.get() { "140" } else { "100" } />
+            })}
+        </svg>
+    }
+}

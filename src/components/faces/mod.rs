@@ -1,0 +1,162 @@
+//! Device faces: each template drawn in SVG from the device's reported state, so a projector
+//! shows the light turning on. Changes animate in CSS (`style/main.css`, "faces"); the controls
+//! on a face are buttons (pointer and keyboard, with accessible names) that set a property, the
+//! same as the form controls. A new template brings its face as a module here and one line in
+//! [`DeviceFace`].
+
+mod door_lock;
+mod energy_meter;
+mod environment_sensor;
+mod smart_light;
+mod smart_plug;
+mod thermostat;
+
+use leptos::prelude::*;
+use serde_json::Value;
+use thingsim_fleet::model::{Kind, Template};
+use thingsim_fleet::shadow::state::State;
+
+/// What every face is given.
+#[derive(Clone, Copy)]
+pub(crate) struct Face {
+    pub(crate) template: &'static Template,
+    pub(crate) state: Signal<State>,
+    pub(crate) on_set: Callback<(String, Value)>,
+}
+
+impl Face {
+    /// A number the device reports (`min` of its range when it has not yet).
+    pub(crate) fn num(self, key: &'static str) -> Signal<f64> {
+        let fallback = self.range(key).0;
+        let state = self.state;
+        Signal::derive(move || {
+            state.with(|s| s.get(key).and_then(Value::as_f64).unwrap_or(fallback))
+        })
+    }
+
+    /// A switch the device reports.
+    pub(crate) fn on(self, key: &'static str) -> Signal<bool> {
+        let state = self.state;
+        Signal::derive(move || state.with(|s| s.get(key) == Some(&Value::Bool(true))))
+    }
+
+    /// A text the device reports.
+    pub(crate) fn text(self, key: &'static str) -> Signal<String> {
+        let state = self.state;
+        Signal::derive(move || {
+            state.with(|s| {
+                s.get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+    }
+
+    /// A property's range and step, from the template.
+    pub(crate) fn range(self, key: &str) -> (f64, f64, f64) {
+        self.template
+            .properties
+            .iter()
+            .find(|p| p.key == key)
+            .and_then(|p| match p.kind {
+                Kind::Number { min, max, step, .. } => Some((min, max, step)),
+                _ => None,
+            })
+            .unwrap_or((0.0, 100.0, 1.0))
+    }
+
+    /// Where `value` sits in the property's range, 0 to 1.
+    pub(crate) fn share(self, key: &'static str, value: f64) -> f64 {
+        let (min, max, _) = self.range(key);
+        if max > min {
+            ((value - min) / (max - min)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Sets a property, as the form's control would.
+    pub(crate) fn set(self, key: &'static str, value: Value) {
+        self.on_set.run((key.to_owned(), value));
+    }
+
+    /// Flips a switch.
+    pub(crate) fn toggle(self, key: &'static str) {
+        let now = self.on(key).get_untracked();
+        self.set(key, Value::Bool(!now));
+    }
+
+    /// Moves a number by `steps` of its step, within its range.
+    pub(crate) fn nudge(self, key: &'static str, steps: f64) {
+        let (min, max, step) = self.range(key);
+        let next = (self.num(key).get_untracked() + steps * step).clamp(min, max);
+        // Rounded to the step, so 0.1 steps do not drift into 21.300000000000004.
+        let next = (next / step).round() * step;
+        self.set(key, serde_json::json!((next * 1000.0).round() / 1000.0));
+    }
+}
+
+/// A button drawn in SVG: a focusable group that Enter and Space press too.
+pub(crate) fn button(
+    label: Signal<String>,
+    testid: &'static str,
+    class: &'static str,
+    press: impl Fn() + Clone + 'static,
+    body: impl IntoView + 'static,
+) -> impl IntoView {
+    let on_key = {
+        let press = press.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if matches!(ev.key().as_str(), "Enter" | " ") {
+                ev.prevent_default();
+                press();
+            }
+        }
+    };
+    view! {
+        <g class=format!("face-button {class}") role="button" tabindex="0" data-testid=testid
+            aria-label=move || label.get() on:click=move |_| press() on:keydown=on_key>
+            <title>{move || label.get()}</title>
+            {body}
+        </g>
+    }
+}
+
+/// A number for a face: no more decimals than the step has.
+pub(crate) fn shown(value: f64, step: f64) -> String {
+    if step >= 1.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// The device's face for `template`, or nothing for a template without one.
+#[component]
+pub fn DeviceFace(
+    /// The device model.
+    template: &'static Template,
+    /// Its reported state.
+    #[prop(into)]
+    state: Signal<State>,
+    /// A control on the face set a property.
+    on_set: Callback<(String, Value)>,
+) -> impl IntoView {
+    let face = Face {
+        template,
+        state,
+        on_set,
+    };
+    let drawn = match template.id {
+        "thermostat" => thermostat::view(face).into_any(),
+        "smart-light" => smart_light::view(face).into_any(),
+        "door-lock" => door_lock::view(face).into_any(),
+        "energy-meter" => energy_meter::view(face).into_any(),
+        "environment-sensor" => environment_sensor::view(face).into_any(),
+        "smart-plug" => smart_plug::view(face).into_any(),
+        _ => return view! { <p class="muted">"This template has no face yet; its controls are below."</p> }.into_any(),
+    };
+    view! { <div class="face" data-testid="device-face" data-template=template.id>{drawn}</div> }
+        .into_any()
+}
