@@ -11,6 +11,7 @@ pub mod app;
 pub mod components;
 pub mod fleet_app;
 pub mod shell;
+pub mod testing;
 
 pub use app::{App, Attached, DeviceConsole};
 pub use fleet_app::FleetApp;

@@ -29,3 +29,12 @@ pub fn random_seed() -> u64 {
     // f64 → u64: `as` saturates, which is what a seed needs.
     (js_sys::Math::random() * u64::MAX as f64) as u64
 }
+
+/// Resolves `ms` milliseconds from now.
+pub async fn sleep(ms: u32) {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let _timer = gloo_timers::callback::Timeout::new(ms, move || {
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
