@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{Face, button};
+use super::{Face, art, button};
 
 pub(super) fn view(face: Face) -> impl IntoView {
     let (on, color, brightness) = (face.on("on"), face.text("color"), face.num("brightness"));
@@ -37,18 +37,18 @@ pub(super) fn view(face: Face) -> impl IntoView {
     view! {
         <svg viewBox="0 0 240 170" role="group" aria-label="Smart light" class="face-svg light" class:off=move || !on.get()>
             <circle cx="120" cy="70" r="62" class="glow" fill=hue opacity=move || format!("{:.2}", glow() * 0.55) />
-            {button(label, "face-bulb", "bulb", move || face.toggle("on"), view! {
+            {button(label, "face-bulb", "bulb", Callback::new(move |()| face.toggle("on")), view! {
                 <path d="M120 22 a40 40 0 0 1 24 72 c-4 4 -6 9 -6 14 h-36 c0 -5 -2 -10 -6 -14 a40 40 0 0 1 24 -72 z"
                     class="bulb" fill=move || if on.get() { hue() } else { "var(--face-off)".to_owned() }
                     fill-opacity=move || format!("{:.2}", if on.get() { 0.35 + 0.65 * brightness.get() / 100.0 } else { 1.0 })
                     data-testid="face-bulb-glass" />
-                <rect x="104" y="112" width="32" height="14" rx="3" class="bulb-base" />
-            })}
+                {art(r#"<rect x="104" y="112" width="32" height="14" rx="3" class="bulb-base"/>"#)}
+            }.into_any())}
             <text x="120" y="150" class="face-small" data-testid="face-brightness">{move || if on.get() { format!("{:.0} %", brightness.get()) } else { "off".to_owned() }}</text>
-            {button(text("Dim the light"), "face-dim", "round", move || face.nudge("brightness", -10.0),
-                view! { <circle cx="42" cy="146" r="15" /><text x="42" y="152" class="face-glyph">"−"</text> })}
-            {button(text("Brighten the light"), "face-brighten", "round", move || face.nudge("brightness", 10.0),
-                view! { <circle cx="198" cy="146" r="15" /><text x="198" y="152" class="face-glyph">"+"</text> })}
+            {button(text("Dim the light"), "face-dim", "round", Callback::new(move |()| face.nudge("brightness", -10.0)),
+                art(r#"<circle cx="42" cy="146" r="15"/><text x="42" y="152" class="face-glyph">−</text>"#))}
+            {button(text("Brighten the light"), "face-brighten", "round", Callback::new(move |()| face.nudge("brightness", 10.0)),
+                art(r#"<circle cx="198" cy="146" r="15"/><text x="198" y="152" class="face-glyph">+</text>"#))}
         </svg>
     }
 }

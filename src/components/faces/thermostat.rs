@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde_json::Value;
 
-use super::{Face, button, shown};
+use super::{Face, art, button, shown};
 
 /// The arc covers three quarters of the circle (`pathLength` 100: 75 of it).
 const ARC: f64 = 75.0;
@@ -31,18 +31,18 @@ pub(super) fn view(face: Face) -> impl IntoView {
     let text = |s: &'static str| Signal::derive(move || s.to_owned());
     view! {
         <svg viewBox="0 0 240 170" role="group" aria-label=label class="face-svg thermostat" class:off=move || !power.get()>
-            <circle cx="120" cy="85" r="64" class="dial-track" pathLength="100" stroke-dasharray="75 100" transform="rotate(135 120 85)" />
+            {art(r#"<circle cx="120" cy="85" r="64" class="dial-track" pathLength="100" stroke-dasharray="75 100" transform="rotate(135 120 85)"/>"#)}
             <circle cx="120" cy="85" r="64" class="dial-arc" pathLength="100" stroke-dasharray=dash transform="rotate(135 120 85)" data-testid="face-dial" />
             <text x="120" y="86" class="face-big" data-testid="face-temperature">{move || shown(now.get(), 0.1)}"°"</text>
             <text x="120" y="110" class="face-small">"target "{move || shown(target.get(), step)}" °C"</text>
             <text x="120" y="130" class="face-small face-mode">{move || mode.get()}</text>
-            {button(text("Lower the target temperature"), "face-target-down", "round", move || face.nudge("targetTemperature", -1.0),
-                view! { <circle cx="42" cy="148" r="15" /><text x="42" y="154" class="face-glyph">"−"</text> })}
-            {button(text("Raise the target temperature"), "face-target-up", "round", move || face.nudge("targetTemperature", 1.0),
-                view! { <circle cx="198" cy="148" r="15" /><text x="198" y="154" class="face-glyph">"+"</text> })}
+            {button(text("Lower the target temperature"), "face-target-down", "round", Callback::new(move |()| face.nudge("targetTemperature", -1.0)),
+                art(r#"<circle cx="42" cy="148" r="15"/><text x="42" y="154" class="face-glyph">−</text>"#))}
+            {button(text("Raise the target temperature"), "face-target-up", "round", Callback::new(move |()| face.nudge("targetTemperature", 1.0)),
+                art(r#"<circle cx="198" cy="148" r="15"/><text x="198" y="154" class="face-glyph">+</text>"#))}
             {button(Signal::derive(move || if power.get() { "Turn the thermostat off".into() } else { "Turn the thermostat on".into() }),
-                "face-power", "round power", move || face.set("power", Value::Bool(!power.get_untracked())),
-                view! { <circle cx="214" cy="22" r="14" /><path d="M214 14 v8 M208 18 a8 8 0 1 0 12 0" class="face-stroke" /> })}
+                "face-power", "round power", Callback::new(move |()| face.set("power", Value::Bool(!power.get_untracked()))),
+                art(r#"<circle cx="214" cy="22" r="14"/><path d="M214 14 v8 M208 18 a8 8 0 1 0 12 0" class="face-stroke"/>"#))}
         </svg>
     }
 }
