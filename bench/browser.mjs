@@ -1,0 +1,225 @@
+// thingsim's page and mqtt.js side by side in the same headless Chromium, against the same
+// mosquitto on loopback: size, cold load to connected, inbound messages a second and the shadow
+// round trip. Prints a table and writes it, with the machine and versions, to OUT (BENCHMARKS.md).
+//   node bench/browser.mjs DIST_DIR ws://127.0.0.1:WS/mqtt TCP_PORT OUT
+import { createServer } from 'node:http';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import os from 'node:os';
+import { launch } from '../e2e/pages/device-page.mjs';
+
+const require = createRequire(new URL('../e2e/package.json', import.meta.url));
+const mqtt = require('mqtt');
+const MQTTJS = new URL('../e2e/node_modules/mqtt/dist/mqtt.min.js', import.meta.url).pathname;
+const [dist, wsUrl, tcpPort, out] = process.argv.slice(2);
+const here = new URL('.', import.meta.url).pathname;
+
+// One server for both pages: the release app, and mqtt.js's bundle with its bench page.
+const TYPES = { html: 'text/html', js: 'text/javascript', wasm: 'application/wasm', css: 'text/css' };
+const server = createServer((req, res) => {
+  const path = new URL(req.url, 'http://x').pathname;
+  const file = path === '/mqtt.min.js' ? MQTTJS
+    : path === '/mqttjs.html' ? `${here}mqttjs-page.html`
+    : `${dist}${path === '/' ? '/index.html' : path}`;
+  try {
+    const body = readFileSync(file);
+    res.writeHead(200, { 'Content-Type': TYPES[file.split('.').pop()] ?? 'application/octet-stream' });
+    res.end(body);
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}`;
+const browser = await launch();
+const chromium = `Chromium ${browser.version()}`;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.round((s.length - 1) * p))]; };
+const unique = (p) => `${p}-${Math.floor(Math.random() * 1e9)}`;
+
+async function peer(id) {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${tcpPort}`, { clientId: id, protocolVersion: 5 });
+  client.stream.setNoDelay?.(true);
+  return client;
+}
+
+// A thingsim page with its own device on the broker, connected and subscribed.
+async function thingsimPage(thing, template = 'thermostat') {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template, connect: '1' });
+  await page.goto(`${base}/?${q}`);
+  await page.waitForFunction(() => /^connected · subscribed (\d+)\/\1$/.test(document.querySelector('[data-testid="conn-status"]')?.textContent.trim() ?? ''),
+    null, { timeout: 30_000, polling: 'raf' });
+  const ms = await page.evaluate(() => performance.now());
+  return { page, ms };
+}
+
+async function mqttjsPage(thing) {
+  const page = await browser.newPage();
+  await page.goto(`${base}/mqttjs.html`);
+  const ms = await page.evaluate(([url, t]) => window.bench.connect(url, t), [wsUrl, thing]);
+  return { page, ms };
+}
+
+// -- sizes --
+const sizes = (files) => {
+  const all = Buffer.concat(files.map((f) => readFileSync(f)));
+  const each = files.map((f) => readFileSync(f));
+  const sum = (g) => each.reduce((n, b) => n + g(b), 0);
+  return {
+    raw: all.length,
+    gzip: sum((b) => gzipSync(b, { level: 9 }).length),
+    brotli: sum((b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length),
+  };
+};
+const appFiles = readdirSync(dist).filter((f) => /^(thingsim_bg\.wasm|thingsim\.js|loader\.js|main\.css)$/.test(f)).map((f) => `${dist}/${f}`);
+const ours = sizes(appFiles);
+const theirs = sizes([MQTTJS]);
+
+// -- cold load to connected (five fresh pages each) --
+const loads = { thingsim: [], mqttjs: [] };
+for (let i = 0; i < 5; i++) {
+  const a = await thingsimPage(unique('bench-load'));
+  loads.thingsim.push(a.ms);
+  await a.page.close();
+  const b = await mqttjsPage(unique('bench-load'));
+  loads.mqttjs.push(b.ms);
+  await b.page.close();
+}
+
+// -- inbound: N messages on a topic the device subscribes to, from a native publisher --
+async function inbound(n, qos) {
+  const thing = unique('bench-in');
+  const topic = `$emqx/things/${thing}/shadow/update`;
+  const payload = (i) => `{"state":{"desired":{"n":${i}}},"n":${i}}`;
+  const pub = await peer(`pub-${thing}`);
+  // thingsim: the log counts every message the page decoded, parsed and kept.
+  const { page } = await thingsimPage(thing);
+  const logged = () => page.evaluate(() => Number(/of (\d+)/.exec(document.querySelector('[data-testid="log-count"]').textContent)[1]));
+  const before = await logged();
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) pub.publish(topic, payload(i), { qos });
+  // Until all have come, or none for 3 s (a broker may drop QoS 0 for a slow reader).
+  let count = 0;
+  let last = t0;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 25));
+    const now = (await logged()) - before;
+    if (now !== count) { count = now; last = performance.now(); }
+    if (count >= n || performance.now() - last > 3000) break;
+  }
+  // The device's own reports during the flood are in the log too: at most n count.
+  count = Math.min(count, n);
+  const ours = { rate: count / ((last - t0) / 1000), count };
+  await page.close();
+  // mqtt.js plus JSON.parse in the same browser.
+  const other = await mqttjsPage(thing);
+  const done = other.page.evaluate((k) => window.bench.inbound(k), n);
+  t0 = performance.now();
+  for (let i = 0; i < n; i++) pub.publish(topic, payload(i), { qos });
+  const r = await done;
+  // From the first publish, as for thingsim: the page's clock starts at its first message.
+  const theirs = { rate: r.count / ((performance.now() - t0 - (r.count < n ? 3000 : 0)) / 1000), count: r.count };
+  await other.page.close();
+  await pub.endAsync();
+  return { ours, theirs };
+}
+const in0 = await inbound(20_000, 0);
+const in1 = await inbound(20_000, 1);
+
+// -- shadow round trip: delta published → the device's report received, 1,000 rounds --
+async function roundTrips(page, thing, rounds) {
+  const pub = await peer(`rt-${thing}`);
+  const reports = `$emqx/things/${thing}/shadow/update`;
+  await pub.subscribeAsync(reports, { qos: 1 });
+  const times = [];
+  let waiting = null;
+  pub.on('message', (topic, payload) => {
+    if (!waiting) return;
+    const body = JSON.parse(payload.toString());
+    if (body?.state?.reported?.targetTemperature === waiting.value) waiting.resolve();
+  });
+  for (let i = 0; i < rounds; i++) {
+    // Every value differs from the last, so every delta changes something.
+    const value = 10 + (i % 40) * 0.5;
+    const got = new Promise((resolve) => { waiting = { value, resolve }; });
+    const t0 = performance.now();
+    pub.publish(`$emqx/things/${thing}/shadow/update/delta`,
+      JSON.stringify({ version: i + 2, timestamp: Math.floor(Date.now() / 1000), state: { targetTemperature: value } }), { qos: 1 });
+    await Promise.race([got, new Promise((_, no) => setTimeout(() => no(new Error(`round ${i}: no report in 5 s`)), 5_000))]);
+    times.push(performance.now() - t0);
+  }
+  await pub.endAsync();
+  return times;
+}
+let thing = unique('bench-rt');
+const a = await thingsimPage(thing);
+// The log would grow by two lines a round; it is not what is measured.
+await a.page.locator('[data-testid="log-pause"]').click().catch(() => {});
+const rtOurs = await roundTrips(a.page, thing, 1000);
+await a.page.close();
+thing = unique('bench-rt');
+const b = await mqttjsPage(thing);
+await b.page.evaluate((t) => window.bench.device(t), thing);
+const rtTheirs = await roundTrips(b.page, thing, 1000);
+await b.page.close();
+
+await browser.close();
+server.close();
+
+// -- the table --
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const ratio = (x, y) => `${(x / y).toFixed(2)}×`;
+const f0 = (x) => x.toFixed(0);
+const f1 = (x) => x.toFixed(1);
+const rows = [
+  ['size, raw (wasm + JS + CSS)', kb(ours.raw), kb(theirs.raw), ratio(ours.raw, theirs.raw), 'gzip ≤ 200 KB (north star < mqtt.js)'],
+  ['size, gzip -9', kb(ours.gzip), kb(theirs.gzip), ratio(ours.gzip, theirs.gzip), '≤ 200 KB'],
+  ['size, brotli 11', kb(ours.brotli), kb(theirs.brotli), ratio(ours.brotli, theirs.brotli), ''],
+  ['cold load → connected and subscribed (ms, median of 5)', f0(median(loads.thingsim)), f0(median(loads.mqttjs)), ratio(median(loads.thingsim), median(loads.mqttjs)), '< 300 ms'],
+  ['inbound QoS 0, 20,000 JSON messages (msg/s; received)', `${f0(in0.ours.rate)} (${in0.ours.count})`, `${f0(in0.theirs.rate)} (${in0.theirs.count})`, ratio(in0.ours.rate, in0.theirs.rate), '≥ 1.5× mqtt.js'],
+  ['inbound QoS 1, 20,000 JSON messages (msg/s; received)', `${f0(in1.ours.rate)} (${in1.ours.count})`, `${f0(in1.theirs.rate)} (${in1.theirs.count})`, ratio(in1.ours.rate, in1.theirs.rate), '≥ 1.5× mqtt.js'],
+  ['shadow round trip p50 (ms, 1,000 rounds)', f1(pct(rtOurs, 0.5)), f1(pct(rtTheirs, 0.5)), ratio(pct(rtOurs, 0.5), pct(rtTheirs, 0.5)), ''],
+  ['shadow round trip p99 (ms)', f1(pct(rtOurs, 0.99)), f1(pct(rtTheirs, 0.99)), ratio(pct(rtOurs, 0.99), pct(rtTheirs, 0.99)), '< 5 ms'],
+];
+const table = [
+  '| figure | thingsim | mqtt.js 5.16 | thingsim / mqtt.js | target |',
+  '|---|---:|---:|---:|---|',
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
+console.log(table);
+
+const version = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).split('\n')[0].trim(); } catch { return 'unknown'; } };
+const cpu = os.cpus()[0]?.model ?? 'unknown';
+const doc = `# Benchmarks
+
+One run of \`make bench\`'s browser part (\`bench/browser.mjs\`), written by it on ${new Date().toISOString().slice(0, 10)}.
+Both sides run in the same headless Chromium against the same mosquitto on loopback (no
+persistence, \`set_tcp_nodelay true\`, \`max_queued_messages 0\`); thingsim is the release build
+that ships (LTO, wasm-opt -Oz). The publisher and the round-trip peer are native (node + mqtt.js
+over TCP, Nagle off), so neither side is bounded by them.
+
+- thingsim: the console page in "any broker" mode, its thermostat device connected; a message
+  counts once the page has decoded it, parsed it and put it in the message log.
+- mqtt.js: \`mqtt.min.js\` in a page of its own (\`bench/mqttjs-page.html\`), subscribed to the
+  same 13 filters, \`JSON.parse\` on every message; for the round trip, a device of ten lines
+  that answers each delta with a report.
+
+Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}.
+Versions: ${chromium}; ${version('mosquitto', ['-h'])}; node ${process.version}; ${version('rustc', ['--version'])}.
+
+${table}
+
+Cold load is from navigation to the page's own "connected · subscribed 13/13" (thingsim) or to
+the SUBACK of the same filters (mqtt.js), five fresh pages each. Inbound is from the first
+publish to the last message counted. The round trip is from the delta's publish to the report
+that carries its value, as the peer sees them.
+
+Not measured here yet: outbound QoS 1 (the page has no way to publish a burst on demand), and
+the fleet's figures, which \`make bench\` prints separately (see the README). The 100,000-line
+filter is timed by the journey of that name in \`make test\`.
+`;
+if (out) writeFileSync(out, doc);
