@@ -47,9 +47,9 @@ async function peer(id) {
 }
 
 // A thingsim page with its own device on the broker, connected and subscribed.
-async function thingsimPage(thing, template = 'thermostat') {
+async function thingsimPage(thing, template = 'thermostat', extra = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template, connect: '1' });
+  const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template, connect: '1', ...extra });
   await page.goto(`${base}/?${q}`);
   await page.waitForFunction(() => /^connected · subscribed (\d+)\/\1$/.test(document.querySelector('[data-testid="conn-status"]')?.textContent.trim() ?? ''),
     null, { timeout: 30_000, polling: 'raf' });
@@ -192,7 +192,14 @@ const table = [
 ].join('\n');
 console.log(table);
 
-const version = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).split('\n')[0].trim(); } catch { return 'unknown'; } };
+// mosquitto -h prints its version and exits 3: the output counts, not the status.
+const version = (cmd, args) => {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0].trim();
+  } catch (e) {
+    return (e.stdout ?? '').split('\n')[0].trim() || 'unknown';
+  }
+};
 const cpu = os.cpus()[0]?.model ?? 'unknown';
 const doc = `# Benchmarks
 
