@@ -170,6 +170,25 @@ test('dark embeds, a face pressed from the keyboard, and a page not in hosts= is
   await ctx.close();
 });
 
+test('colours follow the reader\'s system unless theme= fixes them', async () => {
+  const ctx = await browser.newContext({ colorScheme: 'dark' });
+  const page = await ctx.newPage();
+  const background = async (query) => {
+    await page.goto(`${APP_URL}?mode=sandbox&template=smart-light&thing=theme-lamp&panels=face${query}`);
+    await page.waitForSelector('[data-testid="device-face"]');
+    return page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  };
+  assert.equal(await background(''), 'rgb(15, 20, 27)', 'a dark system gives the dark palette');
+  assert.equal(await background('&theme=light'), 'rgb(246, 247, 249)', 'theme=light wins');
+  await ctx.close();
+  const light = await browser.newContext({ colorScheme: 'light' });
+  const p2 = await light.newPage();
+  await p2.goto(`${APP_URL}?mode=sandbox&template=smart-light&thing=theme-lamp&panels=face&theme=dark`);
+  await p2.waitForSelector('[data-testid="device-face"]');
+  assert.equal(await p2.evaluate(() => getComputedStyle(document.documentElement).backgroundColor), 'rgb(15, 20, 27)', 'theme=dark wins');
+  await light.close();
+});
+
 test('the sandbox greets a first visit with three steps that tick themselves off, until dismissed', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
