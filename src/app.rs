@@ -298,15 +298,16 @@ pub fn DeviceConsole(
         outcome.set(None);
         polling.set(None);
         notice.set(None);
+        let cloud_auth = config
+            .cloud_auth
+            .as_deref()
+            .and_then(|c| http::basic_auth(c).ok());
         running.set(Some(Running {
             template: config.template,
             thing: config.thing.clone(),
             mode: current.mode,
             cloud_api: config.cloud_api.clone(),
-            cloud_auth: config
-                .cloud_auth
-                .as_deref()
-                .and_then(|c| http::basic_auth(c).ok()),
+            cloud_auth: cloud_auth.clone(),
             https: config.https.is_some(),
         }));
         let options = DeviceOptions {
@@ -340,13 +341,9 @@ pub fn DeviceConsole(
                 };
                 // Local mode on the demo's broker: no anonymous clients there, so the thing's
                 // own broker user comes from thingsim-cloud first (unless the form names one).
-                let cloud = config.cloud_api.clone().zip(
-                    config
-                        .cloud_auth
-                        .as_deref()
-                        .and_then(|c| http::basic_auth(c).ok()),
-                );
-                let Some((base, auth)) = cloud
+                let Some((base, auth)) = config
+                    .cloud_api
+                    .zip(cloud_auth)
                     .filter(|_| current.mode == Mode::Local && link.options.username.is_none())
                 else {
                     let stack = DeviceStack::mqtt(now, epoch, Some(device), link, seed);

@@ -107,19 +107,12 @@ pub fn handle(
                 Ok(b) => b,
                 Err(e) => return e,
             };
+            if let Some(why) = client_id_error(body.client_id.as_deref()) {
+                return error(400, why);
+            }
             match ThingName::new(&body.thing_name) {
                 Err(e) => error(400, e.to_string()),
-                Ok(thing) if !cloud.has_room_for(&thing) => error(
-                    507,
-                    format!(
-                        "the cloud holds {} things already; delete some first",
-                        thingsim_fleet::cloud::MAX_THINGS
-                    ),
-                ),
-                Ok(_) if client_id_error(body.client_id.as_deref()).is_some() => error(
-                    400,
-                    client_id_error(body.client_id.as_deref()).unwrap_or_default(),
-                ),
+                Ok(thing) if !cloud.has_room_for(&thing) => full(),
                 Ok(thing) if cloud.create_thing(&thing) => (
                     201,
                     json!({ "thingName": thing.as_str(), "clientId": body.client_id }),
@@ -130,10 +123,7 @@ pub fn handle(
         (_, Route::Credentials(name)) => {
             // The body may be empty: `{}`, or only a client id.
             let body: CreateThing = if body.iter().all(u8::is_ascii_whitespace) {
-                CreateThing {
-                    thing_name: String::new(),
-                    client_id: None,
-                }
+                CreateThing::default()
             } else {
                 match parse(body) {
                     Ok(b) => b,
@@ -147,16 +137,10 @@ pub fn handle(
                 Ok(t) => t,
                 Err(e) => return error(400, e.to_string()),
             };
-            let status = if cloud.things().any(|t| *t == thing) {
+            let status = if cloud.has_thing(&thing) {
                 200
             } else if !cloud.has_room_for(&thing) {
-                return error(
-                    507,
-                    format!(
-                        "the cloud holds {} things already; delete some first",
-                        thingsim_fleet::cloud::MAX_THINGS
-                    ),
-                );
+                return full();
             } else {
                 cloud.create_thing(&thing);
                 201
@@ -483,6 +467,17 @@ fn document(shadow: &Shadow) -> Value {
         "version": d.version,
         "updatedAt": rfc3339(d.updated_at),
     })
+}
+
+/// 507: no room for another thing.
+fn full() -> Answer {
+    error(
+        507,
+        format!(
+            "the cloud holds {} things already; delete some first",
+            thingsim_fleet::cloud::MAX_THINGS
+        ),
+    )
 }
 
 /// Why `client_id` cannot be a broker user's client id, if it cannot: MQTT allows any UTF-8,

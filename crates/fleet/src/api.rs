@@ -236,7 +236,7 @@ impl Route {
 }
 
 /// `POST /api/v1/things`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateThing {
     /// The thing to register (taken from the path for `…/credentials`).

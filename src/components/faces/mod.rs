@@ -83,14 +83,21 @@ impl Face {
 
     /// Flips a switch.
     pub(crate) fn toggle(self, key: &'static str) {
-        let now = self.on(key).get_untracked();
+        // Read as it is now, in the click: no derived signal made per press.
+        let now = self
+            .state
+            .with_untracked(|s| s.get(key) == Some(&Value::Bool(true)));
         self.set(key, Value::Bool(!now));
     }
 
     /// Moves a number by `steps` of its step, within its range.
     pub(crate) fn nudge(self, key: &'static str, steps: f64) {
         let (min, max, step) = self.range(key);
-        let next = (self.num(key).get_untracked() + steps * step).clamp(min, max);
+        let now = self
+            .state
+            .with_untracked(|s| s.get(key).and_then(Value::as_f64))
+            .unwrap_or(min);
+        let next = (now + steps * step).clamp(min, max);
         // Rounded to the step, so 0.1 steps do not drift into 21.300000000000004.
         let next = (next / step).round() * step;
         self.set(key, serde_json::json!((next * 1000.0).round() / 1000.0));
