@@ -56,6 +56,8 @@ pub(crate) enum Input {
     Resume,
     Timer,
     Reopen,
+    /// Send the acknowledgements held back (see `Link::urgent`).
+    Flush,
     Stop,
 }
 
@@ -120,63 +122,49 @@ async fn run(
     mut rx: UnboundedReceiver<Input>,
     on_event: impl Fn(ClientEvent) + 'static,
 ) {
-    let mut transport: Option<WsTransport> = None;
-    let mut generation = 0u32;
-    // Dropping a gloo Timeout cancels it, so each reassignment disarms the previous timer.
-    let mut _timer: Option<Timeout> = None;
+    let mut link = Link {
+        transport: None,
+        generation: 0,
+        pending: Vec::new(),
+        urgent: false,
+        flush_later: None,
+        timer: None,
+    };
+    let mut news = Vec::new();
     let mut input: Option<Input> = None;
     loop {
-        let now = clock::now();
+        let mut now = clock::now();
         stack.handle_wall_clock(now, clock::epoch());
-        match input.take() {
-            None => {} // the first pass drains what starting produced
-            // A socket we already dropped may have queued events before it was detached.
-            Some(Input::Transport(g, _)) if g != generation => {}
-            Some(Input::Transport(_, TransportEvent::Opened)) => stack.handle_transport_opened(now),
-            Some(Input::Transport(_, TransportEvent::Data(bytes))) => {
-                stack.handle_transport_data(now, &bytes);
-            }
-            Some(Input::Transport(_, TransportEvent::Closed { code, reason })) => {
-                transport = None;
-                stack.handle_transport_closed(now, Some(describe_close(code, &reason)));
-            }
-            Some(Input::Command(command)) => stack.handle_mqtt_command(now, command),
-            Some(Input::Device(command)) => stack.handle_user(now, command),
-            Some(Input::Operate(_)) => on_event(ClientEvent::Operated(Err(
-                "this device talks to a broker or an API; the cloud panel works in sandbox and \
-                 local mode"
-                    .to_owned(),
-            ))),
-            Some(Input::HttpAnswer(id, answer)) => stack.handle_response(now, id, answer),
-            Some(Input::DropConnection) => stack.handle_drop(now),
-            Some(Input::Resume) => stack.handle_resume(now),
-            Some(Input::Timer | Input::Reopen) => stack.handle_timeout(now),
-            Some(Input::Stop) => stack.handle_stop(now),
+        // None on the first pass: drain what starting produced.
+        if let Some(input) = input.take() {
+            apply(&mut stack, &mut link, now, input, &on_event);
         }
         let deadline = loop {
             match stack.poll_output() {
                 StackOutput::Open => {
-                    generation += 1;
+                    link.flush(&mut stack, now);
+                    link.generation += 1;
                     let Some(url) = &url else {
                         stack.handle_transport_closed(now, Some("no broker URL".to_owned()));
                         continue;
                     };
-                    let (g, tx) = (generation, tx.clone());
+                    let (g, tx) = (link.generation, tx.clone());
                     match WsTransport::open(url.as_str(), move |e| {
                         let _ = tx.unbounded_send(Input::Transport(g, e));
                     }) {
-                        Ok(t) => transport = Some(t),
+                        Ok(t) => link.transport = Some(t),
                         Err(e) => stack.handle_transport_closed(now, Some(e)),
                     }
                 }
                 StackOutput::Transmit(bytes) => {
-                    if let Some(Err(e)) = transport.as_ref().map(|t| t.send(&bytes)) {
-                        stack.handle_transport_error(now, e);
-                    }
+                    link.urgent |= !thingsim_mqtt::only_acknowledges(&bytes);
+                    link.pending.extend_from_slice(&bytes);
                 }
                 StackOutput::Close => {
-                    transport = None;
-                    generation += 1; // whatever the old socket still says is stale
+                    // A DISCONNECT queued before the close still goes out.
+                    link.flush(&mut stack, now);
+                    link.transport = None;
+                    link.generation += 1; // whatever the old socket still says is stale
                 }
                 StackOutput::Request(request) => {
                     let (tx, api) = (tx.clone(), api.clone());
@@ -188,21 +176,127 @@ async fn run(
                         let _ = tx.unbounded_send(Input::HttpAnswer(request.id, answer));
                     });
                 }
-                StackOutput::Event(event) => on_event(ClientEvent::Stack(event)),
-                StackOutput::Stopped => return,
-                StackOutput::Idle { deadline } => break deadline,
+                StackOutput::Event(event) => news.push(event),
+                StackOutput::Stopped => {
+                    link.flush(&mut stack, now);
+                    news.drain(..).for_each(|e| on_event(ClientEvent::Stack(e)));
+                    return;
+                }
+                StackOutput::Idle { deadline } => {
+                    // Whatever is already queued (a burst of frames) is handled before anything
+                    // is sent, so the answers to all of it leave in one WebSocket message.
+                    if let Ok(next) = rx.try_recv() {
+                        now = clock::now();
+                        stack.handle_wall_clock(now, clock::epoch());
+                        apply(&mut stack, &mut link, now, next, &on_event);
+                        continue;
+                    }
+                    if link.pending.is_empty() {
+                        break deadline;
+                    }
+                    if !link.urgent {
+                        // Only PUBACKs: they wait one task, for the frames the browser has
+                        // already queued, and leave with those frames' PUBACKs in one message.
+                        if link.flush_later.is_none() {
+                            let tx = tx.clone();
+                            link.flush_later = Some(Timeout::new(0, move || {
+                                let _ = tx.unbounded_send(Input::Flush);
+                            }));
+                        }
+                        break deadline;
+                    }
+                    // A failed send is news to the stack, which may have more to say.
+                    link.flush(&mut stack, now);
+                }
             }
         };
-        _timer = deadline.map(|at| {
-            let tx = tx.clone();
-            Timeout::new(ms_until(at, now), move || {
-                let _ = tx.unbounded_send(Input::Timer);
-            })
-        });
+        // The page hears the news after the bytes have left: a report or a PUBACK does not
+        // wait for the view to update.
+        news.drain(..).for_each(|e| on_event(ClientEvent::Stack(e)));
+        // Re-armed only when the deadline moves: most inputs leave it where it was.
+        if link.timer.as_ref().map(|t| t.0) != Some(deadline) {
+            link.timer = Some((
+                deadline,
+                deadline.map(|at| {
+                    let tx = tx.clone();
+                    Timeout::new(ms_until(at, now), move || {
+                        let _ = tx.unbounded_send(Input::Timer);
+                    })
+                }),
+            ));
+        }
         match rx.next().await {
             Some(next) => input = Some(next),
             None => return,
         }
+    }
+}
+
+/// The socket of the current connection, the bytes for it not yet sent, and the timers.
+/// Dropping a gloo Timeout cancels it, so replacing one disarms the one before.
+struct Link {
+    transport: Option<WsTransport>,
+    generation: u32,
+    pending: Vec<u8>,
+    /// Something in `pending` besides acknowledgements: send at once.
+    urgent: bool,
+    flush_later: Option<Timeout>,
+    /// The stack's deadline and the timer armed for it.
+    timer: Option<(Option<Millis>, Option<Timeout>)>,
+}
+
+impl Link {
+    /// Sends what is pending as one WebSocket message (MQTT over WebSocket lets packets share
+    /// a frame); bytes for a socket that is gone are dropped, as the session expects.
+    fn flush(&mut self, stack: &mut DeviceStack, now: Millis) {
+        self.flush_later = None;
+        self.urgent = false;
+        if self.pending.is_empty() {
+            return;
+        }
+        if let Some(Err(e)) = self.transport.as_ref().map(|t| t.send(&self.pending)) {
+            stack.handle_transport_error(now, e);
+        }
+        self.pending.clear();
+    }
+}
+
+fn apply(
+    stack: &mut DeviceStack,
+    link: &mut Link,
+    now: Millis,
+    input: Input,
+    on_event: &impl Fn(ClientEvent),
+) {
+    match input {
+        // A socket we already dropped may have queued events before it was detached.
+        Input::Transport(g, _) if g != link.generation => {}
+        Input::Transport(_, TransportEvent::Opened) => stack.handle_transport_opened(now),
+        Input::Transport(_, TransportEvent::Data(bytes)) => {
+            stack.handle_transport_data(now, &bytes);
+        }
+        Input::Transport(_, TransportEvent::Closed { code, reason }) => {
+            link.transport = None;
+            link.pending.clear();
+            link.urgent = false;
+            stack.handle_transport_closed(now, Some(describe_close(code, &reason)));
+        }
+        Input::Command(command) => stack.handle_mqtt_command(now, command),
+        Input::Device(command) => stack.handle_user(now, command),
+        Input::Operate(_) => on_event(ClientEvent::Operated(Err(
+            "this device talks to a broker or an API; the cloud panel works in sandbox and local \
+             mode"
+                .to_owned(),
+        ))),
+        Input::HttpAnswer(id, answer) => stack.handle_response(now, id, answer),
+        Input::DropConnection => stack.handle_drop(now),
+        Input::Resume => stack.handle_resume(now),
+        Input::Timer | Input::Reopen => {
+            link.timer = None; // spent: the next deadline needs a new one, even if the same
+            stack.handle_timeout(now);
+        }
+        Input::Flush => link.flush(stack, now),
+        Input::Stop => stack.handle_stop(now),
     }
 }
 

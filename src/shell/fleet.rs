@@ -397,6 +397,7 @@ fn console_input(fleet: &mut Fleet, thing: &str, input: client::Input, events: &
         | client::Input::Transport(..)
         | client::Input::HttpAnswer(..)
         | client::Input::Reopen
+        | client::Input::Flush
         | client::Input::Timer => {}
     }
 }

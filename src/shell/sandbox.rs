@@ -96,6 +96,7 @@ async fn run(
             | Input::DropConnection
             | Input::Reopen
             | Input::HttpAnswer(..)
+            | Input::Flush
             | Input::Timer => {}
         }
 

@@ -35,7 +35,7 @@ pub use error::{Error, Result};
 pub use limits::{ServerLimits, SubscriptionState, SubscriptionStatus};
 pub use session::{
     Command, DEFAULT_MAXIMUM_PACKET_SIZE, Event, Message, Options, Output, ProtocolVersion, Qos,
-    Session, State,
+    Session, State, only_acknowledges,
 };
 pub use time::Millis;
 pub use url::BrokerUrl;

@@ -242,6 +242,14 @@ pub enum Output {
     },
 }
 
+/// True when `packet`, the bytes of one [`Output::Transmit`], only acknowledges what the peer
+/// sent (PUBACK, PUBREC, PUBCOMP). Nothing of ours waits on it, only the peer's flow control,
+/// so a runner may hold it until the burst it answers has been read and send the answers
+/// together; anything else should leave at once.
+pub fn only_acknowledges(packet: &[u8]) -> bool {
+    matches!(packet.first().map(|b| b >> 4), Some(4 | 5 | 7))
+}
+
 /// Where the session stands, named for what it awaits.
 ///
 /// ```text
@@ -1445,6 +1453,33 @@ fn validate_topic_name(topic: &str) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_acknowledgements_may_wait_for_the_end_of_a_burst() {
+        let mut s = connected(ProtocolVersion::V5, 0);
+        // QoS 1 PUBLISH "a/b", packet id 7, property length 0, payload "x".
+        s.handle_input(
+            Millis(2),
+            &[0x32, 0x09, 0, 3, b'a', b'/', b'b', 0, 7, 0, b'x'],
+        );
+        let (tx, ..) = drain(&mut s);
+        assert_eq!(tx.len(), 1, "one PUBACK: {tx:?}");
+        assert!(only_acknowledges(&tx[0]), "{:?}", tx[0]);
+        s.handle_command(
+            Millis(3),
+            Command::Publish(Message::new("t".to_owned(), "x", Qos::AtLeastOnce)),
+        );
+        let (tx, ..) = drain(&mut s);
+        assert!(
+            !tx.is_empty() && !tx.iter().any(|p| only_acknowledges(p)),
+            "{tx:?}"
+        );
+        assert!(!only_acknowledges(&[]));
+        assert!(!only_acknowledges(&PINGREQ));
+        assert!(only_acknowledges(&[0x50, 2, 0, 1])); // PUBREC
+        assert!(only_acknowledges(&[0x70, 2, 0, 1])); // PUBCOMP
+        assert!(!only_acknowledges(&[0x62, 2, 0, 1])); // PUBREL: ours to drive
+    }
+
     use super::*;
 
     // Byte-annotated broker packets.
