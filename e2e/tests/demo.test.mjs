@@ -84,6 +84,12 @@ test('a newcomer: the sandbox runs by itself; desired state, a command and a job
     () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '24', null, { timeout: 10_000 });
   await device.waitForText('shadow-delta', '{}');
   assert.match(await device.text('shadow-reported'), /"targetTemperature": 24/);
+  // The timeline reads newest first on screen (the document holds it oldest first).
+  const onScreen = await device.page.evaluate(() => [...document.querySelectorAll('[data-testid="shadow-timeline"] li')]
+    .map((li) => [li.getBoundingClientRect().top, li.querySelector('.tl-time').textContent])
+    .sort((a, b) => a[0] - b[0]).map(([, time]) => time));
+  assert.ok(onScreen.length >= 2, `timeline: ${onScreen}`);
+  assert.deepEqual(onScreen, [...onScreen].sort().reverse(), 'newest on top');
 
   // A command, answered by the model; its response crosses the log.
   await device.cloud({ 'cloud-action': 'reboot', 'cloud-params': '{}' }, 'cloud-send-command');

@@ -45,24 +45,34 @@ pub fn ShadowPanel(
             </ul>
         }))}
         <h3>"Timeline"</h3>
+        // Oldest first in the document, newest on top on screen (column-reverse), each row keyed
+        // by its change's number: a change appends one row and drops the oldest, and the rows
+        // between stay as they are. Rebuilt by position, all fifty were rewritten twice a round
+        // trip.
         <ol class="timeline" data-testid="shadow-timeline">
-            {move || shadow.with(|s| s.timeline.iter().map(|c| {
-                let (class, label) = match c.kind {
-                    ChangeKind::Delta => ("tl-delta", "delta applied".to_owned()),
-                    ChangeKind::Reported => ("tl-report", "reported".to_owned()),
-                    ChangeKind::Stale { seen } => ("tl-stale", format!("stale delta ignored (seen v{seen})")),
-                    ChangeKind::Conflict => ("tl-conflict", "refused by the device".to_owned()),
-                    ChangeKind::Document => ("tl-doc", "cloud document".to_owned()),
-                };
-                view! {
-                    <li class=class>
-                        <span class="tl-time">{utc_time(c.at.0)}</span>
-                        <span class="tl-version">{c.version.map(|v| format!("v{v}")).unwrap_or_default()}</span>
-                        <span>{label}</span>
-                        <span class="muted">{c.keys.join(", ")}</span>
-                    </li>
+            <For
+                each=move || shadow.with(|s| s.timeline.iter().rev().cloned().collect::<Vec<_>>())
+                key=|c| c.seq
+                let:c
+            >
+                {
+                    let (class, label) = match c.kind {
+                        ChangeKind::Delta => ("tl-delta", "delta applied".to_owned()),
+                        ChangeKind::Reported => ("tl-report", "reported".to_owned()),
+                        ChangeKind::Stale { seen } => ("tl-stale", format!("stale delta ignored (seen v{seen})")),
+                        ChangeKind::Conflict => ("tl-conflict", "refused by the device".to_owned()),
+                        ChangeKind::Document => ("tl-doc", "cloud document".to_owned()),
+                    };
+                    view! {
+                        <li class=class>
+                            <span class="tl-time">{utc_time(c.at.0)}</span>
+                            <span class="tl-version">{c.version.map(|v| format!("v{v}")).unwrap_or_default()}</span>
+                            <span>{label}</span>
+                            <span class="muted">{c.keys.join(", ")}</span>
+                        </li>
+                    }
                 }
-            }).collect_view())}
+            </For>
         </ol>
     }
 }

@@ -43,6 +43,8 @@ pub struct ShadowView {
     pub conflicts: Vec<(String, String)>,
     /// What happened to the shadow, newest first.
     pub timeline: VecDeque<Change>,
+    /// Changes seen so far, the ones dropped from the timeline included.
+    pub changes: u64,
 }
 
 /// The first-visit guide's three steps, in order: desired state set, a command sent, a job
@@ -67,6 +69,9 @@ impl ShadowView {
 /// One entry of the shadow timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
+    /// Its number in the order changes came, from 0: a key that stays with it, so a view
+    /// redraws only the entries that come and go, not the fifty that move down.
+    pub seq: u64,
     /// When, epoch milliseconds.
     pub at: Millis,
     /// The shadow version it carried, when it carried one.
@@ -493,11 +498,13 @@ impl Console {
 
     fn change(&mut self, at: Millis, version: Option<u64>, kind: ChangeKind, keys: Vec<String>) {
         self.shadow.timeline.push_front(Change {
+            seq: self.shadow.changes,
             at,
             version,
             kind,
             keys,
         });
+        self.shadow.changes += 1;
         self.shadow.timeline.truncate(TIMELINE_CAP);
     }
 
@@ -699,6 +706,20 @@ mod tests {
         );
         assert_eq!(c.series["target"].len(), 2, "numeric values are charted");
         assert!(!c.series.contains_key("power"), "booleans are not");
+    }
+
+    #[test]
+    fn timeline_entries_keep_their_number_as_newer_ones_push_them_out() {
+        let mut c = Console::new(Millis(0), &State::new());
+        for n in 0..TIMELINE_CAP as u64 + 5 {
+            c.handle_device_event(Millis(n), &DeviceEvent::Reported(obj(json!({"target": n}))));
+        }
+        let seqs: Vec<u64> = c.shadow.timeline.iter().map(|e| e.seq).collect();
+        let newest = TIMELINE_CAP as u64 + 4;
+        assert_eq!(seqs.len(), TIMELINE_CAP);
+        assert_eq!(seqs[0], newest, "newest first");
+        assert_eq!(seqs[TIMELINE_CAP - 1], 5, "the five oldest are gone");
+        assert!(seqs.windows(2).all(|w| w[0] == w[1] + 1), "{seqs:?}");
     }
 
     #[test]
