@@ -56,7 +56,7 @@ pub(crate) enum Input {
     Resume,
     Timer,
     Reopen,
-    /// Send the acknowledgements held back (see `Link::urgent`).
+    /// Send what was held back for the end of a burst (see `Link::urgent`).
     Flush,
     Stop,
 }
@@ -128,6 +128,7 @@ async fn run(
         pending: Vec::new(),
         urgent: false,
         flush_later: None,
+        last_flush: None,
         timer: None,
     };
     let mut news = Vec::new();
@@ -194,9 +195,11 @@ async fn run(
                     if link.pending.is_empty() {
                         break deadline;
                     }
-                    if !link.urgent {
-                        // Only PUBACKs: they wait one task, for the frames the browser has
-                        // already queued, and leave with those frames' PUBACKs in one message.
+                    // Bare PUBACKs, or anything in a burst (a send already went out this
+                    // millisecond): they wait one task, for the inputs the browser has already
+                    // queued, and leave with what those add in one message. A lone report goes
+                    // at once.
+                    if !link.urgent || link.last_flush == Some(now) {
                         if link.flush_later.is_none() {
                             let tx = tx.clone();
                             link.flush_later = Some(Timeout::new(0, move || {
@@ -241,6 +244,8 @@ struct Link {
     /// Something in `pending` besides acknowledgements: send at once.
     urgent: bool,
     flush_later: Option<Timeout>,
+    /// When bytes last went out.
+    last_flush: Option<Millis>,
     /// The stack's deadline and the timer armed for it.
     timer: Option<(Option<Millis>, Option<Timeout>)>,
 }
@@ -254,6 +259,7 @@ impl Link {
         if self.pending.is_empty() {
             return;
         }
+        self.last_flush = Some(now);
         if let Some(Err(e)) = self.transport.as_ref().map(|t| t.send(&self.pending)) {
             stack.handle_transport_error(now, e);
         }
