@@ -22,6 +22,7 @@ const server = createServer((req, res) => {
   const path = new URL(req.url, 'http://x').pathname;
   const file = path === '/mqtt.min.js' ? MQTTJS
     : path === '/mqttjs.html' ? `${here}mqttjs-page.html`
+    : path === '/host.html' ? `${here}host-page.html`
     : `${dist}${path === '/' ? '/index.html' : path}`;
   try {
     const body = readFileSync(file);
@@ -130,6 +131,56 @@ async function inbound(n, qos) {
 const in0 = await inbound(20_000, 0);
 const in1 = await inbound(20_000, 1);
 
+// -- outbound: N events the page publishes at QoS 1, counted at a native subscriber --
+// In bursts of 1,000: the device keeps at most 1,000 publishes waiting for the broker's
+// Receive Maximum (mosquitto announces 20) and drops the oldest past that, saying so, so a
+// burst of 20,000 at once would measure the drops. Each burst is delivered before the next.
+const BURST = 1000;
+async function outbound(n) {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const run = async (thing, publish) => {
+    const sub = await peer(`sub-${thing}`);
+    await sub.subscribeAsync(`$emqx/things/${thing}/events/bench`, { qos: 1 });
+    let count = 0, last = 0;
+    sub.on('message', () => { count++; last = performance.now(); });
+    const t0 = performance.now();
+    for (let from = 0; from < n; from += BURST) {
+      const k = Math.min(BURST, n - from);
+      await publish(from, k);
+      // Until this burst has come, or none for 3 s.
+      let seen = -1, quiet = performance.now();
+      while (count < from + k && performance.now() - quiet < 3000) {
+        await sleep(2);
+        if (count !== seen) { seen = count; quiet = performance.now(); }
+      }
+    }
+    await sub.endAsync();
+    return { rate: Math.min(count, n) / ((last - t0) / 1000), count };
+  };
+  // thingsim: a host page drives the console in an iframe through its postMessage API
+  // (thingsim:publishEvent, each answered), as a docs page would.
+  let thing = unique('bench-out');
+  const host = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await host.goto(`${base}/host.html`);
+  const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template: 'thermostat', connect: '1', hosts: base });
+  await host.evaluate((src) => { document.querySelector('iframe').src = src; }, `${base}/?${q}`);
+  const frame = await (await host.waitForSelector('iframe')).contentFrame();
+  await frame.waitForFunction(() => /^connected · subscribed (\d+)\/\1$/.test(document.querySelector('[data-testid="conn-status"]')?.textContent.trim() ?? ''),
+    null, { timeout: 30_000, polling: 'raf' });
+  const ours = await run(thing, (from, k) => host.evaluate(([from, k]) => {
+    const app = document.querySelector('iframe').contentWindow;
+    for (let i = from; i < from + k; i++) app.postMessage({ type: 'thingsim:publishEvent', kind: 'bench', payload: { n: i } }, location.origin);
+  }, [from, k]));
+  await host.close();
+  // mqtt.js publishing the same events from its page.
+  thing = unique('bench-out');
+  const other = await mqttjsPage(thing);
+  const theirs = await run(thing, (from, k) => other.page.evaluate(([t, from, k]) => window.bench.outbound(t, from, k), [thing, from, k]));
+  await other.page.close();
+  return { ours, theirs };
+}
+const out1 = await outbound(20_000);
+
 // -- shadow round trip: delta published → the device's report received, 1,000 rounds --
 async function roundTrips(page, thing, rounds) {
   const pub = await peer(`rt-${thing}`);
@@ -182,6 +233,7 @@ const rows = [
   ['cold load → connected and subscribed (ms, median of 5)', f0(median(loads.thingsim)), f0(median(loads.mqttjs)), ratio(median(loads.thingsim), median(loads.mqttjs)), '< 300 ms'],
   ['inbound QoS 0, 20,000 JSON messages (msg/s; received)', `${f0(in0.ours.rate)} (${in0.ours.count})`, `${f0(in0.theirs.rate)} (${in0.theirs.count})`, ratio(in0.ours.rate, in0.theirs.rate), '≥ 1.5× mqtt.js'],
   ['inbound QoS 1, 20,000 JSON messages (msg/s; received)', `${f0(in1.ours.rate)} (${in1.ours.count})`, `${f0(in1.theirs.rate)} (${in1.theirs.count})`, ratio(in1.ours.rate, in1.theirs.rate), '≥ 1.5× mqtt.js'],
+  ['outbound QoS 1, 20,000 events in bursts of 1,000 (msg/s; at a native subscriber)', `${f0(out1.ours.rate)} (${out1.ours.count})`, `${f0(out1.theirs.rate)} (${out1.theirs.count})`, ratio(out1.ours.rate, out1.theirs.rate), '≥ 1.0× mqtt.js'],
   ['shadow round trip p50 (ms, 1,000 rounds)', f1(pct(rtOurs, 0.5)), f1(pct(rtTheirs, 0.5)), ratio(pct(rtOurs, 0.5), pct(rtTheirs, 0.5)), ''],
   ['shadow round trip p99 (ms)', f1(pct(rtOurs, 0.99)), f1(pct(rtTheirs, 0.99)), ratio(pct(rtOurs, 0.99), pct(rtTheirs, 0.99)), '< 5 ms'],
 ];
@@ -225,8 +277,13 @@ the SUBACK of the same filters (mqtt.js), five fresh pages each. Inbound is from
 publish to the last message counted. The round trip is from the delta's publish to the report
 that carries its value, as the peer sees them.
 
-Not measured here yet: outbound QoS 1 (the page has no way to publish a burst on demand), and
-the fleet's figures, which \`make bench\` prints separately (see the README). The 100,000-line
-filter is timed by the journey of that name in \`make test\`.
+Outbound is from the first request to the last event a native subscriber received, in bursts
+of 1,000 (each delivered before the next; thingsim's device holds at most 1,000 publishes
+waiting for the broker's Receive Maximum and drops the oldest past that): thingsim's
+events are asked for by a host page through the console's postMessage API
+(\`thingsim:publishEvent\`, each answered), mqtt.js's are \`publish\` calls in its page.
+
+Not measured here: the fleet's figures, which \`make bench\` prints separately (see the
+README). The 100,000-line filter is timed by the journey of that name in \`make test\`.
 `;
 if (out) writeFileSync(out, doc);

@@ -498,6 +498,10 @@ pub fn DeviceConsole(
                     }
                     return;
                 }
+                Ok(HostRequest::PublishEvent { kind, payload }) => {
+                    on_user.run(UserCommand::PublishEvent { kind, payload });
+                    return reply(Ok("handed to the device".to_owned()));
+                }
                 Ok(HostRequest::SetDesired(desired)) => Operation::SetDesired { thing, desired },
                 Ok(HostRequest::SendCommand {
                     action,

@@ -22,7 +22,10 @@ window.addEventListener('message', (event) => {
   const message = event.data;
   if (!name || typeof message?.type !== 'string') return;
   if (message.type === 'thingsim:ready') {
-    call(name, { type: 'thingsim:subscribe', state: true, messages: false });
+    // The lock's messages too: the page shows the events it publishes.
+    call(name, { type: 'thingsim:subscribe', state: true, messages: name === 'lock' });
+  } else if (message.type === 'thingsim:message' && message.direction === 'out' && message.topic.includes('/events/')) {
+    document.getElementById(`${name}-published`).textContent = `${message.topic} ${message.payload}`;
   } else if (message.type === 'thingsim:state' && name === 'light') {
     document.getElementById('light-state').textContent = JSON.stringify(message.reported);
   } else if (message.type === 'thingsim:result' && name !== 'light') {
@@ -35,4 +38,5 @@ on('light-on', () => call('light', { type: 'thingsim:setDesired', state: { on: t
 on('light-off', () => call('light', { type: 'thingsim:setDesired', state: { on: false } }));
 on('thermostat-target', () => call('thermostat', { type: 'thingsim:setDesired', state: { targetTemperature: 24 } }));
 on('thermostat-command', () => call('thermostat', { type: 'thingsim:sendCommand', action: 'setTemperature', params: { value: 18 } }));
+on('lock-event', () => call('lock', { type: 'thingsim:publishEvent', kind: 'doorbell', payload: { rang: true } }));
 on('lock-job', () => call('lock', { type: 'thingsim:createJob', document: { action: 'updateFirmware', params: { version: '3.1.0' } } }));

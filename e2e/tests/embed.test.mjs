@@ -96,6 +96,11 @@ test('a docs page with three embeds: each shows what its panels= says, and the p
   await page.waitForFunction(() => /^ok: /.test(document.getElementById('lock-result').textContent));
   await frames.lock.waitForFunction(() => /SUCCEEDED/.test(document.querySelector('.panel-jobs')?.textContent ?? ''), null, { timeout: 30_000 });
 
+  // An event published by the device, seen by the page through its messages subscription.
+  await page.click('#lock-event');
+  await page.waitForFunction(() => /^ok: handed to the device/.test(document.getElementById('lock-result').textContent));
+  await page.waitForFunction(() => /^\$emqx\/things\/docs-lock\/events\/doorbell .*"rang":true/.test(document.getElementById('lock-published').textContent));
+
   // A bad request is refused with a reason, not ignored.
   const refused = await page.evaluate(async (app) => {
     const frame = document.getElementById('lock');
@@ -112,6 +117,21 @@ test('a docs page with three embeds: each shows what its panels= says, and the p
   }, APP_URL);
   assert.equal(refused.ok, false);
   assert.match(refused.text, /action/);
+  const badEvent = await page.evaluate(async (app) => {
+    const frame = document.getElementById('lock');
+    return new Promise((resolve) => {
+      const listen = (e) => {
+        if (e.source === frame.contentWindow && e.data?.type === 'thingsim:result' && e.data.id === 'bad-event') {
+          window.removeEventListener('message', listen);
+          resolve(e.data);
+        }
+      };
+      window.addEventListener('message', listen);
+      frame.contentWindow.postMessage({ type: 'thingsim:publishEvent', id: 'bad-event', kind: 'a/b' }, new URL(app).origin);
+    });
+  }, APP_URL);
+  assert.equal(badEvent.ok, false);
+  assert.match(badEvent.text, /one topic level/);
 
   for (const id of ['light', 'thermostat', 'lock']) {
     await (await page.$(`#${id}`)).screenshot({ path: `${SHOTS}/embed-${id}-light.png` });

@@ -230,6 +230,14 @@ pub enum HostRequest {
         /// Minutes a step may take.
         step_timeout_minutes: Option<u64>,
     },
+    /// The device publishes an event (`$emqx/things/{thing}/events/{kind}`, QoS 1), as its
+    /// telemetry panel's "Publish event" does.
+    PublishEvent {
+        /// The event type: one topic level.
+        kind: String,
+        /// The event's data.
+        payload: Value,
+    },
     /// Post state and/or messages from now on.
     Subscribe {
         /// Shadow changes.
@@ -274,6 +282,15 @@ pub fn parse_request(message: &Value) -> Option<(Option<Value>, Result<HostReque
                 })
             }
             _ => Err("createJob needs document, an object with an action".to_owned()),
+        },
+        "publishEvent" => match message.get("kind").and_then(Value::as_str) {
+            Some(kind) if !kind.is_empty() && !kind.contains(['/', '+', '#']) => {
+                Ok(HostRequest::PublishEvent {
+                    kind: kind.to_owned(),
+                    payload: message.get("payload").cloned().unwrap_or(Value::Null),
+                })
+            }
+            _ => Err("publishEvent needs kind, one topic level without /, + or #".to_owned()),
         },
         "subscribe" => {
             let flag = |key: &str| message.get(key).and_then(Value::as_bool).unwrap_or(true);
@@ -372,6 +389,22 @@ mod tests {
                 messages: false
             }
         );
+        let (_, r) = parse_request(
+            &json!({"type": "thingsim:publishEvent", "kind": "door", "payload": {"open": true}}),
+        )
+        .unwrap();
+        assert_eq!(
+            r.unwrap(),
+            HostRequest::PublishEvent {
+                kind: "door".into(),
+                payload: json!({"open": true})
+            }
+        );
+        for kind in [json!("a/b"), json!("#"), json!(""), json!(3)] {
+            let (_, r) =
+                parse_request(&json!({"type": "thingsim:publishEvent", "kind": kind})).unwrap();
+            assert!(r.unwrap_err().contains("one topic level"), "{kind}");
+        }
         let (_, r) = parse_request(&json!({"type": "thingsim:explode"})).unwrap();
         assert!(r.is_err());
         assert!(parse_request(&json!({"type": "react-devtools"})).is_none());
