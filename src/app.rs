@@ -173,6 +173,21 @@ pub fn DeviceConsole(
     let events = Memo::new(move |_| console.with(|c| c.events.clone()));
     let link = Memo::new(move |_| console.with(|c| c.link.clone()));
     let deaf = move |feed: Feed| Signal::derive(move || link.with(|l| l.deaf(feed)));
+    // The device's news is folded into the console at once, and the panels hear of it at most
+    // once a frame: a burst of a thousand events draws once, not a thousand times.
+    let redraw_armed = StoredValue::new(false);
+    let fold = move |apply: &dyn Fn(&mut Console)| {
+        console.update_untracked(|c| apply(c));
+        if !redraw_armed.get_value() {
+            redraw_armed.set_value(true);
+            timers::before_next_frame(move || {
+                // The console may be gone by now (an unmounted page).
+                if redraw_armed.try_set_value(false).is_none() {
+                    console.notify();
+                }
+            });
+        }
+    };
 
     // -- callbacks --
     let on_event = move |event: ClientEvent| {
@@ -211,7 +226,7 @@ pub fn DeviceConsole(
                     let text = format!("the broker's limits: {limits}");
                     log.push(at.0, Direction::Note, "connack".into(), 0, text.as_bytes());
                 }
-                console.update(|c| c.link.handle_mqtt_event(&e));
+                fold(&|c| c.link.handle_mqtt_event(&e));
             }
             ClientEvent::Stack(StackEvent::Mqtt(_)) => {}
             ClientEvent::Stack(StackEvent::Device(e)) => {
@@ -232,7 +247,7 @@ pub fn DeviceConsole(
                     }
                     _ => {}
                 }
-                console.update(|c| c.handle_device_event(at, &e));
+                fold(&|c| c.handle_device_event(at, &e));
             }
             ClientEvent::Operated(result) => {
                 if let Some(Some(reply)) = replies.try_update_value(|r| r.pop_front()).flatten() {
@@ -240,9 +255,7 @@ pub fn DeviceConsole(
                 }
                 outcome.set(Some(result));
             }
-            ClientEvent::Stack(StackEvent::Document(d)) => {
-                console.update(|c| c.handle_document(&d))
-            }
+            ClientEvent::Stack(StackEvent::Document(d)) => fold(&|c| c.handle_document(&d)),
             ClientEvent::Cloud(CloudEvent::Refused { topic, reason }) => {
                 log.push(
                     at.0,

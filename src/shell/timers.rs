@@ -19,6 +19,16 @@ pub fn after(ms: u32, f: impl FnOnce() + 'static) {
     gloo_timers::callback::Timeout::new(ms, f).forget();
 }
 
+/// Calls `f` once, just before the browser next draws the page (`requestAnimationFrame`); in
+/// a background tab, when it is shown again.
+pub fn before_next_frame(f: impl FnOnce() + 'static) {
+    use wasm_bindgen::JsCast;
+    let callback = wasm_bindgen::closure::Closure::once_into_js(f);
+    if let Some(window) = web_sys::window() {
+        let _ = window.request_animation_frame(callback.unchecked_ref());
+    }
+}
+
 /// Runs `task` on the page's event loop.
 pub fn spawn(task: impl Future<Output = ()> + 'static) {
     wasm_bindgen_futures::spawn_local(task);
