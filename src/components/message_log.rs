@@ -174,13 +174,20 @@ pub fn MessageLog(
                 .collect::<Vec<_>>()
         })
     };
-    // Keep the newest line in view while the user has not scrolled up.
+    // Keep the newest line in view while the user has not scrolled up. Setting scrollTop lays
+    // the page out on the spot; just before a frame that layout is the frame's own, anywhere
+    // else it is one more (16 ms of a cold start went to it).
     Effect::new(move |_| {
         let n = total();
         if follow.get_untracked()
             && let Some(el) = viewport.get()
         {
-            el.set_scroll_top((n as f64 * ROW_PX) as i32);
+            crate::shell::timers::before_next_frame(move || {
+                // Unless the user scrolled up meanwhile (or the log is gone).
+                if follow.try_get_untracked() == Some(true) {
+                    el.set_scroll_top((n as f64 * ROW_PX) as i32);
+                }
+            });
         }
     });
 
