@@ -2,38 +2,21 @@
 // mosquitto on loopback: size, cold load to connected, inbound messages a second and the shadow
 // round trip. Prints a table and writes it, with the machine and versions, to OUT (BENCHMARKS.md).
 //   node bench/browser.mjs DIST_DIR ws://127.0.0.1:WS/mqtt TCP_PORT OUT
-import { createServer } from 'node:http';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import os from 'node:os';
 import { launch } from '../e2e/pages/device-page.mjs';
+import { serve } from './serve.mjs';
 
 const require = createRequire(new URL('../e2e/package.json', import.meta.url));
 const mqtt = require('mqtt');
-const MQTTJS = new URL('../e2e/node_modules/mqtt/dist/mqtt.min.js', import.meta.url).pathname;
 const [dist, wsUrl, tcpPort, out] = process.argv.slice(2);
-const here = new URL('.', import.meta.url).pathname;
 
 // One server for both pages: the release app, and mqtt.js's bundle with its bench page.
-const TYPES = { html: 'text/html', js: 'text/javascript', wasm: 'application/wasm', css: 'text/css' };
-const server = createServer((req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
-  const file = path === '/mqtt.min.js' ? MQTTJS
-    : path === '/mqttjs.html' ? `${here}mqttjs-page.html`
-    : path === '/host.html' ? `${here}host-page.html`
-    : `${dist}${path === '/' ? '/index.html' : path}`;
-  try {
-    const body = readFileSync(file);
-    res.writeHead(200, { 'Content-Type': TYPES[file.split('.').pop()] ?? 'application/octet-stream' });
-    res.end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const base = `http://127.0.0.1:${server.address().port}`;
+const server = await serve(dist);
+const { base, MQTTJS } = server;
 const browser = await launch();
 const chromium = `Chromium ${browser.version()}`;
 
