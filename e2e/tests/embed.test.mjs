@@ -101,35 +101,24 @@ test('a docs page with three embeds: each shows what its panels= says, and the p
   await page.waitForFunction(() => /^ok: handed to the device/.test(document.getElementById('lock-result').textContent));
   await page.waitForFunction(() => /^\$emqx\/things\/docs-lock\/events\/doorbell .*"rang":true/.test(document.getElementById('lock-published').textContent));
 
-  // A bad request is refused with a reason, not ignored.
-  const refused = await page.evaluate(async (app) => {
+  // Bad requests are refused with a reason, not ignored.
+  const ask = (message) => page.evaluate(async ([app, message]) => {
     const frame = document.getElementById('lock');
     return new Promise((resolve) => {
       const listen = (e) => {
-        if (e.source === frame.contentWindow && e.data?.type === 'thingsim:result' && e.data.id === 'bad') {
+        if (e.source === frame.contentWindow && e.data?.type === 'thingsim:result' && e.data.id === message.id) {
           window.removeEventListener('message', listen);
           resolve(e.data);
         }
       };
       window.addEventListener('message', listen);
-      frame.contentWindow.postMessage({ type: 'thingsim:createJob', id: 'bad', document: { steps: 3 } }, new URL(app).origin);
+      frame.contentWindow.postMessage(message, new URL(app).origin);
     });
-  }, APP_URL);
+  }, [APP_URL, message]);
+  const refused = await ask({ type: 'thingsim:createJob', id: 'bad', document: { steps: 3 } });
   assert.equal(refused.ok, false);
   assert.match(refused.text, /action/);
-  const badEvent = await page.evaluate(async (app) => {
-    const frame = document.getElementById('lock');
-    return new Promise((resolve) => {
-      const listen = (e) => {
-        if (e.source === frame.contentWindow && e.data?.type === 'thingsim:result' && e.data.id === 'bad-event') {
-          window.removeEventListener('message', listen);
-          resolve(e.data);
-        }
-      };
-      window.addEventListener('message', listen);
-      frame.contentWindow.postMessage({ type: 'thingsim:publishEvent', id: 'bad-event', kind: 'a/b' }, new URL(app).origin);
-    });
-  }, APP_URL);
+  const badEvent = await ask({ type: 'thingsim:publishEvent', id: 'bad-event', kind: 'a/b' });
   assert.equal(badEvent.ok, false);
   assert.match(badEvent.text, /one topic level/);
 
