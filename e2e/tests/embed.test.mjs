@@ -88,6 +88,14 @@ test('a docs page with three embeds: each shows what its panels= says, and the p
   // Desired state and a command on the thermostat.
   await page.click('#thermostat-target');
   await frames.thermostat.waitForFunction(() => /"targetTemperature": 24/.test(document.querySelector('[data-testid="shadow-reported"]')?.textContent ?? ''), null, { timeout: 10_000 });
+  // The timeline's newest row, on top of its small box, is shown whole.
+  const rows = await frames.thermostat.evaluate(() => {
+    const box = document.querySelector('[data-testid="shadow-timeline"]').getBoundingClientRect();
+    const tops = [...document.querySelectorAll('[data-testid="shadow-timeline"] li')]
+      .map((li) => li.getBoundingClientRect()).filter((r) => r.bottom > box.top && r.top < box.bottom).map((r) => r.top);
+    return { box: box.top, first: Math.min(...tops), n: tops.length };
+  });
+  assert.ok(rows.n >= 2 && rows.first >= rows.box - 0.5, `timeline rows from ${rows.first}, box from ${rows.box}`);
   await page.click('#thermostat-command');
   await page.waitForFunction(() => /^ok: command setTemperature sent/.test(document.getElementById('thermostat-result').textContent));
 

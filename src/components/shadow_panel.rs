@@ -45,13 +45,13 @@ pub fn ShadowPanel(
             </ul>
         }))}
         <h3>"Timeline"</h3>
-        // Oldest first in the document, newest on top on screen (column-reverse), each row keyed
-        // by its change's number: a change appends one row and drops the oldest, and the rows
-        // between stay as they are. Rebuilt by position, all fifty were rewritten twice a round
-        // trip.
+        // Each row keyed by its change's number: a change inserts one row on top and drops the
+        // oldest, and the rows between stay as they are. Rebuilt by position, all fifty were
+        // rewritten twice a round trip. (Oldest first in a column-reverse box was tried: a row
+        // drawn taller than its placeholder then pushed the newest out of the top.)
         <ol class="timeline" data-testid="shadow-timeline">
             <For
-                each=move || shadow.with(|s| s.timeline.iter().rev().cloned().collect::<Vec<_>>())
+                each=move || shadow.with(|s| s.timeline.iter().cloned().collect::<Vec<_>>())
                 key=|c| c.seq
                 let:c
             >
