@@ -24,6 +24,7 @@ use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, UserCommand};
 use thingsim_fleet::model::{DeviceModel, TEMPLATES, Template};
 use thingsim_fleet::shadow::state::State;
 use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent, Status};
+use thingsim_fleet::topics::device_client_id;
 use thingsim_mqtt::{BrokerUrl, Event, Options, SubscriptionState};
 
 use crate::shell::client::{self, ClientEvent, ClientHandle};
@@ -146,7 +147,11 @@ impl VirtualDevice {
             options: Options {
                 username: setup.username,
                 password: setup.password,
-                ..Options::new(setup.client_id.unwrap_or_else(|| format!("dev-{thing}")))
+                ..Options::new(
+                    setup
+                        .client_id
+                        .unwrap_or_else(|| device_client_id(thing.as_str())),
+                )
             },
             api: false,
         };

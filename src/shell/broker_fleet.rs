@@ -18,6 +18,7 @@ use thingsim_fleet::fleet::{
 };
 use thingsim_fleet::model::DeviceModel;
 use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent, Status};
+use thingsim_fleet::topics::device_client_id;
 use thingsim_mqtt::{BrokerUrl, Options};
 
 use super::client::{self, Api, ClientEvent, ClientHandle, Listener};
@@ -55,11 +56,6 @@ pub fn spawn(
     let handle = FleetHandle { tx: tx.clone() };
     wasm_bindgen_futures::spawn_local(run(spec, target, tx, rx, on_event));
     Ok(handle)
-}
-
-/// The client id a fleet device connects with (and its broker user is bound to).
-fn client_id(thing: &str) -> String {
-    format!("dev-{thing}")
 }
 
 /// One management call in the background; its answer comes back as `done(result)`.
@@ -197,7 +193,7 @@ async fn run(
                                         &api.base,
                                         &api.auth,
                                         &thing,
-                                        &client_id(&thing),
+                                        &device_client_id(&thing),
                                     )
                                     .await;
                                     let _ = tx.unbounded_send(match answer {
@@ -207,8 +203,8 @@ async fn run(
                                         api::CredentialsAnswer::NotManaged => {
                                             Input::Connect(i, None)
                                         }
-                                        api::CredentialsAnswer::Failed(why) => Input::JobCreated(
-                                            Err(format!("broker credentials for {thing}: {why}")),
+                                        api::CredentialsAnswer::Failed(why) => Input::Failed(
+                                            format!("broker credentials for {thing}: {why}"),
                                         ),
                                     });
                                 });
@@ -220,9 +216,9 @@ async fn run(
                                     ),
                                     Err(e) => e,
                                 };
-                                let _ = tx.unbounded_send(Input::JobCreated(Err(format!(
+                                let _ = tx.unbounded_send(Input::Failed(format!(
                                     "registering a device: {why}"
-                                ))));
+                                )));
                             }
                         },
                     );
@@ -245,7 +241,7 @@ async fn run(
                     options: Options {
                         username,
                         password,
-                        ..Options::new(client_id(thing.as_str()))
+                        ..Options::new(device_client_id(thing.as_str()))
                     },
                     api: true,
                 };
@@ -411,7 +407,7 @@ async fn run(
                     );
                 }));
             }
-            Input::JobCreated(Err(e)) => on_event(FleetEvent::Outcome(Err(e))),
+            Input::JobCreated(Err(e)) | Input::Failed(e) => on_event(FleetEvent::Outcome(Err(e))),
             Input::JobFigures(f) => figures = Some(f),
             Input::Deltas(pending) => {
                 for m in &mut members {

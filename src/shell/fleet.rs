@@ -63,6 +63,8 @@ pub(crate) enum Input {
     Member(usize, StackEvent),
     /// A broker fleet's job was created, or why not.
     JobCreated(Result<String, String>),
+    /// A broker fleet's device could not be registered, or get its broker user: why.
+    Failed(String),
     /// A broker fleet's job executions, as the API listed them.
     JobFigures(thingsim_fleet::fleet::JobFigures),
     /// A broker fleet's flapping devices drop their connections now.
@@ -254,6 +256,7 @@ async fn run(
             Input::Timer
             | Input::Member(..)
             | Input::JobCreated(_)
+            | Input::Failed(_)
             | Input::JobFigures(_)
             | Input::Flap
             | Input::Connect(..)

@@ -7,17 +7,19 @@
 //! `cargo run --release -p thingsim-cloud --example load -- BROKER API ADMIN_KEY:SECRET N S`
 //! (`scripts/bench` starts the broker and the cloud and runs it).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use thingsim_cloud::tcp::TcpClient;
+use thingsim_fleet::topics::device_client_id;
 use thingsim_mqtt::{Command, Event, Message, Options, Qos};
 
-/// One HTTP/1.1 request with Basic auth; the status and the JSON answer.
+#[path = "../tests/common/http_client.rs"]
+mod http_client;
+
+/// One HTTP/1.1 request with Basic auth; the status and the JSON answer (Null when not JSON).
 fn call(
     api: &str,
     auth: &str,
@@ -26,27 +28,11 @@ fn call(
     body: &Value,
 ) -> anyhow::Result<(u16, Value)> {
     let host = api.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = TcpStream::connect(host).with_context(|| format!("connecting to {host}"))?;
-    let body = body.to_string();
-    let basic = base64(auth.as_bytes());
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {basic}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw)?;
-    let status = raw
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let json = raw
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    Ok((status, json))
+    let basic = format!("Basic {}", base64(auth.as_bytes()));
+    let (status, text) =
+        http_client::request(host, method, path, Some(&body.to_string()), Some(&basic))
+            .with_context(|| format!("{method} {path} to {host}"))?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -108,7 +94,7 @@ fn main() -> anyhow::Result<()> {
             auth,
             "POST",
             &format!("/api/v1/things/{thing}/credentials"),
-            &json!({ "clientId": format!("dev-{thing}") }),
+            &json!({ "clientId": device_client_id(&thing) }),
         )?;
         let c = &answer["credentials"];
         match (status, c["username"].as_str(), c["password"].as_str()) {
@@ -141,7 +127,7 @@ fn main() -> anyhow::Result<()> {
                     let options = Options {
                         username: (!username.is_empty()).then_some(username),
                         password: (!password.is_empty()).then_some(password),
-                        ..Options::new(format!("dev-{thing}"))
+                        ..Options::new(device_client_id(&thing))
                     };
                     let client = TcpClient::connect(&broker, options, Duration::from_secs(30));
                     start.wait();

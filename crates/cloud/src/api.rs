@@ -351,7 +351,7 @@ pub fn handle(
                 Ok(t) => t,
                 Err(e) => return e,
             };
-            if body.event_type.is_empty() || body.event_type.contains(['/', '+', '#']) {
+            if !thingsim_fleet::topics::is_one_level(&body.event_type) {
                 return error(
                     400,
                     "eventType must be one topic level: non-empty, no /, + or #",
@@ -524,15 +524,20 @@ mod tests {
         handle(cloud, &ApiConfig::default(), NOW, method, path, None, &body)
     }
 
+    /// `POST /api/v1/things` with `{"thingName": name}`.
+    fn register(cloud: &mut Cloud, name: &str) -> Answer {
+        call(
+            cloud,
+            "POST",
+            "/api/v1/things",
+            json!({ "thingName": name }),
+        )
+    }
+
     /// A cloud with thing `t1` registered.
     fn cloud_with_t1() -> Cloud {
         let mut cloud = Cloud::default();
-        call(
-            &mut cloud,
-            "POST",
-            "/api/v1/things",
-            json!({"thingName": "t1"}),
-        );
+        register(&mut cloud, "t1");
         cloud
     }
 
@@ -542,46 +547,21 @@ mod tests {
         for i in 0..thingsim_fleet::cloud::MAX_THINGS {
             cloud.create_thing(&ThingName::new(&format!("t{i}")).unwrap());
         }
-        let (status, body) = call(
-            &mut cloud,
-            "POST",
-            "/api/v1/things",
-            json!({"thingName": "new"}),
-        );
+        let (status, body) = register(&mut cloud, "new");
         assert_eq!(status, 507, "{body}");
         assert_eq!(
-            call(
-                &mut cloud,
-                "POST",
-                "/api/v1/things",
-                json!({"thingName": "t1"})
-            )
-            .0,
+            register(&mut cloud, "t1").0,
             409,
             "a known one is still a conflict"
         );
         cloud.delete_thing(&ThingName::new("t1").unwrap());
-        assert_eq!(
-            call(
-                &mut cloud,
-                "POST",
-                "/api/v1/things",
-                json!({"thingName": "new"})
-            )
-            .0,
-            201
-        );
+        assert_eq!(register(&mut cloud, "new").0, 201);
     }
 
     #[test]
     fn the_thing_list_says_which_things_have_a_delta() {
         let mut cloud = cloud_with_t1();
-        call(
-            &mut cloud,
-            "POST",
-            "/api/v1/things",
-            json!({"thingName": "t2"}),
-        );
+        register(&mut cloud, "t2");
         let listed = |cloud: &mut Cloud| {
             let (status, body) = call(cloud, "GET", "/api/v1/things", Value::Null);
             assert_eq!(status, 200);
@@ -755,36 +735,9 @@ mod tests {
     #[test]
     fn things_shadows_and_desired_state() {
         let mut cloud = Cloud::default();
-        assert_eq!(
-            call(
-                &mut cloud,
-                "POST",
-                "/api/v1/things",
-                json!({"thingName": "t1"})
-            )
-            .0,
-            201
-        );
-        assert_eq!(
-            call(
-                &mut cloud,
-                "POST",
-                "/api/v1/things",
-                json!({"thingName": "t1"})
-            )
-            .0,
-            409
-        );
-        assert_eq!(
-            call(
-                &mut cloud,
-                "POST",
-                "/api/v1/things",
-                json!({"thingName": "a/+"})
-            )
-            .0,
-            400
-        );
+        assert_eq!(register(&mut cloud, "t1").0, 201);
+        assert_eq!(register(&mut cloud, "t1").0, 409);
+        assert_eq!(register(&mut cloud, "a/+").0, 400);
         let (status, body) = call(
             &mut cloud,
             "PUT",

@@ -284,7 +284,7 @@ pub fn parse_request(message: &Value) -> Option<(Option<Value>, Result<HostReque
             _ => Err("createJob needs document, an object with an action".to_owned()),
         },
         "publishEvent" => match message.get("kind").and_then(Value::as_str) {
-            Some(kind) if !kind.is_empty() && !kind.contains(['/', '+', '#']) => {
+            Some(kind) if thingsim_fleet::topics::is_one_level(kind) => {
                 Ok(HostRequest::PublishEvent {
                     kind: kind.to_owned(),
                     payload: message.get("payload").cloned().unwrap_or(Value::Null),

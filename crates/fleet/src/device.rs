@@ -624,7 +624,7 @@ impl Device {
 
     fn publish_event(&mut self, now: Millis, kind: &str, payload: Value) {
         let topic = Topic::Event(kind.to_owned());
-        if kind.is_empty() || kind.contains(['/', '+', '#']) {
+        if !crate::topics::is_one_level(kind) {
             return self.event(DeviceEvent::Refused {
                 source: "ui".into(),
                 reason: format!("event type {kind:?}: one topic level, no /, + or #"),

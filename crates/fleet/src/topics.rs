@@ -75,6 +75,19 @@ impl ThingName {
     }
 }
 
+/// Whether `s` can stand as one topic level of its own, as an event type does: non-empty,
+/// and no `/` (which would split it) or `+` / `#` (wildcards).
+pub fn is_one_level(s: &str) -> bool {
+    !s.is_empty() && !s.contains(['/', '+', '#'])
+}
+
+/// The client id a simulated device connects with unless told otherwise: `dev-{thing}`. The
+/// sandbox's world, a broker fleet and `thingsim::testing` all use it, and a thing's broker
+/// user is bound to it.
+pub fn device_client_id(thing: &str) -> String {
+    format!("dev-{thing}")
+}
+
 /// `s` percent-encoded as one URL path segment (RFC 3986 unreserved characters kept).
 pub fn path_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -307,6 +320,14 @@ mod tests {
         for topic in every_topic() {
             let s = topic.assemble(&t);
             assert_eq!(Topic::parse(&s), Some((t.clone(), topic)), "{s}");
+        }
+    }
+
+    #[test]
+    fn one_level_means_non_empty_without_slash_or_wildcards() {
+        assert!(is_one_level("alarm") && is_one_level("door-open"));
+        for bad in ["", "a/b", "+", "a#", "/"] {
+            assert!(!is_one_level(bad), "{bad:?}");
         }
     }
 

@@ -354,7 +354,7 @@ impl World {
         let device = Device::new(self.now, thing.clone(), model, options);
         self.nodes.push(Node {
             device,
-            client_id: format!("dev-{thing}"),
+            client_id: crate::topics::device_client_id(thing.as_str()),
             online: false,
             persistent: true,
             events: Vec::new(),

@@ -56,9 +56,7 @@ impl Face {
     /// A property's range and step, from the template.
     pub(crate) fn range(self, key: &str) -> (f64, f64, f64) {
         self.template
-            .properties
-            .iter()
-            .find(|p| p.key == key)
+            .property(key)
             .and_then(|p| match p.kind {
                 Kind::Number { min, max, step, .. } => Some((min, max, step)),
                 _ => None,

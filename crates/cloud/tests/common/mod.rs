@@ -4,9 +4,10 @@
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
 pub(crate) mod broker;
+pub(crate) mod http_client;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -96,30 +97,14 @@ impl CloudProcess {
         body: Option<&Value>,
         auth: Option<&str>,
     ) -> (u16, Value) {
-        let body = body.map(Value::to_string).unwrap_or_default();
-        let mut s = TcpStream::connect(&self.http).unwrap();
-        let auth = auth
-            .map(|a| format!("Authorization: {a}\r\n"))
-            .unwrap_or_default();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.http,
-            body.len()
-        )
-        .unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).unwrap();
-        let status = raw
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let json = raw
-            .split("\r\n\r\n")
-            .nth(1)
-            .filter(|b| !b.is_empty())
-            .map_or(Value::Null, |b| serde_json::from_str(b).unwrap());
+        let body = body.map(Value::to_string);
+        let (status, text) =
+            http_client::request(&self.http, method, path, body.as_deref(), auth).unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
         (status, json)
     }
 }
