@@ -132,10 +132,13 @@ pub fn DeviceConsole(
     let hosts = StoredValue::new(url_config.hosts.clone());
     let subscribers = StoredValue::new(Vec::<(String, bool, bool)>::new());
     let replies = StoredValue::new(std::collections::VecDeque::<Option<Reply>>::new());
-    let tell = move |wants: fn(&(String, bool, bool)) -> bool, message: Value| {
+    // The message is built only when some host wants it: every message in and out passes here.
+    let tell = move |wants: fn(&(String, bool, bool)) -> bool, message: &dyn Fn() -> Value| {
         subscribers.with_value(|subs| {
-            for sub in subs.iter().filter(|s| wants(s)) {
-                page::post_to_parent(&sub.0, &message);
+            let mut wanting = subs.iter().filter(|s| wants(s)).peekable();
+            if wanting.peek().is_some() {
+                let message = message();
+                wanting.for_each(|sub| page::post_to_parent(&sub.0, &message));
             }
         });
     };
@@ -203,11 +206,11 @@ pub fn DeviceConsole(
                 status.set(Some(s));
             }
             ClientEvent::Stack(StackEvent::Sent(m)) => {
-                tell(|s| s.2, host_message("out", &m.topic, &m.payload));
+                tell(|s| s.2, &|| host_message("out", &m.topic, &m.payload));
                 log.push(at.0, Direction::Out, m.topic, qos(m.qos), &m.payload);
             }
             ClientEvent::Stack(StackEvent::Mqtt(Event::Received(m))) => {
-                tell(|s| s.2, host_message("in", &m.topic, &m.payload));
+                tell(|s| s.2, &|| host_message("in", &m.topic, &m.payload));
                 log.push(at.0, Direction::In, m.topic, qos(m.qos), &m.payload);
             }
             ClientEvent::Stack(StackEvent::Mqtt(Event::Error(e))) => {
@@ -484,10 +487,8 @@ pub fn DeviceConsole(
     let on_operate = Callback::new(move |operation: Operation| operate(operation, None));
     if !hosts.with_value(Hosts::is_empty) {
         let thing = form.with_untracked(|f| f.thing_name.clone());
-        page::on_message(move |origin, message| {
-            if !hosts.with_value(|h| h.allows(origin)) {
-                return;
-            }
+        let from_host = move |origin: &str| hosts.with_value(|h| h.allows(origin));
+        page::on_message(from_host, move |origin, message| {
             let Some((id, request)) = embed::parse_request(&message) else {
                 return;
             };
@@ -551,8 +552,8 @@ pub fn DeviceConsole(
             }
         });
         Effect::new(move |_| {
-            let message = host_state(&shadow.get());
-            tell(|s| s.1, message);
+            shadow.track();
+            tell(|s| s.1, &|| host_state(&shadow.get_untracked()));
         });
     }
     let on_export = Callback::new(move |json: String| {
@@ -661,34 +662,33 @@ pub fn DeviceConsole(
                 </ul>
             })}
             {guide}
-            {if shows(Panel::Connection) {
-                panel("connection", "Connection", view! {
-                    {(!is_attached).then(|| view! {
-                        <ConnectionForm
-                            form=form
-                            errors=Signal::derive(move || errors.get())
-                            active=Signal::derive(move || active.get())
-                            on_connect=on_connect
-                            on_disconnect=on_disconnect
-                        />
-                    })}
+            {
+                let status_line = move || view! {
                     <StatusLine status=Signal::derive(move || status.get())
                         link=Signal::derive(move || link.get()) />
                     <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>
-                }.into_any()).into_any()
-            } else {
-                // An embed without the form still says whether the device is connected.
-                view! {
-                    <div class="status-only">
-                        <StatusLine status=Signal::derive(move || status.get())
-                            link=Signal::derive(move || link.get()) />
-                        <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>
-                    </div>
-                }.into_any()
-            }}
+                };
+                if shows(Panel::Connection) {
+                    panel("connection", "Connection", view! {
+                        {(!is_attached).then(|| view! {
+                            <ConnectionForm
+                                form=form
+                                errors=Signal::derive(move || errors.get())
+                                active=Signal::derive(move || active.get())
+                                on_connect=on_connect
+                                on_disconnect=on_disconnect
+                            />
+                        })}
+                        {status_line()}
+                    }.into_any()).into_any()
+                } else {
+                    // An embed without the form still says whether the device is connected.
+                    view! { <div class="status-only">{status_line()}</div> }.into_any()
+                }
+            }
             {move || running.get().map(|run| {
                 let https = run.https;
-                let cloud = (run.mode != Mode::Broker).then(|| panel("cloud", "Cloud", view! {
+                let cloud = (run.mode != Mode::Broker && shows(Panel::Cloud)).then(|| panel("cloud", "Cloud", view! {
                     <CloudPanel template=run.template thing=run.thing.clone()
                         outcome=Signal::derive(move || outcome.get()) on_operate=on_operate />
                 }.into_any()));
@@ -703,7 +703,6 @@ pub fn DeviceConsole(
                         <DevicePanel template=run.template state=Signal::derive(move || reported.get()) on_set=on_set />
                     </details>
                 }.into_any()));
-                let cloud = cloud.filter(|_| shows(Panel::Cloud));
                 view! {
                     <div class="panels">
                         {device}

@@ -88,20 +88,28 @@ pub fn set_theme(theme: Option<&str>) {
     };
 }
 
-/// Calls `f(origin, message)` for each message posted to this page whose data is JSON-shaped
-/// (an object from `postMessage`); the listener lives as long as the page. The origin is the
+/// Calls `f(origin, message)` for each message posted to this page from an origin `from`
+/// accepts whose data is JSON-shaped (an object from `postMessage`); a message from any other
+/// origin is not read at all. The listener lives as long as the page. The origin is the
 /// browser's, which the sender cannot forge.
-pub fn on_message(f: impl Fn(&str, serde_json::Value) + 'static) {
+pub fn on_message(
+    from: impl Fn(&str) -> bool + 'static,
+    f: impl Fn(&str, serde_json::Value) + 'static,
+) {
     let Some(window) = web_sys::window() else {
         return;
     };
     let listener =
         Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let origin = event.origin();
+            if !from(&origin) {
+                return;
+            }
             let text = js_sys::JSON::stringify(&event.data())
                 .ok()
                 .and_then(|s| s.as_string());
             if let Some(value) = text.and_then(|t| serde_json::from_str(&t).ok()) {
-                f(&event.origin(), value);
+                f(&origin, value);
             }
         });
     let _ = window.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
