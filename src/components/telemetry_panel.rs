@@ -1,11 +1,12 @@
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use thingsim_fleet::vec_map::VecMap;
 
 use leptos::prelude::*;
 use thingsim_fleet::device::UserCommand;
 use thingsim_fleet::model::{Kind, Template};
 use thingsim_mqtt::Millis;
 
-type Series = BTreeMap<String, VecDeque<(Millis, f64)>>;
+type Series = VecMap<String, VecDeque<(Millis, f64)>>;
 
 /// SVG polyline points for one series, scaled into a 300×60 box.
 fn points(series: &VecDeque<(Millis, f64)>) -> (String, f64, f64) {

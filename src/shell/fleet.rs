@@ -10,6 +10,7 @@ use serde_json::Value;
 use thingsim_fleet::fleet::{Card, Fleet, FleetSpec, Metrics};
 use thingsim_fleet::jobs::cloud::{JobType, Rollout};
 use thingsim_fleet::shadow::state::State;
+use thingsim_fleet::vec_map::VecSet;
 
 use thingsim_fleet::device::{DeviceEvent, UserCommand};
 use thingsim_fleet::stack::{StackEvent, Status};
@@ -73,7 +74,7 @@ pub(crate) enum Input {
     /// cloud manages them: connect it.
     Connect(usize, Option<thingsim_fleet::api::BrokerCredentials>),
     /// The things whose shadow has a delta, as thingsim-cloud lists them.
-    Deltas(std::collections::BTreeSet<String>),
+    Deltas(VecSet<String>),
     /// Show one device in the full console: its news goes to `events`.
     Attach {
         thing: String,

@@ -7,8 +7,10 @@ use std::path::Path;
 
 use anyhow::Context;
 use rusqlite::{Connection, params};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
 use thingsim_fleet::ThingName;
+use thingsim_fleet::vec_map::VecSet;
 
 use thingsim_fleet::cloud::{Cloud, CloudParts, CloudSnapshot};
 use thingsim_fleet::commands::{CommandStatus, CommandTracker, Execution};
@@ -49,7 +51,7 @@ struct Index {
     commands: BTreeMap<String, (CommandStatus, u64)>,
     jobs: BTreeMap<String, Job>,
     executions: BTreeMap<(String, String), ExecutionPrint>,
-    groups: BTreeMap<String, BTreeSet<ThingName>>,
+    groups: BTreeMap<String, VecSet<ThingName>>,
     counters: [u64; 3],
 }
 

@@ -10,6 +10,7 @@ use thingsim_fleet::jobs::cloud::{AbortRule, JobType, Rollout};
 use thingsim_fleet::model::Template;
 use thingsim_fleet::shadow::state::State;
 use thingsim_fleet::stack::{StackEvent, Status};
+use thingsim_fleet::vec_map::VecMap;
 
 /// Whether the page URL asks for the fleet view (`view=fleet`).
 pub fn wants_fleet_view(query: &str) -> bool {
@@ -149,7 +150,7 @@ impl MemberView {
 /// state to the moment the device has applied all of it (its report goes out in that turn).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Convergence {
-    since: std::collections::BTreeMap<String, u64>,
+    since: VecMap<String, u64>,
     samples: Vec<u64>,
 }
 

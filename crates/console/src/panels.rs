@@ -5,7 +5,8 @@
 //! shows the device's view of it; where the cloud's document is at hand (the sandbox, a GET),
 //! [`Console::handle_document`] replaces that view with the cloud's.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use thingsim_fleet::vec_map::VecMap;
 
 use serde_json::{Map, Value};
 use thingsim_mqtt::{Event, Millis, ServerLimits, SubscriptionState, SubscriptionStatus};
@@ -180,7 +181,7 @@ pub struct Console {
     /// Jobs panel.
     pub jobs: JobsView,
     /// Numeric reported values over time, per key, oldest first.
-    pub series: BTreeMap<String, VecDeque<(Millis, f64)>>,
+    pub series: VecMap<String, VecDeque<(Millis, f64)>>,
     /// Events the device published, newest first (kind, when).
     pub events: VecDeque<(String, Millis)>,
     /// The device's own state as it last reported it (what its controls show; the shadow's

@@ -6,7 +6,8 @@
 //! operator intent (`set_desired`, `send_command`, `create_job`, `cancel_job`) and timeouts;
 //! drain [`Cloud::poll_output`] for publishes and events.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::vec_map::{VecMap, VecSet};
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -194,7 +195,7 @@ impl Operation {
 #[serde(rename_all = "camelCase")]
 pub struct CloudSnapshot {
     /// Shadows of every known thing.
-    pub shadows: BTreeMap<ThingName, Shadow>,
+    pub shadows: VecMap<ThingName, Shadow>,
     /// Command executions.
     pub commands: CommandTracker,
     /// Jobs and executions.
@@ -203,20 +204,20 @@ pub struct CloudSnapshot {
     pub next_token: u64,
     /// Thing groups and their members.
     #[serde(default)]
-    pub groups: BTreeMap<String, BTreeSet<ThingName>>,
+    pub groups: VecMap<String, VecSet<ThingName>>,
 }
 
 /// The cloud's state by reference ([`Cloud::parts`]).
 #[derive(Debug, Clone, Copy)]
 pub struct CloudParts<'a> {
     /// Shadows of every known thing.
-    pub shadows: &'a BTreeMap<ThingName, Shadow>,
+    pub shadows: &'a VecMap<ThingName, Shadow>,
     /// Command executions.
     pub commands: &'a CommandTracker,
     /// Jobs and executions.
     pub jobs: &'a JobsCloud,
     /// Thing groups and their members.
-    pub groups: &'a BTreeMap<String, BTreeSet<ThingName>>,
+    pub groups: &'a VecMap<String, VecSet<ThingName>>,
     /// The counter behind our own desired-update tokens.
     pub next_token: u64,
 }
@@ -238,8 +239,8 @@ const OWN_TOKENS: usize = 1024;
 /// The cloud role for many things.
 #[derive(Debug, Default)]
 pub struct Cloud {
-    shadows: BTreeMap<ThingName, Shadow>,
-    groups: BTreeMap<String, BTreeSet<ThingName>>,
+    shadows: VecMap<ThingName, Shadow>,
+    groups: VecMap<String, VecSet<ThingName>>,
     commands: CommandTracker,
     jobs: JobsCloud,
     own_tokens: VecDeque<String>,
@@ -248,7 +249,7 @@ pub struct Cloud {
     outputs: VecDeque<CloudOutput>,
     /// What the cloud last heard from each registered thing (not stored: after a restart a
     /// thing is unknown until it speaks).
-    seen: BTreeMap<ThingName, Seen>,
+    seen: VecMap<ThingName, Seen>,
 }
 
 /// When a thing last spoke, and whether that was its Last Will.
@@ -588,7 +589,7 @@ impl Cloud {
         job: NewJob,
         things: &[ThingName],
     ) -> Result<String> {
-        let mut targets: BTreeSet<ThingName> = things.iter().cloned().collect();
+        let mut targets: VecSet<ThingName> = things.iter().cloned().collect();
         for group in &job.target_groups {
             let members = self
                 .groups
@@ -626,11 +627,11 @@ impl Cloud {
         if self.groups.contains_key(name) {
             return Ok(false);
         }
-        self.groups.insert(name.to_owned(), BTreeSet::new());
+        self.groups.insert(name.to_owned(), VecSet::new());
         Ok(true)
     }
 
-    fn group_mut(&mut self, group: &str) -> Result<&mut BTreeSet<ThingName>> {
+    fn group_mut(&mut self, group: &str) -> Result<&mut VecSet<ThingName>> {
         self.groups
             .get_mut(group)
             .ok_or_else(|| crate::Error::Unknown {
@@ -680,7 +681,7 @@ impl Cloud {
     }
 
     /// Every group with its members.
-    pub fn groups(&self) -> impl Iterator<Item = (&String, &BTreeSet<ThingName>)> {
+    pub fn groups(&self) -> impl Iterator<Item = (&String, &VecSet<ThingName>)> {
         self.groups.iter()
     }
 

@@ -9,7 +9,8 @@
 //! ```
 //! Times here are epoch seconds, as in the documents; the caller passes them in.
 
-use std::collections::{BTreeMap, VecDeque};
+use crate::vec_map::VecMap;
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -112,7 +113,7 @@ const REMEMBERED: usize = 256;
 /// The device role: dedupes by execution id, honours the TTL, remembers answers.
 #[derive(Debug, Default)]
 pub struct CommandAgent {
-    pending: BTreeMap<String, CommandRequest>,
+    pending: VecMap<String, CommandRequest>,
     answered: VecDeque<(String, CommandResponse)>,
 }
 
@@ -156,7 +157,7 @@ impl CommandAgent {
     }
 
     /// Requests waiting for an answer, by execution id.
-    pub fn pending(&self) -> &BTreeMap<String, CommandRequest> {
+    pub fn pending(&self) -> &VecMap<String, CommandRequest> {
         &self.pending
     }
 
@@ -210,7 +211,7 @@ pub struct Execution {
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandTracker {
     next_id: u64,
-    executions: BTreeMap<String, Execution>,
+    executions: VecMap<String, Execution>,
     /// Drawn once per process ([`CommandTracker::seed_ids`]), not stored.
     #[serde(skip)]
     id_seed: u64,

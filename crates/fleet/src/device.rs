@@ -12,7 +12,8 @@
 //!   timer ─handle_timeout─┘   ──Idle{deadline}──▶ timer
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
+use crate::vec_map::VecMap;
+use std::collections::VecDeque;
 
 use serde_json::{Map, Value};
 use thingsim_mqtt::{Command, Event, Message, Millis, Qos};
@@ -242,9 +243,9 @@ pub struct Device {
     options: DeviceOptions,
     next_telemetry: Option<Millis>,
     /// Per-reading intervals that override `options.telemetry_ms`.
-    metric_every: BTreeMap<String, Option<u64>>,
+    metric_every: VecMap<String, Option<u64>>,
     /// When each reading is next due.
-    metric_due: BTreeMap<String, Millis>,
+    metric_due: VecMap<String, Millis>,
     /// Readings that changed since they were last reported.
     unreported: State,
     last_tick: Millis,
@@ -278,8 +279,8 @@ impl Device {
             connected: false,
             options,
             next_telemetry: options.telemetry_ms.map(|ms| now + ms),
-            metric_every: BTreeMap::new(),
-            metric_due: BTreeMap::new(),
+            metric_every: VecMap::new(),
+            metric_due: VecMap::new(),
             unreported: State::new(),
             last_tick: now,
             next_token: 0,

@@ -7,7 +7,7 @@
 //! The mix is assigned exactly, not by chance per device: 20 % of 50 devices is 10 devices,
 //! which ones is decided by the seed. The same URL gives the same fleet and the same outcomes.
 
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -432,7 +432,7 @@ pub struct GroupFigures {
     /// Desired set → reported matches, in ms: (p50, p95).
     pub convergence_ms: Option<(u64, u64)>,
     /// The latest job's executions of its devices, by status.
-    pub job: BTreeMap<String, usize>,
+    pub job: VecMap<String, usize>,
 }
 
 /// One job's executions by status.
@@ -441,7 +441,7 @@ pub struct JobFigures {
     /// Its id.
     pub job_id: String,
     /// Count per status.
-    pub by_status: BTreeMap<String, usize>,
+    pub by_status: VecMap<String, usize>,
     /// Targets the roll-out has not reached yet.
     pub waiting: usize,
     /// Why it was aborted.
@@ -456,7 +456,7 @@ pub struct Fleet {
     groups: Vec<Group>,
     members: Vec<Member>,
     /// Desired state set and not yet reached: thing → (when, its group).
-    converging: BTreeMap<ThingName, (Millis, usize)>,
+    converging: VecMap<ThingName, (Millis, usize)>,
     latest_job: Option<String>,
     /// One device shown in full (the single-device console): its news, kept for the caller.
     watched: Option<Watched>,
@@ -498,7 +498,7 @@ impl Fleet {
             world,
             groups: Vec::new(),
             members: Vec::new(),
-            converging: BTreeMap::new(),
+            converging: VecMap::new(),
             latest_job: None,
             watched: None,
         };
@@ -919,7 +919,7 @@ impl Fleet {
     pub fn metrics(&self) -> Metrics {
         let cloud = &self.world.cloud;
         let job = self.latest_job.as_ref().map(|id| {
-            let mut by_status = BTreeMap::new();
+            let mut by_status = VecMap::new();
             for e in cloud.job_executions(id) {
                 *by_status.entry(format!("{:?}", e.status)).or_insert(0) += 1;
             }

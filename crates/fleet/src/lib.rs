@@ -21,6 +21,7 @@ pub mod model;
 pub mod shadow;
 pub mod stack;
 pub mod topics;
+pub mod vec_map;
 pub mod world;
 
 pub use error::{Error, Result};

@@ -8,7 +8,8 @@
 //! matching with the `$` rule, QoS 1 delivery, and persistent sessions that queue QoS 1 messages
 //! for a disconnected client.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::vec_map::{VecMap, VecSet};
+use std::collections::VecDeque;
 
 use thingsim_mqtt::{Command, Event, Message, Millis, Qos};
 
@@ -48,13 +49,13 @@ struct Session {
 /// A message-level MQTT broker.
 #[derive(Debug, Default)]
 pub struct Broker {
-    sessions: BTreeMap<String, Session>,
+    sessions: VecMap<String, Session>,
     /// Clients by the thing their filters name (`$emqx/things/{name}/…`,
     /// `$emqx/commands/things/{name}/…`): a publish is matched against those and `wild` only,
     /// not against every session — what lets a thousand devices share one broker.
-    by_thing: BTreeMap<String, BTreeSet<String>>,
+    by_thing: VecMap<String, VecSet<String>>,
     /// Clients with a filter that names no one thing (the cloud's `+`).
-    wild: BTreeSet<String>,
+    wild: VecSet<String>,
 }
 
 /// The thing a Fleets topic or filter is about, when one level names it literally.
@@ -149,7 +150,7 @@ impl Broker {
                 let named = self.by_thing.get(thing).into_iter().flatten();
                 named
                     .chain(self.wild.iter())
-                    .collect::<BTreeSet<_>>()
+                    .collect::<VecSet<_>>()
                     .into_iter()
                     .cloned()
                     .collect()

@@ -1,7 +1,7 @@
 //! The cloud role of jobs: jobs with per-thing executions, the notifications, the answers to
 //! device requests, step timeouts and cancellation.
 
-use std::collections::BTreeMap;
+use crate::vec_map::{VecMap, VecSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -163,10 +163,10 @@ pub struct JobsSnapshot {
 pub struct JobsCloud {
     next_job: u64,
     id_seed: u64,
-    jobs: BTreeMap<String, Job>,
+    jobs: VecMap<String, Job>,
     /// Job ids in the order they were created (ids are random).
     order: Vec<String>,
-    executions: BTreeMap<(ThingName, String), Tracked>,
+    executions: VecMap<(ThingName, String), Tracked>,
 }
 
 impl JobsCloud {
@@ -209,7 +209,7 @@ impl JobsCloud {
         if over == 0 {
             return;
         }
-        let mut gone = std::collections::BTreeSet::new();
+        let mut gone = VecSet::new();
         for id in &self.order {
             if over == 0 {
                 break;
@@ -789,7 +789,7 @@ impl JobsCloud {
     /// `notify` (pending lists) and `notify-next` (the next execution) for `thing`.
     fn notifications(&self, now: u64, thing: &ThingName) -> Vec<Outgoing> {
         let (in_progress, queued) = self.pending(thing);
-        let mut jobs = BTreeMap::new();
+        let mut jobs = VecMap::new();
         if !queued.is_empty() {
             jobs.insert(JobStatus::Queued, queued);
         }

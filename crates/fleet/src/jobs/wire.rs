@@ -1,7 +1,7 @@
 //! Job documents on the wire (AWS IoT Jobs MQTT API shapes, which the reference adopts for
 //! what Fleets leaves open).
 
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -10,7 +10,7 @@ use super::JobStatus;
 use crate::{Error, Result};
 
 /// `statusDetails`: a string map the device fills (progress, step, reason).
-pub type StatusDetails = BTreeMap<String, String>;
+pub type StatusDetails = VecMap<String, String>;
 
 /// The same jobs document without what a device can do without: an execution's `thingName`
 /// (the topic names the thing), its timestamps other than the document's own, and empty
@@ -119,7 +119,7 @@ pub struct Notify {
     /// Epoch seconds.
     pub timestamp: u64,
     /// `QUEUED` and `IN_PROGRESS` lists.
-    pub jobs: BTreeMap<JobStatus, Vec<JobExecutionSummary>>,
+    pub jobs: VecMap<JobStatus, Vec<JobExecutionSummary>>,
 }
 
 /// `jobs/notify-next` and `jobs/start-next/accepted` / `jobs/{id}/get/accepted`: one execution
