@@ -171,16 +171,17 @@ pub fn FleetApp() -> impl IntoView {
         }
         Err(e) => outcome.set(Some(Err(e))),
     };
-    let on_desired =
-        move |_| match serde_json::from_str::<serde_json::Value>(&desired.get_untracked()) {
-            Ok(serde_json::Value::Object(state)) => {
-                let group = parse_target(&target.get_untracked());
-                with_handle(&|h| h.set_desired(group, state.clone()));
-            }
-            _ => outcome.set(Some(Err(
-                "desired state: a JSON object, like {\"brightness\": 40}".into(),
-            ))),
-        };
+    let on_desired = move |_| match serde_json::from_slice::<serde_json::Value>(
+        desired.get_untracked().as_bytes(),
+    ) {
+        Ok(serde_json::Value::Object(state)) => {
+            let group = parse_target(&target.get_untracked());
+            with_handle(&|h| h.set_desired(group, state.clone()));
+        }
+        _ => outcome.set(Some(Err(
+            "desired state: a JSON object, like {\"brightness\": 40}".into(),
+        ))),
+    };
     let on_add_group = move |_| {
         // Each group its own seed, from the fleet's and the group's place.
         let place = group_names.with_untracked(Vec::len) as u64;

@@ -82,10 +82,10 @@ pub fn TelemetryPanel(
     let error = RwSignal::new(None::<String>);
     let send = move || {
         let body = payload.get_untracked();
-        match serde_json::from_str::<serde_json::Value>(if body.trim().is_empty() {
-            "{}"
+        match serde_json::from_slice::<serde_json::Value>(if body.trim().is_empty() {
+            b"{}"
         } else {
-            &body
+            body.as_bytes()
         }) {
             Ok(value) => {
                 error.set(None);

@@ -108,7 +108,7 @@ pub fn on_message(
             let text = js_sys::JSON::stringify(&event.data())
                 .ok()
                 .and_then(|s| s.as_string());
-            if let Some(value) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+            if let Some(value) = text.and_then(|t| serde_json::from_slice(t.as_bytes()).ok()) {
                 f(&origin, value);
             }
         });

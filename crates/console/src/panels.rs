@@ -532,7 +532,7 @@ pub mod forms {
         if text.is_empty() {
             return Ok(Map::new());
         }
-        match serde_json::from_str::<Value>(text) {
+        match serde_json::from_slice::<Value>(text.as_bytes()) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(format!(
                 "{what}: a JSON object is expected, like {{\"key\": 1}}"
@@ -781,7 +781,8 @@ mod tests {
             assert!(forms::create_job(&thing, &forms::example_job(t), "").is_ok());
             for c in t.commands {
                 let params: Map<String, Value> =
-                    serde_json::from_str(&forms::example_params(t, c.action)).unwrap_or_default();
+                    serde_json::from_slice(forms::example_params(t, c.action).as_bytes())
+                        .unwrap_or_default();
                 let mut model = thingsim_fleet::model::DeviceModel::new(t, 1);
                 let answer = model.run_command(c.action, &params);
                 assert_eq!(
