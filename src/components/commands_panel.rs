@@ -1,5 +1,3 @@
-use std::collections::VecDeque;
-
 use leptos::prelude::*;
 use serde_json::{Map, Value};
 use thingsim_console::panels::{CommandState, CommandView, pretty};
@@ -22,7 +20,7 @@ fn answer(execution_id: &str, status: CommandStatus) -> UserCommand {
 pub fn CommandsPanel(
     /// Requests, newest first.
     #[prop(into)]
-    commands: Signal<VecDeque<CommandView>>,
+    commands: Signal<Vec<CommandView>>,
     /// Wall clock, ticking once a second.
     #[prop(into)]
     now: Signal<Millis>,

@@ -1,4 +1,3 @@
-use std::collections::VecDeque;
 use thingsim_fleet::vec_map::VecMap;
 
 use leptos::prelude::*;
@@ -6,16 +5,16 @@ use thingsim_fleet::device::UserCommand;
 use thingsim_fleet::model::{Kind, Template};
 use thingsim_mqtt::Millis;
 
-type Series = VecMap<String, VecDeque<(Millis, f64)>>;
+type Series = VecMap<String, Vec<(Millis, f64)>>;
 
 /// SVG polyline points for one series, scaled into a 300×60 box.
-fn points(series: &VecDeque<(Millis, f64)>) -> (String, f64, f64) {
+fn points(series: &[(Millis, f64)]) -> (String, f64, f64) {
     let (lo, hi) = series
         .iter()
         .fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
             (lo.min(*v), hi.max(*v))
         });
-    let (t0, t1) = match (series.front(), series.back()) {
+    let (t0, t1) = match (series.first(), series.last()) {
         (Some(a), Some(b)) => (a.0.0, b.0.0.max(a.0.0 + 1)),
         _ => return (String::new(), 0.0, 0.0),
     };
@@ -40,7 +39,7 @@ pub fn TelemetryPanel(
     series: Signal<Series>,
     /// Events published, newest first.
     #[prop(into)]
-    events: Signal<VecDeque<(String, Millis)>>,
+    events: Signal<Vec<(String, Millis)>>,
     /// User intent for the device.
     on_user: Callback<UserCommand>,
     /// The device model (its readings get their own intervals).
@@ -137,7 +136,7 @@ pub fn TelemetryPanel(
             </div>
             <button type="submit" data-testid="event-send">"Publish event"</button>
         </form>
-        <p class="muted" data-testid="events-sent">{move || events.with(|e| match e.front() {
+        <p class="muted" data-testid="events-sent">{move || events.with(|e| match e.first() {
             Some((k, _)) => format!("{} event(s) published; last: {k}", e.len()),
             None => "No events published yet.".to_owned(),
         })}</p>

@@ -177,13 +177,13 @@ pub struct Console {
     /// Shadow panel.
     pub shadow: ShadowView,
     /// Commands panel, newest first.
-    pub commands: VecDeque<CommandView>,
+    pub commands: Vec<CommandView>,
     /// Jobs panel.
     pub jobs: JobsView,
     /// Numeric reported values over time, per key, oldest first.
-    pub series: VecMap<String, VecDeque<(Millis, f64)>>,
+    pub series: VecMap<String, Vec<(Millis, f64)>>,
     /// Events the device published, newest first (kind, when).
-    pub events: VecDeque<(String, Millis)>,
+    pub events: Vec<(String, Millis)>,
     /// The device's own state as it last reported it (what its controls show; the shadow's
     /// `reported` may lag behind it, e.g. between HTTPS polls).
     pub device: State,
@@ -368,12 +368,15 @@ impl Console {
                 request,
             } => {
                 if self.command_mut(execution_id).is_none() {
-                    self.commands.push_front(CommandView {
-                        execution_id: execution_id.clone(),
-                        request: request.clone(),
-                        received_at: now,
-                        state: CommandState::Pending,
-                    });
+                    self.commands.insert(
+                        0,
+                        CommandView {
+                            execution_id: execution_id.clone(),
+                            request: request.clone(),
+                            received_at: now,
+                            state: CommandState::Pending,
+                        },
+                    );
                     self.commands.truncate(COMMANDS_CAP);
                 }
             }
@@ -389,12 +392,15 @@ impl Console {
                 execution_id,
                 request,
             } => {
-                self.commands.push_front(CommandView {
-                    execution_id: execution_id.clone(),
-                    request: request.clone(),
-                    received_at: now,
-                    state: CommandState::Expired,
-                });
+                self.commands.insert(
+                    0,
+                    CommandView {
+                        execution_id: execution_id.clone(),
+                        request: request.clone(),
+                        received_at: now,
+                        state: CommandState::Expired,
+                    },
+                );
                 self.commands.truncate(COMMANDS_CAP);
             }
             DeviceEvent::Job(job) => self.handle_job_event(now, job),
@@ -414,7 +420,7 @@ impl Console {
                 }
             }
             DeviceEvent::EventPublished { kind } => {
-                self.events.push_front((kind.clone(), now));
+                self.events.insert(0, (kind.clone(), now));
                 self.events.truncate(EVENTS_CAP);
             }
             DeviceEvent::Refused { .. } => {}
@@ -488,10 +494,11 @@ impl Console {
         for (key, value) in changed {
             if let Some(x) = value.as_f64() {
                 let series = self.series.entry(key.clone()).or_default();
-                series.push_back((now, x));
-                // One in, at most one out: the series never holds more than the cap.
+                series.push((now, x));
+                // One in, at most one out: the series never holds more than the cap. A
+                // `Vec` and a shift of 120 points: a `VecDeque` per series type cost more wasm.
                 if series.len() > SERIES_CAP {
-                    series.pop_front();
+                    series.remove(0);
                 }
             }
         }
@@ -1098,7 +1105,7 @@ mod tests {
         }
         let series = &console.series["t"];
         assert_eq!(series.len(), SERIES_CAP);
-        assert_eq!(series.front().map(|p| p.1), Some(5.0));
+        assert_eq!(series.first().map(|p| p.1), Some(5.0));
     }
 
     #[test]
