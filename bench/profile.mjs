@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import { launch } from '../e2e/pages/device-page.mjs';
 import { serve } from './serve.mjs';
+import { blaster } from './blaster.mjs';
 
 const require = createRequire(new URL('../e2e/package.json', import.meta.url));
 const mqtt = require('mqtt');
@@ -134,13 +135,14 @@ if (mode === 'roundtrip') {
 } else if (mode === 'inbound') {
   const thing = `in-${Date.now()}`;
   const page = await devicePage(thing);
-  const pub = await peer(`in-peer-${thing}`);
+  const pub = await blaster(tcpPort, `in-peer-${thing}`);
+  const n = 20_000;
+  const bytes = pub.packets(`$emqx/things/${thing}/shadow/update`, n, Number(arg ?? 1), (i) => `{"state":{"desired":{"n":${i}}},"n":${i}}`);
   const logged = () => page.evaluate(() => Number(/of (\d+)/.exec(document.querySelector('[data-testid="log-count"]').textContent)[1]));
   const before = await logged();
-  const n = 20_000;
   const rate = await profiled(page, async () => {
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) pub.publish(`$emqx/things/${thing}/shadow/update`, `{"state":{"desired":{"n":${i}}},"n":${i}}`, { qos: Number(arg ?? 1) });
+    pub.send(bytes);
     let count = 0, last = t0;
     for (;;) {
       await new Promise((r) => setTimeout(r, 25));
@@ -152,7 +154,7 @@ if (mode === 'roundtrip') {
   });
   const io = await page.evaluate(() => ({ sends: window.__sends, frames: window.__frames }));
   console.log(`${rate.toFixed(0)} msg/s; ${io.frames} WebSocket messages in, ${io.sends} out`);
-  await pub.endAsync();
+  pub.end();
 } else if (mode === 'coldload') {
   for (let k = 0; k < 3; k++) {
     const page = await devicePage(`cold-${Date.now()}`);
