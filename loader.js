@@ -1,8 +1,36 @@
 // Starts the app. A file rather than Trunk's inline loader so the Content-Security-Policy in
 // index.html can forbid inline scripts altogether. `?view=fleet` loads the fleet view, a
 // module of its own, so the single-device console (what docs embed) does not carry it.
-const fleet = new URLSearchParams(location.search).get('view') === 'fleet';
+const query = new URLSearchParams(location.search);
+const fleet = query.get('view') === 'fleet';
 const name = fleet ? 'thingsim-fleet' : 'thingsim';
+// A link that connects at once to a broker it names (`mode=broker&broker=ws…&connect=1`) gets
+// its WebSocket opened now, while the module loads: the handshake (over 100 ms with mosquitto
+// 2.0, which polls its WebSocket listener between 100 ms waits) overlaps the download and
+// compile instead of following them. The page adopts the socket when it opens that same URL
+// (src/shell/websocket.rs) and sends its CONNECT then; a socket nobody adopts is closed. Only
+// what the page itself would open: ws: or wss:, no user or password in the URL.
+(() => {
+  const url = (query.get('broker') ?? '').trim();
+  if (fleet || query.get('mode') !== 'broker' || query.get('connect') !== '1' || query.get('https') === '1') return;
+  try {
+    const parsed = new URL(url);
+    if (!/^wss?:$/.test(parsed.protocol) || parsed.username || parsed.password) return;
+    const ws = new WebSocket(url, 'mqtt');
+    ws.binaryType = 'arraybuffer';
+    const early = { url, ws };
+    // One the page has not claimed in 10 s (it decided otherwise, or failed to load) goes.
+    setTimeout(() => {
+      if (globalThis.thingsimEarlySocket === early) {
+        delete globalThis.thingsimEarlySocket;
+        ws.close();
+      }
+    }, 10_000);
+    globalThis.thingsimEarlySocket = early;
+  } catch {
+    // A URL the browser refuses: the page reports it in its own words.
+  }
+})();
 // The module's bytes are asked for at once, not after its glue has loaded: the two fetches
 // overlap, and the browser compiles the module as it streams in.
 const bytes = fetch(new URL(`./${name}_bg.wasm`, import.meta.url));

@@ -188,6 +188,50 @@ test('any-broker mode: the page connects to the broker and shows a delta another
   await ctx.close();
 });
 
+test('a link that connects at once: its socket opens while the module loads, and the page connects over it', async () => {
+  const thing = `e2e-early-${Date.now()}`;
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // The thing's broker user, remembered as a user who ticked "remember" would have it.
+  const first = await newDevicePage('?mode=broker&connect=0', ctx);
+  await first.device.fill({ broker: WS_URL, clientId: `dev-${thing}`, thing, ...(await brokerUser(first.device.page, thing)) });
+  await first.device.byTestId('remember').check();
+  await first.device.connect();
+  await first.device.waitForStatus('connected');
+  await first.device.connect(); // Disconnect
+  await first.device.waitForStatus('offline');
+  await first.device.page.close();
+
+  // Every WebSocket a page of this context makes, and when.
+  await ctx.addInitScript(() => {
+    window.sockets = [];
+    const Native = WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.sockets.push(performance.now());
+      }
+    };
+  });
+  const link = (connect) => `?${new URLSearchParams({ mode: 'broker', broker: WS_URL, thing, client: `dev-${thing}`, connect })}`;
+  const { device, errors } = await newDevicePage(link('1'), ctx);
+  await device.waitForStatus('connected');
+  const seen = await device.page.evaluate(() => ({
+    sockets: window.sockets,
+    loaded: performance.getEntriesByType('resource').find((e) => e.name.endsWith('thingsim_bg.wasm')).responseEnd,
+  }));
+  assert.equal(seen.sockets.length, 1, 'one socket: the one opened while loading, adopted by the page');
+  assert.ok(seen.sockets[0] < seen.loaded, `opened at ${seen.sockets[0]} ms, before the module had loaded (${seen.loaded} ms)`);
+  assert.deepEqual(errors, []);
+  await device.page.close();
+
+  // Without connect=1 nothing is opened before the user asks.
+  const idle = await newDevicePage(link('0'), ctx);
+  await idle.device.byTestId('connect-button').waitFor();
+  assert.equal(await idle.device.status(), 'not connected');
+  assert.deepEqual(await idle.device.page.evaluate(() => window.sockets), []);
+  await ctx.close();
+});
+
 test('local mode: a command from the cloud panel goes through thingsim-cloud and is answered', async () => {
   const thing = `e2e-lock-${Date.now()}`;
   const { device, errors, ctx } = await newLocalPage(thing, '&template=door-lock');

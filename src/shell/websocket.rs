@@ -36,7 +36,14 @@ impl WsTransport {
     /// Starts opening `url`; `on_event` hears about it. A URL the browser rejects outright
     /// (bad syntax, blocked port) is an `Err` with the browser's words.
     pub fn open(url: &str, on_event: impl Fn(TransportEvent) + 'static) -> Result<Self, String> {
-        let ws = WebSocket::new_with_str(url, "mqtt").map_err(|e| js_error(&e))?;
+        let early = early_socket(url);
+        let already_open = early
+            .as_ref()
+            .is_some_and(|ws| ws.ready_state() == WebSocket::OPEN);
+        let ws = match early {
+            Some(ws) => ws,
+            None => WebSocket::new_with_str(url, "mqtt").map_err(|e| js_error(&e))?,
+        };
         ws.set_binary_type(BinaryType::Arraybuffer);
         let on_event: Rc<dyn Fn(TransportEvent)> = Rc::new(on_event);
 
@@ -52,7 +59,7 @@ impl WsTransport {
             };
             cb(TransportEvent::Data(bytes));
         });
-        let cb = on_event;
+        let cb = Rc::clone(&on_event);
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             cb(TransportEvent::Closed {
                 code: e.code(),
@@ -62,6 +69,10 @@ impl WsTransport {
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        if already_open {
+            // Its open event fired before anyone listened; the caller queues what it hears.
+            on_event(TransportEvent::Opened);
+        }
         Ok(Self {
             ws,
             _on_open: on_open,
@@ -82,6 +93,31 @@ impl Drop for WsTransport {
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
         let _ = self.ws.close();
+    }
+}
+
+/// The socket `loader.js` opened for this URL while the module loaded (see there), if it is
+/// still opening or open; claimed once, whatever its state. A refused or closed one is dropped:
+/// a fresh attempt reports the failure in the page's words.
+fn early_socket(url: &str) -> Option<WebSocket> {
+    let global = js_sys::global();
+    let key = wasm_bindgen::JsValue::from_str("thingsimEarlySocket");
+    let early = js_sys::Reflect::get(&global, &key).ok()?;
+    if early.is_undefined() {
+        return None;
+    }
+    let _ = js_sys::Reflect::delete_property(global.unchecked_ref::<js_sys::Object>(), &key);
+    let ws: WebSocket = js_sys::Reflect::get(&early, &"ws".into()).ok()?.dyn_into().ok()?;
+    let same = js_sys::Reflect::get(&early, &"url".into())
+        .ok()
+        .and_then(|u| u.as_string())
+        .is_some_and(|u| u == url);
+    let live = matches!(ws.ready_state(), WebSocket::CONNECTING | WebSocket::OPEN);
+    if same && live {
+        Some(ws)
+    } else {
+        let _ = ws.close();
+        None
     }
 }
 
