@@ -6,6 +6,8 @@
 //       profile, TRACE=1 the longest tasks with what ran in them, MUT=1 the DOM writes a round.
 //   node bench/profile.mjs inbound DIST ws://… TCP QOS    20,000 messages in: rate, WebSocket
 //       sends and frames, CPU profile.
+//   node bench/profile.mjs outbound DIST ws://… TCP          20,000 events asked for by a host
+//       page, as browser.mjs's outbound figure: rate and CPU profile.
 //   node bench/profile.mjs coldload DIST ws://…           when the socket opened and the first
 //       packets went, against the resources' timings, three fresh pages.
 import { createRequire } from 'node:module';
@@ -155,6 +157,35 @@ if (mode === 'roundtrip') {
   const io = await page.evaluate(() => ({ sends: window.__sends, frames: window.__frames }));
   console.log(`${rate.toFixed(0)} msg/s; ${io.frames} WebSocket messages in, ${io.sends} out`);
   pub.end();
+} else if (mode === 'outbound') {
+  // As browser.mjs's outbound figure: a host page asks the console in its iframe for 20,000
+  // events through thingsim:publishEvent, in bursts of 1,000; a native subscriber counts them.
+  const thing = `out-${Date.now()}`;
+  const host = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await host.goto(`${server.base}/host.html`);
+  const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template: 'thermostat', connect: '1', hosts: server.base });
+  await host.evaluate((src) => { document.querySelector('iframe').src = src; }, `${server.base}/?${q}`);
+  const frame = await (await host.waitForSelector('iframe')).contentFrame();
+  await frame.waitForFunction(connected, null, { timeout: 30_000, polling: 'raf' });
+  const sub = await peer(`sub-${thing}`);
+  await sub.subscribeAsync(`$emqx/things/${thing}/events/bench`, { qos: 1 });
+  let count = 0;
+  sub.on('message', () => { count++; });
+  const n = 20_000, burst = 1000;
+  const rate = await profiled(host, async () => {
+    const t0 = performance.now();
+    for (let from = 0; from < n; from += burst) {
+      await host.evaluate(([from, k]) => {
+        const app = document.querySelector('iframe').contentWindow;
+        for (let i = from; i < from + k; i++) app.postMessage({ type: 'thingsim:publishEvent', kind: 'bench', payload: { n: i } }, location.origin);
+      }, [from, burst]);
+      const quiet = performance.now();
+      while (count < from + burst && performance.now() - quiet < 3000) await new Promise((r) => setTimeout(r, 2));
+    }
+    return count / ((performance.now() - t0) / 1000);
+  });
+  console.log(`${rate.toFixed(0)} msg/s (${count} at the subscriber)`);
+  await sub.endAsync();
 } else if (mode === 'coldload') {
   for (let k = 0; k < 3; k++) {
     const page = await devicePage(`cold-${Date.now()}`);
@@ -166,7 +197,7 @@ if (mode === 'roundtrip') {
     await page.close();
   }
 } else {
-  console.error('usage: node bench/profile.mjs roundtrip|inbound|coldload DIST WS_URL [TCP_PORT] [arg]');
+  console.error('usage: node bench/profile.mjs roundtrip|inbound|outbound|coldload DIST WS_URL [TCP_PORT] [arg]');
   process.exitCode = 2;
 }
 await browser.close();

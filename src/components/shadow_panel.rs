@@ -51,7 +51,11 @@ pub fn ShadowPanel(
         // drawn taller than its placeholder then pushed the newest out of the top.)
         <ol class="timeline" data-testid="shadow-timeline">
             <For
-                each=move || shadow.with(|s| s.timeline.iter().cloned().collect::<Vec<_>>())
+                // Oldest first in the document, newest first on screen (flex `order`): Leptos'
+                // keyed diff moves every row in the DOM when two are added at the front in one
+                // update (tachys 0.2 groups a moved row with its neighbours that need no move),
+                // 96 DOM mutations a round trip; added at the end, none move.
+                each=move || shadow.with(|s| s.timeline.iter().rev().cloned().collect::<Vec<_>>())
                 key=|c| c.seq
                 let:c
             >
@@ -64,7 +68,7 @@ pub fn ShadowPanel(
                         ChangeKind::Document => ("tl-doc", "cloud document".to_owned()),
                     };
                     view! {
-                        <li class=class>
+                        <li class=class style:order=format!("-{}", c.seq)>
                             <span class="tl-time">{utc_time(c.at.0)}</span>
                             <span class="tl-version">{c.version.map(|v| format!("v{v}")).unwrap_or_default()}</span>
                             <span>{label}</span>

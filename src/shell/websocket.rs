@@ -107,7 +107,10 @@ fn early_socket(url: &str) -> Option<WebSocket> {
         return None;
     }
     let _ = js_sys::Reflect::delete_property(global.unchecked_ref::<js_sys::Object>(), &key);
-    let ws: WebSocket = js_sys::Reflect::get(&early, &"ws".into()).ok()?.dyn_into().ok()?;
+    let ws: WebSocket = js_sys::Reflect::get(&early, &"ws".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
     let same = js_sys::Reflect::get(&early, &"url".into())
         .ok()
         .and_then(|u| u.as_string())
