@@ -332,31 +332,39 @@ README). The 100,000-line filter is timed by the journey of that name in \`make 
 ## What moved the figures, and what is left
 
 - Size: release builds on nightly rebuild std for size and abort on panic without message
-  or location (12 % less gzip). Ordered maps are sorted \`Vec\`s (\`thingsim_fleet::vec_map\`)
-  instead of one B-tree per key and value type (7 % less), JSON is read from bytes only, and
-  the panels' short lists are \`Vec\`s. The rest is spread thin (README, Sizes): the app's own code,
-  generic instantiations, the device and sandbox, Leptos, serde_json, the MQTT codec. Levers
-  not pulled yet: a codec of our
-  own for the dozen packets a client uses instead of mqtt-protocol-core's client and server,
-  the browser's JSON instead of serde_json's parser and float printing, the sandbox's cloud
-  in a module loaded only in sandbox mode.
+  or location (12 % less gzip), and use wasm SIMD (1.7 % less). Ordered maps are sorted
+  \`Vec\`s (\`thingsim_fleet::vec_map\`) instead of one B-tree per key and value type (7 %
+  less), JSON is read from bytes only, and the panels' short lists are \`Vec\`s. The rest is
+  spread thin (README, Sizes): the app's own code, Leptos and the instantiations of its
+  signals for some thirty value types, the device and the sandbox's cloud, serde_json, the
+  MQTT codec. Levers not pulled yet: a codec of our own for the dozen packets a client uses
+  instead of mqtt-protocol-core's client and server, fewer signal value types in the UI, the
+  sandbox's cloud in a module of its own.
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
-  messages became 84); the panels redraw once per burst. Until this run the publisher was
-  one mqtt.js client at about 15,000 msg/s, which both pages kept up with; the raw publisher
-  now leaves the page as the bottleneck on both sides.
+  messages became 84); the panels redraw once per burst. The reference rows show where the
+  ceiling is: the broker delivers far faster than either page reads, and a bare page that
+  only counts WebSocket messages (no MQTT, no JSON, nothing drawn) is barely faster than
+  thingsim at QoS 0 and slower at QoS 1 (one PUBACK sent per message). 1.5× mqtt.js would
+  be above what this browser delivers to any page here.
 - Outbound: thingsim keeps at most the broker's Receive Maximum (mosquitto announces 20) in
-  flight, as MQTT 5 requires; mqtt.js 5.16 does not limit what it sends by it, so it is not
-  bounded by the acknowledgements' round trip. Against a broker that announces no limit
-  (\`max_inflight_messages 0\`) thingsim did 6,742 msg/s to mqtt.js's 9,456 (0.71×); the rest
-  is the host API's cost (a postMessage in and one out for each event).
-- Round trip: the tail is the page's rendering (style, layout, paint and the compositor's
-  commit, 3 to 6 ms a frame here); a message that arrives during a frame waits for it. With
-  only the connection panel shown, p99 is about 4 ms. Keying the shadow timeline (a change
-  adds one row instead of rewriting fifty) took p99 from 9.4 to 8.4 ms over three runs.
-  Cold load: mosquitto takes 110 to 160 ms to answer a WebSocket upgrade on this machine,
-  the same for both pages. Seen with strace: mosquitto 2.0.11 polls its libwebsockets
-  sockets only between 100 ms waits on its own, so the accept waits for one wake-up and the
-  upgrade request for the next.
+  flight, as MQTT 5 requires; mqtt.js 5.16 does not limit what it sends by it. thingsim's
+  figure is therefore clocked by the acknowledgements' round trip: a CPU profile of the page
+  shows its main thread idle 40 % of the run. Against a broker that announces no limit
+  (\`max_inflight_messages 0\`) thingsim did 6,742 msg/s to mqtt.js's 9,456 (0.71×) in an
+  earlier run; the rest is the host API's cost (a postMessage in and one out per event).
+- Round trip: the tail is the page's rendering. A trace of the slowest rounds shows no task
+  of ours over 1.5 ms; the delta's WebSocket message waits behind a frame of 5 to 6 ms
+  (style, layout, compositing inputs, paint, and the commit to the compositor, on two cores).
+  With only the device's face shown, p99 is about 4.4 ms. The shadow timeline now adds rows
+  at the end of the document and shows them first by flex \`order\`: Leptos's keyed diff
+  moved all fifty rows when two were added at the front in one update (96 DOM mutations a
+  round, now 4). The structural fix is the device stack in a Web Worker, so a report leaves
+  whatever the page is drawing.
+- Cold load: a broker-mode link with \`connect=1\` opens its WebSocket from \`loader.js\`
+  while the module downloads and compiles, and the page adopts it. That matters here because
+  mosquitto takes 110 to 160 ms to answer a WebSocket upgrade, the same for both pages. Seen
+  with strace: mosquitto 2.0.11 polls its libwebsockets sockets only between 100 ms waits on
+  its own, so the accept waits for one wake-up and the upgrade request for the next.
 `;
 if (out) writeFileSync(out, doc);
