@@ -227,12 +227,17 @@ impl DeviceStack {
         link: MqttLink,
         seed: u64,
     ) -> Self {
+        let mut options = link.options;
+        // A device subscribes to its own `shadow/update` (for the cloud's documents) and would
+        // get every report it sends back: one more message in, and one PUBACK out, for each.
+        // MQTT 5 No Local spares both; nothing a device subscribes to needs its own publishes.
+        options.no_local |= device.is_some();
         let mut stack = Self::new(
             now,
             epoch,
             device,
             Link::Mqtt(Box::new(Mqtt {
-                session: Session::new(link.options),
+                session: Session::new(options),
                 backoff: Backoff::new(RECONNECT_MS.0, RECONNECT_MS.1, seed),
                 transport: false,
                 reopen_at: None,

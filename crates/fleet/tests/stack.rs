@@ -891,6 +891,44 @@ fn answers_nobody_asked_for_change_nothing() {
 }
 
 #[test]
+fn a_device_is_not_sent_back_its_own_reports_on_mqtt5() {
+    let mut net = Net::new();
+    let light = net.add_device("light-1", ProtocolVersion::V5, false, false);
+    let thermo = net.add_device("thermo-1", ProtocolVersion::V3_1_1, false, false);
+    net.run_for(1_000);
+    for (idx, key) in [(light, "brightness"), (thermo, "targetTemperature")] {
+        let command = thingsim_fleet::device::UserCommand::SetProperty {
+            key: key.into(),
+            value: json!(21),
+        };
+        net.endpoints[idx].stack.handle_user(net.now, command);
+    }
+    net.run_for(1_000);
+    let echoes = |idx: usize| {
+        net.broker
+            .delivered
+            .iter()
+            .filter(|(to, topic)| *to == idx && topic.ends_with("/shadow/update"))
+            .count()
+    };
+    assert_eq!(
+        echoes(light),
+        0,
+        "No Local: the MQTT 5 device hears no report of its own"
+    );
+    assert!(
+        echoes(thermo) >= 1,
+        "3.1.1 has no No Local, so the broker echoes: {}",
+        echoes(thermo)
+    );
+    let thing = net.thing(light);
+    assert!(
+        net.cloud.has_thing(&thing),
+        "its reports still reach the cloud"
+    );
+}
+
+#[test]
 fn a_change_made_on_the_device_goes_on_the_wire_in_the_same_turn() {
     let mut net = Net::new();
     let light = net.add_device("light-1", ProtocolVersion::V5, false, false);
