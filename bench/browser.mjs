@@ -343,10 +343,14 @@ README). The 100,000-line filter is timed by the journey of that name in \`make 
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the
-  ceiling is: the broker delivers far faster than either page reads, and a bare page that
-  only counts WebSocket messages (no MQTT, no JSON, nothing drawn) is barely faster than
-  thingsim at QoS 0 and slower at QoS 1 (one PUBACK sent per message). 1.5× mqtt.js would
-  be above what this browser delivers to any page here.
+  limits are: mosquitto delivers the flood to a native WebSocket subscriber five to ten times
+  faster than either page reads it, and a bare page that only counts WebSocket messages (no
+  MQTT, no JSON, nothing drawn) reads QoS 0 about 1.5 to 2 times faster than either client,
+  and QoS 1 slower than thingsim (it sends a PUBACK per message). A trace of thingsim's page
+  in the QoS 0 flood: the main thread is busy 91 % of the run in some 20,000 tasks, one per
+  WebSocket message; script (decoding, JSON, state, the log) is under a third of that, the
+  browser's own handling of each message most of the rest. 1.5× mqtt.js would be at or past
+  the bare page's pace on this machine.
 - Outbound: thingsim keeps at most the broker's Receive Maximum (mosquitto announces 20) in
   flight, as MQTT 5 requires; mqtt.js 5.16 does not limit what it sends by it. thingsim's
   figure is therefore clocked by the acknowledgements' round trip: a CPU profile of the page
@@ -359,8 +363,10 @@ README). The 100,000-line filter is timed by the journey of that name in \`make 
   With only the device's face shown, p99 is about 4.4 ms. The shadow timeline now adds rows
   at the end of the document and shows them first by flex \`order\`: Leptos's keyed diff
   moved all fifty rows when two were added at the front in one update (96 DOM mutations a
-  round, now 4). The structural fix is the device stack in a Web Worker, so a report leaves
-  whatever the page is drawing.
+  round, now 4). On MQTT 5 the device subscribes with No Local, so the broker no longer sends
+  it back its own report (a message in, a PUBACK out and a log line fewer each round: p50
+  1.2–1.5 → 1.0–1.1 ms). The structural fix is the device stack in a Web Worker, so a report
+  leaves whatever the page is drawing.
 - Cold load: a broker-mode link with \`connect=1\` opens its WebSocket from \`loader.js\`
   while the module downloads and compiles, and the page adopts it. That matters here because
   mosquitto takes 110 to 160 ms to answer a WebSocket upgrade, the same for both pages. Seen
