@@ -77,35 +77,40 @@ for (let i = 0; i < 5; i++) {
 }
 
 // -- inbound: N messages on a topic the device subscribes to, from a native publisher --
-async function inbound(n, qos) {
-  const thing = unique('bench-in');
-  const topic = `$emqx/things/${thing}/shadow/update`;
-  const payload = (i) => `{"state":{"desired":{"n":${i}}},"n":${i}}`;
-  const pub = await blaster(tcpPort, `pub-${thing}`);
-  const bytes = pub.packets(topic, n, qos, payload);
-  // thingsim: the log counts every message the page decoded, parsed and kept.
-  const { page } = await thingsimPage(thing);
-  const logged = () => page.evaluate(() => Number(/of (\d+)/.exec(document.querySelector('[data-testid="log-count"]').textContent)[1]));
-  const before = await logged();
-  let t0 = performance.now();
+const floodPayload = (i) => `{"state":{"desired":{"n":${i}}},"n":${i}}`;
+
+// Writes the flood and reads `counted()` until all n have come, or none for 3 s (a broker may
+// drop QoS 0 for a slow reader): messages a second from the first byte out to the last seen.
+async function timedFlood(pub, bytes, n, counted) {
+  const t0 = performance.now();
   pub.send(bytes);
-  // Until all have come, or none for 3 s (a broker may drop QoS 0 for a slow reader).
   let count = 0;
   let last = t0;
   for (;;) {
     await new Promise((r) => setTimeout(r, 25));
-    const now = (await logged()) - before;
+    const now = await counted();
     if (now !== count) { count = now; last = performance.now(); }
     if (count >= n || performance.now() - last > 3000) break;
   }
-  // The device's own reports during the flood are in the log too: at most n count.
+  // thingsim's log also holds the device's own reports from the flood: at most n count.
   count = Math.min(count, n);
-  const ours = { rate: count / ((last - t0) / 1000), count };
+  return { rate: count / ((last - t0) / 1000), count };
+}
+
+async function inbound(n, qos) {
+  const thing = unique('bench-in');
+  const pub = await blaster(tcpPort, `pub-${thing}`);
+  const bytes = pub.packets(`$emqx/things/${thing}/shadow/update`, n, qos, floodPayload);
+  // thingsim: the log counts every message the page decoded, parsed and kept.
+  const { page } = await thingsimPage(thing);
+  const logged = () => page.evaluate(() => Number(/of (\d+)/.exec(document.querySelector('[data-testid="log-count"]').textContent)[1]));
+  const before = await logged();
+  const ours = await timedFlood(pub, bytes, n, async () => (await logged()) - before);
   await page.close();
   // mqtt.js plus JSON.parse in the same browser.
   const other = await mqttjsPage(thing);
   const done = other.page.evaluate((k) => window.bench.inbound(k), n);
-  t0 = performance.now();
+  const t0 = performance.now();
   pub.send(bytes);
   const r = await done;
   // From the first publish, as for thingsim: the page's clock starts at its first message.
@@ -145,27 +150,16 @@ async function bare(n, qos) {
     };
   }), [wsUrl, connect, subscribe, qos]);
   const pub = await blaster(tcpPort, `pub-${topic}`);
-  const bytes = pub.packets(topic, n, qos, (i) => `{"state":{"desired":{"n":${i}}},"n":${i}}`);
-  const t0 = performance.now();
-  pub.send(bytes);
-  let count = 0;
-  let last = t0;
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 25));
-    const now = await page.evaluate(() => window.count);
-    if (now !== count) { count = now; last = performance.now(); }
-    if (count >= n || performance.now() - last > 3000) break;
-  }
+  const result = await timedFlood(pub, pub.packets(topic, n, qos, floodPayload), n, () => page.evaluate(() => window.count));
   pub.end();
   await page.close();
-  return { rate: count / ((last - t0) / 1000), count };
+  return result;
 }
 
 const in0 = await inbound(20_000, 0);
 const in1 = await inbound(20_000, 1);
-const inPayload = (i) => `{"state":{"desired":{"n":${i}}},"n":${i}}`;
-const pace0 = await brokerPace(tcpPort, wsUrl, 20_000, 0, inPayload);
-const pace1 = await brokerPace(tcpPort, wsUrl, 20_000, 1, inPayload);
+const pace0 = await brokerPace(tcpPort, wsUrl, 20_000, 0, floodPayload);
+const pace1 = await brokerPace(tcpPort, wsUrl, 20_000, 1, floodPayload);
 const bare0 = await bare(20_000, 0);
 const bare1 = await bare(20_000, 1);
 
