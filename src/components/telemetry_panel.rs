@@ -7,24 +7,19 @@ use thingsim_mqtt::Millis;
 
 type Series = VecMap<String, Vec<(Millis, f64)>>;
 
-/// The lowest and highest value of a series.
-fn range(series: &[(Millis, f64)]) -> (f64, f64) {
-    series
+/// SVG polyline points for one series, scaled into a 300×60 box.
+fn points(series: &[(Millis, f64)]) -> (String, f64, f64) {
+    let (lo, hi) = series
         .iter()
         .fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
             (lo.min(*v), hi.max(*v))
-        })
-}
-
-/// SVG polyline points for one series, scaled into a 300×60 box.
-fn points(series: &[(Millis, f64)]) -> String {
-    let (lo, hi) = range(series);
+        });
     let (t0, t1) = match (series.first(), series.last()) {
         (Some(a), Some(b)) => (a.0.0, b.0.0.max(a.0.0 + 1)),
-        _ => return String::new(),
+        _ => return (String::new(), 0.0, 0.0),
     };
     let span = if hi > lo { hi - lo } else { 1.0 };
-    series
+    let pts = series
         .iter()
         .map(|(t, v)| {
             let x = (t.0 - t0) as f64 * 300.0 / (t1 - t0) as f64;
@@ -32,7 +27,8 @@ fn points(series: &[(Millis, f64)]) -> String {
             format!("{x:.1},{y:.1}")
         })
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    (pts, lo, hi)
 }
 
 /// Telemetry interval, a live chart per numeric reading, and a manual event.
@@ -114,28 +110,17 @@ pub fn TelemetryPanel(
         </label>
         <div class="metrics">{readings}</div>
         <div class="charts" data-testid="charts">
-            // One chart per series, kept: a new point changes its polyline's points (and the
-            // range when it moves), not the whole figure, on every report.
-            <For
-                each=move || series.with(|all| all.iter().filter(|(_, s)| s.len() > 1).map(|(k, _)| k.clone()).collect::<Vec<_>>())
-                key=|k| k.clone()
-                let:key
-            >
-                {
-                    let (k1, k2) = (key.clone(), key.clone());
-                    let line = Memo::new(move |_| series.with(|all| all.get(&k1).map(|s| points(s)).unwrap_or_default()));
-                    let span = Memo::new(move |_| series.with(|all| all.get(&k2).map(|s| range(s)).unwrap_or_default()));
-                    let label = key.clone();
-                    view! {
-                        <figure class="chart">
-                            <svg viewBox="0 0 300 60" role="img" aria-label=move || { let (lo, hi) = span.get(); format!("{label} over time, from {lo:.1} to {hi:.1}") }>
-                                <polyline points=move || line.get() fill="none" stroke="currentColor" stroke-width="1.5" />
-                            </svg>
-                            <figcaption>{key}" · "{move || { let (lo, hi) = span.get(); format!("{lo:.1} – {hi:.1}") }}</figcaption>
-                        </figure>
-                    }
+            {move || series.with(|all| all.iter().filter(|(_, s)| s.len() > 1).map(|(key, s)| {
+                let (pts, lo, hi) = points(s);
+                view! {
+                    <figure class="chart">
+                        <svg viewBox="0 0 300 60" role="img" aria-label=format!("{key} over time, from {lo:.1} to {hi:.1}")>
+                            <polyline points=pts fill="none" stroke="currentColor" stroke-width="1.5" />
+                        </svg>
+                        <figcaption>{key.clone()}" · "{format!("{lo:.1} – {hi:.1}")}</figcaption>
+                    </figure>
                 }
-            </For>
+            }).collect_view())}
         </div>
         <form class="event-form" on:submit=move |ev| { ev.prevent_default(); send(); }>
             <div class="field">
