@@ -45,11 +45,6 @@ impl<K, V> VecMap<K, V> {
         self.entries.is_empty()
     }
 
-    /// Removes every entry.
-    pub fn clear(&mut self) {
-        self.entries.clear();
-    }
-
     /// The entries in key order.
     pub fn iter(&self) -> Iter<'_, K, V> {
         Iter(self.entries.iter())
@@ -75,16 +70,6 @@ impl<K, V> VecMap<K, V> {
         self.entries.iter_mut().map(|(_, v)| v)
     }
 
-    /// The values in key order, owned.
-    pub fn into_values(self) -> impl DoubleEndedIterator<Item = V> + ExactSizeIterator {
-        self.entries.into_iter().map(|(_, v)| v)
-    }
-
-    /// The keys in order, owned.
-    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = K> + ExactSizeIterator {
-        self.entries.into_iter().map(|(k, _)| k)
-    }
-
     /// Keeps the entries `keep` says yes to, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.entries.retain_mut(|(k, v)| keep(k, v));
@@ -103,11 +88,6 @@ impl<K, V> VecMap<K, V> {
     /// The entry with the smallest key.
     pub fn first_key_value(&self) -> Option<(&K, &V)> {
         self.entries.first().map(|(k, v)| (k, v))
-    }
-
-    /// The entry with the largest key.
-    pub fn last_key_value(&self) -> Option<(&K, &V)> {
-        self.entries.last().map(|(k, v)| (k, v))
     }
 
     /// Removes and returns the entry with the smallest key.
@@ -140,16 +120,6 @@ impl<K: Ord, V> VecMap<K, V> {
         K: Borrow<Q>,
     {
         self.find(key).ok().map(|i| &mut self.entries[i].1)
-    }
-
-    /// The stored key and value at `key`.
-    pub fn get_key_value<Q: Ord + ?Sized>(&self, key: &Q) -> Option<(&K, &V)>
-    where
-        K: Borrow<Q>,
-    {
-        self.find(key)
-            .ok()
-            .map(|i| (&self.entries[i].0, &self.entries[i].1))
     }
 
     /// Whether `key` has a value.
@@ -216,31 +186,9 @@ pub struct VacantEntry<'a, K, V> {
 }
 
 impl<'a, K, V> OccupiedEntry<'a, K, V> {
-    /// The value.
-    pub fn get(&self) -> &V {
-        &self.map.entries[self.index].1
-    }
-
-    /// The value, mutable.
-    pub fn get_mut(&mut self) -> &mut V {
-        &mut self.map.entries[self.index].1
-    }
-
     /// The value, mutable for as long as the map is borrowed.
     pub fn into_mut(self) -> &'a mut V {
         &mut self.map.entries[self.index].1
-    }
-
-    /// Replaces the value; returns the old one.
-    pub fn insert(&mut self, value: V) -> V {
-        std::mem::replace(self.get_mut(), value)
-    }
-
-    /// Removes the entry; returns its value.
-    pub fn remove(self) -> V {
-        let value = self.map.entries.remove(self.index).1;
-        self.map.give_back();
-        value
     }
 }
 
@@ -272,14 +220,6 @@ impl<'a, K, V> Entry<'a, K, V> {
         V: Default,
     {
         self.or_insert_with(V::default)
-    }
-
-    /// Changes the value if there is one.
-    pub fn and_modify(mut self, change: impl FnOnce(&mut V)) -> Self {
-        if let Self::Occupied(e) = &mut self {
-            change(e.get_mut());
-        }
-        self
     }
 }
 
@@ -447,19 +387,9 @@ impl<K> VecSet<K> {
         self.0.retain(|k, ()| keep(k));
     }
 
-    /// Removes every member.
-    pub fn clear(&mut self) {
-        self.0.clear();
-    }
-
     /// The smallest member.
     pub fn first(&self) -> Option<&K> {
         self.0.first_key_value().map(|(k, ())| k)
-    }
-
-    /// The largest member.
-    pub fn last(&self) -> Option<&K> {
-        self.0.last_key_value().map(|(k, ())| k)
     }
 }
 
