@@ -45,16 +45,15 @@ pub fn ShadowPanel(
             </ul>
         }))}
         <h3>"Timeline"</h3>
-        // Each row keyed by its change's number: a change inserts one row on top and drops the
-        // oldest, and the rows between stay as they are. Rebuilt by position, all fifty were
-        // rewritten twice a round trip. (Oldest first in a column-reverse box was tried: a row
-        // drawn taller than its placeholder then pushed the newest out of the top.)
+        // Each row keyed by its change's number, so a change adds one row and drops the oldest
+        // while the rows between stay (rebuilt by position, all fifty were rewritten twice a
+        // round trip). Oldest first in the document, newest first on screen by flex `order`:
+        // added at the front, two changes in one update made Leptos' keyed diff move every row
+        // (tachys 0.2 groups a row that must move with neighbours that need not), 96 DOM
+        // mutations a round trip. (A column-reverse box was tried too: a row drawn taller than
+        // its placeholder pushed the newest out of the top.)
         <ol class="timeline" data-testid="shadow-timeline">
             <For
-                // Oldest first in the document, newest first on screen (flex `order`): Leptos'
-                // keyed diff moves every row in the DOM when two are added at the front in one
-                // update (tachys 0.2 groups a moved row with its neighbours that need no move),
-                // 96 DOM mutations a round trip; added at the end, none move.
                 each=move || shadow.with(|s| s.timeline.iter().rev().cloned().collect::<Vec<_>>())
                 key=|c| c.seq
                 let:c
