@@ -9,7 +9,8 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import os from 'node:os';
 import { launch } from '../e2e/pages/device-page.mjs';
 import { serve } from './serve.mjs';
-import { blaster, brokerPace } from './blaster.mjs';
+import { blaster, brokerPace, floodPayload, timedFlood } from './blaster.mjs';
+import { connected, hostedConsole } from './hosted.mjs';
 
 const require = createRequire(new URL('../e2e/package.json', import.meta.url));
 const mqtt = require('mqtt');
@@ -37,8 +38,7 @@ async function thingsimPage(thing, template = 'thermostat', extra = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template, connect: '1', ...extra });
   await page.goto(`${base}/?${q}`);
-  await page.waitForFunction(() => /^connected · subscribed (\d+)\/\1$/.test(document.querySelector('[data-testid="conn-status"]')?.textContent.trim() ?? ''),
-    null, { timeout: 30_000, polling: 'raf' });
+  await page.waitForFunction(connected, null, { timeout: 30_000, polling: 'raf' });
   const ms = await page.evaluate(() => performance.now());
   return { page, ms };
 }
@@ -77,26 +77,6 @@ for (let i = 0; i < 5; i++) {
 }
 
 // -- inbound: N messages on a topic the device subscribes to, from a native publisher --
-const floodPayload = (i) => `{"state":{"desired":{"n":${i}}},"n":${i}}`;
-
-// Writes the flood and reads `counted()` until all n have come, or none for 3 s (a broker may
-// drop QoS 0 for a slow reader): messages a second from the first byte out to the last seen.
-async function timedFlood(pub, bytes, n, counted) {
-  const t0 = performance.now();
-  pub.send(bytes);
-  let count = 0;
-  let last = t0;
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 25));
-    const now = await counted();
-    if (now !== count) { count = now; last = performance.now(); }
-    if (count >= n || performance.now() - last > 3000) break;
-  }
-  // thingsim's log also holds the device's own reports from the flood: at most n count.
-  count = Math.min(count, n);
-  return { rate: count / ((last - t0) / 1000), count };
-}
-
 async function inbound(n, qos) {
   const thing = unique('bench-in');
   const pub = await blaster(tcpPort, `pub-${thing}`);
@@ -192,17 +172,8 @@ async function outbound(n) {
   // thingsim: a host page drives the console in an iframe through its postMessage API
   // (thingsim:publishEvent, each answered), as a docs page would.
   let thing = unique('bench-out');
-  const host = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await host.goto(`${base}/host.html`);
-  const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template: 'thermostat', connect: '1', hosts: base });
-  await host.evaluate((src) => { document.querySelector('iframe').src = src; }, `${base}/?${q}`);
-  const frame = await (await host.waitForSelector('iframe')).contentFrame();
-  await frame.waitForFunction(() => /^connected · subscribed (\d+)\/\1$/.test(document.querySelector('[data-testid="conn-status"]')?.textContent.trim() ?? ''),
-    null, { timeout: 30_000, polling: 'raf' });
-  const ours = await run(thing, (from, k) => host.evaluate(([from, k]) => {
-    const app = document.querySelector('iframe').contentWindow;
-    for (let i = from; i < from + k; i++) app.postMessage({ type: 'thingsim:publishEvent', kind: 'bench', payload: { n: i } }, location.origin);
-  }, [from, k]));
+  const { host, publishEvents } = await hostedConsole(browser, base, wsUrl, thing);
+  const ours = await run(thing, publishEvents);
   await host.close();
   // mqtt.js publishing the same events from its page.
   thing = unique('bench-out');

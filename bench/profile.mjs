@@ -13,14 +13,14 @@
 import { createRequire } from 'node:module';
 import { launch } from '../e2e/pages/device-page.mjs';
 import { serve } from './serve.mjs';
-import { blaster } from './blaster.mjs';
+import { blaster, floodPayload, timedFlood } from './blaster.mjs';
+import { connected, hostedConsole } from './hosted.mjs';
 
 const require = createRequire(new URL('../e2e/package.json', import.meta.url));
 const mqtt = require('mqtt');
 const [mode, dist, wsUrl, tcpPort, arg] = process.argv.slice(2);
 const server = await serve(dist);
 const browser = await launch();
-const connected = () => /^connected · subscribed (\d+)\/\1$/.test(document.querySelector('[data-testid="conn-status"]')?.textContent.trim() ?? '');
 
 async function devicePage(thing, extra = '') {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -139,21 +139,10 @@ if (mode === 'roundtrip') {
   const page = await devicePage(thing);
   const pub = await blaster(tcpPort, `in-peer-${thing}`);
   const n = 20_000;
-  const bytes = pub.packets(`$emqx/things/${thing}/shadow/update`, n, Number(arg ?? 1), (i) => `{"state":{"desired":{"n":${i}}},"n":${i}}`);
+  const bytes = pub.packets(`$emqx/things/${thing}/shadow/update`, n, Number(arg ?? 1), floodPayload);
   const logged = () => page.evaluate(() => Number(/of (\d+)/.exec(document.querySelector('[data-testid="log-count"]').textContent)[1]));
   const before = await logged();
-  const rate = await profiled(page, async () => {
-    const t0 = performance.now();
-    pub.send(bytes);
-    let count = 0, last = t0;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 25));
-      const c = (await logged()) - before;
-      if (c !== count) { count = c; last = performance.now(); }
-      if (count >= n || performance.now() - last > 3000) break;
-    }
-    return Math.min(count, n) / ((last - t0) / 1000);
-  });
+  const { rate } = await profiled(page, () => timedFlood(pub, bytes, n, async () => (await logged()) - before));
   const io = await page.evaluate(() => ({ sends: window.__sends, frames: window.__frames }));
   console.log(`${rate.toFixed(0)} msg/s; ${io.frames} WebSocket messages in, ${io.sends} out`);
   pub.end();
@@ -161,12 +150,7 @@ if (mode === 'roundtrip') {
   // As browser.mjs's outbound figure: a host page asks the console in its iframe for 20,000
   // events through thingsim:publishEvent, in bursts of 1,000; a native subscriber counts them.
   const thing = `out-${Date.now()}`;
-  const host = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await host.goto(`${server.base}/host.html`);
-  const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template: 'thermostat', connect: '1', hosts: server.base });
-  await host.evaluate((src) => { document.querySelector('iframe').src = src; }, `${server.base}/?${q}`);
-  const frame = await (await host.waitForSelector('iframe')).contentFrame();
-  await frame.waitForFunction(connected, null, { timeout: 30_000, polling: 'raf' });
+  const { host, publishEvents } = await hostedConsole(browser, server.base, wsUrl, thing);
   const sub = await peer(`sub-${thing}`);
   await sub.subscribeAsync(`$emqx/things/${thing}/events/bench`, { qos: 1 });
   let count = 0;
@@ -175,10 +159,7 @@ if (mode === 'roundtrip') {
   const rate = await profiled(host, async () => {
     const t0 = performance.now();
     for (let from = 0; from < n; from += burst) {
-      await host.evaluate(([from, k]) => {
-        const app = document.querySelector('iframe').contentWindow;
-        for (let i = from; i < from + k; i++) app.postMessage({ type: 'thingsim:publishEvent', kind: 'bench', payload: { n: i } }, location.origin);
-      }, [from, burst]);
+      await publishEvents(from, burst);
       const quiet = performance.now();
       while (count < from + burst && performance.now() - quiet < 3000) await new Promise((r) => setTimeout(r, 2));
     }
