@@ -2,11 +2,13 @@
 // mosquitto on loopback: size, cold load to connected, inbound messages a second and the shadow
 // round trip. Prints a table and writes it, with the machine and versions, to OUT (BENCHMARKS.md).
 //   node bench/browser.mjs DIST_DIR ws://127.0.0.1:WS/mqtt TCP_PORT OUT
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { launch } from '../e2e/pages/device-page.mjs';
 import { serve } from './serve.mjs';
 import { blaster, brokerPace, floodPayload, timedFlood } from './blaster.mjs';
@@ -184,8 +186,11 @@ async function outbound(n) {
 }
 const out1 = await outbound(20_000);
 
-// -- shadow round trip: delta published → the device's report received, 1,000 rounds --
-async function roundTrips(page, thing, rounds) {
+// -- shadow round trip, 1,000 rounds: from a change of desired to the device's report of it,
+// as a native peer on the broker sees the report. `ask(i, value)` makes the change: a delta
+// published straight to the device, or desired set through thingsim-cloud's HTTP API (which
+// commits it, then publishes the delta).
+async function roundTrips(thing, rounds, ask) {
   const pub = await peer(`rt-${thing}`);
   const reports = `$emqx/things/${thing}/shadow/update`;
   await pub.subscribeAsync(reports, { qos: 1 });
@@ -197,29 +202,90 @@ async function roundTrips(page, thing, rounds) {
     if (body?.state?.reported?.targetTemperature === waiting.value) waiting.resolve();
   });
   for (let i = 0; i < rounds; i++) {
-    // Every value differs from the last, so every delta changes something.
+    // Every value differs from the last, so every round changes something.
     const value = 10 + (i % 40) * 0.5;
     const got = new Promise((resolve) => { waiting = { value, resolve }; });
     const t0 = performance.now();
-    pub.publish(`$emqx/things/${thing}/shadow/update/delta`,
-      JSON.stringify({ version: i + 2, timestamp: Math.floor(Date.now() / 1000), state: { targetTemperature: value } }), { qos: 1 });
-    await Promise.race([got, new Promise((_, no) => setTimeout(() => no(new Error(`round ${i}: no report in 5 s`)), 5_000))]);
+    const asked = ask(pub, i, value);
+    await Promise.race([Promise.all([got, asked]), new Promise((_, no) => setTimeout(() => no(new Error(`round ${i}: no report in 5 s`)), 5_000))]);
     times.push(performance.now() - t0);
   }
   await pub.endAsync();
   return times;
 }
-let thing = unique('bench-rt');
-const a = await thingsimPage(thing);
-// The log would grow by two lines a round; it is not what is measured.
-await a.page.locator('[data-testid="log-pause"]').click().catch(() => {});
-const rtOurs = await roundTrips(a.page, thing, 1000);
-await a.page.close();
-thing = unique('bench-rt');
-const b = await mqttjsPage(thing);
-await b.page.evaluate((t) => window.bench.device(t), thing);
-const rtTheirs = await roundTrips(b.page, thing, 1000);
-await b.page.close();
+const viaDelta = (thing) => async (pub, i, value) => {
+  pub.publish(`$emqx/things/${thing}/shadow/update/delta`,
+    JSON.stringify({ version: i + 2, timestamp: Math.floor(Date.now() / 1000), state: { targetTemperature: value } }), { qos: 1 });
+};
+// thingsim-cloud, when the run names its binary (scripts/bench: the release build): started
+// on the same broker only for its own rounds, since it reads every shadow topic and would
+// compete with the floods above.
+const cloudBin = process.env.THINGSIM_BENCH_CLOUD;
+const apiKey = `bench:${randomBytes(12).toString('hex')}`;
+let apiUrl = null;
+async function startCloud() {
+  const port = await new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+  const data = mkdtempSync(`${os.tmpdir()}/thingsim-bench-cloud-`);
+  const child = spawn(cloudBin, ['--broker', `127.0.0.1:${tcpPort}`, '--http', `127.0.0.1:${port}`, '--data', data],
+    { env: { ...process.env, THINGSIM_ADMIN_KEY: apiKey }, stdio: 'ignore' });
+  apiUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try { await api('GET', '/api/v1/things'); break; } catch (e) {
+      if (i > 300) throw new Error(`thingsim-cloud did not answer on ${apiUrl}: ${e.message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return () => { child.kill(); rmSync(data, { recursive: true, force: true }); };
+}
+async function api(method, path, body) {
+  const r = await fetch(`${apiUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(apiKey).toString('base64')}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+const viaCloud = (thing) => async (pub, i, value) => {
+  await api('PUT', `/api/v1/things/${encodeURIComponent(thing)}/shadow/desired`, { state: { desired: { targetTemperature: value } } });
+};
+// Both devices: thingsim's console page with its log paused (it would grow by two lines a
+// round, which is not what is measured), and mqtt.js's ten-line device in its page.
+async function roundTripsOf(ask) {
+  let thing = unique('bench-rt');
+  if (apiUrl) await api('POST', '/api/v1/things', { thingName: thing });
+  const a = await thingsimPage(thing);
+  await a.page.locator('[data-testid="log-pause"]').click().catch(() => {});
+  const ours = await roundTrips(thing, 1000, ask(thing));
+  await a.page.close();
+  thing = unique('bench-rt');
+  if (apiUrl) await api('POST', '/api/v1/things', { thingName: thing });
+  const b = await mqttjsPage(thing);
+  await b.page.evaluate((t) => window.bench.device(t), thing);
+  const theirs = await roundTrips(thing, 1000, ask(thing));
+  await b.page.close();
+  return { ours, theirs };
+}
+const rt = await roundTripsOf(viaDelta);
+let rtCloud = null;
+if (cloudBin) {
+  const stopCloud = await startCloud();
+  try {
+    // The cloud's first few hundred writes are slower (its database warming up), which would
+    // favour whichever device went second: 300 rounds first with a native device, not counted.
+    const thing = unique('bench-warm');
+    await api('POST', '/api/v1/things', { thingName: thing });
+    const device = await peer(`dev-${thing}`);
+    await device.subscribeAsync(`$emqx/things/${thing}/shadow/update/delta`, { qos: 1 });
+    device.on('message', (topic, payload) => device.publish(`$emqx/things/${thing}/shadow/update`,
+      JSON.stringify({ state: { reported: JSON.parse(payload.toString()).state } }), { qos: 1 }));
+    await roundTrips(thing, 300, viaCloud(thing));
+    await device.endAsync();
+    rtCloud = await roundTripsOf(viaCloud);
+  } finally { stopCloud(); }
+}
 
 await browser.close();
 server.close();
@@ -239,8 +305,12 @@ const rows = [
   ['(reference) the same flood to a bare WebSocket page that only counts, QoS 0 / QoS 1 (msg/s)', `${f0(bare0.rate)} / ${f0(bare1.rate)}`, '', '', 'the browser\'s ceiling'],
   ['(reference) the same flood to a native WebSocket subscriber, QoS 0 / QoS 1 (msg/s)', `${f0(pace0.rate)} / ${f0(pace1.rate)}`, '', '', 'the broker\'s pace'],
   ['outbound QoS 1, 20,000 events in bursts of 1,000 (msg/s; at a native subscriber)', `${f0(out1.ours.rate)} (${out1.ours.count})`, `${f0(out1.theirs.rate)} (${out1.theirs.count})`, ratio(out1.ours.rate, out1.theirs.rate), '≥ 1.0× mqtt.js'],
-  ['shadow round trip p50 (ms, 1,000 rounds)', f1(pct(rtOurs, 0.5)), f1(pct(rtTheirs, 0.5)), ratio(pct(rtOurs, 0.5), pct(rtTheirs, 0.5)), ''],
-  ['shadow round trip p99 (ms)', f1(pct(rtOurs, 0.99)), f1(pct(rtTheirs, 0.99)), ratio(pct(rtOurs, 0.99), pct(rtTheirs, 0.99)), '< 5 ms'],
+  ['shadow round trip p50 (ms, 1,000 rounds: delta published → report)', f1(pct(rt.ours, 0.5)), f1(pct(rt.theirs, 0.5)), ratio(pct(rt.ours, 0.5), pct(rt.theirs, 0.5)), ''],
+  ['shadow round trip p99 (ms)', f1(pct(rt.ours, 0.99)), f1(pct(rt.theirs, 0.99)), ratio(pct(rt.ours, 0.99), pct(rt.theirs, 0.99)), '< 5 ms'],
+  ...(rtCloud ? [
+    ['desired set on thingsim-cloud → report, p50 (ms, 1,000 rounds)', f1(pct(rtCloud.ours, 0.5)), f1(pct(rtCloud.theirs, 0.5)), ratio(pct(rtCloud.ours, 0.5), pct(rtCloud.theirs, 0.5)), ''],
+    ['desired set on thingsim-cloud → report, p99 (ms)', f1(pct(rtCloud.ours, 0.99)), f1(pct(rtCloud.theirs, 0.99)), ratio(pct(rtCloud.ours, 0.99), pct(rtCloud.theirs, 0.99)), ''],
+  ] : []),
 ];
 const table = [
   '| figure | thingsim | mqtt.js 5.16 | thingsim / mqtt.js | target |',
@@ -283,7 +353,14 @@ ${table}
 Cold load is from navigation to the page's own "connected · subscribed 13/13" (thingsim) or to
 the SUBACK of the same filters (mqtt.js), five fresh pages each. Inbound is from the first
 publish to the last message counted. The round trip is from the delta's publish to the report
-that carries its value, as the peer sees them.
+that carries its value, as the peer sees them.${rtCloud ? `
+The cloud's round trip is from the \`PUT …/shadow/desired\` to thingsim-cloud (release build, on
+the same broker, started only for these rounds, its SQLite in a temporary folder) to both the
+report that carries the value and the PUT's answer: the cloud commits desired, answers, and
+publishes the delta. The devices are the same two; 300 rounds with a native device go first,
+not counted, since the cloud's first writes are slower.` : `
+The cloud's round trip was not measured in this run: it needs THINGSIM_BENCH_CLOUD naming a
+thingsim-cloud binary (scripts/bench gives its release build).`}
 
 Outbound is from the first request to the last event a native subscriber received, in bursts
 of 1,000 (each delivered before the next; thingsim's device holds at most 1,000 publishes
