@@ -2,7 +2,7 @@
 // mosquitto on loopback: size, cold load to connected, inbound messages a second and the shadow
 // round trip. Prints a table and writes it, with the machine and versions, to OUT (BENCHMARKS.md).
 //   node bench/browser.mjs DIST_DIR ws://127.0.0.1:WS/mqtt TCP_PORT OUT
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
@@ -144,6 +144,41 @@ const pace0 = await brokerPace(tcpPort, wsUrl, 20_000, 0, floodPayload);
 const pace1 = await brokerPace(tcpPort, wsUrl, 20_000, 1, floodPayload);
 const bare0 = await bare(20_000, 0);
 const bare1 = await bare(20_000, 1);
+
+// -- the message log's filter over 100,000 lines: from the keystroke's input event to the frame
+// that shows the count of matching lines (median of 5 each: a filter nothing matches, one every
+// line matches, and back to none) --
+async function filterTimes() {
+  const thing = unique('bench-filter');
+  const { page } = await thingsimPage(thing);
+  const pub = await blaster(tcpPort, `pub-${thing}`);
+  const n = 100_000;
+  const full = () => page.evaluate(() => /of 100000 messages/.test(document.querySelector('[data-testid="log-count"]').textContent));
+  pub.send(pub.packets(`$emqx/things/${thing}/shadow/update`, n, 1, floodPayload));
+  for (let t0 = performance.now(); !(await full()) && performance.now() - t0 < 60_000;) await new Promise((r) => setTimeout(r, 100));
+  pub.end();
+  if (!(await full())) throw new Error(`the log did not fill: ${await page.locator('[data-testid="log-count"]').textContent()}`);
+  const filter = (value, shows) => page.evaluate(([value, shows]) => new Promise((done) => {
+    const input = document.querySelector('[data-testid="log-filter"]');
+    const count = document.querySelector('[data-testid="log-count"]');
+    const t0 = performance.now();
+    input.value = value;
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    const check = () => {
+      if (new RegExp(shows).test(count.textContent)) requestAnimationFrame(() => done(performance.now() - t0));
+      else requestAnimationFrame(check);
+    };
+    check();
+  }), [value, shows]);
+  const none = [], all = [];
+  for (let i = 0; i < 5; i++) {
+    none.push(await filter('no-such-topic', '^0 of 100000'));
+    all.push(await filter('shadow/update', '^100000 of 100000'));
+  }
+  await page.close();
+  return { none: median(none), all: median(all) };
+}
+const filtered = await filterTimes();
 
 // -- outbound: N events the page publishes at QoS 1, counted at a native subscriber --
 // In bursts of 1,000: the device keeps at most 1,000 publishes waiting for the broker's
@@ -304,6 +339,7 @@ const rows = [
   ['inbound QoS 1, 20,000 JSON messages (msg/s; received)', `${f0(in1.ours.rate)} (${in1.ours.count})`, `${f0(in1.theirs.rate)} (${in1.theirs.count})`, ratio(in1.ours.rate, in1.theirs.rate), '≥ 1.5× mqtt.js'],
   ['(reference) the same flood to a bare WebSocket page that only counts, QoS 0 / QoS 1 (msg/s)', `${f0(bare0.rate)} / ${f0(bare1.rate)}`, '', '', 'the browser\'s ceiling'],
   ['(reference) the same flood to a native WebSocket subscriber, QoS 0 / QoS 1 (msg/s)', `${f0(pace0.rate)} / ${f0(pace1.rate)}`, '', '', 'the broker\'s pace'],
+  ['message log filter over 100,000 lines, to the frame showing the result: none match / all match (ms, median of 5)', `${f0(filtered.none)} / ${f0(filtered.all)}`, '', '', '< 50 ms'],
   ['outbound QoS 1, 20,000 events in bursts of 1,000 (msg/s; at a native subscriber)', `${f0(out1.ours.rate)} (${out1.ours.count})`, `${f0(out1.theirs.rate)} (${out1.theirs.count})`, ratio(out1.ours.rate, out1.theirs.rate), '≥ 1.0× mqtt.js'],
   ['shadow round trip p50 (ms, 1,000 rounds: delta published → report)', f1(pct(rt.ours, 0.5)), f1(pct(rt.theirs, 0.5)), ratio(pct(rt.ours, 0.5), pct(rt.theirs, 0.5)), ''],
   ['shadow round trip p99 (ms)', f1(pct(rt.ours, 0.99)), f1(pct(rt.theirs, 0.99)), ratio(pct(rt.ours, 0.99), pct(rt.theirs, 0.99)), '< 5 ms'],
@@ -311,6 +347,10 @@ const rows = [
     ['desired set on thingsim-cloud → report, p50 (ms, 1,000 rounds)', f1(pct(rtCloud.ours, 0.5)), f1(pct(rtCloud.theirs, 0.5)), ratio(pct(rtCloud.ours, 0.5), pct(rtCloud.theirs, 0.5)), ''],
     ['desired set on thingsim-cloud → report, p99 (ms)', f1(pct(rtCloud.ours, 0.99)), f1(pct(rtCloud.theirs, 0.99)), ratio(pct(rtCloud.ours, 0.99), pct(rtCloud.theirs, 0.99)), ''],
   ] : []),
+  // The fleet view's figures, from the runs scripts/bench made before this one.
+  ...(process.env.BENCH_ROWS && existsSync(process.env.BENCH_ROWS)
+    ? readFileSync(process.env.BENCH_ROWS, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((r) => [r.figure, r.thingsim, '', '', r.target])
+    : []),
 ];
 const table = [
   '| figure | thingsim | mqtt.js 5.16 | thingsim / mqtt.js | target |',
@@ -368,8 +408,12 @@ waiting for the broker's Receive Maximum and drops the oldest past that): things
 events are asked for by a host page through the console's postMessage API
 (\`thingsim:publishEvent\`, each answered), mqtt.js's are \`publish\` calls in its page.
 
-Not measured here: the fleet's figures, which \`make bench\` prints separately (see the
-README). The 100,000-line filter is timed by the journey of that name in \`make test\`.
+The filter: the log is filled with 100,000 QoS 1 messages from the same native publisher, then
+a filter is typed (its input event) and timed to the first frame after the page's count of
+matching lines is right; mqtt.js has no log to filter. The fleet view's rows come from the
+same \`make bench\` run, just before this part (\`bench/fleet-browser.mjs\`, sandbox devices;
+\`bench/fleet-broker.mjs\`, one WebSocket per device on a mosquitto and a thingsim-cloud of their
+own); mqtt.js has no fleet view to compare.
 
 ## What moved the figures, and what is left
 

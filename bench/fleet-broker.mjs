@@ -4,7 +4,7 @@
 // way (sampled every 100 ms), then main-thread frame times over 10 s and the heap.
 //   node bench/fleet-broker.mjs APP_URL WS_URL API_URL KEY:SECRET [N] [RATE]
 import { launch } from '../e2e/pages/device-page.mjs';
-import { frames, heap } from './frames.mjs';
+import { frames, heap, row } from './frames.mjs';
 
 const [base, ws, api, apiKey, count = '200', rate = '20'] = process.argv.slice(2);
 const [key, secret] = apiKey.split(':');
@@ -36,4 +36,7 @@ const messages = (await page.locator('[data-testid="fleet-rate-in"]').textConten
 const finalFailed = await figure('fleet-failed');
 const rampOk = connected === Number(count) && worstFailed === 0;
 console.log(`${count} devices on mosquitto at ${rate}/s: ${connected} connected in ${(rampMs / 1000).toFixed(1)} s, ${worstFailed} failed at worst during the ramp${rampOk ? '' : ' (BUDGET MISSED)'}; then at 1 Hz each: ${frameFigures}; ${messages} msg/s in, ${finalFailed} failed; ${heapFigures}`);
+row(`fleet view on mosquitto, ${count} devices (a WebSocket each) connected at ${rate}/s, then 1 Hz each`,
+  `${connected} connected in ${(rampMs / 1000).toFixed(1)} s, ${worstFailed} failed at worst; ${frameFigures}; ${messages} msg/s in, ${finalFailed} failed; ${heapFigures}`,
+  'all connect, none fail; no missed frames');
 await browser.close();

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 // Main-thread frame intervals (requestAnimationFrame deltas) over `ms`, and a line of figures.
 // rAF deltas cannot go under the display's 16.7 ms: a frame over 20 ms is one the page missed.
 export async function frames(page, ms = 10_000) {
@@ -24,4 +25,10 @@ export async function heap(page, cdp) {
   const [wasm, live] = await page.evaluate(() => [globalThis.thingsimWasmBytes?.() ?? 0, globalThis.thingsimHeapBytes?.() ?? 0]);
   const mb = (b) => (b / 1e6).toFixed(1);
   return `heap JS ${mb(metrics.JSHeapUsedSize)} MB + wasm ${mb(wasm)} MB (${mb(live)} MB live)`;
+}
+
+// A row for bench/browser.mjs's table (BENCHMARKS.md): appended to the file BENCH_ROWS names,
+// when it does (scripts/bench), as one JSON line.
+export function row(figure, thingsim, target) {
+  if (process.env.BENCH_ROWS) appendFileSync(process.env.BENCH_ROWS, `${JSON.stringify({ figure, thingsim, target })}\n`);
 }

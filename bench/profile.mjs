@@ -3,7 +3,8 @@
 // --keep-debug, then wasm-opt -Oz -g, over the Trunk dist).
 //   node bench/profile.mjs roundtrip DIST ws://127.0.0.1:WS/mqtt TCP [panels=…]
 //       p50/p90/p99 of the shadow round trip (ROUNDS, default 1,000); PROF=1 adds a CPU
-//       profile, TRACE=1 the longest tasks with what ran in them, MUT=1 the DOM writes a round.
+//       profile, TRACE=1 the longest tasks with what ran in them, MUT=1 the DOM writes a round,
+//       CSS='…' a style sheet added to the page first.
 //   node bench/profile.mjs inbound DIST ws://… TCP QOS    20,000 messages in: rate, WebSocket
 //       sends and frames, CPU profile.
 //   node bench/profile.mjs outbound DIST ws://… TCP          20,000 events asked for by a host
@@ -23,7 +24,7 @@ const server = await serve(dist);
 const browser = await launch();
 
 async function devicePage(thing, extra = '') {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: Boolean(process.env.CSS) });
   await page.addInitScript(() => {
     window.__t = []; window.__sends = 0; window.__frames = 0;
     const mark = (m) => window.__t.push([m, performance.now().toFixed(1)]);
@@ -36,6 +37,8 @@ async function devicePage(thing, extra = '') {
   const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template: 'thermostat', connect: '1', ...Object.fromEntries(new URLSearchParams(extra)) });
   await page.goto(`${server.base}/?${q}`);
   await page.waitForFunction(connected, null, { timeout: 30_000, polling: 'raf' });
+  // CSS='…' tries a style change on the built page, without a rebuild.
+  if (process.env.CSS) await page.addStyleTag({ content: process.env.CSS });
   return page;
 }
 
