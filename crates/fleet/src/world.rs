@@ -144,6 +144,17 @@ impl Broker {
     /// Routes a publish: returns deliveries to online subscribers (one per client, at the
     /// lower of publish and subscription QoS); queues QoS 1 for offline persistent ones.
     pub fn publish(&mut self, message: &Message) -> Vec<(String, Message)> {
+        self.publish_from(None, message)
+    }
+
+    /// [`Broker::publish`] from `publisher`, which is not sent its own message: MQTT 5 No
+    /// Local, which the world's parties all ask for, as thingsim's device stack and
+    /// thingsim-cloud do on MQTT 5 (docs/protocol.md, "Echo of our own publishes").
+    pub fn publish_from(
+        &mut self,
+        publisher: Option<&str>,
+        message: &Message,
+    ) -> Vec<(String, Message)> {
         // The sessions that can match, in client order (as a scan of them all would give).
         let candidates: Vec<String> = match thing_level(&message.topic) {
             Some(thing) => {
@@ -159,6 +170,9 @@ impl Broker {
         };
         let mut out = Vec::new();
         for client in candidates {
+            if publisher == Some(client.as_str()) {
+                continue;
+            }
             let Some(s) = self.sessions.get_mut(&client) else {
                 continue;
             };
@@ -540,7 +554,8 @@ impl World {
                     if self.nodes[from].online {
                         self.from_devices += 1;
                         self.record(from, true, &message);
-                        self.route(message);
+                        let publisher = self.nodes[from].client_id.clone();
+                        self.route(Some(&publisher), message);
                     } else {
                         self.nodes[from].outbox.push_back(message); // the session resends it
                     }
@@ -600,7 +615,7 @@ impl World {
         }
         loop {
             match self.cloud.poll_output() {
-                CloudOutput::Publish(message) => self.route(message),
+                CloudOutput::Publish(message) => self.route(Some(CLOUD_CLIENT), message),
                 CloudOutput::Event(e) => self.cloud_events.push(e),
                 CloudOutput::Idle { deadline } => {
                     self.cloud_deadline = deadline;
@@ -612,8 +627,8 @@ impl World {
 
     /// The broker routes a message: to the cloud at once (a backend on the broker's LAN), to
     /// devices over the emulated network.
-    fn route(&mut self, message: Message) {
-        for (client, delivered) in self.broker.publish(&message) {
+    fn route(&mut self, publisher: Option<&str>, message: Message) {
+        for (client, delivered) in self.broker.publish_from(publisher, &message) {
             if client == CLOUD_CLIENT {
                 let now = self.now;
                 self.cloud.handle_message(now, &delivered);
@@ -762,6 +777,19 @@ mod tests {
         assert_eq!(queued, vec!["t/1"], "QoS 1 only");
         assert!(!b.connect("c", false));
         assert!(b.take_queued("c").is_empty());
+    }
+
+    #[test]
+    fn a_publisher_is_not_sent_its_own_message_but_everyone_else_is() {
+        let mut b = Broker::default();
+        for client in ["dev", "cloud"] {
+            b.connect(client, false);
+            b.subscribe(client, &[("t/#".into(), Qos::AtLeastOnce)]);
+        }
+        let to = |out: Vec<(String, Message)>| out.into_iter().map(|(c, _)| c).collect::<Vec<_>>();
+        let m = Message::new("t/1", "x", Qos::AtLeastOnce);
+        assert_eq!(to(b.publish_from(Some("dev"), &m)), vec!["cloud"]);
+        assert_eq!(to(b.publish(&m)), vec!["cloud", "dev"]);
     }
 
     #[test]
