@@ -290,6 +290,8 @@ async fn the_sandbox_starts_by_itself_and_converges_on_desired_state_from_the_cl
         page.text("cloud-error").contains("not JSON")
     })
     .await;
+    // Not beside the last request's answer, which would read as this one's.
+    assert_eq!(page.text("cloud-outcome"), "");
     page.el("connect-button").click();
     until("offline", || page.text("conn-status") == "offline").await;
 }

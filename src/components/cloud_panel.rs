@@ -87,7 +87,9 @@ pub fn CloudPanel(
             </form>
         </div>
         <p class="field-error" data-testid="cloud-error">{move || error.get()}</p>
-        <p class="muted" data-testid="cloud-outcome" role="status">{move || match outcome.get() {
+        // The last operation's outcome is not shown beside a request that never went out: it
+        // would read as that request's answer.
+        <p class="muted" data-testid="cloud-outcome" role="status">{move || match outcome.get().filter(|_| error.with(Option::is_none)) {
             Some(Ok(s)) => s,
             Some(Err(e)) => format!("refused: {e}"),
             None => String::new(),
