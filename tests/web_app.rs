@@ -92,11 +92,20 @@ impl Page {
 
     /// Types into an input or a textarea, as a user would (one `input` event).
     fn type_into(&self, testid: &str, value: &str) {
+        self.set_value(testid, value, "input");
+    }
+
+    /// What a user's release of a slider (or a picked option) does: the value, then `change`.
+    fn change_to(&self, testid: &str, value: &str) {
+        self.set_value(testid, value, "change");
+    }
+
+    fn set_value(&self, testid: &str, value: &str, event: &str) {
         let input = self.el(testid);
         js_sys::Reflect::set(&input, &"value".into(), &value.into()).unwrap();
         let init = web_sys::EventInit::new();
         init.set_bubbles(true);
-        let event = web_sys::Event::new_with_event_init_dict("input", &init).unwrap();
+        let event = web_sys::Event::new_with_event_init_dict(event, &init).unwrap();
         input.dispatch_event(&event).unwrap();
     }
 }
@@ -280,6 +289,15 @@ async fn the_sandbox_starts_by_itself_and_converges_on_desired_state_from_the_cl
     assert!(page.text("cloud-outcome").contains("desired state set"));
     until("the delta is in the log", || {
         page.text("message-log").contains("shadow/update/delta")
+    })
+    .await;
+
+    // The device's own slider: the value the browser reads from it is applied and reported
+    // (and then undone by the cloud's delta, since desired still says 26).
+    page.change_to("prop-targetTemperature", "23.5");
+    until("the slider's value is reported", || {
+        page.text("message-log")
+            .contains(r#""targetTemperature":23.5"#)
     })
     .await;
 

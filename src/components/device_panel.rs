@@ -54,7 +54,7 @@ fn property_row(
                     min=min max=max step=step
                     prop:value=text
                     on:change=move |ev| {
-                        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                        if let Some(v) = crate::shell::page::input_number(&ev) {
                             on_set.run((p.key.to_owned(), serde_json::json!(v)));
                         }
                     }

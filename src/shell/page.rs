@@ -127,6 +127,16 @@ pub fn post_to_parent(origin: &str, message: &serde_json::Value) {
     }
 }
 
+/// The number an `<input type="range|number">` holds, as the browser reads it (`valueAsNumber`):
+/// no float parser in the module for it (core's would bring 10 KB of tables).
+pub fn input_number(event: &web_sys::Event) -> Option<f64> {
+    event
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|input| input.value_as_number())
+        .filter(|v| v.is_finite())
+}
+
 const GUIDE_KEY: &str = "thingsim.guide";
 
 /// Whether the first-visit guide was dismissed in this browser.
