@@ -47,13 +47,13 @@ pub fn CommandsPanel(
                 let id = c.execution_id.clone();
                 let state = match c.state {
                     CommandState::Pending => format!("waiting for an answer · {} s left", c.seconds_left(now.get())),
-                    CommandState::Answered(s) => format!("{s:?}").to_uppercase(),
+                    CommandState::Answered(s) => s.as_str().to_owned(),
                     CommandState::Expired => "arrived after its TTL: not executed".to_owned(),
                     CommandState::Ignored => format!("no answer · the cloud times out in {} s", c.seconds_left(now.get())),
                 };
                 let buttons = (c.state == CommandState::Pending).then(|| {
                     let b = move |label: &'static str, cmd: UserCommand| {
-                        view! { <button type="button" data-testid=format!("answer-{}", label.to_lowercase().replace(' ', "-"))
+                        view! { <button type="button" data-testid=format!("answer-{}", label.to_ascii_lowercase().replace(' ', "-"))
                             on:click=move |_| on_user.run(cmd.clone())>{label}</button> }
                     };
                     view! {

@@ -40,6 +40,18 @@ impl CommandStatus {
     pub fn is_terminal(self) -> bool {
         self != Self::Sent
     }
+
+    /// The status as the wire names it (`TIMED_OUT`), for people to read.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "SENT",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::Rejected => "REJECTED",
+            Self::TimedOut => "TIMED_OUT",
+            Self::Canceled => "CANCELED",
+        }
+    }
 }
 
 /// The request document.
@@ -407,6 +419,17 @@ mod tests {
 
     fn params(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_status_reads_as_the_wire_names_it() {
+        use CommandStatus::*;
+        for status in [Sent, Succeeded, Failed, Rejected, TimedOut, Canceled] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
     }
 
     #[test]
