@@ -94,7 +94,8 @@ test('a newcomer: the sandbox runs by itself; desired state, a command and a job
   // A command, answered by the model; its response crosses the log.
   await device.cloud({ 'cloud-action': 'reboot', 'cloud-params': '{}' }, 'cloud-send-command');
   await device.waitForText('command-state', 'SUCCEEDED');
-  await device.byTestId('log-filter').fill('/response');
+  // The filter ignores case.
+  await device.byTestId('log-filter').fill('/Response');
   await device.page.waitForFunction(
     () => document.querySelector('[data-testid="message-log"]')?.textContent.includes('SUCCEEDED'), null, { timeout: 10_000 });
   await device.byTestId('log-filter').fill('');
