@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use serde_json::Value;
-use thingsim_fleet::model::{Kind, Property, Template};
+use thingsim_fleet::model::{Kind, Property, Template, shown_number};
 use thingsim_fleet::shadow::state::State;
 
 /// The device's properties as controls (writable) and readouts (read-only), generated from the
@@ -51,7 +51,7 @@ fn property_row(
         (Kind::Number { min, max, step, unit }, true) => view! {
             <span class="slider">
                 <input id=id.clone() type="range" data-testid=id.clone()
-                    min=min max=max step=step
+                    min=shown_number(min) max=shown_number(max) step=shown_number(step)
                     prop:value=text
                     on:change=move |ev| {
                         if let Some(v) = crate::shell::page::input_number(&ev) {
@@ -88,7 +88,7 @@ fn property_row(
             // Readings within a known range also get a gauge.
             let gauge = match kind {
                 Kind::Number { min, max, .. } => Some(view! {
-                    <meter min=min max=max aria-hidden="true"
+                    <meter min=shown_number(min) max=shown_number(max) aria-hidden="true"
                         prop:value=move || value().as_f64().unwrap_or(min)></meter>
                 }),
                 _ => None,

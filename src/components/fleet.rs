@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use thingsim_console::fleet::{COLUMNS, Filter, ROW_PX, window};
+use thingsim_console::panels::fixed;
 use thingsim_fleet::fleet::{Card, Metrics};
 
 /// The grid's viewport height, in pixels (the CSS gives `.fleet-grid` the same).
@@ -55,8 +56,8 @@ pub fn FleetMetrics(
             {figure("connected", "fleet-connected", m(|m| m.connected.to_string()))}
             {figure("connecting", "fleet-connecting", m(|m| m.connecting.to_string()))}
             {figure("failed", "fleet-failed", m(|m| m.failed.to_string()))}
-            {figure("msg/s in", "fleet-rate-in", Signal::derive(move || format!("{:.0}", rates.get().0)))}
-            {figure("msg/s out", "fleet-rate-out", Signal::derive(move || format!("{:.0}", rates.get().1)))}
+            {figure("msg/s in", "fleet-rate-in", Signal::derive(move || fixed(rates.get().0, 0)))}
+            {figure("msg/s out", "fleet-rate-out", Signal::derive(move || fixed(rates.get().1, 0)))}
             {figure("delta pending", "fleet-delta", m(|m| m.delta_pending.to_string()))}
             {figure("converged p50 / p95", "fleet-convergence", m(|m| {
                 m.convergence_ms.map_or_else(|| "–".to_owned(), |(p50, p95)| format!("{p50} / {p95} ms"))

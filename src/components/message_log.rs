@@ -7,7 +7,9 @@ pub use thingsim_console::log::{Direction, LOG_BYTES_CAP, LOG_CAP, PAYLOAD_KEPT}
 
 use super::utc_time;
 
-const ROW_PX: f64 = 22.0;
+/// A line's height, in pixels: an integer, so no float is ever formatted for a style.
+const ROW: usize = 22;
+const ROW_PX: f64 = ROW as f64;
 const VIEW_ROWS: usize = 18;
 const OVERSCAN: usize = 6;
 
@@ -226,13 +228,13 @@ pub fn MessageLog(
                     follow.set(at_bottom);
                 }
             }>
-            <div class="log-spacer" style:height=move || format!("{}px", total() as f64 * ROW_PX)>
+            <div class="log-spacer" style:height=move || format!("{}px", total() * ROW)>
                 <For each=window key=|(pos, line)| (*pos, line.seq) let:((pos, line))>
                     {
                         let detail = line.clone();
                         view! {
                             <div class=format!("log-line log-{}", line.direction.as_str())
-                                style:top=format!("{}px", pos as f64 * ROW_PX)
+                                style:top=format!("{}px", pos * ROW)
                                 on:click=move |_| selected.set(Some(detail.clone()))>
                                 <span class="log-time">{clock(line.at)}</span>
                                 <span class="log-dir">{match line.direction {

@@ -1,6 +1,7 @@
 use thingsim_fleet::vec_map::VecMap;
 
 use leptos::prelude::*;
+use thingsim_console::panels::fixed;
 use thingsim_fleet::device::UserCommand;
 use thingsim_fleet::model::{Kind, Template};
 use thingsim_mqtt::Millis;
@@ -24,7 +25,7 @@ fn points(series: &[(Millis, f64)]) -> (String, f64, f64) {
         .map(|(t, v)| {
             let x = (t.0 - t0) as f64 * 300.0 / (t1 - t0) as f64;
             let y = 58.0 - (v - lo) * 56.0 / span;
-            format!("{x:.1},{y:.1}")
+            format!("{},{}", fixed(x, 1), fixed(y, 1))
         })
         .collect::<Vec<_>>()
         .join(" ");
@@ -114,10 +115,10 @@ pub fn TelemetryPanel(
                 let (pts, lo, hi) = points(s);
                 view! {
                     <figure class="chart">
-                        <svg viewBox="0 0 300 60" role="img" aria-label=format!("{key} over time, from {lo:.1} to {hi:.1}")>
+                        <svg viewBox="0 0 300 60" role="img" aria-label=format!("{key} over time, from {} to {}", fixed(lo, 1), fixed(hi, 1))>
                             <polyline points=pts fill="none" stroke="currentColor" stroke-width="1.5" />
                         </svg>
-                        <figcaption>{key.clone()}" · "{format!("{lo:.1} – {hi:.1}")}</figcaption>
+                        <figcaption>{key.clone()}" · "{format!("{} – {}", fixed(lo, 1), fixed(hi, 1))}</figcaption>
                     </figure>
                 }
             }).collect_view())}

@@ -528,11 +528,47 @@ pub fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
+/// `value` with `decimals` digits after the point, as `format!("{value:.N}")` writes it but
+/// for ties, which go away from zero: integer arithmetic only, so the module carries no float
+/// formatting of its own (core's brings its tables; serde_json's writes JSON). Magnitudes past
+/// 9e15 / 10^N saturate; the faces and charts show nothing near that.
+pub fn fixed(value: f64, decimals: u32) -> String {
+    if !value.is_finite() {
+        return if value.is_nan() {
+            "NaN"
+        } else if value > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        }
+        .to_owned();
+    }
+    let decimals = decimals.min(9);
+    let scale = 10u64.pow(decimals);
+    // `as` saturates: out-of-range magnitudes become i64's limits, not undefined behaviour.
+    let scaled = (value * scale as f64).round() as i64;
+    let sign = if scaled < 0 || (scaled == 0 && value < 0.0) {
+        "-"
+    } else {
+        ""
+    };
+    let n = scaled.unsigned_abs();
+    match decimals {
+        0 => format!("{sign}{n}"),
+        d => format!(
+            "{sign}{}.{:0width$}",
+            n / scale,
+            n % scale,
+            width = d as usize
+        ),
+    }
+}
+
 /// The cloud panel's inputs as typed, turned into an [`Operation`] or a message saying what to
 /// fix.
 pub mod forms {
     use super::{Map, Operation, ThingName, Value};
-    use thingsim_fleet::model::{InitialValue, Kind, Template};
+    use thingsim_fleet::model::{InitialValue, Kind, Template, shown_number};
 
     fn object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
         let text = text.trim();
@@ -556,7 +592,7 @@ pub mod forms {
             .find_map(|p| match (p.kind, p.writable, p.initial) {
                 (Kind::Number { min, max, step, .. }, true, InitialValue::Number(x)) => {
                     let v = (x + 10.0 * step).clamp(min, max);
-                    Some(format!("{{\"{}\": {}}}", p.key, v))
+                    Some(format!("{{\"{}\": {}}}", p.key, shown_number(v)))
                 }
                 _ => None,
             });
@@ -674,6 +710,30 @@ mod tests {
 
     use super::*;
     use thingsim_fleet::commands::CommandResponse;
+
+    proptest::proptest! {
+        // As `format!` writes it, except where `value * 10^N` lands within a hair of a tie
+        // (x.5), which `fixed` rounds away from zero and `format!` by the exact binary value.
+        #[test]
+        fn fixed_writes_what_format_writes(value in -1.0e6f64..1.0e6, decimals in 0u32..4) {
+            let scaled = value * 10f64.powi(decimals as i32);
+            proptest::prop_assume!((scaled.fract().abs() - 0.5).abs() > 1e-6);
+            proptest::prop_assert_eq!(fixed(value, decimals), format!("{value:.*}", decimals as usize));
+        }
+    }
+
+    #[test]
+    fn fixed_rounds_ties_away_from_zero_and_says_what_is_not_a_number() {
+        assert_eq!(fixed(0.25, 1), "0.3");
+        assert_eq!(fixed(-0.25, 1), "-0.3");
+        assert_eq!(fixed(2.5, 0), "3");
+        assert_eq!(fixed(-0.04, 1), "-0.0");
+        assert_eq!(fixed(0.0, 2), "0.00");
+        assert_eq!(fixed(19.95, 3), "19.950");
+        assert_eq!(fixed(f64::NAN, 1), "NaN");
+        assert_eq!(fixed(f64::INFINITY, 1), "inf");
+        assert_eq!(fixed(f64::NEG_INFINITY, 0), "-inf");
+    }
 
     fn obj(v: Value) -> State {
         match v {

@@ -1,6 +1,7 @@
 //! The energy meter: an LCD with power, energy and voltage, and its relay's switch.
 
 use leptos::prelude::*;
+use thingsim_console::panels::fixed;
 
 use super::{Face, art, button};
 
@@ -19,10 +20,10 @@ pub(super) fn view(face: Face) -> impl IntoView {
         )
     });
     view! {
-        <svg viewBox="0 0 240 170" role="group" aria-label=move || format!("Energy meter: {:.0} W, {:.3} kWh, {:.1} V", power.get(), energy.get(), voltage.get()) class="face-svg meter" class:off=move || !relay.get()>
+        <svg viewBox="0 0 240 170" role="group" aria-label=move || format!("Energy meter: {} W, {} kWh, {} V", fixed(power.get(), 0), fixed(energy.get(), 3), fixed(voltage.get(), 1)) class="face-svg meter" class:off=move || !relay.get()>
             {art(r#"<rect x="20" y="16" width="200" height="92" rx="8" class="lcd"/>"#)}
-            <text x="206" y="62" class="face-big lcd-text end" data-testid="face-power">{move || format!("{:.0} W", power.get())}</text>
-            <text x="206" y="94" class="face-small lcd-text end">{move || format!("{:.3} kWh · {:.1} V", energy.get(), voltage.get())}</text>
+            <text x="206" y="62" class="face-big lcd-text end" data-testid="face-power">{move || format!("{} W", fixed(power.get(), 0))}</text>
+            <text x="206" y="94" class="face-small lcd-text end">{move || format!("{} kWh · {} V", fixed(energy.get(), 3), fixed(voltage.get(), 1))}</text>
             {button(label, "face-relay", "switch", Callback::new(move |()| face.toggle("relay")), view! {
                 {art(r#"<rect x="84" y="124" width="72" height="32" rx="16" class="switch-track"/>"#)}
                 <circle cy="140" r="12" class="switch-knob" cx=move || if relay.get() { "140" } else { "100" } />

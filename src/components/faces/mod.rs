@@ -13,6 +13,7 @@ mod thermostat;
 
 use leptos::prelude::*;
 use serde_json::Value;
+use thingsim_console::panels::fixed;
 use thingsim_fleet::model::{Kind, Template};
 use thingsim_fleet::shadow::state::State;
 
@@ -136,9 +137,9 @@ pub(crate) fn art(markup: &'static str) -> AnyView {
 /// A number for a face: no more decimals than the step has.
 pub(crate) fn shown(value: f64, step: f64) -> String {
     if step >= 1.0 {
-        format!("{value:.0}")
+        fixed(value, 0)
     } else {
-        format!("{value:.1}")
+        fixed(value, 1)
     }
 }
 

@@ -2,6 +2,7 @@
 //! switches it.
 
 use leptos::prelude::*;
+use thingsim_console::panels::fixed;
 
 use super::{Face, art, button};
 
@@ -15,10 +16,10 @@ pub(super) fn view(face: Face) -> impl IntoView {
         )
     });
     view! {
-        <svg viewBox="0 0 240 170" role="group" aria-label=move || format!("Smart plug: {:.1} W of {:.0} W allowed", power.get(), limit.get()) class="face-svg plug" class:off=move || !on.get()>
+        <svg viewBox="0 0 240 170" role="group" aria-label=move || format!("Smart plug: {} W of {} W allowed", fixed(power.get(), 1), fixed(limit.get(), 0)) class="face-svg plug" class:off=move || !on.get()>
             {button(label, "face-plug", "socket", Callback::new(move |()| face.toggle("on")), art(r#"<rect x="60" y="14" width="120" height="110" rx="24" class="socket"/><circle cx="120" cy="69" r="34" class="socket-well"/><circle cx="106" cy="69" r="5" class="socket-hole"/><circle cx="134" cy="69" r="5" class="socket-hole"/><circle cx="164" cy="30" r="6" class="led" data-testid="face-led"/>"#))}
-            <text x="120" y="146" class="face-mid" data-testid="face-power">{move || format!("{:.1} W", power.get())}</text>
-            <text x="120" y="164" class="face-small">{move || format!("limit {:.0} W", limit.get())}</text>
+            <text x="120" y="146" class="face-mid" data-testid="face-power">{move || format!("{} W", fixed(power.get(), 1))}</text>
+            <text x="120" y="164" class="face-small">{move || format!("limit {} W", fixed(limit.get(), 0))}</text>
         </svg>
     }
 }

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use serde_json::Value;
+use thingsim_console::panels::fixed;
 
 use super::{Face, art, button, shown};
 
@@ -15,8 +16,8 @@ pub(super) fn view(face: Face) -> impl IntoView {
     let (_, _, step) = face.range("targetTemperature");
     let dash = move || {
         format!(
-            "{:.2} 100",
-            face.share("targetTemperature", target.get()) * ARC
+            "{} 100",
+            fixed(face.share("targetTemperature", target.get()) * ARC, 2)
         )
     };
     let label = move || {

@@ -632,6 +632,18 @@ impl DeviceModel {
     }
 }
 
+/// `v` as people read it, as `format!("{v}")` writes it for the numbers a device model holds:
+/// whole numbers without a point, others in the shortest form that reads back the same, through
+/// serde_json's writer, so a page that formats numbers carries one float formatter, not two.
+pub fn shown_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        // Exact: whole and within i64, where `as` loses nothing.
+        (v as i64).to_string()
+    } else {
+        serde_json::Number::from_f64(v).map_or_else(|| "NaN".to_owned(), |n| n.to_string())
+    }
+}
+
 fn round_to(v: f64, step: f64) -> f64 {
     if step <= 0.0 {
         v
@@ -663,9 +675,14 @@ fn coerce(kind: Kind, value: &Value, clamp: bool) -> Result<Value, String> {
             } else if clamp {
                 Ok(json!(round_to(v.clamp(min, max), step)))
             } else {
-                Err(format!("{v} is outside {min}–{max} {unit}")
-                    .trim_end()
-                    .to_owned())
+                Err(format!(
+                    "{} is outside {}–{} {unit}",
+                    shown_number(v),
+                    shown_number(min),
+                    shown_number(max)
+                )
+                .trim_end()
+                .to_owned())
             }
         }
         (Kind::Choice(options), Value::String(s)) if options.contains(&s.as_str()) => {
@@ -693,6 +710,16 @@ mod tests {
 
     fn obj(v: Value) -> State {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    proptest::proptest! {
+        // What `format!("{v}")` writes, for whole and fractional numbers of a device's range.
+        #[test]
+        fn a_number_reads_as_display_writes_it(v in -1.0e9f64..1.0e9, whole in -1_000_000i64..1_000_000) {
+            proptest::prop_assert_eq!(shown_number(v), format!("{v}"));
+            proptest::prop_assert_eq!(shown_number(whole as f64), format!("{}", whole as f64));
+            proptest::prop_assert_eq!(shown_number(v / 1000.0), format!("{}", v / 1000.0));
+        }
     }
 
     #[test]
