@@ -420,10 +420,12 @@ own); mqtt.js has no fleet view to compare.
 - Size: release builds on nightly rebuild std for size and abort on panic without message
   or location (12 % less gzip), and use wasm SIMD (1.7 % less). Ordered maps are sorted
   \`Vec\`s (\`thingsim_fleet::vec_map\`) instead of one B-tree per key and value type (7 %
-  less), JSON is read from bytes only, and the panels' short lists are \`Vec\`s. Two parts of
-  \`core\` had come in through one call each: its float parser and 10 KB of tables (a slider's
-  value, now the browser's \`valueAsNumber\`; 3.8 % less) and Unicode's case tables (the log
-  filter, now ASCII; 1.4 % less). CSS, HTML and JavaScript ship minified (1 % less). The rest is
+  less), JSON is read from bytes only, and the panels' short lists are \`Vec\`s. Three parts
+  of \`core\` had come in through a few calls each: its float parser and 10 KB of tables (a
+  slider's value, now the browser's \`valueAsNumber\`; 3.8 % less), Unicode's case tables (the
+  log filter, now ASCII; 1.4 % less) and its float formatter (faces, charts and messages now
+  format numbers with integer arithmetic or serde_json's writer; 1.6 % less). CSS, HTML and
+  JavaScript ship minified (1 % less). The rest is
   spread thin (README, Sizes): the app's own code, Leptos and the instantiations of its
   signals for some thirty value types, the device and the sandbox's cloud, serde_json, the
   MQTT codec. Levers not pulled yet: a codec of our own for the dozen packets a client uses
