@@ -554,8 +554,7 @@ impl World {
                     if self.nodes[from].online {
                         self.from_devices += 1;
                         self.record(from, true, &message);
-                        let publisher = self.nodes[from].client_id.clone();
-                        self.route(Some(&publisher), message);
+                        self.route(Some(from), message);
                     } else {
                         self.nodes[from].outbox.push_back(message); // the session resends it
                     }
@@ -615,7 +614,7 @@ impl World {
         }
         loop {
             match self.cloud.poll_output() {
-                CloudOutput::Publish(message) => self.route(Some(CLOUD_CLIENT), message),
+                CloudOutput::Publish(message) => self.route(None, message),
                 CloudOutput::Event(e) => self.cloud_events.push(e),
                 CloudOutput::Idle { deadline } => {
                     self.cloud_deadline = deadline;
@@ -627,8 +626,10 @@ impl World {
 
     /// The broker routes a message: to the cloud at once (a backend on the broker's LAN), to
     /// devices over the emulated network.
-    fn route(&mut self, publisher: Option<&str>, message: Message) {
-        for (client, delivered) in self.broker.publish_from(publisher, &message) {
+    /// `from` is the device that published it, or `None` for the cloud; neither is sent its own.
+    fn route(&mut self, from: Option<usize>, message: Message) {
+        let publisher = from.map_or(CLOUD_CLIENT, |i| self.nodes[i].client_id.as_str());
+        for (client, delivered) in self.broker.publish_from(Some(publisher), &message) {
             if client == CLOUD_CLIENT {
                 let now = self.now;
                 self.cloud.handle_message(now, &delivered);
