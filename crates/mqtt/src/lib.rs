@@ -24,6 +24,7 @@
 //! See ARCHITECTURE.md at the repository root for the layers.
 
 mod backoff;
+mod codec;
 mod error;
 mod limits;
 mod session;

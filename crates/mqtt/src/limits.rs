@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use mqtt_protocol_core::mqtt::packet::Property;
+use crate::codec::{Prop, prop};
 
 use crate::Qos;
 
@@ -50,32 +50,37 @@ impl Default for ServerLimits {
 
 impl ServerLimits {
     /// The limits a v5 CONNACK's properties announce; absent properties keep the defaults.
-    pub(crate) fn from_properties(props: &[Property]) -> Self {
+    /// A value the protocol forbids (a Receive Maximum or Maximum Packet Size of 0, a Maximum
+    /// QoS over 1) is a protocol error, named.
+    pub(crate) fn from_properties(props: &[Prop]) -> Result<Self, String> {
         let mut limits = Self::default();
-        for prop in props {
-            match prop {
-                Property::MaximumPacketSize(v) => limits.maximum_packet_size = Some(v.val()),
-                Property::ReceiveMaximum(v) => limits.receive_maximum = v.val(),
-                Property::TopicAliasMaximum(v) => limits.topic_alias_maximum = v.val(),
-                Property::MaximumQos(v) => {
-                    limits.maximum_qos = match v.val() {
+        for p in props {
+            match *p {
+                Prop::Int(prop::MAXIMUM_PACKET_SIZE, 0) | Prop::Int(prop::RECEIVE_MAXIMUM, 0) => {
+                    return Err(
+                        "a CONNACK limit of 0, which MQTT 5 forbids [MQTT-3.2.2]".to_owned()
+                    );
+                }
+                Prop::Int(prop::MAXIMUM_PACKET_SIZE, v) => limits.maximum_packet_size = Some(v),
+                Prop::Int(prop::RECEIVE_MAXIMUM, v) => limits.receive_maximum = v as u16,
+                Prop::Int(prop::TOPIC_ALIAS_MAXIMUM, v) => limits.topic_alias_maximum = v as u16,
+                Prop::Int(prop::MAXIMUM_QOS, v) => {
+                    limits.maximum_qos = match v {
                         0 => Qos::AtMostOnce,
                         1 => Qos::AtLeastOnce,
-                        _ => Qos::ExactlyOnce,
+                        _ => return Err("a Maximum QoS over 1 [MQTT-3.2.2-9]".to_owned()),
                     }
                 }
-                Property::RetainAvailable(v) => limits.retain_available = v.val() != 0,
-                Property::WildcardSubscriptionAvailable(v) => {
-                    limits.wildcard_subscriptions = v.val() != 0;
-                }
-                Property::ServerKeepAlive(v) => limits.server_keep_alive = Some(v.val()),
-                Property::AssignedClientIdentifier(v) => {
-                    limits.assigned_client_id = Some(v.val().to_owned());
+                Prop::Int(prop::RETAIN_AVAILABLE, v) => limits.retain_available = v != 0,
+                Prop::Int(prop::WILDCARD_AVAILABLE, v) => limits.wildcard_subscriptions = v != 0,
+                Prop::Int(prop::SERVER_KEEP_ALIVE, v) => limits.server_keep_alive = Some(v as u16),
+                Prop::Text(prop::ASSIGNED_CLIENT_ID, ref id) => {
+                    limits.assigned_client_id = Some(id.clone());
                 }
                 _ => {}
             }
         }
-        limits
+        Ok(limits)
     }
 
     /// Whether every limit is the protocol's default (nothing worth showing).

@@ -1,15 +1,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use mqtt_protocol_core::mqtt::{
-    self,
-    connection::{ConnectionOptions, Event as CoreEvent, TimerKind},
-    packet::{
-        GenericPacket, GenericPacketTrait, GenericStorePacket, Packet, ReceiveMaximum,
-        RetainHandling, SessionExpiryInterval, SubEntry, SubOpts, v3_1_1, v5_0,
-    },
-};
-
+use crate::codec::{self, Incoming, PUBACK, PUBCOMP, PUBREC, PUBREL};
 use crate::limits::{ServerLimits, SubscriptionState, SubscriptionStatus};
 use crate::{Error, Millis};
 
@@ -33,24 +25,6 @@ pub enum Qos {
     AtLeastOnce,
     /// QoS 2: exactly once (accepted on receive; the device never sends it).
     ExactlyOnce,
-}
-
-impl Qos {
-    fn to_core(self) -> mqtt::packet::Qos {
-        match self {
-            Self::AtMostOnce => mqtt::packet::Qos::AtMostOnce,
-            Self::AtLeastOnce => mqtt::packet::Qos::AtLeastOnce,
-            Self::ExactlyOnce => mqtt::packet::Qos::ExactlyOnce,
-        }
-    }
-
-    fn from_core(qos: mqtt::packet::Qos) -> Self {
-        match qos {
-            mqtt::packet::Qos::AtMostOnce => Self::AtMostOnce,
-            mqtt::packet::Qos::AtLeastOnce => Self::AtLeastOnce,
-            mqtt::packet::Qos::ExactlyOnce => Self::ExactlyOnce,
-        }
-    }
 }
 
 /// How to connect. [`Options::new`] gives the defaults the Fleets docs recommend.
@@ -275,13 +249,18 @@ pub enum State {
 /// The MQTT client session: see the crate docs for the run loop.
 pub struct Session {
     options: Options,
-    conn: mqtt::Connection<mqtt::role::Client>,
     state: State,
     outputs: VecDeque<Output>,
-    /// Timers mqtt-protocol-core asked for (keep-alive), as absolute deadlines so a late
-    /// `handle_timeout` (a throttled background tab) fires them on the first call after.
-    timers: Vec<(TimerKind, Millis)>,
+    /// When the last packet went out: PINGREQ is due a keep-alive after it [MQTT-3.1.2-23].
+    last_sent: Millis,
+    /// The keep-alive in force: ours, or the broker's Server Keep Alive [MQTT-3.2.2-21].
+    keep_alive_ms: u64,
+    /// A PINGREQ is out and its PINGRESP due by then.
+    pingresp_by: Option<Millis>,
     connack_deadline: Option<Millis>,
+    /// Packet ids in use, one bit each (id 0 is never free): our unacknowledged publishes,
+    /// SUBSCRIBEs awaiting SUBACK. Lowest free first, so a few words cover the usual traffic.
+    ids: Vec<u64>,
     /// Every filter asked for, restored when the broker has no session.
     subscriptions: Vec<SubscriptionStatus>,
     /// Bytes of a packet not yet complete: packets are checked whole before the codec sees them.
@@ -293,19 +272,20 @@ pub struct Session {
     queue: VecDeque<Message>,
     /// Topic and payload bytes in `queue`.
     queued_bytes: usize,
-    /// Packet ids (and topics) of our QoS 1/2 publishes not yet acknowledged (the broker's Receive Maximum
-    /// bounds how many).
-    inflight: Vec<(u16, String)>,
-    /// The last one acknowledged, until its PUBACK has been read.
-    released: Option<(u16, String)>,
+    /// Our QoS 1/2 publishes sent and not yet acknowledged (PUBACK, or PUBREC for QoS 2), in
+    /// the order sent, kept whole to send again (the broker's Receive Maximum bounds how many).
+    inflight: VecDeque<(u16, Message)>,
+    /// Our QoS 2 publishes past PUBREC: PUBREL sent, PUBCOMP awaited. They still count
+    /// against the Receive Maximum [MQTT-4.9.0-2].
+    awaiting_pubcomp: Vec<u16>,
     /// Packet ids of QoS 1 publishes received and not yet acknowledged (manual_ack).
     unacked: Vec<u16>,
+    /// Packet ids of QoS 2 publishes received (and passed on) whose PUBREL has not come: a
+    /// resent one is not passed on twice [MQTT-4.3.3-10].
+    received_qos2: Vec<u16>,
     /// Publishes sent on a lost connection and never acknowledged, with their packet ids (kept
     /// reserved): sent again first, with DUP, when the broker kept the session
-    /// [MQTT-4.4.0-1], or as new publishes when it did not. We resend them rather than
-    /// mqtt-protocol-core 0.7.9, whose own resend is not counted against the Receive Maximum
-    /// and underflows its counter on the PUBACKs (a panic in debug builds, and in release every
-    /// later QoS 1 publish refused).
+    /// [MQTT-4.4.0-1], or as new publishes when it did not.
     resend: VecDeque<(u16, Message)>,
     /// What the broker announced in the last CONNACK.
     limits: ServerLimits,
@@ -327,7 +307,6 @@ impl fmt::Debug for Session {
         f.debug_struct("Session")
             .field("options", &self.options)
             .field("state", &self.state)
-            .field("timers", &self.timers)
             .finish_non_exhaustive()
     }
 }
@@ -335,34 +314,24 @@ impl fmt::Debug for Session {
 impl Session {
     /// A session that will connect with `options` once the shell opens a transport.
     pub fn new(options: Options) -> Self {
-        let version = match options.version {
-            ProtocolVersion::V3_1_1 => mqtt::Version::V3_1_1,
-            ProtocolVersion::V5 => mqtt::Version::V5_0,
-        };
-        let mut connection_options = ConnectionOptions::new();
-        if let Some(max) = options.maximum_packet_size {
-            connection_options = connection_options.maximum_packet_size_recv(max);
-        }
-        let mut conn =
-            mqtt::Connection::<mqtt::role::Client>::with_options(version, connection_options);
-        // PUBACK for incoming QoS 1 and the QoS 2 handshake are pure protocol duty, unless the
-        // layer above acknowledges what it has stored.
-        conn.set_auto_pub_response(!options.manual_ack);
         Self {
             options,
-            conn,
             state: State::AwaitingTransport,
             outputs: VecDeque::new(),
-            timers: Vec::new(),
+            last_sent: Millis(0),
+            keep_alive_ms: 0,
+            pingresp_by: None,
             connack_deadline: None,
+            ids: vec![1],
             subscriptions: Vec::new(),
             partial: Vec::new(),
             pending_subacks: Vec::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
-            inflight: Vec::new(),
-            released: None,
+            inflight: VecDeque::new(),
+            awaiting_pubcomp: Vec::new(),
             unacked: Vec::new(),
+            received_qos2: Vec::new(),
             resend: VecDeque::new(),
             limits: ServerLimits::default(),
             said_qos: false,
@@ -387,7 +356,7 @@ impl Session {
 
     /// QoS 1/2 publishes sent and not yet acknowledged.
     pub fn in_flight(&self) -> usize {
-        self.inflight.len()
+        self.inflight.len() + self.awaiting_pubcomp.len()
     }
 
     /// What the broker announced in the last accepted CONNACK.
@@ -405,10 +374,27 @@ impl Session {
         if self.state != State::AwaitingTransport {
             return;
         }
-        match self.connect_packet() {
+        let o = &self.options;
+        let packet = codec::connect(&codec::Connect {
+            v5: o.version == ProtocolVersion::V5,
+            client_id: &o.client_id,
+            keep_alive_secs: o.keep_alive_secs,
+            clean_start: o.clean_start,
+            session_expiry_secs: o.session_expiry_secs,
+            receive_maximum: o.receive_maximum,
+            maximum_packet_size: o.maximum_packet_size,
+            will: o
+                .will
+                .as_ref()
+                .map(|w| (w.topic.as_str(), &w.payload[..], w.qos, w.retain)),
+            username: o.username.as_deref(),
+            password: o.password.as_deref(),
+        });
+        match packet {
             Ok(packet) => {
-                let events = self.conn.send(packet);
-                self.absorb(now, events);
+                self.keep_alive_ms = u64::from(self.options.keep_alive_secs) * 1000;
+                self.pingresp_by = None;
+                self.transmit(now, packet);
                 self.state = State::AwaitingConnAck;
                 self.connack_deadline = Some(now + self.options.connack_timeout_ms);
             }
@@ -442,17 +428,20 @@ impl Session {
             let Some((len, header)) = packet_len(&self.partial) else {
                 break;
             };
-            let packet: Vec<u8> = self.partial.drain(..len).collect();
-            if let Err(why) = check_packet(&packet, header) {
-                self.partial.clear();
-                self.fail(Error::Protocol(why));
-                return;
+            let decoded = codec::decode(
+                self.options.version == ProtocolVersion::V5,
+                &self.partial[..len],
+                header,
+            );
+            self.partial.drain(..len);
+            match decoded {
+                Ok(packet) => self.on_packet(now, packet),
+                Err(why) => {
+                    self.partial.clear();
+                    self.refuse_input(now, why);
+                    return;
+                }
             }
-            // `packet` is exactly one whole packet, and the codec's builder reads until a packet
-            // is complete: one call decodes it.
-            let mut cursor = mqtt::common::Cursor::new(&packet[..]);
-            let events = self.conn.recv(&mut cursor);
-            self.absorb(now, events);
         }
         // Malformed as soon as a fourth length byte still says "more follows" [MQTT-1.5.5].
         if self.partial.len() >= 5
@@ -473,16 +462,17 @@ impl Session {
         if self.state == State::AwaitingTransport {
             return;
         }
-        let events = self.conn.notify_closed();
-        self.absorb(now, events);
+        let _ = now;
         self.take_unacknowledged();
         // Not acknowledged on that connection: the broker sends them again on the next.
         self.unacked.clear();
         self.state = State::AwaitingTransport;
         self.partial.clear();
-        self.timers.clear();
+        self.pingresp_by = None;
         self.connack_deadline = None;
-        self.pending_subacks.clear();
+        for pending in self.pending_subacks.drain(..) {
+            release_id(&mut self.ids, pending.packet_id);
+        }
         // Unanswered SUBSCRIBEs go out again on the next connection.
         let mut changed = false;
         for s in &mut self.subscriptions {
@@ -504,28 +494,25 @@ impl Session {
             self.fail(Error::ConnAckTimeout(self.options.connack_timeout_ms));
             return;
         }
-        let (due, pending): (Vec<_>, Vec<_>) =
-            self.timers.drain(..).partition(|&(_, at)| at <= now);
-        self.timers = pending;
-        for (kind, _) in due {
-            if kind == TimerKind::PingrespRecv {
-                let keep_alive = self
-                    .limits
-                    .server_keep_alive
-                    .unwrap_or(self.options.keep_alive_secs);
-                let ms = pingresp_timeout_ms(keep_alive);
-                self.outputs
-                    .push_back(Output::Event(Event::Error(Error::PingrespTimeout(ms))));
+        if self.state == State::Connected && self.pingresp_by.is_some_and(|at| at <= now) {
+            self.pingresp_by = None;
+            let ms = self.keep_alive_ms / 2;
+            self.outputs
+                .push_back(Output::Event(Event::Error(Error::PingrespTimeout(ms))));
+            // [MQTT-3.1.2-24]-style: a deaf broker is a lost connection; v5 says why (0x8D).
+            if self.options.version == ProtocolVersion::V5 {
+                self.transmit(now, codec::disconnect(true, 0x8D));
             }
-            let events = self.conn.notify_timer_fired(kind);
-            self.absorb(now, events);
-            if kind == TimerKind::PingrespRecv
-                && !matches!(self.state, State::AwaitingTransport | State::AwaitingClose)
-            {
-                // mqtt-protocol-core sends DISCONNECT (0x8D, v5) but leaves the close to us.
-                self.state = State::AwaitingClose;
-                self.outputs.push_back(Output::Close);
-            }
+            self.state = State::AwaitingClose;
+            self.outputs.push_back(Output::Close);
+            return;
+        }
+        if let Some(at) = self.ping_due()
+            && at <= now
+        {
+            self.transmit(now, codec::PINGREQ.to_vec());
+            // Half the keep-alive for the answer (none without a keep-alive).
+            self.pingresp_by = Some(now + self.keep_alive_ms / 2);
         }
         let mut late = Vec::new();
         for pending in &mut self.pending_subacks {
@@ -588,40 +575,13 @@ impl Session {
                 }
                 let n = n.min(self.unacked.len());
                 for id in self.unacked.drain(..n).collect::<Vec<_>>() {
-                    let packet: Result<Packet, _> = match self.options.version {
-                        ProtocolVersion::V3_1_1 => v3_1_1::Puback::builder()
-                            .packet_id(id)
-                            .build()
-                            .map(Into::into),
-                        ProtocolVersion::V5 => v5_0::Puback::builder()
-                            .packet_id(id)
-                            .build()
-                            .map(Into::into),
-                    };
-                    match packet {
-                        Ok(packet) => {
-                            let events = self.conn.send(packet);
-                            self.absorb(now, events);
-                        }
-                        Err(e) => {
-                            self.outputs
-                                .push_back(Output::Event(Event::Error(Error::Protocol(format!(
-                                    "PUBACK {id}: {e:?}"
-                                )))))
-                        }
-                    }
+                    self.transmit(now, codec::ack(PUBACK, id));
                 }
             }
             Command::Disconnect => {
                 if self.state == State::Connected {
-                    let packet: Packet = match self.options.version {
-                        ProtocolVersion::V3_1_1 => v3_1_1::Disconnect::new().into(),
-                        ProtocolVersion::V5 => v5_0::Disconnect::builder()
-                            .build()
-                            .map_or_else(|_| v3_1_1::Disconnect::new().into(), Into::into),
-                    };
-                    let events = self.conn.send(packet);
-                    self.absorb(now, events);
+                    let v5 = self.options.version == ProtocolVersion::V5;
+                    self.transmit(now, codec::disconnect(v5, 0));
                 }
                 if self.state != State::AwaitingTransport {
                     self.state = State::AwaitingClose;
@@ -636,9 +596,9 @@ impl Session {
     pub fn poll_output(&mut self) -> Output {
         self.outputs.pop_front().unwrap_or_else(|| Output::Idle {
             deadline: self
-                .timers
-                .iter()
-                .map(|&(_, at)| at)
+                .ping_due()
+                .into_iter()
+                .chain(self.pingresp_by.filter(|_| self.state == State::Connected))
                 .chain(
                     self.connack_deadline
                         .filter(|_| self.state == State::AwaitingConnAck),
@@ -646,6 +606,45 @@ impl Session {
                 .chain(self.pending_subacks.iter().filter_map(|p| p.late_at))
                 .min(),
         })
+    }
+
+    /// Hands one packet to the shell; the keep-alive runs from it.
+    fn transmit(&mut self, now: Millis, packet: Vec<u8>) {
+        self.last_sent = now;
+        self.outputs.push_back(Output::Transmit(packet));
+    }
+
+    /// When PINGREQ is due, while connected with a keep-alive.
+    fn ping_due(&self) -> Option<Millis> {
+        (self.state == State::Connected && self.keep_alive_ms > 0)
+            .then(|| self.last_sent + self.keep_alive_ms)
+    }
+
+    fn acquire_id(&mut self) -> Option<u16> {
+        let word = match self.ids.iter().position(|w| *w != u64::MAX) {
+            Some(word) => word,
+            None if self.ids.len() < 1024 => {
+                self.ids.push(0);
+                self.ids.len() - 1
+            }
+            None => return None,
+        };
+        let bit = self.ids[word].trailing_ones() as usize;
+        self.ids[word] |= 1 << bit;
+        u16::try_from(word * 64 + bit).ok()
+    }
+
+    /// Bytes that are not the MQTT a broker may send: MQTT 5 says why (DISCONNECT, Malformed
+    /// Packet or Protocol Error) before closing; 3.1.1 can only close.
+    fn refuse_input(&mut self, now: Millis, why: String) {
+        if self.state == State::Connected && self.options.version == ProtocolVersion::V5 {
+            let malformed = why.contains("ends before") || why.contains("left over");
+            self.transmit(
+                now,
+                codec::disconnect(true, if malformed { 0x81 } else { 0x82 }),
+            );
+        }
+        self.fail(Error::Protocol(why));
     }
 
     fn report_subscriptions(&mut self) {
@@ -657,14 +656,8 @@ impl Session {
     /// A packet over our Maximum Packet Size is arriving: MQTT 5 says why (DISCONNECT 0x95,
     /// §3.14.2.1) before closing; 3.1.1 can only close.
     fn refuse_oversize_input(&mut self, now: Millis, size: usize, maximum: u32) {
-        if self.state == State::Connected
-            && self.options.version == ProtocolVersion::V5
-            && let Ok(packet) = v5_0::Disconnect::builder()
-                .reason_code(mqtt::result_code::DisconnectReasonCode::PacketTooLarge)
-                .build()
-        {
-            let events = self.conn.send(packet.into());
-            self.absorb(now, events);
+        if self.state == State::Connected && self.options.version == ProtocolVersion::V5 {
+            self.transmit(now, codec::disconnect(true, 0x95));
         }
         self.fail(Error::PacketTooLarge {
             what: "a packet from the broker".to_owned(),
@@ -674,105 +667,21 @@ impl Session {
         });
     }
 
-    fn connect_packet(&self) -> Result<Packet, Error> {
-        let o = &self.options;
-        let bad = |what: &str, e: mqtt::result_code::MqttError| {
-            Error::InvalidOption(format!("{what}: {e}"))
-        };
-        Ok(match o.version {
-            ProtocolVersion::V3_1_1 => {
-                let mut b = v3_1_1::Connect::builder()
-                    .client_id(o.client_id.as_str())
-                    .map_err(|e| bad("client id", e))?
-                    .keep_alive(o.keep_alive_secs)
-                    .clean_start(o.clean_start);
-                if let Some(user) = &o.username {
-                    b = b.user_name(user.as_str()).map_err(|e| bad("username", e))?;
-                }
-                if let Some(pass) = &o.password {
-                    b = b
-                        .password(pass.as_bytes().to_vec())
-                        .map_err(|e| bad("password", e))?;
-                }
-                b.build().map_err(|e| bad("CONNECT", e))?.into()
-            }
-            ProtocolVersion::V5 => {
-                let mut b = v5_0::Connect::builder()
-                    .client_id(o.client_id.as_str())
-                    .map_err(|e| bad("client id", e))?
-                    .keep_alive(o.keep_alive_secs)
-                    .clean_start(o.clean_start);
-                let mut props = Vec::new();
-                if o.session_expiry_secs > 0 {
-                    let expiry = SessionExpiryInterval::new(o.session_expiry_secs)
-                        .map_err(|e| bad("session expiry", e))?;
-                    props.push(expiry.into());
-                }
-                if let Some(max) = o.receive_maximum {
-                    let max = ReceiveMaximum::new(max).map_err(|e| bad("receive maximum", e))?;
-                    props.push(max.into());
-                }
-                if !props.is_empty() {
-                    b = b.props(props);
-                }
-                if let Some(w) = &o.will {
-                    b = b
-                        .will_message(
-                            w.topic.as_str(),
-                            w.payload.clone(),
-                            w.qos.to_core(),
-                            w.retain,
-                        )
-                        .map_err(|e| bad("last will", e))?;
-                }
-                if let Some(user) = &o.username {
-                    b = b.user_name(user.as_str()).map_err(|e| bad("username", e))?;
-                }
-                if let Some(pass) = &o.password {
-                    b = b
-                        .password(pass.as_bytes().to_vec())
-                        .map_err(|e| bad("password", e))?;
-                }
-                b.build().map_err(|e| bad("CONNECT", e))?.into()
-            }
-        })
-    }
-
-    /// Builds a SUBSCRIBE for `filters` with a fresh packet id; `Err` names what went wrong.
-    fn build_subscribe(&self, packet_id: u16, filters: &[(String, Qos)]) -> Result<Packet, String> {
+    /// Builds a SUBSCRIBE for `filters` with packet id `packet_id`; `Err` names what went
+    /// wrong.
+    fn build_subscribe(
+        &self,
+        packet_id: u16,
+        filters: &[(String, Qos)],
+    ) -> Result<Vec<u8>, String> {
         let v5 = self.options.version == ProtocolVersion::V5;
-        let no_local = self.options.no_local && v5;
-        let retained = if self.options.no_retained && v5 {
-            RetainHandling::DoNotSendRetained
-        } else {
-            RetainHandling::SendRetained
-        };
-        let entries: Result<Vec<SubEntry>, _> = filters
-            .iter()
-            .map(|(f, q)| {
-                SubEntry::new(
-                    f.as_str(),
-                    SubOpts::new()
-                        .set_qos(q.to_core())
-                        .set_nl(no_local)
-                        .set_rh(retained),
-                )
-            })
-            .collect();
-        entries
-            .and_then(|entries| match self.options.version {
-                ProtocolVersion::V3_1_1 => v3_1_1::Subscribe::builder()
-                    .packet_id(packet_id)
-                    .entries(entries)
-                    .build()
-                    .map(Into::into),
-                ProtocolVersion::V5 => v5_0::Subscribe::builder()
-                    .packet_id(packet_id)
-                    .entries(entries)
-                    .build()
-                    .map(Into::into),
-            })
-            .map_err(|e| e.to_string())
+        codec::subscribe(
+            v5,
+            packet_id,
+            filters,
+            self.options.no_local && v5,
+            self.options.no_retained && v5,
+        )
     }
 
     /// Sends `filters` in as few SUBSCRIBE packets as the broker's Maximum Packet Size allows
@@ -787,7 +696,7 @@ impl Session {
         for entry in filters {
             batch.push(entry);
             // Packet ids do not change a packet's size, so 1 stands in while measuring.
-            let size = self.build_subscribe(1, &batch).map(|p| p.size());
+            let size = self.build_subscribe(1, &batch).map(|p| p.len());
             if size.is_ok_and(|size| size <= maximum) {
                 continue;
             }
@@ -797,7 +706,7 @@ impl Session {
             }
             match self
                 .build_subscribe(1, std::slice::from_ref(&last))
-                .map(|p| p.size())
+                .map(|p| p.len())
             {
                 Ok(size) if size <= maximum => batch.push(last),
                 Ok(size) => {
@@ -834,11 +743,10 @@ impl Session {
     }
 
     fn send_subscribe_packet(&mut self, now: Millis, filters: Vec<(String, Qos)>) {
-        let packet_id = match self.conn.acquire_packet_id() {
-            Ok(id) => id,
-            Err(e) => {
-                return self.fail(Error::Protocol(format!("no packet id for SUBSCRIBE: {e}")));
-            }
+        let Some(packet_id) = self.acquire_id() else {
+            return self.fail(Error::Protocol(
+                "no packet id free for SUBSCRIBE: 65,535 in use".to_owned(),
+            ));
         };
         match self.build_subscribe(packet_id, &filters) {
             Ok(packet) => {
@@ -852,12 +760,11 @@ impl Session {
                     filters: filters.into_iter().map(|(f, _)| f).collect(),
                     late_at: Some(now + self.options.suback_timeout_ms),
                 });
-                let events = self.conn.send(packet);
-                self.absorb(now, events);
+                self.transmit(now, packet);
             }
             Err(e) => {
                 // Filters were validated, so this is our bug, not the user's: report, go on.
-                let _ = self.conn.release_packet_id(packet_id);
+                release_id(&mut self.ids, packet_id);
                 self.outputs
                     .push_back(Output::Event(Event::Error(Error::Protocol(format!(
                         "could not build SUBSCRIBE: {e}"
@@ -895,28 +802,11 @@ impl Session {
         message
     }
 
-    /// Moves our unacknowledged publishes out of the codec's store when a connection ends
-    /// (see `resend`), keeping their packet ids reserved.
+    /// Moves our unacknowledged publishes to `resend` when a connection ends, ahead of those
+    /// still waiting from before, keeping their packet ids reserved.
     fn take_unacknowledged(&mut self) {
-        for packet in self.conn.get_stored_packets() {
-            let (id, message) = match &packet {
-                GenericStorePacket::V3_1_1Publish(p) => (
-                    p.packet_id(),
-                    message_of(p.topic_name(), p.payload().as_slice(), p.qos(), p.retain()),
-                ),
-                GenericStorePacket::V5_0Publish(p) => (
-                    p.packet_id(),
-                    message_of(p.topic_name(), p.payload().as_slice(), p.qos(), p.retain()),
-                ),
-                // The second half of a QoS 2 flow: the codec resends it itself.
-                _ => continue,
-            };
-            let Some(id) = id else { continue };
-            let _ = self.conn.erase_stored_publish(id);
-            let _ = self.conn.register_packet_id(id);
-            self.inflight.retain(|(i, _)| *i != id);
-            self.resend.push_back((id, message));
-        }
+        let older = std::mem::take(&mut self.resend);
+        self.resend = self.inflight.drain(..).chain(older).collect();
     }
 
     /// Sends what waits, in order — unacknowledged publishes of the last connection first —
@@ -934,7 +824,7 @@ impl Session {
             };
             let qos = front.qos.min(self.limits.maximum_qos);
             if qos != Qos::AtMostOnce
-                && self.inflight.len() >= usize::from(self.limits.receive_maximum)
+                && self.in_flight() >= usize::from(self.limits.receive_maximum)
             {
                 break; // a PUBACK will open the window
             }
@@ -973,68 +863,53 @@ impl Session {
         let packet_id = match (message.qos, resend) {
             (Qos::AtMostOnce, reserved) => {
                 if let Some(id) = reserved {
-                    let _ = self.conn.release_packet_id(id);
+                    release_id(&mut self.ids, id);
                 }
                 None
             }
             (_, Some(id)) => Some(id),
-            (_, None) => match self.conn.acquire_packet_id() {
-                Ok(id) => Some(id),
-                Err(_) => return Err(message),
+            (_, None) => match self.acquire_id() {
+                Some(id) => Some(id),
+                None => return Err(message),
             },
         };
         let dup = resend.is_some() && packet_id.is_some();
-        let built: Result<Packet, _> = match self.options.version {
-            ProtocolVersion::V3_1_1 => {
-                let b = v3_1_1::Publish::builder()
-                    .topic_name(message.topic.as_str())
-                    .map(|b| b.qos(message.qos.to_core()).retain(message.retain).dup(dup))
-                    .map(|b| b.payload(message.payload.clone()));
-                b.and_then(|b| match packet_id {
-                    Some(id) => b.packet_id(id).build(),
-                    None => b.build(),
-                })
-                .map(Into::into)
-            }
-            ProtocolVersion::V5 => {
-                let b = v5_0::Publish::builder()
-                    .topic_name(message.topic.as_str())
-                    .map(|b| b.qos(message.qos.to_core()).retain(message.retain).dup(dup))
-                    .map(|b| b.payload(message.payload.clone()));
-                b.and_then(|b| match packet_id {
-                    Some(id) => b.packet_id(id).build(),
-                    None => b.build(),
-                })
-                .map(Into::into)
-            }
-        };
+        let built = codec::publish(
+            self.options.version == ProtocolVersion::V5,
+            &message.topic,
+            &message.payload,
+            message.qos,
+            message.retain,
+            dup,
+            packet_id,
+        );
         let refused = match built {
             Ok(packet) => match self.limits.maximum_packet_size {
                 // [MQTT-3.1.2-24]: never send the broker more than it accepts; refuse this one
                 // and go on with the rest.
-                Some(maximum) if packet.size() > maximum as usize => Error::PacketTooLarge {
+                Some(maximum) if packet.len() > maximum as usize => Error::PacketTooLarge {
                     what: format!("PUBLISH to {}", message.topic),
-                    size: packet.size(),
+                    size: packet.len(),
                     maximum,
                     whose: "broker's",
                 },
                 _ => {
+                    self.transmit(now, packet);
                     if let Some(id) = packet_id {
-                        // With its topic: a refusing PUBACK says which publish it refused.
-                        self.inflight.push((id, message.topic));
+                        // Kept whole: sent again if the connection drops before its PUBACK,
+                        // and a refusing PUBACK says which publish it refused.
+                        self.inflight.push_back((id, message));
                     }
-                    let events = self.conn.send(packet);
-                    self.absorb(now, events);
                     return Ok(());
                 }
             },
-            Err(e) => Error::InvalidTopic {
+            Err(reason) => Error::InvalidTopic {
                 topic: message.topic,
-                reason: e.to_string(),
+                reason,
             },
         };
         if let Some(id) = packet_id {
-            let _ = self.conn.release_packet_id(id);
+            release_id(&mut self.ids, id);
         }
         self.outputs.push_back(Output::Event(Event::Error(refused)));
         Ok(())
@@ -1084,27 +959,34 @@ impl Session {
         if let Some(id) = &limits.assigned_client_id {
             self.options.client_id.clone_from(id);
         }
+        // [MQTT-3.2.2-21]: the broker's keep-alive, when it sets one, replaces ours. A PINGREQ
+        // unanswered for half of it means a dead link, even when no TCP or WebSocket close
+        // ever comes.
+        if let Some(secs) = limits.server_keep_alive {
+            self.keep_alive_ms = u64::from(secs) * 1000;
+        }
         self.limits = limits;
-        // [MQTT-3.1.2-24]: a PINGREQ unanswered for half the keep-alive (the broker's, when it
-        // set one) means a dead link, even when no TCP or WebSocket close ever comes.
-        let keep_alive = self
-            .limits
-            .server_keep_alive
-            .unwrap_or(self.options.keep_alive_secs);
-        self.conn
-            .set_pingresp_recv_timeout(pingresp_timeout_ms(keep_alive));
         self.outputs
             .push_back(Output::Event(Event::Limits(self.limits.clone())));
         self.outputs
             .push_back(Output::Event(Event::Connected { session_present }));
         if !session_present {
             // The broker forgot the session: what it never acknowledged goes out again as new
-            // publishes (at least once), ahead of what waited.
-            self.inflight.clear();
+            // publishes (at least once), ahead of what waited. A QoS 2 publish past PUBREC had
+            // reached it: done. Its PUBRELs for ours are gone with it.
             for (id, message) in self.resend.drain(..).rev() {
-                let _ = self.conn.release_packet_id(id);
+                release_id(&mut self.ids, id);
                 self.queued_bytes += message_bytes(&message);
                 self.queue.push_front(message);
+            }
+            for id in std::mem::take(&mut self.awaiting_pubcomp) {
+                release_id(&mut self.ids, id);
+            }
+            self.received_qos2.clear();
+        } else {
+            // [MQTT-4.4.0-1]: PUBRELs not yet completed go again.
+            for id in self.awaiting_pubcomp.clone() {
+                self.transmit(now, codec::ack(PUBREL, id));
             }
         }
         for s in &mut self.subscriptions {
@@ -1133,9 +1015,19 @@ impl Session {
             .iter()
             .position(|p| p.packet_id == packet_id)
         else {
-            return;
+            return self.fail(Error::Protocol(format!(
+                "a SUBACK for packet id {packet_id}, which no SUBSCRIBE awaits"
+            )));
         };
         let pending = self.pending_subacks.swap_remove(pos);
+        release_id(&mut self.ids, packet_id);
+        if results.len() != pending.filters.len() {
+            return self.fail(Error::Protocol(format!(
+                "a SUBACK with {} codes for {} filters [MQTT-3.8.4-6]",
+                results.len(),
+                pending.filters.len()
+            )));
+        }
         for (filter, result) in pending.filters.into_iter().zip(results) {
             let (state, event) = match result {
                 Ok(granted) => (
@@ -1161,161 +1053,149 @@ impl Session {
         self.report_subscriptions();
     }
 
-    /// Turns mqtt-protocol-core's requests and notifications into our outputs.
-    fn absorb(&mut self, now: Millis, events: Vec<CoreEvent>) {
-        for event in events {
-            match event {
-                CoreEvent::RequestSendPacket { packet, .. } => {
-                    self.outputs
-                        .push_back(Output::Transmit(packet.to_continuous_buffer()));
-                }
-                CoreEvent::NotifyPacketReceived(packet) => self.on_packet(now, packet),
-                // A QoS 1/2 publish of ours is done (acknowledged, or dropped by the codec as
-                // too large for the broker on resend): its slot in the Receive Maximum is free.
-                CoreEvent::NotifyPacketIdReleased(id) => {
-                    // The codec releases the id before it hands over the PUBACK: its topic is
-                    // kept a moment longer, for a PUBACK that refused it.
-                    if let Some(at) = self.inflight.iter().position(|(i, _)| *i == id) {
-                        self.released = Some(self.inflight.swap_remove(at));
-                    }
-                }
-                CoreEvent::RequestTimerReset { kind, duration_ms } => {
-                    self.timers.retain(|&(k, _)| k != kind);
-                    self.timers.push((kind, now + duration_ms));
-                }
-                CoreEvent::RequestTimerCancel(kind) => self.timers.retain(|&(k, _)| k != kind),
-                CoreEvent::NotifyError(e) => {
-                    self.outputs
-                        .push_back(Output::Event(Event::Error(Error::Protocol(e.to_string()))));
-                }
-                CoreEvent::RequestClose => {
-                    if self.state != State::AwaitingClose {
-                        self.state = State::AwaitingClose;
-                        self.outputs.push_back(Output::Close);
-                    }
-                }
-            }
-        }
-    }
-
-    fn on_packet(&mut self, now: Millis, packet: GenericPacket<u16>) {
+    fn on_packet(&mut self, now: Millis, packet: Incoming) {
+        let v5 = self.options.version == ProtocolVersion::V5;
         match packet {
             // [MQTT-3.2.0-2]: one CONNACK per connection; another one is not a new session.
-            Packet::V3_1_1Connack(_) | Packet::V5_0Connack(_)
-                if self.state != State::AwaitingConnAck =>
-            {
-                self.fail(Error::Protocol(
+            Incoming::ConnAck { .. } if self.state != State::AwaitingConnAck => {
+                self.refuse_input(
+                    now,
                     "a second CONNACK on one connection [MQTT-3.2.0-2]".to_owned(),
-                ));
+                );
             }
             // [MQTT-3.2.2-3] / v5 3.2.2.2: session present tells us whether to resubscribe.
-            Packet::V3_1_1Connack(p) if p.return_code().is_success() => {
-                self.on_connected(now, p.session_present(), ServerLimits::default());
+            Incoming::ConnAck {
+                session_present,
+                code: 0,
+                props,
+            } => match ServerLimits::from_properties(&props) {
+                Ok(limits) => self.on_connected(now, session_present, limits),
+                Err(why) => self.refuse_input(now, why),
+            },
+            Incoming::ConnAck { code, .. } => {
+                let name = if v5 {
+                    codec::reason_name(code)
+                } else {
+                    codec::return_code_name(code)
+                };
+                self.fail(Error::ConnectRefused(refusal(name)));
             }
-            Packet::V3_1_1Connack(p) => {
-                self.fail(Error::ConnectRefused(refusal(&p.return_code().to_string())))
+            _ if self.state != State::Connected => {
+                self.refuse_input(now, "a packet before CONNACK [MQTT-3.2.0-1]".to_owned());
             }
-            Packet::V5_0Connack(p)
-                if p.reason_code() == mqtt::result_code::ConnectReasonCode::Success =>
-            {
-                let limits = ServerLimits::from_properties(p.props());
-                self.on_connected(now, p.session_present(), limits);
-            }
-            Packet::V5_0Connack(p) => {
-                self.fail(Error::ConnectRefused(refusal(&p.reason_code().to_string())))
-            }
-            Packet::V3_1_1Suback(p) => {
-                let results = p
-                    .return_codes()
+            Incoming::SubAck { packet_id, codes } => {
+                let results = codes
                     .iter()
-                    .map(|rc| match rc {
-                        mqtt::result_code::SubackReturnCode::Failure => Err(rc.to_string()),
-                        mqtt::result_code::SubackReturnCode::SuccessMaximumQos0 => {
-                            Ok(Qos::AtMostOnce)
-                        }
-                        mqtt::result_code::SubackReturnCode::SuccessMaximumQos1 => {
-                            Ok(Qos::AtLeastOnce)
-                        }
-                        mqtt::result_code::SubackReturnCode::SuccessMaximumQos2 => {
-                            Ok(Qos::ExactlyOnce)
-                        }
+                    .map(|&code| match code {
+                        0 => Ok(Qos::AtMostOnce),
+                        1 => Ok(Qos::AtLeastOnce),
+                        2 => Ok(Qos::ExactlyOnce),
+                        _ if !v5 => Err("Failure".to_owned()),
+                        other => Err(codec::reason_name(other).to_owned()),
                     })
                     .collect();
-                self.on_suback(p.packet_id(), results);
+                self.on_suback(packet_id, results);
             }
-            Packet::V5_0Suback(p) => {
-                use mqtt::result_code::SubackReasonCode as R;
-                let results = p
-                    .reason_codes()
-                    .iter()
-                    .map(|rc| match rc {
-                        R::GrantedQos0 => Ok(Qos::AtMostOnce),
-                        R::GrantedQos1 => Ok(Qos::AtLeastOnce),
-                        R::GrantedQos2 => Ok(Qos::ExactlyOnce),
-                        other => Err(other.to_string()),
-                    })
-                    .collect();
-                self.on_suback(p.packet_id(), results);
-            }
-            Packet::V3_1_1Publish(p) => {
-                if self.options.manual_ack
-                    && let Some(id) = p.packet_id()
-                {
-                    self.unacked.push(id);
-                }
-                self.outputs
-                    .push_back(Output::Event(Event::Received(message_of(
-                        p.topic_name(),
-                        p.payload().as_slice(),
-                        p.qos(),
-                        p.retain(),
-                    ))))
-            }
-            Packet::V5_0Publish(p) => {
-                if self.options.manual_ack
-                    && let Some(id) = p.packet_id()
-                {
-                    self.unacked.push(id);
-                }
-                self.outputs
-                    .push_back(Output::Event(Event::Received(message_of(
-                        p.topic_name(),
-                        p.payload().as_slice(),
-                        p.qos(),
-                        p.retain(),
-                    ))))
-            }
-            Packet::V3_1_1Puback(p) => self.outputs.push_back(Output::Event(Event::Acknowledged {
-                packet_id: p.packet_id(),
-            })),
-            Packet::V5_0Puback(p) => {
-                // A broker that refuses a publish (not authorized, quota) still acknowledges
-                // it, with a reason code: the layer above hears why, not only "acknowledged".
-                if let Some(reason) = p.reason_code().filter(|r| r.is_failure()) {
-                    let topic = self
-                        .inflight
-                        .iter()
-                        .chain(&self.released)
-                        .find(|(i, _)| *i == p.packet_id())
-                        .map_or_else(String::new, |(_, t)| t.clone());
+            Incoming::Publish {
+                topic,
+                payload,
+                qos,
+                retain,
+                packet_id,
+            } => {
+                let fresh = match (qos, packet_id) {
+                    (Qos::AtLeastOnce, Some(id)) if self.options.manual_ack => {
+                        self.unacked.push(id);
+                        true
+                    }
+                    (Qos::AtLeastOnce, Some(id)) => {
+                        self.transmit(now, codec::ack(PUBACK, id));
+                        true
+                    }
+                    // QoS 2: passed on once, whatever the broker resends before PUBREL.
+                    (Qos::ExactlyOnce, Some(id)) => {
+                        self.transmit(now, codec::ack(PUBREC, id));
+                        if self.received_qos2.contains(&id) {
+                            false
+                        } else {
+                            self.received_qos2.push(id);
+                            true
+                        }
+                    }
+                    _ => true,
+                };
+                if fresh {
                     self.outputs
-                        .push_back(Output::Event(Event::Error(Error::PublishRefused {
+                        .push_back(Output::Event(Event::Received(Message {
                             topic,
-                            reason: reason.to_string(),
+                            payload,
+                            qos,
+                            retain,
                         })));
                 }
-                self.outputs.push_back(Output::Event(Event::Acknowledged {
-                    packet_id: p.packet_id(),
-                }));
             }
-            Packet::V5_0Disconnect(p) => {
-                let reason = p
-                    .reason_code()
-                    .map_or_else(|| "normal disconnection".to_owned(), |rc| rc.to_string());
-                self.fail(Error::Disconnected(reason));
+            Incoming::Ack {
+                kind: PUBREL,
+                packet_id,
+                ..
+            } => {
+                self.received_qos2.retain(|&i| i != packet_id);
+                self.transmit(now, codec::ack(PUBCOMP, packet_id));
             }
-            // PINGRESP, UNSUBACK, PUBREC/PUBREL/PUBCOMP are handled inside mqtt-protocol-core.
-            _ => {}
+            Incoming::Ack {
+                kind: PUBCOMP,
+                packet_id,
+                ..
+            } => {
+                if let Some(at) = self.awaiting_pubcomp.iter().position(|&i| i == packet_id) {
+                    self.awaiting_pubcomp.swap_remove(at);
+                    release_id(&mut self.ids, packet_id);
+                    self.outputs
+                        .push_back(Output::Event(Event::Acknowledged { packet_id }));
+                }
+            }
+            // PUBACK, or PUBREC for a QoS 2 publish of ours.
+            Incoming::Ack {
+                kind,
+                packet_id,
+                code,
+            } => {
+                let Some(at) = self.inflight.iter().position(|(i, _)| *i == packet_id) else {
+                    // Not ours (any more): nothing waits on it.
+                    return;
+                };
+                let Some((_, message)) = self.inflight.remove(at) else {
+                    return;
+                };
+                let refused = code >= 0x80;
+                if kind == PUBREC && !refused {
+                    self.awaiting_pubcomp.push(packet_id);
+                    self.transmit(now, codec::ack(PUBREL, packet_id));
+                    return;
+                }
+                release_id(&mut self.ids, packet_id);
+                // A broker that refuses a publish (not authorized, quota) still acknowledges
+                // it, with a reason code: the layer above hears why, not only "acknowledged".
+                if refused {
+                    self.outputs
+                        .push_back(Output::Event(Event::Error(Error::PublishRefused {
+                            topic: message.topic,
+                            reason: codec::reason_name(code).to_owned(),
+                        })));
+                }
+                self.outputs
+                    .push_back(Output::Event(Event::Acknowledged { packet_id }));
+            }
+            Incoming::PingResp => self.pingresp_by = None,
+            Incoming::UnsubAck => {}
+            Incoming::Disconnect { code } => {
+                let reason = if code == 0 {
+                    "normal disconnection"
+                } else {
+                    codec::reason_name(code)
+                };
+                self.fail(Error::Disconnected(reason.to_owned()));
+            }
         }
     }
 }
@@ -1366,36 +1246,6 @@ fn packet_len(bytes: &[u8]) -> Option<(usize, usize)> {
     (bytes.len() >= total).then_some((total, header))
 }
 
-/// Checks a whole packet (fixed header `header` bytes long) for what the codec would
-/// otherwise trip over.
-fn check_packet(packet: &[u8], header: usize) -> Result<(), String> {
-    let body = &packet[header..];
-    let kind = packet[0] >> 4;
-    let packet_id = |at: usize| {
-        body.get(at..at + 2)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]))
-    };
-    let id = match kind {
-        // PUBLISH: QoS 1 and 2 carry a packet id after the topic name.
-        3 => match (packet[0] >> 1) & 0x03 {
-            0 => return Ok(()),
-            3 => return Err("PUBLISH with QoS 3 [MQTT-3.3.1-4]".to_owned()),
-            _ => {
-                let topic_len = packet_id(0).map(usize::from);
-                topic_len.and_then(|l| packet_id(2 + l))
-            }
-        },
-        // PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK start with the packet id.
-        4..=7 | 9 | 11 => packet_id(0),
-        _ => return Ok(()),
-    };
-    match id {
-        Some(0) => Err("packet identifier 0 is not allowed [MQTT-2.2.1-3]".to_owned()),
-        Some(_) => Ok(()),
-        None => Err("packet too short for its packet identifier".to_owned()),
-    }
-}
-
 /// [MQTT-4.7.3-1] non-empty; [MQTT-4.7.1-2/3] wildcards only as whole levels.
 fn validate_filter(filter: &str) -> Result<(), Error> {
     let refuse = |reason: &str| {
@@ -1419,22 +1269,6 @@ fn validate_filter(filter: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A PUBLISH's application message, whichever protocol version carried it.
-/// How long a PINGREQ may wait for its PINGRESP: half the keep-alive (0: no keep-alive, no
-/// pings, no wait).
-fn pingresp_timeout_ms(keep_alive_secs: u16) -> u64 {
-    u64::from(keep_alive_secs) * 500
-}
-
-fn message_of(topic: &str, payload: &[u8], qos: mqtt::packet::Qos, retain: bool) -> Message {
-    Message {
-        topic: topic.to_owned(),
-        payload: payload.to_vec(),
-        qos: Qos::from_core(qos),
-        retain,
-    }
-}
-
 /// What a message costs the send queue's byte bound.
 fn message_bytes(message: &Message) -> usize {
     message.topic.len() + message.payload.len()
@@ -1442,13 +1276,17 @@ fn message_bytes(message: &Message) -> usize {
 
 /// [MQTT-4.7.3-1] non-empty; [MQTT-3.3.2-2] no wildcards in a topic name.
 fn validate_topic_name(topic: &str) -> Result<(), Error> {
-    if topic.is_empty() || topic.contains(['+', '#']) {
-        return Err(Error::InvalidTopic {
-            topic: topic.to_owned(),
-            reason: "a topic name must be non-empty and contain no + or #".to_owned(),
-        });
+    codec::check_topic_name(topic).map_err(|reason| Error::InvalidTopic {
+        topic: topic.to_owned(),
+        reason,
+    })
+}
+
+/// Frees packet id `id` for reuse.
+fn release_id(ids: &mut [u64], id: u16) {
+    if let Some(word) = ids.get_mut(usize::from(id / 64)) {
+        *word &= !(1 << (id % 64));
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -2014,6 +1852,115 @@ mod tests {
         vec![0x40, 0x02, id[0], id[1]]
     }
 
+    #[test]
+    fn a_qos2_publish_is_passed_on_once_and_its_handshake_completed() {
+        let mut s = connected(ProtocolVersion::V5, 60);
+        // QoS 2 PUBLISH "a/b", packet id 5, property length 0, payload "x"; then the same again
+        // with DUP, as a broker resends it before our PUBREC reached it.
+        let publish = [0x34, 0x09, 0, 3, b'a', b'/', b'b', 0, 5, 0, b'x'];
+        s.handle_input(Millis(2), &publish);
+        let (tx, ev, ..) = drain(&mut s);
+        assert_eq!(tx, vec![vec![0x50, 2, 0, 5]], "PUBREC");
+        assert!(
+            matches!(&ev[..], [Event::Received(m)] if m.qos == Qos::ExactlyOnce),
+            "{ev:?}"
+        );
+        let mut again = publish;
+        again[0] |= 0x08;
+        s.handle_input(Millis(3), &again);
+        let (tx, ev, ..) = drain(&mut s);
+        assert_eq!(tx, vec![vec![0x50, 2, 0, 5]], "PUBREC again");
+        assert!(ev.is_empty(), "not passed on twice: {ev:?}");
+        s.handle_input(Millis(4), &[0x62, 2, 0, 5]);
+        let (tx, _, close, _) = drain(&mut s);
+        assert_eq!(tx, vec![vec![0x70, 2, 0, 5]], "PUBCOMP");
+        assert!(!close);
+        // Released: the same id is a new message now.
+        s.handle_input(Millis(5), &publish);
+        let (_, ev, ..) = drain(&mut s);
+        assert_eq!(ev.len(), 1, "{ev:?}");
+    }
+
+    #[test]
+    fn a_qos2_publish_of_ours_holds_its_slot_until_pubcomp_and_its_pubrel_is_resent() {
+        let (mut s, _) = connected_v5_with(Options::new("dev-1"), &[0x21, 0, 1]);
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("a/b", "x", Qos::ExactlyOnce)),
+        );
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("a/c", "y", Qos::AtLeastOnce)),
+        );
+        let (tx, ..) = drain(&mut s);
+        assert_eq!(tx.len(), 1, "Receive Maximum 1: {tx:?}");
+        assert_eq!(tx[0][0], 0x34, "QoS 2");
+        s.handle_input(Millis(3), &[0x50, 2, 0, 1]); // PUBREC 1
+        let (tx, ev, ..) = drain(&mut s);
+        assert_eq!(tx, vec![vec![0x62, 2, 0, 1]], "PUBREL, and a/c still waits");
+        assert!(ev.is_empty(), "{ev:?}");
+        assert_eq!((s.in_flight(), s.queued()), (1, 1));
+        // The link drops before PUBCOMP; the broker kept the session.
+        s.handle_transport_closed(Millis(4));
+        s.handle_transport_opened(Millis(5));
+        drain(&mut s);
+        s.handle_input(Millis(6), &connack_v5(true, &[0x21, 0, 1]));
+        let (tx, ..) = drain(&mut s);
+        assert_eq!(
+            tx,
+            vec![vec![0x62, 2, 0, 1]],
+            "PUBREL again, nothing else yet"
+        );
+        s.handle_input(Millis(7), &[0x70, 2, 0, 1]); // PUBCOMP 1
+        let (tx, ev, ..) = drain(&mut s);
+        assert_eq!(ev, vec![Event::Acknowledged { packet_id: 1 }]);
+        assert_eq!(tx.len(), 1, "the window opened for a/c: {tx:?}");
+        assert_eq!(&tx[0][4..7], b"a/c");
+    }
+
+    #[test]
+    fn what_a_broker_may_not_send_closes_with_a_named_protocol_error() {
+        let protocol_error = |s: &mut Session, bytes: &[u8]| {
+            let ev = closes_on(s, bytes);
+            match &ev[..] {
+                [Event::Error(Error::Protocol(why))] => why.clone(),
+                other => panic!("{bytes:02x?}: {other:?}"),
+            }
+        };
+        // A topic alias, which we never allowed (no Topic Alias Maximum in CONNECT).
+        let why = protocol_error(
+            &mut connected(ProtocolVersion::V5, 60),
+            &[0x30, 0x0A, 0, 3, b'a', b'/', b'b', 3, 0x23, 0, 1, b'x'],
+        );
+        assert!(why.contains("topic alias"), "{why}");
+        // A SUBACK with more codes than the SUBSCRIBE had filters.
+        let mut s = connected(ProtocolVersion::V5, 60);
+        s.handle_command(
+            Millis(2),
+            Command::Subscribe(vec![("a/b".into(), Qos::AtLeastOnce)]),
+        );
+        drain(&mut s);
+        let why = protocol_error(&mut s, &[0x90, 0x05, 0, 1, 0, 1, 1]);
+        assert!(why.contains("2 codes for 1 filters"), "{why}");
+        // A PUBLISH before CONNACK.
+        let mut s = awaiting_connack(Options::new("dev-1"));
+        let why = protocol_error(&mut s, &[0x30, 0x06, 0, 3, b'a', b'/', b'b', 0]);
+        assert!(why.contains("before CONNACK"), "{why}");
+        // A Receive Maximum of 0.
+        let mut s = awaiting_connack(Options::new("dev-1"));
+        let why = protocol_error(&mut s, &connack_v5(false, &[0x21, 0, 0]));
+        assert!(why.contains("limit of 0"), "{why}");
+        // A topic name that is not UTF-8, and a PUBACK with bytes after its properties.
+        let why = protocol_error(
+            &mut connected(ProtocolVersion::V3_1_1, 60),
+            &[0x30, 0x05, 0, 2, 0xC3, 0x28, b'x'],
+        );
+        assert!(why.contains("UTF-8"), "{why}");
+        let mut s = connected(ProtocolVersion::V5, 60);
+        let why = protocol_error(&mut s, &[0x40, 0x05, 0, 7, 0, 0, 9]);
+        assert!(why.contains("left over"), "{why}");
+    }
+
     const MAX_PACKET_256: [u8; 5] = [0x27, 0, 0, 0x01, 0x00]; // Maximum Packet Size 256
     const RECEIVE_MAX_2: [u8; 3] = [0x21, 0, 2]; // Receive Maximum 2
 
@@ -2297,8 +2244,9 @@ mod tests {
             &[0x13, 0, 10],
         );
         let (_, _, _, deadline) = drain(&mut s);
-        assert_eq!(deadline, Some(Millis(10_001)));
-        s.handle_timeout(Millis(10_001));
+        // Ten seconds from the last packet sent, CONNECT at t=0 [MQTT-3.1.2-23].
+        assert_eq!(deadline, Some(Millis(10_000)));
+        s.handle_timeout(Millis(10_000));
         let (tx, _, _, _) = drain(&mut s);
         assert_eq!(tx, vec![PINGREQ.to_vec()]);
     }
