@@ -407,51 +407,53 @@ impl Session {
         if matches!(self.state, State::AwaitingTransport | State::AwaitingClose) {
             return;
         }
-        self.partial.extend_from_slice(bytes);
-        // Hand the codec whole packets only, each checked first: mqtt-protocol-core 0.7.9
-        // panics (unwrap on its PUBACK builder) on a QoS 1 PUBLISH with packet id 0, found by
-        // the mqtt_input fuzz target. A peer must never be able to crash the device.
+        // Whole packets are decoded where they lie, in this input; only an unfinished one is
+        // kept, and only then does it cost a copy.
+        let mut held = std::mem::take(&mut self.partial);
+        let input: &[u8] = if held.is_empty() {
+            bytes
+        } else {
+            held.extend_from_slice(bytes);
+            &held
+        };
+        let v5 = self.options.version == ProtocolVersion::V5;
+        let mut at = 0;
         while self.state != State::AwaitingClose {
+            let rest = &input[at..];
             // [MQTT-3.1.2-24]-style: a packet over our Maximum Packet Size is refused as soon as
             // its length is known, before it is buffered (a 32 MB PUBLISH must not become 32 MB
             // of memory first).
-            if let (Some(max), Some((remaining, header))) = (
-                self.options.maximum_packet_size,
-                remaining_length(&self.partial),
-            ) && header + remaining > max as usize
+            if let (Some(max), Some((remaining, header))) =
+                (self.options.maximum_packet_size, remaining_length(rest))
+                && header + remaining > max as usize
             {
-                let size = header + remaining;
-                self.partial.clear();
-                self.refuse_oversize_input(now, size, max);
+                self.refuse_oversize_input(now, header + remaining, max);
                 return;
             }
-            let Some((len, header)) = packet_len(&self.partial) else {
+            let Some((len, header)) = packet_len(rest) else {
                 break;
             };
-            let decoded = codec::decode(
-                self.options.version == ProtocolVersion::V5,
-                &self.partial[..len],
-                header,
-            );
-            self.partial.drain(..len);
+            let decoded = codec::decode(v5, &rest[..len], header);
+            at += len;
             match decoded {
                 Ok(packet) => self.on_packet(now, packet),
-                Err(why) => {
-                    self.partial.clear();
-                    self.refuse_input(now, why);
-                    return;
-                }
+                Err(why) => return self.refuse_input(now, why),
             }
         }
+        let rest = &input[at..];
         // Malformed as soon as a fourth length byte still says "more follows" [MQTT-1.5.5].
-        if self.partial.len() >= 5
-            && packet_len(&self.partial).is_none()
-            && !remaining_length_ok(&self.partial)
-        {
-            self.partial.clear();
-            self.fail(Error::Protocol(
+        if rest.len() >= 5 && packet_len(rest).is_none() && !remaining_length_ok(rest) {
+            return self.fail(Error::Protocol(
                 "malformed remaining length [MQTT-1.5.5]".to_owned(),
             ));
+        }
+        if self.state != State::AwaitingClose {
+            if held.is_empty() {
+                self.partial.extend_from_slice(rest);
+            } else {
+                held.drain(..at);
+                self.partial = held;
+            }
         }
         // Acknowledgements may have opened the broker's Receive Maximum window.
         self.flush(now);
