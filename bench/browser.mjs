@@ -427,7 +427,7 @@ own); mqtt.js has no fleet view to compare.
   format numbers with integer arithmetic or serde_json's writer; 1.6 % less). CSS, HTML and
   JavaScript ship minified (1 % less). The MQTT codec is our own, for the packets a client
   sends and reads, in place of mqtt-protocol-core's client and server with its connection
-  state machine (11 % less: 350.6 → 310.8 KB gzip). The rest is spread thin (README, Sizes):
+  state machine (11 % less; \`make sizes\`: 350,588 → 310,831 B gzip). The rest is spread thin (README, Sizes):
   the app's own code, Leptos and the instantiations of its signals for some thirty value
   types, the device and the sandbox's cloud, serde_json and the derives. Levers not pulled
   yet: fewer signal value types in the UI, the browser's JSON parser in place of
