@@ -135,6 +135,13 @@ pub(crate) struct Connect<'a> {
 
 pub(crate) fn connect(c: &Connect<'_>) -> Result<Vec<u8>, Error> {
     let bad = |what: &str, why: String| Error::InvalidOption(format!("{what}: {why}"));
+    if !c.v5 && c.password.is_some() && c.username.is_none() {
+        // [MQTT-3.1.2-22]; MQTT 5 allows it.
+        return Err(bad(
+            "password",
+            "MQTT 3.1.1 sends a password only with a username".to_owned(),
+        ));
+    }
     let mut body = Vec::with_capacity(32 + c.client_id.len());
     body.extend_from_slice(b"\x00\x04MQTT");
     body.push(if c.v5 { 5 } else { 4 });
@@ -209,6 +216,8 @@ pub(crate) fn subscribe(
     }
     for (filter, qos) in filters {
         put_bytes(&mut body, filter.as_bytes(), "a topic filter")?;
+        // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
+        let no_local = no_local && !filter.starts_with("$share/");
         body.push(*qos as u8 | u8::from(no_local) << 2 | u8::from(no_retained) << 5);
     }
     frame(0x82, &body)
@@ -405,7 +414,13 @@ pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming,
                 return Err("reserved CONNACK flags set [MQTT-3.2.2-1]".to_owned());
             }
             let code = r.u8()?;
-            let props = if v5 { r.props()? } else { Vec::new() };
+            // A 3.1.1 broker answers a v5 CONNECT in its own format, without properties
+            // (return code 1, unacceptable protocol version): read it as a refusal.
+            let props = if v5 && !r.bytes.is_empty() {
+                r.props()?
+            } else {
+                Vec::new()
+            };
             Incoming::ConnAck {
                 session_present: ack_flags & 1 == 1,
                 code,
@@ -452,8 +467,13 @@ pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming,
         }
         PUBACK..=PUBCOMP => {
             let packet_id = nonzero(r.u16()?)?;
-            let code = if r.bytes.is_empty() { 0 } else { r.u8()? };
-            if !r.bytes.is_empty() {
+            // 3.1.1 acknowledgements are the packet id alone; `done` refuses more.
+            let code = if !v5 || r.bytes.is_empty() {
+                0
+            } else {
+                r.u8()?
+            };
+            if v5 && !r.bytes.is_empty() {
                 r.props()?;
             }
             Incoming::Ack {

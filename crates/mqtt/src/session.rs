@@ -253,6 +253,9 @@ pub struct Session {
     outputs: VecDeque<Output>,
     /// When the last packet went out: PINGREQ is due a keep-alive after it [MQTT-3.1.2-23].
     last_sent: Millis,
+    /// When the last packet came in: a link that only sends (QoS 0 telemetry) still pings
+    /// when it has heard nothing for a keep-alive, so a silently dead link is found.
+    last_received: Millis,
     /// The keep-alive in force: ours, or the broker's Server Keep Alive [MQTT-3.2.2-21].
     keep_alive_ms: u64,
     /// A PINGREQ is out and its PINGRESP due by then.
@@ -280,9 +283,9 @@ pub struct Session {
     awaiting_pubcomp: Vec<u16>,
     /// Packet ids of QoS 1 publishes received and not yet acknowledged (manual_ack).
     unacked: Vec<u16>,
-    /// Packet ids of QoS 2 publishes received (and passed on) whose PUBREL has not come: a
-    /// resent one is not passed on twice [MQTT-4.3.3-10].
-    received_qos2: Vec<u16>,
+    /// Packet ids of QoS 2 publishes received (and passed on) whose PUBREL has not come, one
+    /// bit each: a resent one is not passed on twice [MQTT-4.3.3-10].
+    received_qos2: Vec<u64>,
     /// Publishes sent on a lost connection and never acknowledged, with their packet ids (kept
     /// reserved): sent again first, with DUP, when the broker kept the session
     /// [MQTT-4.4.0-1], or as new publishes when it did not.
@@ -319,6 +322,7 @@ impl Session {
             state: State::AwaitingTransport,
             outputs: VecDeque::new(),
             last_sent: Millis(0),
+            last_received: Millis(0),
             keep_alive_ms: 0,
             pingresp_by: None,
             connack_deadline: None,
@@ -435,6 +439,7 @@ impl Session {
             };
             let decoded = codec::decode(v5, &rest[..len], header);
             at += len;
+            self.last_received = now;
             match decoded {
                 Ok(packet) => self.on_packet(now, packet),
                 Err(why) => return self.refuse_input(now, why),
@@ -501,10 +506,8 @@ impl Session {
             let ms = self.keep_alive_ms / 2;
             self.outputs
                 .push_back(Output::Event(Event::Error(Error::PingrespTimeout(ms))));
-            // [MQTT-3.1.2-24]-style: a deaf broker is a lost connection; v5 says why (0x8D).
-            if self.options.version == ProtocolVersion::V5 {
-                self.transmit(now, codec::disconnect(true, 0x8D));
-            }
+            // A deaf broker is a lost connection. No DISCONNECT: it would not be read, and
+            // Keep Alive timeout (0x8D) is the server's reason to send, not the client's.
             self.state = State::AwaitingClose;
             self.outputs.push_back(Output::Close);
             return;
@@ -618,8 +621,8 @@ impl Session {
 
     /// When PINGREQ is due, while connected with a keep-alive.
     fn ping_due(&self) -> Option<Millis> {
-        (self.state == State::Connected && self.keep_alive_ms > 0)
-            .then(|| self.last_sent + self.keep_alive_ms)
+        (self.state == State::Connected && self.keep_alive_ms > 0 && self.pingresp_by.is_none())
+            .then(|| self.last_sent.min(self.last_received) + self.keep_alive_ms)
     }
 
     fn acquire_id(&mut self) -> Option<u16> {
@@ -1075,7 +1078,8 @@ impl Session {
                 Err(why) => self.refuse_input(now, why),
             },
             Incoming::ConnAck { code, .. } => {
-                let name = if v5 {
+                // Below 0x80 in answer to a v5 CONNECT: a 3.1.1 broker's return code.
+                let name = if v5 && code >= 0x80 {
                     codec::reason_name(code)
                 } else {
                     codec::return_code_name(code)
@@ -1117,12 +1121,13 @@ impl Session {
                     // QoS 2: passed on once, whatever the broker resends before PUBREL.
                     (Qos::ExactlyOnce, Some(id)) => {
                         self.transmit(now, codec::ack(PUBREC, id));
-                        if self.received_qos2.contains(&id) {
-                            false
-                        } else {
-                            self.received_qos2.push(id);
-                            true
+                        let (word, bit) = (usize::from(id / 64), 1u64 << (id % 64));
+                        if self.received_qos2.len() <= word {
+                            self.received_qos2.resize(word + 1, 0);
                         }
+                        let fresh = self.received_qos2[word] & bit == 0;
+                        self.received_qos2[word] |= bit;
+                        fresh
                     }
                     _ => true,
                 };
@@ -1141,7 +1146,7 @@ impl Session {
                 packet_id,
                 ..
             } => {
-                self.received_qos2.retain(|&i| i != packet_id);
+                release_id(&mut self.received_qos2, packet_id);
                 self.transmit(now, codec::ack(PUBCOMP, packet_id));
             }
             Incoming::Ack {
@@ -1218,6 +1223,12 @@ fn refusal(code: &str) -> String {
     ) {
         words.push_str(" (this broker wants a user name and password it knows)");
     }
+    if matches!(
+        code,
+        "UnacceptableProtocolVersion" | "UnsupportedProtocolVersion"
+    ) {
+        words.push_str(" (this broker speaks the other MQTT version: pick it in the form)");
+    }
     words
 }
 
@@ -1284,7 +1295,7 @@ fn validate_topic_name(topic: &str) -> Result<(), Error> {
     })
 }
 
-/// Frees packet id `id` for reuse.
+/// Clears `id`'s bit: a packet id free for reuse, a QoS 2 publish released.
 fn release_id(ids: &mut [u64], id: u16) {
     if let Some(word) = ids.get_mut(usize::from(id / 64)) {
         *word &= !(1 << (id % 64));
@@ -1561,13 +1572,9 @@ mod tests {
             assert_eq!(ev, vec![Event::Error(Error::PingrespTimeout(15_000))]);
             assert!(close, "{version:?}: a deaf broker is a lost connection");
             assert_eq!(s.state(), State::AwaitingClose);
-            if version == ProtocolVersion::V5 {
-                assert_eq!(
-                    tx,
-                    vec![vec![0xE0, 0x01, 0x8D]],
-                    "DISCONNECT Keep Alive timeout"
-                );
-            }
+            // Keep Alive timeout (0x8D) is a server's DISCONNECT reason; a deaf broker would
+            // not read ours anyway.
+            assert!(tx.is_empty(), "{tx:02x?}");
             // Answered in time, nothing closes.
             let mut s = connected(version, 30);
             s.handle_timeout(Millis(30_000));
@@ -1961,6 +1968,97 @@ mod tests {
         let mut s = connected(ProtocolVersion::V5, 60);
         let why = protocol_error(&mut s, &[0x40, 0x05, 0, 7, 0, 0, 9]);
         assert!(why.contains("left over"), "{why}");
+    }
+
+    #[test]
+    fn a_link_that_only_sends_still_pings_when_it_hears_nothing() {
+        // QoS 0 telemetry every 20 s never lets the send side idle for a keep-alive; a link
+        // that died without a close must still be found.
+        let mut s = connected(ProtocolVersion::V5, 60);
+        for t in [20_000, 40_000] {
+            s.handle_command(
+                Millis(t),
+                Command::Publish(Message::new("t", "x", Qos::AtMostOnce)),
+            );
+            drain(&mut s);
+        }
+        let (_, _, _, deadline) = drain(&mut s);
+        assert_eq!(deadline, Some(Millis(60_001)), "a keep-alive after CONNACK");
+        s.handle_timeout(Millis(60_001));
+        let (tx, _, _, deadline) = drain(&mut s);
+        assert_eq!(tx, vec![PINGREQ.to_vec()]);
+        assert_eq!(
+            deadline,
+            Some(Millis(90_001)),
+            "the PINGRESP's deadline, not another ping"
+        );
+        s.handle_timeout(Millis(90_001));
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(close, "{ev:?}");
+    }
+
+    #[test]
+    fn a_311_broker_answering_a_v5_connect_reads_as_the_wrong_version() {
+        let mut s = awaiting_connack(Options::new("dev-1"));
+        // A 3.1.1 CONNACK: no properties, return code 1.
+        let ev = closes_on(&mut s, &[0x20, 0x02, 0x00, 0x01]);
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::ConnectRefused(why))]
+                if why.starts_with("unacceptable protocol version") && why.contains("other MQTT version")),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn version_rules_of_311_hold_on_both_sides() {
+        // A 3.1.1 PUBACK is the packet id alone: a reason code is bytes left over.
+        let mut s = connected(ProtocolVersion::V3_1_1, 60);
+        s.handle_command(
+            Millis(2),
+            Command::Publish(Message::new("a", "x", Qos::AtLeastOnce)),
+        );
+        drain(&mut s);
+        let ev = closes_on(&mut s, &[0x40, 0x03, 0, 1, 0x80]);
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::Protocol(_))]),
+            "{ev:?}"
+        );
+        // [MQTT-3.1.2-22]: no password without a username in 3.1.1.
+        let mut s = Session::new(Options {
+            version: ProtocolVersion::V3_1_1,
+            password: Some("p".into()),
+            ..Options::new("dev-1")
+        });
+        s.handle_transport_opened(Millis(0));
+        let (tx, ev, _, _) = drain(&mut s);
+        assert!(tx.is_empty());
+        assert!(
+            matches!(&ev[..], [Event::Error(Error::InvalidOption(why))] if why.contains("username")),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn no_local_is_left_off_shared_subscriptions() {
+        // [MQTT-3.8.3-4]: No Local on a $share filter is a protocol error.
+        let mut s = Session::new(Options {
+            no_local: true,
+            ..Options::new("dev-1")
+        });
+        s.handle_transport_opened(Millis(0));
+        s.handle_input(Millis(1), &CONNACK_V5_OK);
+        s.handle_command(
+            Millis(2),
+            Command::Subscribe(vec![
+                ("a/b".into(), Qos::AtLeastOnce),
+                ("$share/g/c".into(), Qos::AtLeastOnce),
+            ]),
+        );
+        let (tx, ..) = drain(&mut s);
+        let sub = tx.iter().find(|p| p[0] == 0x82).expect("SUBSCRIBE");
+        // header 2, packet id 2, property length 1, then "a/b" (5) + options, "$share/g/c".
+        assert_eq!(sub[10], 0x05, "a/b: QoS 1 + No Local");
+        assert_eq!(sub[sub.len() - 1], 0x01, "$share/g/c: QoS 1 only");
     }
 
     const MAX_PACKET_256: [u8; 5] = [0x27, 0, 0, 0x01, 0x00]; // Maximum Packet Size 256
@@ -2452,10 +2550,14 @@ mod tests {
         assert_eq!(deadline, Some(Millis(60_000)));
         s.handle_command(
             Millis(30_000),
-            Command::Publish(Message::new("a/b", "x", Qos::AtMostOnce)),
+            Command::Publish(Message::new("a/b", "x", Qos::AtLeastOnce)),
         );
+        let (tx, _, _, deadline) = drain(&mut s);
+        // Nothing heard since CONNACK at t=1: the ping stays due then, sending or not.
+        assert_eq!(deadline, Some(Millis(60_001)));
+        s.handle_input(Millis(30_000), &puback_for(&tx[0]));
         let (_, _, _, deadline) = drain(&mut s);
-        assert_eq!(deadline, Some(Millis(90_000)));
+        assert_eq!(deadline, Some(Millis(90_000)), "sent and heard at 30 s");
         s.handle_command(Millis(31_000), Command::Disconnect);
         let (_, _, close, deadline) = drain(&mut s);
         assert!(close);
