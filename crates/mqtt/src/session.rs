@@ -71,8 +71,9 @@ pub struct Options {
     pub offline_queue_capacity: usize,
     /// The same queue's bound in payload and topic bytes.
     pub offline_queue_bytes: usize,
-    /// Our Maximum Packet Size, announced in MQTT 5 CONNECT and enforced on what arrives (a
-    /// larger packet closes the connection before it is buffered). `None`: no limit.
+    /// Our Maximum Packet Size, announced in MQTT 5 CONNECT and enforced on what arrives: a
+    /// larger packet closes the connection before it is buffered (MQTT 5) or is skipped
+    /// unbuffered (3.1.1, whose broker was never told). `None`: no limit.
     pub maximum_packet_size: Option<u32>,
     /// How long a SUBSCRIBE may wait for its SUBACK before its filters are reported as not
     /// receiving.
@@ -268,6 +269,8 @@ pub struct Session {
     subscriptions: Vec<SubscriptionStatus>,
     /// Bytes of a packet not yet complete: packets are checked whole before the codec sees them.
     partial: Vec<u8>,
+    /// Bytes still to come of a packet being skipped (3.1.1: over our Maximum Packet Size).
+    skip: usize,
     /// SUBSCRIBE packet id → its filters and when it is late, to name them when SUBACK answers.
     pending_subacks: Vec<PendingSuback>,
     /// Publishes not yet handed to the wire: made offline, or held back by the broker's Receive
@@ -329,6 +332,7 @@ impl Session {
             ids: vec![1],
             subscriptions: Vec::new(),
             partial: Vec::new(),
+            skip: 0,
             pending_subacks: Vec::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
@@ -411,6 +415,9 @@ impl Session {
         if matches!(self.state, State::AwaitingTransport | State::AwaitingClose) {
             return;
         }
+        let skipped = self.skip.min(bytes.len());
+        self.skip -= skipped;
+        let bytes = &bytes[skipped..];
         // Whole packets are decoded where they lie, in this input; only an unfinished one is
         // kept, and only then does it cost a copy.
         let mut held = std::mem::take(&mut self.partial);
@@ -431,8 +438,24 @@ impl Session {
                 (self.options.maximum_packet_size, remaining_length(rest))
                 && header + remaining > max as usize
             {
-                self.refuse_oversize_input(now, header + remaining, max);
-                return;
+                let size = header + remaining;
+                if v5 {
+                    return self.refuse_oversize_input(now, size, max);
+                }
+                // A 3.1.1 broker was never told our limit: closing would only bring the same
+                // packet again on the next connection (a retained one, a queued one), and the
+                // next. It is skipped, unbuffered, and said; the connection goes on.
+                self.outputs
+                    .push_back(Output::Event(Event::Error(Error::PacketTooLarge {
+                        what: "a packet from the broker (skipped)".to_owned(),
+                        size,
+                        maximum: max,
+                        whose: "device's",
+                    })));
+                let here = size.min(rest.len());
+                at += here;
+                self.skip = size - here;
+                continue;
             }
             let Some((len, header)) = packet_len(rest) else {
                 break;
@@ -475,6 +498,7 @@ impl Session {
         self.unacked.clear();
         self.state = State::AwaitingTransport;
         self.partial.clear();
+        self.skip = 0;
         self.pingresp_by = None;
         self.connack_deadline = None;
         for pending in self.pending_subacks.drain(..) {
@@ -658,10 +682,10 @@ impl Session {
         )));
     }
 
-    /// A packet over our Maximum Packet Size is arriving: MQTT 5 says why (DISCONNECT 0x95,
-    /// §3.14.2.1) before closing; 3.1.1 can only close.
+    /// A packet over the Maximum Packet Size we announced is arriving: the broker broke the
+    /// protocol; MQTT 5 says why (DISCONNECT 0x95, §3.14.2.1) before closing.
     fn refuse_oversize_input(&mut self, now: Millis, size: usize, maximum: u32) {
-        if self.state == State::Connected && self.options.version == ProtocolVersion::V5 {
+        if self.state == State::Connected {
             self.transmit(now, codec::disconnect(true, 0x95));
         }
         self.fail(Error::PacketTooLarge {
@@ -2059,6 +2083,41 @@ mod tests {
         // header 2, packet id 2, property length 1, then "a/b" (5) + options, "$share/g/c".
         assert_eq!(sub[10], 0x05, "a/b: QoS 1 + No Local");
         assert_eq!(sub[sub.len() - 1], 0x01, "$share/g/c: QoS 1 only");
+    }
+
+    #[test]
+    fn a_311_packet_over_our_maximum_is_skipped_not_a_reason_to_reconnect_forever() {
+        // 3.1.1 cannot announce our Maximum Packet Size: a retained 2 KB message would come
+        // back on every connection. It is skipped as it streams in, and said once.
+        let mut s = Session::new(Options {
+            version: ProtocolVersion::V3_1_1,
+            maximum_packet_size: Some(1024),
+            ..Options::new("dev-1")
+        });
+        s.handle_transport_opened(Millis(0));
+        s.handle_input(Millis(1), &CONNACK_V311_OK);
+        drain(&mut s);
+        // PUBLISH QoS 0, remaining length 2048 (0x80 0x10): topic "a/b", then payload.
+        let mut big = vec![0x30, 0x80, 0x10, 0, 3, b'a', b'/', b'b'];
+        big.extend(vec![b'x'; 2048 - 5]);
+        let mut stream = big.clone();
+        stream.extend(publish_v311("a/c", b"after"));
+        // In three pieces, the cut inside the big one.
+        s.handle_input(Millis(2), &stream[..100]);
+        s.handle_input(Millis(2), &stream[100..1500]);
+        s.handle_input(Millis(2), &stream[1500..]);
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(!close, "{ev:?}");
+        assert!(
+            matches!(
+                &ev[..],
+                [Event::Error(Error::PacketTooLarge { size: 2051, maximum: 1024, .. }), Event::Received(m)]
+                    if m.topic == "a/c"
+            ),
+            "{ev:?}"
+        );
+        assert!(s.partial.is_empty(), "nothing of it buffered");
+        assert_eq!(s.state(), State::Connected);
     }
 
     const MAX_PACKET_256: [u8; 5] = [0x27, 0, 0, 0x01, 0x00]; // Maximum Packet Size 256
