@@ -3,8 +3,9 @@
 // --keep-debug, then wasm-opt -Oz -g, over the Trunk dist).
 //   node bench/profile.mjs roundtrip DIST ws://127.0.0.1:WS/mqtt TCP [panels=…]
 //       p50/p90/p99 of the shadow round trip (ROUNDS, default 1,000); PROF=1 adds a CPU
-//       profile, TRACE=1 the longest tasks with what ran in them, MUT=1 the DOM writes a round,
-//       CSS='…' a style sheet added to the page first.
+//       profile, TRACE=1 the main thread's time by trace event and the longest tasks with
+//       what ran in them, MUT=1 the DOM writes a round, CSS='…' a style sheet added to the
+//       page first.
 //   node bench/profile.mjs inbound DIST ws://… TCP QOS    20,000 messages in: rate, WebSocket
 //       sends and frames, CPU profile.
 //   node bench/profile.mjs outbound DIST ws://… TCP          20,000 events asked for by a host
@@ -73,6 +74,11 @@ async function traced(page, run) {
   const done = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
   await cdp.send('Tracing.end');
   await done;
+  // Where the main thread's time went, by trace event (nested events count in their parents too).
+  const main = events.find((e) => e.name === 'RunTask')?.tid ?? events.find((e) => e.name === 'FunctionCall')?.tid;
+  const sums = new Map();
+  for (const e of events) if (e.ph === 'X' && e.tid === main) sums.set(e.name, (sums.get(e.name) ?? 0) + e.dur);
+  for (const [name, us] of [...sums].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
   const long = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && e.dur > 3000).sort((a, b) => b.dur - a.dur).slice(0, 8);
   for (const t of long) {
     const inside = events.filter((e) => e.ph === 'X' && e !== t && e.tid === t.tid && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur && e.dur > 200);
