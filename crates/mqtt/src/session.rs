@@ -1506,7 +1506,8 @@ mod tests {
 
     #[test]
     fn a_qos1_publish_with_packet_id_zero_is_a_protocol_error_not_a_panic() {
-        // Found by the mqtt_input fuzz target (mqtt-protocol-core unwraps a failed PUBACK build).
+        // Found by the mqtt_input fuzz target in mqtt-protocol-core, the codec we used then (it
+        // unwrapped a failed PUBACK build); kept for ours.
         let mut s = connected(ProtocolVersion::V3_1_1, 60);
         // PUBLISH QoS 1, len 9: topic "" (00 00), packet id 00 00, payload 5 bytes.
         s.handle_input(
