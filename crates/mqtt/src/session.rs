@@ -1195,6 +1195,18 @@ impl Session {
                     // Not ours (any more): nothing waits on it.
                     return;
                 };
+                // PUBACK answers QoS 1, PUBREC QoS 2 [MQTT-4.3.2], [MQTT-4.3.3].
+                let expected = if kind == PUBREC {
+                    Qos::ExactlyOnce
+                } else {
+                    Qos::AtLeastOnce
+                };
+                if self.inflight[at].1.qos != expected {
+                    return self.refuse_input(
+                        now,
+                        format!("a {} for a publish of another QoS", packet_name(kind)),
+                    );
+                }
                 let Some((_, message)) = self.inflight.remove(at) else {
                     return;
                 };
@@ -1317,6 +1329,10 @@ fn validate_topic_name(topic: &str) -> Result<(), Error> {
         topic: topic.to_owned(),
         reason,
     })
+}
+
+fn packet_name(kind: u8) -> &'static str {
+    if kind == PUBREC { "PUBREC" } else { "PUBACK" }
 }
 
 /// Clears `id`'s bit: a packet id free for reuse, a QoS 2 publish released.
@@ -2119,6 +2135,21 @@ mod tests {
         );
         assert!(s.partial.is_empty(), "nothing of it buffered");
         assert_eq!(s.state(), State::Connected);
+    }
+
+    #[test]
+    fn an_acknowledgement_of_the_wrong_kind_is_a_protocol_error() {
+        // A PUBREC for a QoS 1 publish, then a PUBACK for a QoS 2 one.
+        for (qos, answer) in [(Qos::AtLeastOnce, 0x50u8), (Qos::ExactlyOnce, 0x40)] {
+            let mut s = connected(ProtocolVersion::V5, 60);
+            s.handle_command(Millis(2), Command::Publish(Message::new("a", "x", qos)));
+            drain(&mut s);
+            let ev = closes_on(&mut s, &[answer, 2, 0, 1]);
+            assert!(
+                matches!(&ev[..], [Event::Error(Error::Protocol(why))] if why.contains("another QoS")),
+                "{ev:?}"
+            );
+        }
     }
 
     const MAX_PACKET_256: [u8; 5] = [0x27, 0, 0, 0x01, 0x00]; // Maximum Packet Size 256
