@@ -178,20 +178,38 @@ pub fn DeviceConsole(
     let deaf = move |feed: Feed| Signal::derive(move || link.with(|l| l.deaf(feed)));
     // The device's news is folded into the console at once, and the panels hear of it in a
     // task of their own after the inputs already queued: a burst of a thousand events redraws
-    // once, not a thousand times. (Just before the next frame was tried too: a lower median
-    // round trip, but a longer frame task and a worse p99.)
+    // once, not a thousand times. The device's own news redraws at most ten times a second
+    // under a stream of it (a thousand round trips a second): each redraw is most of a frame,
+    // and a delta that arrives during one waits for it. The first change after a quiet
+    // 100 ms, and the connection's news, redraw at once. (Just before the next frame was
+    // tried too: a lower median round trip, but a longer frame task and a worse p99.)
     let redraw_armed = StoredValue::new(false);
-    let fold = move |apply: &dyn Fn(&mut Console)| {
+    let link_redraw_armed = StoredValue::new(false);
+    let last_redraw = StoredValue::new(thingsim_mqtt::Millis(0));
+    let fold = move |link_news: bool, apply: &dyn Fn(&mut Console)| {
         console.update_untracked(|c| apply(c));
-        if !redraw_armed.get_value() {
-            redraw_armed.set_value(true);
-            timers::after(0, move || {
-                // The console may be gone by now (an unmounted page).
-                if redraw_armed.try_set_value(false).is_none() {
-                    console.notify();
-                }
-            });
+        let armed = if link_news {
+            link_redraw_armed
+        } else {
+            redraw_armed
+        };
+        if armed.get_value() {
+            return;
         }
+        armed.set_value(true);
+        let since = clock::now().saturating_since(last_redraw.get_value());
+        let wait = if link_news {
+            0
+        } else {
+            100u64.saturating_sub(since) as u32
+        };
+        timers::after(wait, move || {
+            // The console may be gone by now (an unmounted page).
+            if armed.try_set_value(false).is_none() {
+                last_redraw.set_value(clock::now());
+                console.notify();
+            }
+        });
     };
 
     // -- callbacks --
@@ -231,7 +249,7 @@ pub fn DeviceConsole(
                     let text = format!("the broker's limits: {limits}");
                     log.push(at.0, Direction::Note, "connack".into(), 0, text.as_bytes());
                 }
-                fold(&|c| c.link.handle_mqtt_event(&e));
+                fold(true, &|c| c.link.handle_mqtt_event(&e));
             }
             ClientEvent::Stack(StackEvent::Mqtt(_)) => {}
             ClientEvent::Stack(StackEvent::Device(e)) => {
@@ -252,7 +270,7 @@ pub fn DeviceConsole(
                     }
                     _ => {}
                 }
-                fold(&|c| c.handle_device_event(at, &e));
+                fold(false, &|c| c.handle_device_event(at, &e));
             }
             ClientEvent::Operated(result) => {
                 if let Some(Some(reply)) = replies.try_update_value(|r| r.pop_front()).flatten() {
@@ -260,7 +278,7 @@ pub fn DeviceConsole(
                 }
                 outcome.set(Some(result));
             }
-            ClientEvent::Stack(StackEvent::Document(d)) => fold(&|c| c.handle_document(&d)),
+            ClientEvent::Stack(StackEvent::Document(d)) => fold(false, &|c| c.handle_document(&d)),
             ClientEvent::Cloud(CloudEvent::Refused { topic, reason }) => {
                 log.push(
                     at.0,
