@@ -463,8 +463,13 @@ own); mqtt.js has no fleet view to compare.
   moved all fifty rows when two were added at the front in one update (96 DOM mutations a
   round, now 4). On MQTT 5 the device subscribes with No Local, so the broker no longer sends
   it back its own report (a message in, a PUBACK out and a log line fewer each round: p50
-  1.2–1.5 → 1.0–1.1 ms). The structural fix is the device stack in a Web Worker, so a report
-  leaves whatever the page is drawing.
+  1.2–1.5 → 1.0–1.1 ms). The device's news now redraws the panels at most ten times a second
+  under a stream of it (the first change after a quiet 100 ms, and the connection's news, at
+  once): with a round trip a millisecond, every round had redrawn them, and a delta that
+  arrived during a redraw and its frame waited for both (\`bench/profile.mjs\`, every panel:
+  p50 1.0–1.2 → 0.6–0.7 ms, p90 4.2–4.9 → 1.9–2.5 ms, p99 7.0–8.3 → 5.3–6.7 ms). The
+  structural fix is the device stack in a Web Worker, so a report leaves whatever the page is
+  drawing.
 - Cold load: a broker-mode link with \`connect=1\` opens its WebSocket from \`loader.js\`
   while the module downloads and compiles, and the page adopts it. That matters here because
   mosquitto takes 110 to 160 ms to answer a WebSocket upgrade, the same for both pages. Seen
