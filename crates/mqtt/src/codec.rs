@@ -50,6 +50,38 @@ pub(crate) enum Prop {
     Other,
 }
 
+/// Why a packet from the broker is refused, and the reason MQTT 5's DISCONNECT gives for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// Malformed Packet (0x81) or Protocol Error (0x82).
+    pub(crate) code: u8,
+    pub(crate) why: String,
+}
+
+impl Refusal {
+    /// The packet's bytes do not hold its fields (too few, or some left over).
+    fn malformed(why: &str) -> Self {
+        Self {
+            code: 0x81,
+            why: why.to_owned(),
+        }
+    }
+
+    /// The packet breaks a rule of the protocol.
+    pub(crate) fn protocol(why: impl Into<String>) -> Self {
+        Self {
+            code: 0x82,
+            why: why.into(),
+        }
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(why: String) -> Self {
+        Self::protocol(why)
+    }
+}
+
 pub(crate) const PUBACK: u8 = 4;
 pub(crate) const PUBREC: u8 = 5;
 pub(crate) const PUBREL: u8 = 6;
@@ -107,14 +139,21 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8], what: &str) -> Result<(), String> 
     Ok(())
 }
 
-/// A whole packet: fixed header byte, Remaining Length, `body`.
-fn frame(first: u8, body: &[u8]) -> Result<Vec<u8>, String> {
-    if body.len() > MAX_REMAINING {
+/// A packet's fixed header (first byte, Remaining Length), in a buffer with room for the
+/// `remaining` bytes that follow.
+fn header(first: u8, remaining: usize) -> Result<Vec<u8>, String> {
+    if remaining > MAX_REMAINING {
         return Err("the packet is over MQTT's 256 MB limit".to_owned());
     }
-    let mut out = Vec::with_capacity(1 + varint_len(body.len()) + body.len());
+    let mut out = Vec::with_capacity(1 + varint_len(remaining) + remaining);
     out.push(first);
-    put_varint(&mut out, body.len());
+    put_varint(&mut out, remaining);
+    Ok(out)
+}
+
+/// A whole packet: fixed header byte, Remaining Length, `body`.
+fn frame(first: u8, body: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = header(first, body.len())?;
     out.extend_from_slice(body);
     Ok(out)
 }
@@ -237,12 +276,8 @@ pub(crate) fn publish(
         .map_err(|_| "a topic name must be at most 65,535 bytes".to_owned())?;
     let remaining =
         2 + topic.len() + 2 * usize::from(packet_id.is_some()) + usize::from(v5) + payload.len();
-    if remaining > MAX_REMAINING {
-        return Err("the packet is over MQTT's 256 MB limit".to_owned());
-    }
-    let mut out = Vec::with_capacity(1 + varint_len(remaining) + remaining);
-    out.push(0x30 | u8::from(dup) << 3 | (qos as u8) << 1 | u8::from(retain));
-    put_varint(&mut out, remaining);
+    let first = 0x30 | u8::from(dup) << 3 | (qos as u8) << 1 | u8::from(retain);
+    let mut out = header(first, remaining)?;
     put_u16(&mut out, topic_len);
     out.extend_from_slice(topic.as_bytes());
     if let Some(id) = packet_id {
@@ -273,9 +308,14 @@ pub(crate) fn disconnect(v5: bool, reason: u8) -> Vec<u8> {
     }
 }
 
-/// A topic name we may publish to or name in a will [MQTT-4.7.3-1], [MQTT-3.3.2-2].
+/// A topic name, not a filter: non-empty, no wildcard [MQTT-4.7.3-1], [MQTT-3.3.2-2].
+fn is_topic_name(topic: &str) -> bool {
+    !topic.is_empty() && !topic.contains(['+', '#'])
+}
+
+/// A topic name we may publish to or name in a will.
 pub(crate) fn check_topic_name(topic: &str) -> Result<(), String> {
-    if topic.is_empty() || topic.contains(['+', '#']) {
+    if !is_topic_name(topic) {
         return Err("a topic name must be non-empty and contain no + or #".to_owned());
     }
     Ok(())
@@ -289,32 +329,35 @@ struct Reader<'a> {
 const SHORT: &str = "the packet ends before its fields do";
 
 impl<'a> Reader<'a> {
-    fn u8(&mut self) -> Result<u8, String> {
-        let (&b, rest) = self.bytes.split_first().ok_or(SHORT)?;
+    fn u8(&mut self) -> Result<u8, Refusal> {
+        let (&b, rest) = self
+            .bytes
+            .split_first()
+            .ok_or_else(|| Refusal::malformed(SHORT))?;
         self.bytes = rest;
         Ok(b)
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Refusal> {
         if self.bytes.len() < n {
-            return Err(SHORT.to_owned());
+            return Err(Refusal::malformed(SHORT));
         }
         let (head, rest) = self.bytes.split_at(n);
         self.bytes = rest;
         Ok(head)
     }
 
-    fn u16(&mut self) -> Result<u16, String> {
+    fn u16(&mut self) -> Result<u16, Refusal> {
         let b = self.take(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
 
-    fn u32(&mut self) -> Result<u32, String> {
+    fn u32(&mut self) -> Result<u32, Refusal> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    fn varint(&mut self) -> Result<usize, String> {
+    fn varint(&mut self) -> Result<usize, Refusal> {
         let mut value = 0usize;
         for i in 0..4 {
             let b = self.u8()?;
@@ -323,24 +366,28 @@ impl<'a> Reader<'a> {
                 return Ok(value);
             }
         }
-        Err("malformed Variable Byte Integer [MQTT-1.5.5]".to_owned())
+        Err(Refusal::protocol(
+            "malformed Variable Byte Integer [MQTT-1.5.5]",
+        ))
     }
 
-    fn binary(&mut self) -> Result<&'a [u8], String> {
+    fn binary(&mut self) -> Result<&'a [u8], Refusal> {
         let len = self.u16()?;
         self.take(usize::from(len))
     }
 
     /// A UTF-8 string: well-formed, without U+0000 [MQTT-1.5.4-1], [MQTT-1.5.4-2].
-    fn text(&mut self) -> Result<&'a str, String> {
+    fn text(&mut self) -> Result<&'a str, Refusal> {
         match std::str::from_utf8(self.binary()?) {
             Ok(s) if !s.contains('\0') => Ok(s),
-            _ => Err("a string that is not well-formed UTF-8 [MQTT-1.5.4-1]".to_owned()),
+            _ => Err(Refusal::protocol(
+                "a string that is not well-formed UTF-8 [MQTT-1.5.4-1]",
+            )),
         }
     }
 
     /// MQTT 5 properties: what the session reads kept, the rest checked and skipped.
-    fn props(&mut self) -> Result<Vec<Prop>, String> {
+    fn props(&mut self) -> Result<Vec<Prop>, Refusal> {
         let len = self.varint()?;
         let mut r = Reader {
             bytes: self.take(len)?,
@@ -374,23 +421,25 @@ impl<'a> Reader<'a> {
                     r.text()?;
                     Prop::Other
                 }
-                _ => return Err(format!("unknown property identifier {id}")),
+                _ => return Err(format!("unknown property identifier {id}").into()),
             });
         }
         Ok(props)
     }
 
-    fn done(&self) -> Result<(), String> {
+    fn done(&self) -> Result<(), Refusal> {
         if self.bytes.is_empty() {
             Ok(())
         } else {
-            Err("bytes left over after the packet's fields".to_owned())
+            Err(Refusal::malformed(
+                "bytes left over after the packet's fields",
+            ))
         }
     }
 }
 
 /// Decodes one whole packet (`header` is its fixed header's length).
-pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming, String> {
+pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming, Refusal> {
     let first = packet[0];
     let mut r = Reader {
         bytes: &packet[header..],
@@ -403,15 +452,17 @@ pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming,
         _ => first & 0x0F == 0,
     };
     if !flags_ok {
-        return Err(format!(
+        return Err(Refusal::protocol(format!(
             "reserved flags set in a packet of type {kind} [MQTT-2.2.2-2]"
-        ));
+        )));
     }
     let incoming = match kind {
         2 => {
             let ack_flags = r.u8()?;
             if ack_flags & 0xFE != 0 {
-                return Err("reserved CONNACK flags set [MQTT-3.2.2-1]".to_owned());
+                return Err(Refusal::protocol(
+                    "reserved CONNACK flags set [MQTT-3.2.2-1]",
+                ));
             }
             let code = r.u8()?;
             // A 3.1.1 broker answers a v5 CONNECT in its own format, without properties
@@ -432,7 +483,7 @@ pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming,
                 0 => Qos::AtMostOnce,
                 1 => Qos::AtLeastOnce,
                 2 => Qos::ExactlyOnce,
-                _ => return Err("PUBLISH with QoS 3 [MQTT-3.3.1-4]".to_owned()),
+                _ => return Err(Refusal::protocol("PUBLISH with QoS 3 [MQTT-3.3.1-4]")),
             };
             let topic = r.text()?;
             let packet_id = match qos {
@@ -445,15 +496,14 @@ pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming,
                     .any(|p| matches!(p, Prop::Int(prop::TOPIC_ALIAS, _)))
             {
                 // We announce no Topic Alias Maximum, so none may be used [MQTT-3.2.2-17].
-                return Err(
-                    "a topic alias, which this client never allowed [MQTT-3.3.2-8]".to_owned(),
-                );
+                return Err(Refusal::protocol(
+                    "a topic alias, which this client never allowed [MQTT-3.3.2-8]",
+                ));
             }
-            if topic.is_empty() || topic.contains(['+', '#']) {
-                return Err(
-                    "a PUBLISH topic name that is empty or has a wildcard [MQTT-3.3.2-2]"
-                        .to_owned(),
-                );
+            if !is_topic_name(topic) {
+                return Err(Refusal::protocol(
+                    "a PUBLISH topic name that is empty or has a wildcard [MQTT-3.3.2-2]",
+                ));
             }
             let payload = r.bytes.to_vec();
             r.bytes = &[];
@@ -490,7 +540,9 @@ pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming,
             let codes = r.bytes.to_vec();
             r.bytes = &[];
             if codes.is_empty() {
-                return Err("a SUBACK without a return code [MQTT-3.9.3-1]".to_owned());
+                return Err(Refusal::protocol(
+                    "a SUBACK without a return code [MQTT-3.9.3-1]",
+                ));
             }
             Incoming::SubAck { packet_id, codes }
         }
@@ -511,11 +563,11 @@ pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming,
             Incoming::Disconnect { code }
         }
         1 | 8 | 10 | 12 | 14 | 15 => {
-            return Err(format!(
+            return Err(Refusal::protocol(format!(
                 "a packet of type {kind}, which a broker never sends a client"
-            ));
+            )));
         }
-        _ => return Err(format!("packet type {kind} does not exist")),
+        _ => return Err(format!("packet type {kind} does not exist").into()),
     };
     r.done()?;
     Ok(incoming)

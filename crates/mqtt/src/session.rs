@@ -1,7 +1,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::codec::{self, Incoming, PUBACK, PUBCOMP, PUBREC, PUBREL};
+use crate::codec::{self, Incoming, PUBACK, PUBCOMP, PUBREC, PUBREL, Refusal};
 use crate::limits::{ServerLimits, SubscriptionState, SubscriptionStatus};
 use crate::{Error, Millis};
 
@@ -262,9 +262,9 @@ pub struct Session {
     /// A PINGREQ is out and its PINGRESP due by then.
     pingresp_by: Option<Millis>,
     connack_deadline: Option<Millis>,
-    /// Packet ids in use, one bit each (id 0 is never free): our unacknowledged publishes,
-    /// SUBSCRIBEs awaiting SUBACK. Lowest free first, so a few words cover the usual traffic.
-    ids: Vec<u64>,
+    /// Packet ids in use (id 0 is never free): our unacknowledged publishes, SUBSCRIBEs
+    /// awaiting SUBACK. Lowest free first, so a few words cover the usual traffic.
+    ids: IdSet,
     /// Every filter asked for, restored when the broker has no session.
     subscriptions: Vec<SubscriptionStatus>,
     /// Bytes of a packet not yet complete: packets are checked whole before the codec sees them.
@@ -286,9 +286,9 @@ pub struct Session {
     awaiting_pubcomp: Vec<u16>,
     /// Packet ids of QoS 1 publishes received and not yet acknowledged (manual_ack).
     unacked: Vec<u16>,
-    /// Packet ids of QoS 2 publishes received (and passed on) whose PUBREL has not come, one
-    /// bit each: a resent one is not passed on twice [MQTT-4.3.3-10].
-    received_qos2: Vec<u64>,
+    /// Packet ids of QoS 2 publishes received (and passed on) whose PUBREL has not come: a
+    /// resent one is not passed on twice [MQTT-4.3.3-10].
+    received_qos2: IdSet,
     /// Publishes sent on a lost connection and never acknowledged, with their packet ids (kept
     /// reserved): sent again first, with DUP, when the broker kept the session
     /// [MQTT-4.4.0-1], or as new publishes when it did not.
@@ -329,7 +329,7 @@ impl Session {
             keep_alive_ms: 0,
             pingresp_by: None,
             connack_deadline: None,
-            ids: vec![1],
+            ids: IdSet::without_zero(),
             subscriptions: Vec::new(),
             partial: Vec::new(),
             skip: 0,
@@ -339,7 +339,7 @@ impl Session {
             inflight: VecDeque::new(),
             awaiting_pubcomp: Vec::new(),
             unacked: Vec::new(),
-            received_qos2: Vec::new(),
+            received_qos2: IdSet::default(),
             resend: VecDeque::new(),
             limits: ServerLimits::default(),
             said_qos: false,
@@ -427,7 +427,7 @@ impl Session {
             held.extend_from_slice(bytes);
             &held
         };
-        let v5 = self.options.version == ProtocolVersion::V5;
+        let v5 = self.v5();
         let mut at = 0;
         while self.state != State::AwaitingClose {
             let rest = &input[at..];
@@ -488,11 +488,10 @@ impl Session {
     }
 
     /// The transport closed (by either side): forget the connection, keep the session.
-    pub fn handle_transport_closed(&mut self, now: Millis) {
+    pub fn handle_transport_closed(&mut self, _now: Millis) {
         if self.state == State::AwaitingTransport {
             return;
         }
-        let _ = now;
         self.take_unacknowledged();
         // Not acknowledged on that connection: the broker sends them again on the next.
         self.unacked.clear();
@@ -502,7 +501,7 @@ impl Session {
         self.pingresp_by = None;
         self.connack_deadline = None;
         for pending in self.pending_subacks.drain(..) {
-            release_id(&mut self.ids, pending.packet_id);
+            self.ids.remove(pending.packet_id);
         }
         // Unanswered SUBSCRIBEs go out again on the next connection.
         let mut changed = false;
@@ -609,7 +608,7 @@ impl Session {
             }
             Command::Disconnect => {
                 if self.state == State::Connected {
-                    let v5 = self.options.version == ProtocolVersion::V5;
+                    let v5 = self.v5();
                     self.transmit(now, codec::disconnect(v5, 0));
                 }
                 if self.state != State::AwaitingTransport {
@@ -637,6 +636,10 @@ impl Session {
         })
     }
 
+    fn v5(&self) -> bool {
+        self.options.version == ProtocolVersion::V5
+    }
+
     /// Hands one packet to the shell; the keep-alive runs from it.
     fn transmit(&mut self, now: Millis, packet: Vec<u8>) {
         self.last_sent = now;
@@ -649,31 +652,13 @@ impl Session {
             .then(|| self.last_sent.min(self.last_received) + self.keep_alive_ms)
     }
 
-    fn acquire_id(&mut self) -> Option<u16> {
-        let word = match self.ids.iter().position(|w| *w != u64::MAX) {
-            Some(word) => word,
-            None if self.ids.len() < 1024 => {
-                self.ids.push(0);
-                self.ids.len() - 1
-            }
-            None => return None,
-        };
-        let bit = self.ids[word].trailing_ones() as usize;
-        self.ids[word] |= 1 << bit;
-        u16::try_from(word * 64 + bit).ok()
-    }
-
     /// Bytes that are not the MQTT a broker may send: MQTT 5 says why (DISCONNECT, Malformed
     /// Packet or Protocol Error) before closing; 3.1.1 can only close.
-    fn refuse_input(&mut self, now: Millis, why: String) {
-        if self.state == State::Connected && self.options.version == ProtocolVersion::V5 {
-            let malformed = why.contains("ends before") || why.contains("left over");
-            self.transmit(
-                now,
-                codec::disconnect(true, if malformed { 0x81 } else { 0x82 }),
-            );
+    fn refuse_input(&mut self, now: Millis, refusal: Refusal) {
+        if self.state == State::Connected && self.v5() {
+            self.transmit(now, codec::disconnect(true, refusal.code));
         }
-        self.fail(Error::Protocol(why));
+        self.fail(Error::Protocol(refusal.why));
     }
 
     fn report_subscriptions(&mut self) {
@@ -703,7 +688,7 @@ impl Session {
         packet_id: u16,
         filters: &[(String, Qos)],
     ) -> Result<Vec<u8>, String> {
-        let v5 = self.options.version == ProtocolVersion::V5;
+        let v5 = self.v5();
         codec::subscribe(
             v5,
             packet_id,
@@ -772,7 +757,7 @@ impl Session {
     }
 
     fn send_subscribe_packet(&mut self, now: Millis, filters: Vec<(String, Qos)>) {
-        let Some(packet_id) = self.acquire_id() else {
+        let Some(packet_id) = self.ids.acquire() else {
             return self.fail(Error::Protocol(
                 "no packet id free for SUBSCRIBE: 65,535 in use".to_owned(),
             ));
@@ -793,7 +778,7 @@ impl Session {
             }
             Err(e) => {
                 // Filters were validated, so this is our bug, not the user's: report, go on.
-                release_id(&mut self.ids, packet_id);
+                self.ids.remove(packet_id);
                 self.outputs
                     .push_back(Output::Event(Event::Error(Error::Protocol(format!(
                         "could not build SUBSCRIBE: {e}"
@@ -892,19 +877,19 @@ impl Session {
         let packet_id = match (message.qos, resend) {
             (Qos::AtMostOnce, reserved) => {
                 if let Some(id) = reserved {
-                    release_id(&mut self.ids, id);
+                    self.ids.remove(id);
                 }
                 None
             }
             (_, Some(id)) => Some(id),
-            (_, None) => match self.acquire_id() {
+            (_, None) => match self.ids.acquire() {
                 Some(id) => Some(id),
                 None => return Err(message),
             },
         };
         let dup = resend.is_some() && packet_id.is_some();
         let built = codec::publish(
-            self.options.version == ProtocolVersion::V5,
+            self.v5(),
             &message.topic,
             &message.payload,
             message.qos,
@@ -938,7 +923,7 @@ impl Session {
             },
         };
         if let Some(id) = packet_id {
-            release_id(&mut self.ids, id);
+            self.ids.remove(id);
         }
         self.outputs.push_back(Output::Event(Event::Error(refused)));
         Ok(())
@@ -1004,14 +989,14 @@ impl Session {
             // publishes (at least once), ahead of what waited. A QoS 2 publish past PUBREC had
             // reached it: done. Its PUBRELs for ours are gone with it.
             for (id, message) in self.resend.drain(..).rev() {
-                release_id(&mut self.ids, id);
+                self.ids.remove(id);
                 self.queued_bytes += message_bytes(&message);
                 self.queue.push_front(message);
             }
             for id in std::mem::take(&mut self.awaiting_pubcomp) {
-                release_id(&mut self.ids, id);
+                self.ids.remove(id);
             }
-            self.received_qos2.clear();
+            self.received_qos2 = IdSet::default();
         } else {
             // [MQTT-4.4.0-1]: PUBRELs not yet completed go again.
             for id in self.awaiting_pubcomp.clone() {
@@ -1049,7 +1034,7 @@ impl Session {
             )));
         };
         let pending = self.pending_subacks.swap_remove(pos);
-        release_id(&mut self.ids, packet_id);
+        self.ids.remove(packet_id);
         if results.len() != pending.filters.len() {
             return self.fail(Error::Protocol(format!(
                 "a SUBACK with {} codes for {} filters [MQTT-3.8.4-6]",
@@ -1083,13 +1068,13 @@ impl Session {
     }
 
     fn on_packet(&mut self, now: Millis, packet: Incoming) {
-        let v5 = self.options.version == ProtocolVersion::V5;
+        let v5 = self.v5();
         match packet {
             // [MQTT-3.2.0-2]: one CONNACK per connection; another one is not a new session.
             Incoming::ConnAck { .. } if self.state != State::AwaitingConnAck => {
                 self.refuse_input(
                     now,
-                    "a second CONNACK on one connection [MQTT-3.2.0-2]".to_owned(),
+                    Refusal::protocol("a second CONNACK on one connection [MQTT-3.2.0-2]"),
                 );
             }
             // [MQTT-3.2.2-3] / v5 3.2.2.2: session present tells us whether to resubscribe.
@@ -1099,7 +1084,7 @@ impl Session {
                 props,
             } => match ServerLimits::from_properties(&props) {
                 Ok(limits) => self.on_connected(now, session_present, limits),
-                Err(why) => self.refuse_input(now, why),
+                Err(why) => self.refuse_input(now, Refusal::protocol(why)),
             },
             Incoming::ConnAck { code, .. } => {
                 // Below 0x80 in answer to a v5 CONNECT: a 3.1.1 broker's return code.
@@ -1111,7 +1096,10 @@ impl Session {
                 self.fail(Error::ConnectRefused(refusal(name)));
             }
             _ if self.state != State::Connected => {
-                self.refuse_input(now, "a packet before CONNACK [MQTT-3.2.0-1]".to_owned());
+                self.refuse_input(
+                    now,
+                    Refusal::protocol("a packet before CONNACK [MQTT-3.2.0-1]"),
+                );
             }
             Incoming::SubAck { packet_id, codes } => {
                 let results = codes
@@ -1145,13 +1133,7 @@ impl Session {
                     // QoS 2: passed on once, whatever the broker resends before PUBREL.
                     (Qos::ExactlyOnce, Some(id)) => {
                         self.transmit(now, codec::ack(PUBREC, id));
-                        let (word, bit) = (usize::from(id / 64), 1u64 << (id % 64));
-                        if self.received_qos2.len() <= word {
-                            self.received_qos2.resize(word + 1, 0);
-                        }
-                        let fresh = self.received_qos2[word] & bit == 0;
-                        self.received_qos2[word] |= bit;
-                        fresh
+                        self.received_qos2.insert(id)
                     }
                     _ => true,
                 };
@@ -1170,7 +1152,7 @@ impl Session {
                 packet_id,
                 ..
             } => {
-                release_id(&mut self.received_qos2, packet_id);
+                self.received_qos2.remove(packet_id);
                 self.transmit(now, codec::ack(PUBCOMP, packet_id));
             }
             Incoming::Ack {
@@ -1180,7 +1162,7 @@ impl Session {
             } => {
                 if let Some(at) = self.awaiting_pubcomp.iter().position(|&i| i == packet_id) {
                     self.awaiting_pubcomp.swap_remove(at);
-                    release_id(&mut self.ids, packet_id);
+                    self.ids.remove(packet_id);
                     self.outputs
                         .push_back(Output::Event(Event::Acknowledged { packet_id }));
                 }
@@ -1204,7 +1186,10 @@ impl Session {
                 if self.inflight[at].1.qos != expected {
                     return self.refuse_input(
                         now,
-                        format!("a {} for a publish of another QoS", packet_name(kind)),
+                        Refusal::protocol(format!(
+                            "a {} for a publish of another QoS",
+                            packet_name(kind)
+                        )),
                     );
                 }
                 let Some((_, message)) = self.inflight.remove(at) else {
@@ -1216,7 +1201,7 @@ impl Session {
                     self.transmit(now, codec::ack(PUBREL, packet_id));
                     return;
                 }
-                release_id(&mut self.ids, packet_id);
+                self.ids.remove(packet_id);
                 // A broker that refuses a publish (not authorized, quota) still acknowledges
                 // it, with a reason code: the layer above hears why, not only "acknowledged".
                 if refused {
@@ -1335,10 +1320,47 @@ fn packet_name(kind: u8) -> &'static str {
     if kind == PUBREC { "PUBREC" } else { "PUBACK" }
 }
 
-/// Clears `id`'s bit: a packet id free for reuse, a QoS 2 publish released.
-fn release_id(ids: &mut [u64], id: u16) {
-    if let Some(word) = ids.get_mut(usize::from(id / 64)) {
-        *word &= !(1 << (id % 64));
+/// A set of packet ids, one bit each, grown a word at a time as higher ids are used.
+#[derive(Debug, Default)]
+struct IdSet(Vec<u64>);
+
+impl IdSet {
+    /// A set where id 0, never a valid packet id [MQTT-2.2.1-3], is always taken.
+    fn without_zero() -> Self {
+        Self(vec![1])
+    }
+
+    /// Takes the lowest free id, if any is left.
+    fn acquire(&mut self) -> Option<u16> {
+        let word = match self.0.iter().position(|w| *w != u64::MAX) {
+            Some(word) => word,
+            None if self.0.len() < 1024 => {
+                self.0.push(0);
+                self.0.len() - 1
+            }
+            None => return None,
+        };
+        let bit = self.0[word].trailing_ones() as usize;
+        self.0[word] |= 1 << bit;
+        u16::try_from(word * 64 + bit).ok()
+    }
+
+    /// Adds `id`; false when it was already in.
+    fn insert(&mut self, id: u16) -> bool {
+        let (word, bit) = (usize::from(id / 64), 1u64 << (id % 64));
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        let fresh = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        fresh
+    }
+
+    /// Frees `id`.
+    fn remove(&mut self, id: u16) {
+        if let Some(word) = self.0.get_mut(usize::from(id / 64)) {
+            *word &= !(1 << (id % 64));
+        }
     }
 }
 
@@ -2149,6 +2171,23 @@ mod tests {
                 matches!(&ev[..], [Event::Error(Error::Protocol(why))] if why.contains("another QoS")),
                 "{ev:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_refused_packet_is_answered_with_the_reason_that_fits_it() {
+        // Bytes that do not hold the packet's fields: Malformed Packet. A rule broken:
+        // Protocol Error. Either way v5 says so in DISCONNECT before closing.
+        for (bytes, reason) in [
+            (&[0x40, 0x05, 0, 7, 0, 0, 9][..], 0x81), // PUBACK, a byte left over
+            (&[0x40, 0x01, 0][..], 0x81),             // PUBACK, its id cut short
+            (&[0x36, 0x07, 0, 3, b'a', b'/', b'b', 0, b'x'][..], 0x82), // QoS 3
+        ] {
+            let mut s = connected(ProtocolVersion::V5, 60);
+            s.handle_input(Millis(2), bytes);
+            let (tx, ev, close, _) = drain(&mut s);
+            assert!(close, "{bytes:02x?}: {ev:?}");
+            assert_eq!(tx, vec![vec![0xE0, 0x01, reason]], "{bytes:02x?}");
         }
     }
 
