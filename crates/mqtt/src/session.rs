@@ -1023,24 +1023,30 @@ impl Session {
         self.flush(now);
     }
 
-    fn on_suback(&mut self, packet_id: u16, results: Vec<Result<Qos, String>>) {
+    fn on_suback(&mut self, now: Millis, packet_id: u16, results: Vec<Result<Qos, String>>) {
         let Some(pos) = self
             .pending_subacks
             .iter()
             .position(|p| p.packet_id == packet_id)
         else {
-            return self.fail(Error::Protocol(format!(
-                "a SUBACK for packet id {packet_id}, which no SUBSCRIBE awaits"
-            )));
+            return self.refuse_input(
+                now,
+                Refusal::protocol(format!(
+                    "a SUBACK for packet id {packet_id}, which no SUBSCRIBE awaits"
+                )),
+            );
         };
         let pending = self.pending_subacks.swap_remove(pos);
         self.ids.remove(packet_id);
         if results.len() != pending.filters.len() {
-            return self.fail(Error::Protocol(format!(
-                "a SUBACK with {} codes for {} filters [MQTT-3.8.4-6]",
-                results.len(),
-                pending.filters.len()
-            )));
+            return self.refuse_input(
+                now,
+                Refusal::protocol(format!(
+                    "a SUBACK with {} codes for {} filters [MQTT-3.8.4-6]",
+                    results.len(),
+                    pending.filters.len()
+                )),
+            );
         }
         for (filter, result) in pending.filters.into_iter().zip(results) {
             let (state, event) = match result {
@@ -1112,7 +1118,7 @@ impl Session {
                         other => Err(codec::reason_name(other).to_owned()),
                     })
                     .collect();
-                self.on_suback(packet_id, results);
+                self.on_suback(now, packet_id, results);
             }
             Incoming::Publish {
                 topic,
@@ -2188,6 +2194,20 @@ mod tests {
             let (tx, ev, close, _) = drain(&mut s);
             assert!(close, "{bytes:02x?}: {ev:?}");
             assert_eq!(tx, vec![vec![0xE0, 0x01, reason]], "{bytes:02x?}");
+        }
+        // A SUBACK for no SUBSCRIBE, and one with a code too many: rules broken, so Protocol
+        // Error, like every other refused packet.
+        for suback in [&[0x90, 0x03, 0, 9, 0][..], &[0x90, 0x05, 0, 1, 0, 1, 1]] {
+            let mut s = connected(ProtocolVersion::V5, 60);
+            s.handle_command(
+                Millis(2),
+                Command::Subscribe(vec![("a/b".into(), Qos::AtLeastOnce)]),
+            );
+            drain(&mut s);
+            s.handle_input(Millis(3), suback);
+            let (tx, ev, close, _) = drain(&mut s);
+            assert!(close, "{suback:02x?}: {ev:?}");
+            assert_eq!(tx, vec![vec![0xE0, 0x01, 0x82]], "{suback:02x?}");
         }
     }
 
