@@ -38,6 +38,8 @@ pub(crate) enum Incoming {
     PingResp,
     Disconnect {
         code: u8,
+        /// The broker's Reason String, when it gave one.
+        reason: Option<String>,
     },
 }
 
@@ -82,6 +84,14 @@ impl From<String> for Refusal {
     }
 }
 
+/// The Reason String among a packet's properties: the broker's words, for a person to read.
+pub(crate) fn reason_string(props: &[Prop]) -> Option<String> {
+    props.iter().find_map(|p| match p {
+        Prop::Text(prop::REASON_STRING, text) => Some(text.clone()),
+        _ => None,
+    })
+}
+
 pub(crate) const PUBACK: u8 = 4;
 pub(crate) const PUBREC: u8 = 5;
 pub(crate) const PUBREL: u8 = 6;
@@ -99,6 +109,7 @@ pub(crate) mod prop {
     pub(crate) const RETAIN_AVAILABLE: u8 = 0x25;
     pub(crate) const MAXIMUM_PACKET_SIZE: u8 = 0x27;
     pub(crate) const WILDCARD_AVAILABLE: u8 = 0x28;
+    pub(crate) const REASON_STRING: u8 = 0x1F;
 }
 
 /// Appends `value` as a Variable Byte Integer (MQTT 5 §1.5.5).
@@ -557,10 +568,15 @@ pub(crate) fn decode(v5: bool, packet: &[u8], header: usize) -> Result<Incoming,
         13 => Incoming::PingResp,
         14 if v5 => {
             let code = if r.bytes.is_empty() { 0 } else { r.u8()? };
-            if !r.bytes.is_empty() {
-                r.props()?;
+            let props = if r.bytes.is_empty() {
+                Vec::new()
+            } else {
+                r.props()?
+            };
+            Incoming::Disconnect {
+                code,
+                reason: reason_string(&props),
             }
-            Incoming::Disconnect { code }
         }
         1 | 8 | 10 | 12 | 14 | 15 => {
             return Err(Refusal::protocol(format!(

@@ -1092,14 +1092,15 @@ impl Session {
                 Ok(limits) => self.on_connected(now, session_present, limits),
                 Err(why) => self.refuse_input(now, Refusal::protocol(why)),
             },
-            Incoming::ConnAck { code, .. } => {
+            Incoming::ConnAck { code, props, .. } => {
                 // Below 0x80 in answer to a v5 CONNECT: a 3.1.1 broker's return code.
                 let name = if v5 && code >= 0x80 {
                     codec::reason_name(code)
                 } else {
                     codec::return_code_name(code)
                 };
-                self.fail(Error::ConnectRefused(refusal(name)));
+                let why = with_reason(refusal(name), codec::reason_string(&props));
+                self.fail(Error::ConnectRefused(why));
             }
             _ if self.state != State::Connected => {
                 self.refuse_input(
@@ -1222,16 +1223,33 @@ impl Session {
             }
             Incoming::PingResp => self.pingresp_by = None,
             Incoming::UnsubAck => {}
-            Incoming::Disconnect { code } => {
-                let reason = if code == 0 {
+            Incoming::Disconnect { code, reason } => {
+                let name = if code == 0 {
                     "normal disconnection"
                 } else {
                     codec::reason_name(code)
                 };
-                self.fail(Error::Disconnected(reason.to_owned()));
+                self.fail(Error::Disconnected(with_reason(name.to_owned(), reason)));
             }
         }
     }
+}
+
+/// The reason code's name, then the broker's own words when it sent a Reason String. They
+/// are a stranger's text: cut to a line's length (the UI renders them as text, never markup).
+fn with_reason(mut name: String, reason: Option<String>) -> String {
+    if let Some(text) = reason.filter(|t| !t.trim().is_empty()) {
+        const SHOWN: usize = 200;
+        let mut text: String = text.chars().filter(|c| !c.is_control()).collect();
+        if let Some((cut, _)) = text.char_indices().nth(SHOWN) {
+            text.truncate(cut);
+            text.push('…');
+        }
+        name.push_str(": the broker says \u{201c}");
+        name.push_str(&text);
+        name.push('\u{201d}');
+    }
+    name
 }
 
 /// A CONNACK refusal in words (`NotAuthorized` → `not authorized`), with what to do about the
@@ -2690,6 +2708,46 @@ mod tests {
             matches!(&ev[..], [Event::Error(Error::Disconnected(why))] if why.contains("ServerShuttingDown")),
             "{ev:?}"
         );
+    }
+
+    #[test]
+    fn the_brokers_reason_string_is_shown_after_the_code_cleaned_and_cut_to_a_line() {
+        // v5 §3.14.2.2.3 / §3.2.2.3.9: a Reason String is for people; we show it, but it is a
+        // stranger's text: no control characters, and at most 200 characters.
+        let mut s = connected(ProtocolVersion::V5, 60);
+        let text = b"maintenance\n at 10:00";
+        let mut packet = vec![0xE0, (5 + text.len()) as u8, 0x8B, (3 + text.len()) as u8];
+        packet.extend_from_slice(&[0x1F, 0, text.len() as u8]);
+        packet.extend_from_slice(text);
+        let ev = closes_on(&mut s, &packet);
+        assert_eq!(
+            ev,
+            vec![Event::Error(Error::Disconnected(
+                "ServerShuttingDown: the broker says \u{201c}maintenance at 10:00\u{201d}".into()
+            ))]
+        );
+
+        let long = "é".repeat(250);
+        let mut props = vec![0x1F];
+        props.extend_from_slice(&(long.len() as u16).to_be_bytes());
+        props.extend_from_slice(long.as_bytes());
+        // Remaining length 507 and property length 503, each a two-byte varint.
+        assert_eq!(props.len(), 503);
+        let mut connack = vec![0x20, 0xFB, 0x03, 0x00, 0x87, 0xF7, 0x03];
+        connack.extend_from_slice(&props);
+        let mut s = awaiting_connack(Options::new("dev-1"));
+        s.handle_input(Millis(1), &connack);
+        let (_, ev, close, _) = drain(&mut s);
+        assert!(close);
+        let [Event::Error(Error::ConnectRefused(why))] = &ev[..] else {
+            panic!("{ev:?}");
+        };
+        let said = why.split('\u{201c}').nth(1).expect("the broker's words");
+        assert!(
+            why.starts_with("not authorized (this broker wants"),
+            "{why}"
+        );
+        assert_eq!(said, format!("{}…\u{201d}", "é".repeat(200)));
     }
 
     #[test]
