@@ -79,6 +79,21 @@ async function traced(page, run) {
   const sums = new Map();
   for (const e of events) if (e.ph === 'X' && e.tid === main) sums.set(e.name, (sums.get(e.name) ?? 0) + e.dur);
   for (const [name, us] of [...sums].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
+  // What was painted: the rectangles, by size, with their time (a whole-page repaint shows
+  // as the viewport's size).
+  const paints = new Map();
+  for (const e of events) {
+    if (e.ph !== 'X' || e.name !== 'Paint' || e.tid !== main) continue;
+    const c = e.args?.data?.clip ?? [];
+    const key = c.length === 8 ? `${Math.round(c[2] - c[0])}×${Math.round(c[5] - c[1])} at ${Math.round(c[0])},${Math.round(c[1])}` : '?';
+    const [n, us] = paints.get(key) ?? [0, 0];
+    paints.set(key, [n + 1, us + e.dur]);
+  }
+  for (const [key, [n, us]] of [...paints].sort((a, b) => b[1][1] - a[1][1]).slice(0, 8)) console.log(`paint ${key}: ${n}×, ${(us / 1000).toFixed(1)} ms`);
+  for (const name of ['TimerFire', 'FunctionCall', 'EventDispatch']) {
+    const d = events.filter((e) => e.ph === 'X' && e.name === name && e.tid === main).map((e) => e.dur / 1000).sort((x, y) => y - x);
+    if (d.length) console.log(`${name}: ${d.length}×, longest ${d.slice(0, 12).map((x) => x.toFixed(1)).join(' ')} ms`);
+  }
   const long = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && e.dur > 3000).sort((a, b) => b.dur - a.dur).slice(0, 8);
   for (const t of long) {
     const inside = events.filter((e) => e.ph === 'X' && e !== t && e.tid === t.tid && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur && e.dur > 200);

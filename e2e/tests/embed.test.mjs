@@ -229,3 +229,38 @@ test('the sandbox greets a first visit with three steps that tick themselves off
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test('a face animates a single change, and snaps to each value under a stream of them', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 800, height: 600 } });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${APP_URL}?mode=sandbox&template=thermostat&thing=stream-dial&panels=face`);
+  await page.waitForSelector('[data-testid="face-dial"]');
+  const state = () => page.evaluate(() => ({
+    streaming: document.documentElement.hasAttribute('data-streaming'),
+    duration: getComputedStyle(document.querySelector('[data-testid="face-dial"]')).transitionDuration,
+  }));
+  const press = (times, gap) => page.evaluate(async ([times, gap]) => {
+    for (let i = 0; i < times; i++) {
+      const id = i % 2 ? 'face-target-down' : 'face-target-up';
+      document.querySelector(`[data-testid="${id}"]`).dispatchEvent(new MouseEvent('click', { bubbles: true }));
+      await new Promise((r) => setTimeout(r, gap));
+    }
+  }, [times, gap]);
+  // A change after a quiet moment animates (connecting is itself a burst of news).
+  await page.waitForTimeout(800);
+  await press(1, 0);
+  await page.waitForFunction(() => !document.documentElement.hasAttribute('data-streaming'));
+  assert.deepEqual(await state(), { streaming: false, duration: '0.6s, 0.4s' }, 'one change: the dial animates');
+  // Twenty changes 40 ms apart: the panels redraw every 100 ms, and the dial stops animating.
+  await press(20, 40);
+  assert.deepEqual(await state(), { streaming: true, duration: '0s' }, 'a stream: the dial snaps');
+  // After a quiet second, one change animates again.
+  await page.waitForTimeout(1000);
+  await press(1, 0);
+  await page.waitForFunction(() => !document.documentElement.hasAttribute('data-streaming'));
+  assert.deepEqual(await state(), { streaming: false, duration: '0.6s, 0.4s' });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

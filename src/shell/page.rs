@@ -74,17 +74,18 @@ pub fn scroll_position(event: &web_sys::Event, slack: f64) -> Option<(f64, bool)
     Some((top, top >= bottom - slack))
 }
 
-/// Fixes the page's colours (`data-theme` on the root element), or leaves them to the system.
-pub fn set_theme(theme: Option<&str>) {
+/// Sets (or with `None` removes) an attribute of the root element, which the style sheet reads:
+/// `data-theme` fixes the page's colours, `data-streaming` stills the faces' transitions.
+pub fn set_root_attribute(name: &str, value: Option<&str>) {
     let Some(root) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())
     else {
         return;
     };
-    let _ = match theme {
-        Some(t) => root.set_attribute("data-theme", t),
-        None => root.remove_attribute("data-theme"),
+    let _ = match value {
+        Some(v) => root.set_attribute(name, v),
+        None => root.remove_attribute(name),
     };
 }
 
