@@ -59,6 +59,23 @@ async function profiled(page, run) {
     self.set(key, (self.get(key) ?? 0) + profile.timeDeltas[i]);
     total += profile.timeDeltas[i];
   });
+  if (process.env.INCL) {
+    // Inclusive time: a sample counts for every function on its stack, once.
+    const parent = new Map();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const incl = new Map();
+    profile.samples.forEach((id, i) => {
+      const seen = new Set();
+      for (let n = id; n !== undefined; n = parent.get(n)) {
+        const f = byId.get(n).callFrame;
+        const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
+        if (!seen.has(key)) { seen.add(key); incl.set(key, (incl.get(key) ?? 0) + profile.timeDeltas[i]); }
+      }
+    });
+    for (const [key, us] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.INCL) || 40)) {
+      console.log(`incl ${(us / 1000).toFixed(0).padStart(7)} ms ${key.slice(0, 200)}`);
+    }
+  }
   for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
     console.log(`${(us / 1000).toFixed(0).padStart(7)} ms ${(100 * us / total).toFixed(1).padStart(5)}% ${key.slice(0, 160)}`);
   }
