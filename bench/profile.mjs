@@ -4,8 +4,9 @@
 //   node bench/profile.mjs roundtrip DIST ws://127.0.0.1:WS/mqtt TCP [panels=…]
 //       p50/p90/p99 of the shadow round trip (ROUNDS, default 1,000); PROF=1 adds a CPU
 //       profile, TRACE=1 the main thread's time by trace event and the longest tasks with
-//       what ran in them, MUT=1 the DOM writes a round, CSS='…' a style sheet added to the
-//       page first.
+//       what ran in them and what was painted, MUT=1 the DOM writes a round, CSS='…' a style
+//       sheet added to the page first. With PROF=1 (any mode), INCL=N adds the N functions
+//       with the most inclusive time.
 //   node bench/profile.mjs inbound DIST ws://… TCP QOS    20,000 messages in: rate, WebSocket
 //       sends and frames, CPU profile.
 //   node bench/profile.mjs outbound DIST ws://… TCP          20,000 events asked for by a host
