@@ -62,7 +62,7 @@ pub(crate) struct Refusal {
 
 impl Refusal {
     /// The packet's bytes do not hold its fields (too few, or some left over).
-    fn malformed(why: &str) -> Self {
+    pub(crate) fn malformed(why: &str) -> Self {
         Self {
             code: 0x81,
             why: why.to_owned(),

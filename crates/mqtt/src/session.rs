@@ -471,9 +471,10 @@ impl Session {
         let rest = &input[at..];
         // Malformed as soon as a fourth length byte still says "more follows" [MQTT-1.5.5].
         if rest.len() >= 5 && packet_len(rest).is_none() && !remaining_length_ok(rest) {
-            return self.fail(Error::Protocol(
-                "malformed remaining length [MQTT-1.5.5]".to_owned(),
-            ));
+            return self.refuse_input(
+                now,
+                Refusal::malformed("malformed remaining length [MQTT-1.5.5]"),
+            );
         }
         if self.state != State::AwaitingClose {
             if held.is_empty() {
@@ -1236,15 +1237,30 @@ impl Session {
 }
 
 /// The reason code's name, then the broker's own words when it sent a Reason String. They
-/// are a stranger's text: cut to a line's length (the UI renders them as text, never markup).
+/// are a stranger's text, shown on one line: control and bidirectional-formatting characters
+/// become spaces (no line breaks, nothing that reorders the rest of the line), runs of spaces
+/// one, at most 200 characters (the UI renders them as text, never markup).
 fn with_reason(mut name: String, reason: Option<String>) -> String {
-    if let Some(text) = reason.filter(|t| !t.trim().is_empty()) {
-        const SHOWN: usize = 200;
-        let mut text: String = text.chars().filter(|c| !c.is_control()).collect();
-        if let Some((cut, _)) = text.char_indices().nth(SHOWN) {
-            text.truncate(cut);
-            text.push('…');
+    const SHOWN: usize = 200;
+    let Some(reason) = reason else { return name };
+    let breaks = |c: char| {
+        c.is_control()
+            || c.is_whitespace()
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    let mut text = String::with_capacity(reason.len());
+    for c in reason.chars() {
+        let c = if breaks(c) { ' ' } else { c };
+        if c != ' ' || !(text.is_empty() || text.ends_with(' ')) {
+            text.push(c);
         }
+    }
+    text.truncate(text.trim_end().len());
+    if let Some((cut, _)) = text.char_indices().nth(SHOWN) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    if !text.is_empty() {
         name.push_str(": the broker says \u{201c}");
         name.push_str(&text);
         name.push('\u{201d}');
@@ -1590,10 +1606,17 @@ mod tests {
     fn a_remaining_length_that_never_ends_is_malformed() {
         let mut s = connected(ProtocolVersion::V5, 60);
         // Four length bytes, each saying "more follows": no fifth byte is waited for.
-        let ev = closes_on(&mut s, &[0x30, 0xFF, 0xFF, 0xFF, 0xFF]);
+        s.handle_input(Millis(2), &[0x30, 0xFF, 0xFF, 0xFF, 0xFF]);
+        let (tx, ev, close, _) = drain(&mut s);
+        assert!(close, "{ev:?}");
         assert!(
-            matches!(&ev[..], [Event::Error(Error::Protocol(_))]),
+            matches!(&ev[..], [Event::Error(Error::Protocol(why))] if why.contains("MQTT-1.5.5")),
             "{ev:?}"
+        );
+        assert_eq!(
+            tx,
+            vec![vec![0xE0, 0x01, 0x81]],
+            "DISCONNECT: Malformed Packet"
         );
     }
 
@@ -2215,7 +2238,10 @@ mod tests {
         }
         // A SUBACK for no SUBSCRIBE, and one with a code too many: rules broken, so Protocol
         // Error, like every other refused packet.
-        for suback in [&[0x90, 0x03, 0, 9, 0][..], &[0x90, 0x05, 0, 1, 0, 1, 1]] {
+        for (suback, why) in [
+            (&[0x90, 0x04, 0, 9, 0, 0][..], "which no SUBSCRIBE awaits"),
+            (&[0x90, 0x05, 0, 1, 0, 1, 1], "2 codes for 1 filters"),
+        ] {
             let mut s = connected(ProtocolVersion::V5, 60);
             s.handle_command(
                 Millis(2),
@@ -2225,6 +2251,10 @@ mod tests {
             s.handle_input(Millis(3), suback);
             let (tx, ev, close, _) = drain(&mut s);
             assert!(close, "{suback:02x?}: {ev:?}");
+            assert!(
+                matches!(&ev[..], [Event::Error(Error::Protocol(w))] if w.contains(why)),
+                "{ev:?}"
+            );
             assert_eq!(tx, vec![vec![0xE0, 0x01, 0x82]], "{suback:02x?}");
         }
     }
@@ -2715,7 +2745,7 @@ mod tests {
         // v5 §3.14.2.2.3 / §3.2.2.3.9: a Reason String is for people; we show it, but it is a
         // stranger's text: no control characters, and at most 200 characters.
         let mut s = connected(ProtocolVersion::V5, 60);
-        let text = b"maintenance\n at 10:00";
+        let text = "maintenance\nat\u{202E} 10:00\u{7}".as_bytes();
         let mut packet = vec![0xE0, (5 + text.len()) as u8, 0x8B, (3 + text.len()) as u8];
         packet.extend_from_slice(&[0x1F, 0, text.len() as u8]);
         packet.extend_from_slice(text);
@@ -2725,6 +2755,11 @@ mod tests {
             vec![Event::Error(Error::Disconnected(
                 "ServerShuttingDown: the broker says \u{201c}maintenance at 10:00\u{201d}".into()
             ))]
+        );
+        // Nothing left once cleaned: nothing said.
+        assert_eq!(
+            with_reason("X".into(), Some("\u{7}\n \u{2066}".into())),
+            "X"
         );
 
         let long = "é".repeat(250);
