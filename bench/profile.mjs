@@ -3,10 +3,11 @@
 // --keep-debug, then wasm-opt -Oz -g, over the Trunk dist).
 //   node bench/profile.mjs roundtrip DIST ws://127.0.0.1:WS/mqtt TCP [panels=…]
 //       p50/p90/p99 of the shadow round trip (ROUNDS, default 1,000); PROF=1 adds a CPU
-//       profile, TRACE=1 the main thread's time by trace event and the longest tasks with
-//       what ran in them and what was painted, MUT=1 the DOM writes a round, CSS='…' a style
-//       sheet added to the page first. With PROF=1 (any mode), INCL=N adds the N functions
-//       with the most inclusive time.
+//       profile, TRACE=1 the main thread's time by trace event, the longest timer, call and
+//       event tasks, what was painted, and the longest tasks with what ran in them, MUT=1 the
+//       DOM writes a round, CSS='…' a style sheet added to the page first. Where a CPU
+//       profile is taken (roundtrip with PROF=1; inbound and outbound always), INCL=N adds
+//       the N functions with the most inclusive time (INCL=1: 40).
 //   node bench/profile.mjs inbound DIST ws://… TCP QOS    20,000 messages in: rate, WebSocket
 //       sends and frames, CPU profile.
 //   node bench/profile.mjs outbound DIST ws://… TCP          20,000 events asked for by a host
@@ -73,7 +74,7 @@ async function profiled(page, run) {
         if (!seen.has(key)) { seen.add(key); incl.set(key, (incl.get(key) ?? 0) + profile.timeDeltas[i]); }
       }
     });
-    for (const [key, us] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.INCL) || 40)) {
+    for (const [key, us] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.INCL) > 1 ? Number(process.env.INCL) : 40)) {
       console.log(`incl ${(us / 1000).toFixed(0).padStart(7)} ms ${key.slice(0, 200)}`);
     }
   }
