@@ -467,9 +467,18 @@ own); mqtt.js has no fleet view to compare.
   under a stream of it (the first change after a quiet 100 ms, and the connection's news, at
   once): with a round trip a millisecond, every round had redrawn them, and a delta that
   arrived during a redraw and its frame waited for both (\`bench/profile.mjs\`, every panel:
-  p50 1.0–1.2 → 0.6–0.7 ms, p90 4.2–4.9 → 1.9–2.5 ms, p99 7.0–8.3 → 5.3–6.7 ms). The
-  structural fix is the device stack in a Web Worker, so a report leaves whatever the page is
-  drawing.
+  p50 1.0–1.2 → 0.6–0.7 ms, p90 4.2–4.9 → 1.9–2.5 ms, p99 7.0–8.3 → 5.3–6.7 ms). Under
+  such a stream the device's face now snaps to each value instead of animating: its 0.6 s
+  transitions, restarted every redraw, had the page paint every frame (113 paints in a
+  1,000-round run, now 20; 3,000 rounds, every panel: p90 1.2–1.4 → 0.8–0.9 ms, p99 3.9–5.0
+  → 3.7–3.8 ms). p99 over 1,000 rounds still moves between about 4.5 and 7 ms from run to
+  run on this machine (4.8 ms in this run, 5.9 ms in the one before it): each of the
+  redraws in a run (2.5–5 ms of script, then its frame) delays one round. The structural
+  fix is the device stack in a Web Worker, so a report leaves whatever the page is drawing.
+  A worker that only holds the WebSockets (the branch \`experiment/socket-worker\`, not
+  merged) moves the other way: inbound 12.7–16.2k → 15–21k msg/s, but round trip p50
+  0.6–0.8 → 0.8–1.0 ms and p99 5.2–7.4 → 6.1–8.4 ms (two more hops per round), cold load
+  200–268 → 288–398 ms (the early socket waits for the worker to start), +4.6 KB.
 - Cold load: a broker-mode link with \`connect=1\` opens its WebSocket from \`loader.js\`
   while the module downloads and compiles, and the page adopts it. That matters here because
   mosquitto takes 110 to 160 ms to answer a WebSocket upgrade, the same for both pages. Seen
