@@ -1,7 +1,8 @@
 // The docs playground: the example docs page (docs/embed/) served on an origin of its own, with
 // three embeds (face only; face and shadow; face and jobs) driven through the host API over
 // postMessage. Also: a face's controls from the keyboard, an origin not in hosts= is ignored,
-// and the first-visit guide of the sandbox.
+// the first-visit guide of the sandbox, a face under a stream of changes, and nothing
+// spilling out of a panel.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -274,4 +275,27 @@ test('a face animates a single change, and snaps to each value under a stream of
   await single('after the stream, one change animates');
   assert.deepEqual(errors, []);
   await ctx.close();
+});
+
+test('nothing spills out of a panel, on a desktop or a phone, for any template (a panel clips what would)', async () => {
+  const templates = ['thermostat', 'smart-light', 'door-lock', 'energy-meter', 'environment-sensor', 'smart-plug'];
+  for (const [width, height] of [[1280, 900], [420, 800]]) {
+    const ctx = await browser.newContext({ viewport: { width, height } });
+    for (const template of templates) {
+      const page = await ctx.newPage();
+      await page.goto(`${APP_URL}?mode=sandbox&template=${template}&thing=spill-${template}`);
+      await page.waitForSelector('[data-testid="device-face"]');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="shadow-timeline"] li').length > 0);
+      const spilled = await page.evaluate(() => [...document.querySelectorAll('.panel')].flatMap((panel) => {
+        const edge = panel.getBoundingClientRect();
+        return [...panel.querySelectorAll('*')].filter((el) => {
+          const box = el.getBoundingClientRect();
+          return box.width > 0 && (box.right > edge.right + 0.5 || box.left < edge.left - 0.5);
+        }).map((el) => `${panel.className} > ${el.tagName.toLowerCase()}.${el.className?.baseVal ?? el.className}`);
+      }));
+      assert.deepEqual(spilled, [], `${template} at ${width} px`);
+      await page.close();
+    }
+    await ctx.close();
+  }
 });
