@@ -471,9 +471,13 @@ own); mqtt.js has no fleet view to compare.
   such a stream the device's face now snaps to each value instead of animating: its 0.6 s
   transitions, restarted every redraw, had the page paint every frame (113 paints in a
   1,000-round run, now 20; 3,000 rounds, every panel: p90 1.2–1.4 → 0.8–0.9 ms, p99 3.9–5.0
-  → 3.7–3.8 ms). p99 over 1,000 rounds still moves between about 4.5 and 7 ms from run to
-  run on this machine (4.8 ms in this run, 5.9 ms in the one before it): each of the
-  redraws in a run (2.5–5 ms of script, then its frame) delays one round. The structural
+  → 3.7–3.8 ms). And a panel out of view is no longer laid out or painted
+  (\`content-visibility: auto\`): in four paired runs of 1,000 rounds with every panel at
+  1280 × 900, p99 went from 5.0–6.8 to 4.5–4.7 ms. p99 over 1,000 rounds still moves from
+  run to run on this machine (this run 4.4 ms; the two before it, without that, 4.8 and
+  5.9 ms): each redraw in a run (2.5–5 ms of script, then its frame) delays one round.
+  Splitting a redraw in two tasks (the shadow and the charts after the rest) did not help
+  (five paired runs: p99 4.9–7.4 against 4.4–7.1 ms). The structural
   fix is the device stack in a Web Worker, so a report leaves whatever the page is drawing.
   A worker that only holds the WebSockets (the branch \`experiment/socket-worker\`, not
   merged) moves the other way: inbound 12.7–16.2k → 15–21k msg/s, but round trip p50

@@ -201,9 +201,9 @@ pub fn DeviceConsole(
             page::set_root_attribute("data-streaming", stream.then_some(""));
         }
     };
-    // A console closed mid-stream (the fleet's) must not leave the next one without transitions.
+    // A console closed mid-stream (the fleet's) must not leave the next one without transitions
+    // (cleared here, and when it goes: below, with the client).
     page::set_root_attribute("data-streaming", None);
-    on_cleanup(move || page::set_root_attribute("data-streaming", None));
     let fold = move |link_news: bool, apply: &dyn Fn(&mut Console)| {
         console.update_untracked(|c| apply(c));
         let armed = if link_news {
@@ -469,6 +469,7 @@ pub fn DeviceConsole(
     });
     let detach = StoredValue::new_local(attached.as_ref().map(|a| a.detach.clone()));
     on_cleanup(move || {
+        page::set_root_attribute("data-streaming", None);
         match detach.try_get_value().flatten() {
             // A fleet's device runs on when its console closes.
             Some(detach) => detach(),
