@@ -439,19 +439,22 @@ impl Session {
                 && header + remaining > max as usize
             {
                 let size = header + remaining;
+                let too_large = |what: &str| Error::PacketTooLarge {
+                    what: what.to_owned(),
+                    size,
+                    maximum: max,
+                    whose: "device's",
+                };
                 if v5 {
-                    return self.refuse_oversize_input(now, size, max);
+                    // Over the Maximum Packet Size we announced: DISCONNECT 0x95 (§3.14.2.1).
+                    return self.refuse(now, 0x95, too_large("a packet from the broker"));
                 }
                 // A 3.1.1 broker was never told our limit: closing would only bring the same
                 // packet again on the next connection (a retained one, a queued one), and the
                 // next. It is skipped, unbuffered, and said; the connection goes on.
-                self.outputs
-                    .push_back(Output::Event(Event::Error(Error::PacketTooLarge {
-                        what: "a packet from the broker (skipped)".to_owned(),
-                        size,
-                        maximum: max,
-                        whose: "device's",
-                    })));
+                self.outputs.push_back(Output::Event(Event::Error(too_large(
+                    "a packet from the broker (skipped)",
+                ))));
                 let here = size.min(rest.len());
                 at += here;
                 self.skip = size - here;
@@ -653,33 +656,24 @@ impl Session {
             .then(|| self.last_sent.min(self.last_received) + self.keep_alive_ms)
     }
 
-    /// Bytes that are not the MQTT a broker may send: MQTT 5 says why (DISCONNECT, Malformed
-    /// Packet or Protocol Error) before closing; 3.1.1 can only close.
-    fn refuse_input(&mut self, now: Millis, refusal: Refusal) {
+    /// A broker that broke the protocol: MQTT 5 says why (DISCONNECT with `code`) before
+    /// closing; 3.1.1 can only close.
+    fn refuse(&mut self, now: Millis, code: u8, error: Error) {
         if self.state == State::Connected && self.v5() {
-            self.transmit(now, codec::disconnect(true, refusal.code));
+            self.transmit(now, codec::disconnect(true, code));
         }
-        self.fail(Error::Protocol(refusal.why));
+        self.fail(error);
+    }
+
+    /// Bytes that are not the MQTT a broker may send (Malformed Packet or Protocol Error).
+    fn refuse_input(&mut self, now: Millis, refusal: Refusal) {
+        self.refuse(now, refusal.code, Error::Protocol(refusal.why));
     }
 
     fn report_subscriptions(&mut self) {
         self.outputs.push_back(Output::Event(Event::Subscriptions(
             self.subscriptions.clone(),
         )));
-    }
-
-    /// A packet over the Maximum Packet Size we announced is arriving: the broker broke the
-    /// protocol; MQTT 5 says why (DISCONNECT 0x95, §3.14.2.1) before closing.
-    fn refuse_oversize_input(&mut self, now: Millis, size: usize, maximum: u32) {
-        if self.state == State::Connected {
-            self.transmit(now, codec::disconnect(true, 0x95));
-        }
-        self.fail(Error::PacketTooLarge {
-            what: "a packet from the broker".to_owned(),
-            size,
-            maximum,
-            whose: "device's",
-        });
     }
 
     /// Builds a SUBSCRIBE for `filters` with packet id `packet_id`; `Err` names what went
