@@ -45,6 +45,9 @@ async function devicePage(thing, extra = '') {
   return page;
 }
 
+// A profile's function, as the tables name it: its name and its file.
+const frameKey = (f) => `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
+
 async function profiled(page, run) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
@@ -56,8 +59,7 @@ async function profiled(page, run) {
   const self = new Map();
   let total = 0;
   profile.samples.forEach((id, i) => {
-    const f = byId.get(id).callFrame;
-    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
+    const key = frameKey(byId.get(id).callFrame);
     self.set(key, (self.get(key) ?? 0) + profile.timeDeltas[i]);
     total += profile.timeDeltas[i];
   });
@@ -69,8 +71,7 @@ async function profiled(page, run) {
     profile.samples.forEach((id, i) => {
       const seen = new Set();
       for (let n = id; n !== undefined; n = parent.get(n)) {
-        const f = byId.get(n).callFrame;
-        const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`;
+        const key = frameKey(byId.get(n).callFrame);
         if (!seen.has(key)) { seen.add(key); incl.set(key, (incl.get(key) ?? 0) + profile.timeDeltas[i]); }
       }
     });
@@ -95,14 +96,15 @@ async function traced(page, run) {
   await done;
   // Where the main thread's time went, by trace event (nested events count in their parents too).
   const main = events.find((e) => e.name === 'RunTask')?.tid ?? events.find((e) => e.name === 'FunctionCall')?.tid;
+  const onMain = events.filter((e) => e.ph === 'X' && e.tid === main);
   const sums = new Map();
-  for (const e of events) if (e.ph === 'X' && e.tid === main) sums.set(e.name, (sums.get(e.name) ?? 0) + e.dur);
+  for (const e of onMain) sums.set(e.name, (sums.get(e.name) ?? 0) + e.dur);
   for (const [name, us] of [...sums].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
   // What was painted: the rectangles, by size, with their time (a whole-page repaint shows
   // as the viewport's size).
   const paints = new Map();
-  for (const e of events) {
-    if (e.ph !== 'X' || e.name !== 'Paint' || e.tid !== main) continue;
+  for (const e of onMain) {
+    if (e.name !== 'Paint') continue;
     const c = e.args?.data?.clip ?? [];
     const key = c.length === 8 ? `${Math.round(c[2] - c[0])}×${Math.round(c[5] - c[1])} at ${Math.round(c[0])},${Math.round(c[1])}` : '?';
     const [n, us] = paints.get(key) ?? [0, 0];
@@ -110,7 +112,7 @@ async function traced(page, run) {
   }
   for (const [key, [n, us]] of [...paints].sort((a, b) => b[1][1] - a[1][1]).slice(0, 8)) console.log(`paint ${key}: ${n}×, ${(us / 1000).toFixed(1)} ms`);
   for (const name of ['TimerFire', 'FunctionCall', 'EventDispatch']) {
-    const d = events.filter((e) => e.ph === 'X' && e.name === name && e.tid === main).map((e) => e.dur / 1000).sort((x, y) => y - x);
+    const d = onMain.filter((e) => e.name === name).map((e) => e.dur / 1000).sort((x, y) => y - x);
     if (d.length) console.log(`${name}: ${d.length}×, longest ${d.slice(0, 12).map((x) => x.toFixed(1)).join(' ')} ms`);
   }
   const long = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && e.dur > 3000).sort((a, b) => b.dur - a.dur).slice(0, 8);

@@ -215,10 +215,10 @@ pub fn DeviceConsole(
             return;
         }
         armed.set_value(true);
-        let since = clock::now().saturating_since(last_redraw.get_value());
         let wait = if link_news {
             0
         } else {
+            let since = clock::now().saturating_since(last_redraw.get_value());
             100u64.saturating_sub(since) as u32
         };
         timers::after(wait, move || {
