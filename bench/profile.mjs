@@ -56,24 +56,26 @@ async function profiled(page, run) {
   const result = await run();
   const { profile } = await cdp.send('Profiler.stop');
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const stack = (id) => { const s = []; for (let n = id; n !== undefined; n = parent.get(n)) s.push(frameKey(byId.get(n).callFrame)); return s; };
+  // WITHIN='regex': only the samples with a function of that name on their stack.
+  const within = process.env.WITHIN ? new RegExp(process.env.WITHIN) : null;
   const self = new Map();
   let total = 0;
   profile.samples.forEach((id, i) => {
+    if (within && !stack(id).some((k) => within.test(k))) return;
     const key = frameKey(byId.get(id).callFrame);
     self.set(key, (self.get(key) ?? 0) + profile.timeDeltas[i]);
     total += profile.timeDeltas[i];
   });
   if (process.env.INCL) {
     // Inclusive time: a sample counts for every function on its stack, once.
-    const parent = new Map();
-    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
     const incl = new Map();
     profile.samples.forEach((id, i) => {
-      const seen = new Set();
-      for (let n = id; n !== undefined; n = parent.get(n)) {
-        const key = frameKey(byId.get(n).callFrame);
-        if (!seen.has(key)) { seen.add(key); incl.set(key, (incl.get(key) ?? 0) + profile.timeDeltas[i]); }
-      }
+      const keys = stack(id);
+      if (within && !keys.some((k) => within.test(k))) return;
+      for (const key of new Set(keys)) incl.set(key, (incl.get(key) ?? 0) + profile.timeDeltas[i]);
     });
     for (const [key, us] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.INCL) > 1 ? Number(process.env.INCL) : 40)) {
       console.log(`incl ${(us / 1000).toFixed(0).padStart(7)} ms ${key.slice(0, 200)}`);

@@ -480,3 +480,87 @@ async fn on_a_strict_broker_the_device_subscribes_within_its_limits_and_still_co
     page.el("connect-button").click();
     until("offline", || page.text("conn-status") == "offline").await;
 }
+
+/// The shadow timeline under a stream: the rows show the newest fifty changes, newest first in
+/// the document as on screen, and a change that comes keeps the rows already drawn (the same
+/// elements), so a redraw creates nothing it need not.
+#[wasm_bindgen_test]
+async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
+    use gloo_timers::future::TimeoutFuture;
+    use leptos::prelude::*;
+    use thingsim::components::ShadowPanel;
+    use thingsim_console::panels::{Console, ShadowView, TIMELINE_CAP};
+    use thingsim_fleet::device::DeviceEvent;
+    use thingsim_mqtt::Millis;
+
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let shadow = RwSignal::new(ShadowView::default());
+    let _mount = mount_to(root.clone(), move || {
+        view! { <ShadowPanel shadow=shadow polling=Signal::stored(None)/> }
+    });
+    // `n` reports, one a second, each of its own value, shown in one redraw.
+    let report = async |console: &mut Console, n: u64| {
+        for _ in 0..n {
+            let at = console.shadow.changes;
+            let serde_json::Value::Object(state) = serde_json::json!({ "target": at }) else {
+                unreachable!()
+            };
+            console.handle_device_event(Millis(1_000 * at), &DeviceEvent::Reported(state));
+        }
+        shadow.set(console.shadow.clone());
+        TimeoutFuture::new(0).await;
+    };
+    let mut console = Console::default();
+    let rows = || -> Vec<web_sys::Element> {
+        let list = root
+            .query_selector("[data-testid=shadow-timeline]")
+            .unwrap()
+            .unwrap();
+        let all = list.children();
+        (0..all.length()).filter_map(|i| all.item(i)).collect()
+    };
+    // What the rows say, by the time in their first cell: the seconds since the first change.
+    let seconds = |rows: &[web_sys::Element]| -> Vec<u64> {
+        rows.iter()
+            .map(|li| {
+                let text = li.first_element_child().unwrap().text_content().unwrap();
+                let (m, s) = text.rsplit_once(':').unwrap();
+                let m = m.rsplit_once(':').map_or(m, |(_, m)| m);
+                m.parse::<u64>().unwrap() * 60 + s.parse::<u64>().unwrap()
+            })
+            .collect()
+    };
+
+    report(&mut console, 3).await;
+    let drawn = rows();
+    assert_eq!(seconds(&drawn), [2, 1, 0], "newest first");
+    assert!(drawn.iter().all(|li| li.class_name() == "tl-report"));
+    assert_eq!(drawn[0].text_content().unwrap(), "00:00:02reportedtarget");
+
+    report(&mut console, 1).await;
+    let now = rows();
+    assert_eq!(seconds(&now), [3, 2, 1, 0]);
+    assert!(now[1..] == drawn[..], "the rows already drawn stay");
+
+    // A stream: far more changes than the timeline keeps, in one redraw, then two more.
+    report(&mut console, 120).await;
+    let drawn = rows();
+    let newest = console.shadow.changes - 1;
+    let expected: Vec<u64> = (0..TIMELINE_CAP as u64).map(|k| newest - k).collect();
+    assert_eq!(seconds(&drawn), expected);
+    report(&mut console, 2).await;
+    let now = rows();
+    assert_eq!(now.len(), TIMELINE_CAP);
+    assert_eq!(seconds(&now[..2]), [newest + 2, newest + 1]);
+    assert!(
+        now[2..] == drawn[..TIMELINE_CAP - 2],
+        "the rows already drawn stay"
+    );
+
+    // A console that starts again (a new connection) is drawn afresh.
+    report(&mut Console::default(), 1).await;
+    assert_eq!(seconds(&rows()), [0]);
+    root.remove();
+}

@@ -84,7 +84,7 @@ test('a newcomer: the sandbox runs by itself; desired state, a command and a job
     () => document.querySelector('[data-testid="prop-targetTemperature"]')?.value === '24', null, { timeout: 10_000 });
   await device.waitForText('shadow-delta', '{}');
   assert.match(await device.text('shadow-reported'), /"targetTemperature": 24/);
-  // The timeline reads newest first on screen (the document holds it oldest first).
+  // The timeline reads newest first on screen.
   const onScreen = await device.page.evaluate(() => [...document.querySelectorAll('[data-testid="shadow-timeline"] li')]
     .map((li) => [li.getBoundingClientRect().top, li.querySelector('.tl-time').textContent])
     .sort((a, b) => a[0] - b[0]).map(([, time]) => time));

@@ -1,6 +1,9 @@
+use leptos::html::Ol;
 use leptos::prelude::*;
 use serde_json::Value;
-use thingsim_console::panels::{ChangeKind, ShadowView, pretty};
+use thingsim_console::panels::{Change, ShadowView, follow_timeline, pretty};
+
+use crate::shell::rows::{self, Row};
 
 use super::utc_time;
 
@@ -23,6 +26,24 @@ pub fn ShadowPanel(
             </div>
         }
     };
+    // The rows are drawn by hand (`shell::rows`): a stream of changes makes all fifty new at
+    // every redraw, and the rows that go are filled again for the ones that come. Newest first,
+    // in the document as on screen.
+    let list = NodeRef::<Ol>::new();
+    let shown = StoredValue::new(Vec::<u64>::new());
+    Effect::new(move |_| {
+        let Some(list) = list.get() else { return };
+        shadow.with(|s| {
+            let next: Vec<u64> = s.timeline.iter().map(|c| c.seq).collect();
+            shown.update_value(|shown| {
+                let (drop, add) =
+                    follow_timeline(shown, &next).unwrap_or((shown.len(), next.len()));
+                let rows: Vec<Row> = s.timeline.iter().take(add).map(row).collect();
+                rows::splice(&list, drop, &rows, &["tl-time", "tl-version", "", "muted"]);
+                *shown = next;
+            });
+        });
+    });
     view! {
         <p class="muted" data-testid="shadow-version">{move || shadow.with(|s| match (s.version, s.updated_at) {
             (Some(v), Some(at)) => format!("version {v} · updated {} UTC", utc_time(at.0)),
@@ -45,37 +66,19 @@ pub fn ShadowPanel(
             </ul>
         }))}
         <h3>"Timeline"</h3>
-        // Each row keyed by its change's number, so a change adds one row and drops the oldest
-        // while the rows between stay (rebuilt by position, all fifty were rewritten twice a
-        // round trip). Oldest first in the document, newest first on screen by flex `order`:
-        // added at the front, two changes in one update made Leptos' keyed diff move every row
-        // (tachys 0.2 groups a row that must move with neighbours that need not), 96 DOM
-        // mutations a round trip. (A column-reverse box was tried too: a row drawn taller than
-        // its placeholder pushed the newest out of the top.)
-        <ol class="timeline" data-testid="shadow-timeline">
-            <For
-                each=move || shadow.with(|s| s.timeline.iter().rev().cloned().collect::<Vec<_>>())
-                key=|c| c.seq
-                let:c
-            >
-                {
-                    let (class, label) = match c.kind {
-                        ChangeKind::Delta => ("tl-delta", "delta applied".to_owned()),
-                        ChangeKind::Reported => ("tl-report", "reported".to_owned()),
-                        ChangeKind::Stale { seen } => ("tl-stale", format!("stale delta ignored (seen v{seen})")),
-                        ChangeKind::Conflict => ("tl-conflict", "refused by the device".to_owned()),
-                        ChangeKind::Document => ("tl-doc", "cloud document".to_owned()),
-                    };
-                    view! {
-                        <li class=class style:order=format!("-{}", c.seq)>
-                            <span class="tl-time">{utc_time(c.at.0)}</span>
-                            <span class="tl-version">{c.version.map(|v| format!("v{v}")).unwrap_or_default()}</span>
-                            <span>{label}</span>
-                            <span class="muted">{c.keys.join(", ")}</span>
-                        </li>
-                    }
-                }
-            </For>
-        </ol>
+        <ol class="timeline" data-testid="shadow-timeline" node_ref=list></ol>
+    }
+}
+
+fn row(c: &Change) -> Row {
+    let (class, label) = c.describe();
+    Row {
+        class,
+        cells: vec![
+            utc_time(c.at.0),
+            c.version.map(|v| format!("v{v}")).unwrap_or_default(),
+            label,
+            c.keys.join(", "),
+        ],
     }
 }

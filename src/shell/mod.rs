@@ -6,6 +6,7 @@ pub mod clock;
 pub mod fleet;
 pub mod http;
 pub mod page;
+pub mod rows;
 pub mod sandbox;
 pub mod timers;
 pub mod websocket;

@@ -83,6 +83,34 @@ pub struct Change {
     pub keys: Vec<String>,
 }
 
+impl Change {
+    /// The class its row is drawn with, and what it says happened.
+    pub fn describe(&self) -> (&'static str, String) {
+        match self.kind {
+            ChangeKind::Delta => ("tl-delta", "delta applied".to_owned()),
+            ChangeKind::Reported => ("tl-report", "reported".to_owned()),
+            ChangeKind::Stale { seen } => {
+                ("tl-stale", format!("stale delta ignored (seen v{seen})"))
+            }
+            ChangeKind::Conflict => ("tl-conflict", "refused by the device".to_owned()),
+            ChangeKind::Document => ("tl-doc", "cloud document".to_owned()),
+        }
+    }
+}
+
+/// How rows drawn newest first, one per [`Change`], follow the timeline from `shown` to `next`
+/// (each the changes' numbers, newest first): `(drop, add)`, the oldest rows to take away and
+/// the newest to put on top, the rows between staying as they are. `None` when the two lists
+/// do not line up that way (the console started again): draw them all afresh.
+pub fn follow_timeline(shown: &[u64], next: &[u64]) -> Option<(usize, usize)> {
+    let add = match shown.first() {
+        Some(newest) => next.iter().take_while(|seq| *seq > newest).count(),
+        None => next.len(),
+    };
+    let kept = &next[add..];
+    (shown.get(..kept.len()) == Some(kept)).then(|| (shown.len() - kept.len(), add))
+}
+
 /// Kinds of shadow change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -788,6 +816,35 @@ mod tests {
         assert_eq!(seqs[0], newest, "newest first");
         assert_eq!(seqs[TIMELINE_CAP - 1], 5, "the five oldest are gone");
         assert!(seqs.windows(2).all(|w| w[0] == w[1] + 1), "{seqs:?}");
+    }
+
+    // Two states of one console's timeline, `before` then `after` changes later: the rows
+    // drawn for the first, spliced as told, are the second's.
+    proptest::proptest! {
+        #[test]
+        fn following_the_timeline_draws_what_it_holds(before in 0u64..130, later in 0u64..130) {
+            let timeline = |changes: u64| -> Vec<u64> {
+                (changes.saturating_sub(TIMELINE_CAP as u64)..changes).rev().collect()
+            };
+            let (shown, next) = (timeline(before), timeline(before + later));
+            let (drop, add) = follow_timeline(&shown, &next).expect("one run follows the other");
+            let mut rows = next[..add].to_vec();
+            rows.extend_from_slice(&shown[..shown.len() - drop]);
+            proptest::prop_assert_eq!(rows, next);
+        }
+    }
+
+    #[test]
+    fn a_timeline_that_started_again_is_drawn_afresh() {
+        assert_eq!(
+            follow_timeline(&[7, 6, 5], &[0]),
+            None,
+            "a new console's first change"
+        );
+        assert_eq!(follow_timeline(&[7, 6, 5], &[9, 8, 6, 5]), None, "a gap");
+        assert_eq!(follow_timeline(&[7, 6, 5], &[]), Some((3, 0)));
+        assert_eq!(follow_timeline(&[], &[1, 0]), Some((0, 2)));
+        assert_eq!(follow_timeline(&[2, 1], &[2, 1]), Some((0, 0)));
     }
 
     #[test]
