@@ -79,5 +79,5 @@ export async function timedFlood(pub, bytes, n, counted) {
   }
   // thingsim's log also holds the device's own reports from the flood: at most n count.
   count = Math.min(count, n);
-  return { rate: count / ((last - t0) / 1000), count };
+  return { rate: count / ((last - t0) / 1000), count, started: performance.timeOrigin + t0 };
 }

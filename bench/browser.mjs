@@ -36,8 +36,9 @@ async function peer(id) {
 }
 
 // A thingsim page with its own device on the broker, connected and subscribed.
-async function thingsimPage(thing, template = 'thermostat', extra = {}) {
+async function thingsimPage(thing, template = 'thermostat', extra = {}, init = null) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  if (init) await page.addInitScript(init);
   const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template, connect: '1', ...extra });
   await page.goto(`${base}/?${q}`);
   await page.waitForFunction(connected, null, { timeout: 30_000, polling: 'raf' });
@@ -83,11 +84,21 @@ async function inbound(n, qos) {
   const thing = unique('bench-in');
   const pub = await blaster(tcpPort, `pub-${thing}`);
   const bytes = pub.packets(`$emqx/things/${thing}/shadow/update`, n, qos, floodPayload);
-  // thingsim: the log counts every message the page decoded, parsed and kept.
-  const { page } = await thingsimPage(thing);
+  // thingsim: the log counts every message the page decoded, parsed and kept. Its count on
+  // screen redraws at most ten times a second, so the page also notes when it last finished
+  // with a WebSocket message (a microtask after the message's own: the run loop's turn, the
+  // log's push included, comes first); by then that message is in the log.
+  const { page } = await thingsimPage(thing, 'thermostat', {}, () => {
+    const add = EventTarget.prototype.addEventListener;
+    Object.defineProperty(WebSocket.prototype, 'onmessage', {
+      set(f) { add.call(this, 'message', (e) => { f(e); queueMicrotask(() => { window.lastIn = performance.timeOrigin + performance.now(); }); }); },
+    });
+  });
   const logged = () => page.evaluate(() => Number(/of (\d+)/.exec(document.querySelector('[data-testid="log-count"]').textContent)[1]));
   const before = await logged();
-  const ours = await timedFlood(pub, bytes, n, async () => (await logged()) - before);
+  const shown = await timedFlood(pub, bytes, n, async () => (await logged()) - before);
+  const lastIn = await page.evaluate(() => window.lastIn);
+  const ours = { ...shown, shown: shown.rate, rate: shown.count / ((lastIn - shown.started) / 1000) };
   await page.close();
   // mqtt.js plus JSON.parse in the same browser.
   const other = await mqttjsPage(thing);
@@ -335,8 +346,9 @@ const rows = [
   ['size, gzip -9', kb(ours.gzip), kb(theirs.gzip), ratio(ours.gzip, theirs.gzip), '≤ 200 KB'],
   ['size, brotli 11', kb(ours.brotli), kb(theirs.brotli), ratio(ours.brotli, theirs.brotli), ''],
   ['cold load → connected and subscribed (ms, median of 5)', f0(median(loads.thingsim)), f0(median(loads.mqttjs)), ratio(median(loads.thingsim), median(loads.mqttjs)), '< 300 ms'],
-  ['inbound QoS 0, 20,000 JSON messages (msg/s; received)', `${f0(in0.ours.rate)} (${in0.ours.count})`, `${f0(in0.theirs.rate)} (${in0.theirs.count})`, ratio(in0.ours.rate, in0.theirs.rate), '≥ 1.5× mqtt.js'],
-  ['inbound QoS 1, 20,000 JSON messages (msg/s; received)', `${f0(in1.ours.rate)} (${in1.ours.count})`, `${f0(in1.theirs.rate)} (${in1.theirs.count})`, ratio(in1.ours.rate, in1.theirs.rate), '≥ 1.5× mqtt.js'],
+  ['inbound QoS 0, 20,000 JSON messages, to the last one in the log (msg/s; received)', `${f0(in0.ours.rate)} (${in0.ours.count})`, `${f0(in0.theirs.rate)} (${in0.theirs.count})`, ratio(in0.ours.rate, in0.theirs.rate), '≥ 1.5× mqtt.js'],
+  ['inbound QoS 1, 20,000 JSON messages, to the last one in the log (msg/s; received)', `${f0(in1.ours.rate)} (${in1.ours.count})`, `${f0(in1.theirs.rate)} (${in1.theirs.count})`, ratio(in1.ours.rate, in1.theirs.rate), '≥ 1.5× mqtt.js'],
+  ['(the same, to the log\'s count on screen) QoS 0 / QoS 1 (msg/s)', `${f0(in0.ours.shown)} / ${f0(in1.ours.shown)}`, '', `${ratio(in0.ours.shown, in0.theirs.rate)} / ${ratio(in1.ours.shown, in1.theirs.rate)}`, ''],
   ['(reference) the same flood to a bare WebSocket page that only counts, QoS 0 / QoS 1 (msg/s)', `${f0(bare0.rate)} / ${f0(bare1.rate)}`, '', '', 'the browser\'s ceiling'],
   ['(reference) the same flood to a native WebSocket subscriber, QoS 0 / QoS 1 (msg/s)', `${f0(pace0.rate)} / ${f0(pace1.rate)}`, '', '', 'the broker\'s pace'],
   ['message log filter over 100,000 lines, to the frame showing the result: none match / all match (ms, median of 5)', `${f0(filtered.none)} / ${f0(filtered.all)}`, '', '', '< 50 ms'],
@@ -392,7 +404,10 @@ ${table}
 
 Cold load is from navigation to the page's own "connected · subscribed 13/13" (thingsim) or to
 the SUBACK of the same filters (mqtt.js), five fresh pages each. Inbound is from the first
-publish to the last message counted. The round trip is from the delta's publish to the report
+publish to the last message counted: for thingsim, the moment the page had finished with the
+flood's last WebSocket message (it is then in the log; the log's count was read to check that
+every message got there), and in a row of its own, the count on screen, which redraws at most
+ten times a second; for mqtt.js, the \`JSON.parse\` of the last message. The round trip is from the delta's publish to the report
 that carries its value, as the peer sees them.${rtCloud ? `
 The cloud's round trip is from the \`PUT …/shadow/desired\` to thingsim-cloud (release build, on
 the same broker, started only for these rounds, its SQLite in a temporary folder) to both the
