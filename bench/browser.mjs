@@ -442,11 +442,16 @@ own); mqtt.js has no fleet view to compare.
   format numbers with integer arithmetic or serde_json's writer; 1.6 % less). CSS, HTML and
   JavaScript ship minified (1 % less). The MQTT codec is our own, for the packets a client
   sends and reads, in place of mqtt-protocol-core's client and server with its connection
-  state machine (11 % less; \`make sizes\`: 350,588 → 310,831 B gzip). The rest is spread thin (README, Sizes):
+  state machine (11 % less; \`make sizes\`: 350,588 → 310,831 B gzip). Each module's functions
+  are put in an order gzip compresses better, alike ones side by side within its 32 KB window
+  (\`scripts/order-functions\`; 3.8 % less, 311.4 → 299.9 KB). The shadow timeline's rows,
+  drawn by hand instead of by a keyed list, took 1.5 KB off. The rest is spread thin (README, Sizes):
   the app's own code, Leptos and the instantiations of its signals for some thirty value
   types, the device and the sandbox's cloud, serde_json and the derives. Levers not pulled
   yet: fewer signal value types in the UI, the browser's JSON parser in place of
-  serde_json's, the sandbox's cloud in a module of its own.
+  serde_json's, the sandbox's cloud in a module of its own, and a fork of serde_json (one that
+  refuses a JSON array where a struct is expected, so no struct's derive carries a sequence
+  reader, measured 3.3 KB less).
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the
@@ -457,7 +462,12 @@ own); mqtt.js has no fleet view to compare.
   in the QoS 0 flood: the main thread is busy 91 % of the run in some 20,000 tasks, one per
   WebSocket message; script (decoding, JSON, state, the log) is under a third of that, the
   browser's own handling of each message most of the rest. 1.5× mqtt.js would be at or past
-  the bare page's pace on this machine.
+  the bare page's pace on this machine. The headline rows stop thingsim's clock when the page
+  has finished with the flood's last message (it is then in the log), as mqtt.js's stops at
+  its last \`JSON.parse\`; the row below waits for the log's count on screen, which redraws at
+  most ten times a second (0.3–12 % lower in six paired runs). Either client's figure moves by
+  a fifth from run to run here: thingsim's QoS 1 flood, four runs each of three builds of this
+  session (\`bench/profile.mjs\`), read 13.1k–18.4k msg/s, no build slower than another.
 - Outbound: thingsim keeps at most the broker's Receive Maximum (mosquitto announces 20) in
   flight, as MQTT 5 requires; mqtt.js 5.16 does not limit what it sends by it. thingsim's
   figure is therefore clocked by the acknowledgements' round trip: a CPU profile of the page
@@ -491,8 +501,10 @@ own); mqtt.js has no fleet view to compare.
   → 3.7–3.8 ms). And a panel out of view is no longer laid out or painted
   (\`content-visibility: auto\`): in four paired runs of 1,000 rounds with every panel at
   1280 × 900, p99 went from 5.0–6.8 to 4.5–4.7 ms. p99 over 1,000 rounds still moves from
-  run to run on this machine (this run 4.4 ms; the two before it, without that, 4.8 and
-  5.9 ms): each redraw in a run (2.5–5 ms of script, then its frame) delays one round.
+  run to run on this machine (4.4 and 4.5 ms in the last two \`make bench\` runs, 4.8 and
+  5.9 ms in the two before \`content-visibility\`; 4.4–6.1 ms in \`bench/profile.mjs\` runs
+  this session): each redraw in a run (1.7–3.9 ms of script, then its frame) delays one
+  round.
   Splitting a redraw in two tasks (the shadow and the charts after the rest) did not help
   (five paired runs: p99 4.9–7.4 against 4.4–7.1 ms). The structural
   fix is the device stack in a Web Worker, so a report leaves whatever the page is drawing.
