@@ -594,14 +594,16 @@ impl Device {
 
     fn apply_desired(&mut self, version: u64, desired: &State) {
         let (applied, refused) = self.model.apply_desired(desired);
-        if !applied.is_empty() {
-            self.report(applied.clone());
-        }
+        // Applied, then reported: the events (and the console's timeline) in that order.
+        let report = (!applied.is_empty()).then(|| applied.clone());
         self.event(DeviceEvent::DeltaApplied {
             version,
             applied,
             refused,
         });
+        if let Some(applied) = report {
+            self.report(applied);
+        }
     }
 
     fn answer(&mut self, execution_id: &str, response: CommandResponse) {

@@ -122,6 +122,24 @@ fn the_device_remembers_the_newest_shadow_version_and_drops_older_deltas() {
     assert_eq!(d.shadow_version(), Some(7));
 }
 
+/// A delta is applied, then reported: the events say so in that order, so the console's
+/// timeline reads "delta applied" before "reported".
+#[test]
+fn a_delta_is_told_as_applied_before_the_report_it_brings() {
+    let mut d = device(&THERMOSTAT, None);
+    let out = delta(&mut d, 3, json!({"targetTemperature": 25}));
+    let kinds: Vec<&str> = out
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            DeviceEvent::DeltaApplied { .. } => Some("applied"),
+            DeviceEvent::Reported(_) => Some("reported"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["applied", "reported"]);
+}
+
 #[test]
 fn the_startup_document_is_applied_once_and_an_older_one_is_named_stale() {
     let mut d = device(&THERMOSTAT, None);
