@@ -7,7 +7,8 @@
 //       event tasks, what was painted, and the longest tasks with what ran in them, MUT=1 the
 //       DOM writes a round, CSS='…' a style sheet added to the page first. Where a CPU
 //       profile is taken (roundtrip with PROF=1; inbound and outbound always), INCL=N adds
-//       the N functions with the most inclusive time (INCL=1: 40).
+//       the N functions with the most inclusive time (INCL=1: 40), and WITHIN='regex' keeps
+//       only the samples with a function of that name on their stack (e.g. a panel's).
 //   node bench/profile.mjs inbound DIST ws://… TCP QOS    20,000 messages in: rate, WebSocket
 //       sends and frames, CPU profile.
 //   node bench/profile.mjs outbound DIST ws://… TCP          20,000 events asked for by a host
@@ -34,7 +35,16 @@ async function devicePage(thing, extra = '') {
     const send = WebSocket.prototype.send;
     WebSocket.prototype.send = function (d) { window.__sends++; mark(`send ${d.byteLength ?? d.length}`); return send.call(this, d); };
     const add = EventTarget.prototype.addEventListener;
-    Object.defineProperty(WebSocket.prototype, 'onmessage', { set(f) { add.call(this, 'message', (e) => { window.__frames++; if (window.__t.length < 40) mark('frame in'); f(e); }); } });
+    // One listener a socket, calling whatever handler is set now (the runner clears it on close).
+    const handlers = new WeakMap();
+    Object.defineProperty(WebSocket.prototype, 'onmessage', {
+      get() { return handlers.get(this) ?? null; },
+      set(f) {
+        const first = !handlers.has(this);
+        handlers.set(this, f);
+        if (first) add.call(this, 'message', (e) => { window.__frames++; if (window.__t.length < 40) mark('frame in'); handlers.get(this)?.call(this, e); });
+      },
+    });
     Object.defineProperty(WebSocket.prototype, 'onopen', { set(f) { add.call(this, 'open', (e) => { mark('open'); f(e); }); } });
   });
   const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template: 'thermostat', connect: '1', ...Object.fromEntries(new URLSearchParams(extra)) });

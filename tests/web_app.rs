@@ -482,8 +482,9 @@ async fn on_a_strict_broker_the_device_subscribes_within_its_limits_and_still_co
 }
 
 /// The shadow timeline under a stream: the rows show the newest fifty changes, newest first in
-/// the document as on screen, and a change that comes keeps the rows already drawn (the same
-/// elements), so a redraw creates nothing it need not.
+/// the document as on screen; a change that comes keeps the rows already drawn (the same
+/// elements) and the rows that go come back on top for the new ones, so a redraw creates
+/// nothing it need not.
 #[wasm_bindgen_test]
 async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
     use gloo_timers::future::TimeoutFuture;
@@ -557,6 +558,10 @@ async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
     assert!(
         now[2..] == drawn[..TIMELINE_CAP - 2],
         "the rows already drawn stay"
+    );
+    assert!(
+        now[0] == drawn[TIMELINE_CAP - 1] && now[1] == drawn[TIMELINE_CAP - 2],
+        "the two rows that went came back on top"
     );
 
     // A console that starts again (a new connection) is drawn afresh.

@@ -39,8 +39,10 @@ pub fn ShadowPanel(
                 let (drop, add) =
                     follow_timeline(shown, &next).unwrap_or((shown.len(), next.len()));
                 let rows: Vec<Row> = s.timeline.iter().take(add).map(row).collect();
-                rows::splice(&list, drop, &rows, &["tl-time", "tl-version", "", "muted"]);
-                *shown = next;
+                let drawn =
+                    rows::splice(&list, drop, &rows, &["tl-time", "tl-version", "", "muted"]);
+                // A list the browser would not fill is drawn afresh at the next redraw.
+                *shown = if drawn { next } else { Vec::new() };
             });
         });
     });

@@ -17,8 +17,9 @@ pub struct Row {
 
 /// Takes the `drop` last rows off `list` and puts `rows` (the first on top) before the rest.
 /// A row is an `<li>` of one `<span>` a cell, classed by `cells`. The rows taken off become
-/// the new ones, so only rows beyond them are created.
-pub fn splice(list: &Element, drop: usize, rows: &[Row], cells: &[&str]) {
+/// the new ones, so only rows beyond them are created. `false` when a row could not be
+/// created: the list is then emptied, to be drawn afresh.
+pub fn splice(list: &Element, drop: usize, rows: &[Row], cells: &[&str]) -> bool {
     let mut spare = Vec::with_capacity(drop);
     let mut last = list.last_element_child();
     while spare.len() < drop {
@@ -28,8 +29,10 @@ pub fn splice(list: &Element, drop: usize, rows: &[Row], cells: &[&str]) {
     }
     // Oldest first, each put on top of the one before.
     for row in rows.iter().rev() {
+        debug_assert_eq!(row.cells.len(), cells.len(), "a text for every cell");
         let Some(li) = spare.pop().or_else(|| new_row(list, cells)) else {
-            return;
+            list.set_text_content(None);
+            return false;
         };
         li.set_class_name(row.class);
         let mut cell = li.first_element_child();
@@ -38,12 +41,13 @@ pub fn splice(list: &Element, drop: usize, rows: &[Row], cells: &[&str]) {
             span.set_text_content(Some(text));
             cell = span.next_element_sibling();
         }
-        // Moves a spare row from the bottom.
+        // On top: a new row goes in, a spare one moves up from the bottom.
         let _ = list.prepend_with_node_1(&li);
     }
     for li in spare {
         li.remove();
     }
+    true
 }
 
 fn new_row(list: &Element, cells: &[&str]) -> Option<Element> {

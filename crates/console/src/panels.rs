@@ -818,8 +818,9 @@ mod tests {
         assert!(seqs.windows(2).all(|w| w[0] == w[1] + 1), "{seqs:?}");
     }
 
-    // Two states of one console's timeline, `before` then `after` changes later: the rows
-    // drawn for the first, spliced as told, are the second's.
+    // Two states of one console's timeline, after `before` changes and `later` more: the rows
+    // drawn for the first, spliced as told, are the second's, and every row the two share
+    // stays.
     proptest::proptest! {
         #[test]
         fn following_the_timeline_draws_what_it_holds(before in 0u64..130, later in 0u64..130) {
@@ -828,6 +829,8 @@ mod tests {
             };
             let (shown, next) = (timeline(before), timeline(before + later));
             let (drop, add) = follow_timeline(&shown, &next).expect("one run follows the other");
+            let shared = shown.iter().filter(|seq| next.contains(seq)).count();
+            proptest::prop_assert_eq!(shown.len() - drop, shared);
             let mut rows = next[..add].to_vec();
             rows.extend_from_slice(&shown[..shown.len() - drop]);
             proptest::prop_assert_eq!(rows, next);
@@ -845,6 +848,7 @@ mod tests {
         assert_eq!(follow_timeline(&[7, 6, 5], &[]), Some((3, 0)));
         assert_eq!(follow_timeline(&[], &[1, 0]), Some((0, 2)));
         assert_eq!(follow_timeline(&[2, 1], &[2, 1]), Some((0, 0)));
+        assert_eq!(follow_timeline(&[5, 4, 3], &[6, 5, 4]), Some((1, 1)));
     }
 
     #[test]
