@@ -19,6 +19,20 @@ export async function launch() {
   });
 }
 
+// A page in `context`, or in a fresh context of the given viewport (its own localStorage),
+// with every page error and console error collected: a journey fails on any, a
+// Content-Security-Policy violation included.
+export async function watchedPage(browser, viewport, context = null) {
+  const ctx = context ?? (await browser.newContext({ viewport }));
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  return { ctx, page, errors };
+}
+
 // thingsim-cloud's API called with fetch from inside `page` (so CORS is exercised too), with
 // the demo's key:secret; returns the status and the JSON body (null when there is none).
 export async function cloudApi(page, { url, key }, method, path, body) {

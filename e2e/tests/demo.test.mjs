@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
-import { launch, cloudApi, DevicePage } from '../pages/device-page.mjs';
+import { launch, cloudApi, DevicePage, watchedPage } from '../pages/device-page.mjs';
 
 const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
 const WS_URL = process.env.THINGSIM_WS_URL ?? 'ws://127.0.0.1:8083/mqtt';
@@ -28,16 +28,10 @@ after(async () => {
   await browser?.close();
 });
 
-// A fresh browser context per journey (its own localStorage), failing on any page error or
-// console error — a Content-Security-Policy violation included.
+// The console at `query`, in a fresh browser context per journey unless one is given, its
+// errors collected (watchedPage).
 async function newDevicePage(query = '', context = null) {
-  const ctx = context ?? (await browser.newContext({ viewport: { width: 1280, height: 900 } }));
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
+  const { ctx, page, errors } = await watchedPage(browser, { width: 1280, height: 900 }, context);
   const device = new DevicePage(page);
   await device.open(APP_URL + query);
   return { device, errors, ctx };

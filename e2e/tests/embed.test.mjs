@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { launch } from '../pages/device-page.mjs';
+import { launch, watchedPage } from '../pages/device-page.mjs';
 
 const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
 const SHOTS = process.env.SCREENSHOT_DIR ?? 'screenshots';
@@ -38,13 +38,7 @@ after(async () => {
 });
 
 async function openDocs(theme = '') {
-  const ctx = await browser.newContext({ viewport: { width: 900, height: 1000 } });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
+  const { ctx, page, errors } = await watchedPage(browser, { width: 900, height: 1000 });
   await page.goto(`${docsOrigin}/?app=${encodeURIComponent(APP_URL)}${theme ? `&theme=${theme}` : ''}`);
   const frames = {};
   for (const id of ['light', 'thermostat', 'lock']) {
@@ -208,11 +202,7 @@ test('colours follow the reader\'s system unless theme= fixes them', async () =>
 });
 
 test('the sandbox greets a first visit with three steps that tick themselves off, until dismissed', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { ctx, page, errors } = await watchedPage(browser, { width: 1280, height: 900 });
   await page.goto(APP_URL);
   await page.waitForSelector('[data-testid="guide"]');
   await page.locator('[data-testid="cloud-set-desired"]').click();
@@ -232,11 +222,7 @@ test('the sandbox greets a first visit with three steps that tick themselves off
 });
 
 test('a face animates a single change, and snaps to each value under a stream of them', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 800, height: 600 } });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { ctx, page, errors } = await watchedPage(browser, { width: 800, height: 600 });
   await page.goto(`${APP_URL}?mode=sandbox&template=thermostat&thing=stream-dial&panels=face`);
   await page.waitForFunction(() => /^connected/.test(document.querySelector('[data-testid="conn-status"]')?.textContent.trim() ?? ''), null, { timeout: 20_000 });
   const dial = () => page.evaluate(() => {

@@ -3,7 +3,7 @@
 // filter, and removal.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch } from '../pages/device-page.mjs';
+import { launch, watchedPage } from '../pages/device-page.mjs';
 
 const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
 
@@ -16,14 +16,7 @@ after(async () => {
 });
 
 // A page of its own, with every page error and console error collected (a journey fails on any).
-async function open(height) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height } });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  return { ctx, page, errors };
-}
+const open = (height) => watchedPage(browser, { width: 1280, height });
 
 const text = (page, id) => page.locator(`[data-testid="${id}"]`).first().textContent().then((t) => (t ?? '').trim());
 const waitText = (page, id, re, timeout = 20_000) => page.waitForFunction(
