@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { launch } from '../e2e/pages/device-page.mjs';
 import { serve } from './serve.mjs';
 import { blaster, brokerPace, floodPayload, timedFlood } from './blaster.mjs';
-import { connected, hostedConsole } from './hosted.mjs';
+import { connected, hostedConsole, watchSocketMessages } from './hosted.mjs';
 
 const require = createRequire(new URL('../e2e/package.json', import.meta.url));
 const mqtt = require('mqtt');
@@ -36,9 +36,9 @@ async function peer(id) {
 }
 
 // A thingsim page with its own device on the broker, connected and subscribed.
-async function thingsimPage(thing, template = 'thermostat', extra = {}, init = null) {
+async function thingsimPage(thing, template = 'thermostat', extra = {}, init = []) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  if (init) await page.addInitScript(init);
+  for (const script of init) await page.addInitScript(script);
   const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template, connect: '1', ...extra });
   await page.goto(`${base}/?${q}`);
   await page.waitForFunction(connected, null, { timeout: 30_000, polling: 'raf' });
@@ -89,31 +89,19 @@ async function inbound(n, qos) {
   // the flood's last PUBLISH (mosquitto sends one MQTT packet a WebSocket message): a
   // microtask queued after each message's handler runs after the run loop's turn, the log's
   // push included.
-  const { page } = await thingsimPage(thing, 'thermostat', {}, () => {
-    const add = EventTarget.prototype.addEventListener;
-    const handlers = new WeakMap();
+  const { page } = await thingsimPage(thing, 'thermostat', {}, [watchSocketMessages, () => {
     window.flood = { n: Infinity, seen: 0, last: 0, done: 0 };
-    Object.defineProperty(WebSocket.prototype, 'onmessage', {
-      get() { return handlers.get(this) ?? null; },
-      set(f) {
-        const first = !handlers.has(this);
-        handlers.set(this, f);
-        if (!first) return;
-        add.call(this, 'message', (e) => {
-          handlers.get(this)?.call(this, e);
-          const publish = e.data instanceof ArrayBuffer && e.data.byteLength > 0 && new Uint8Array(e.data, 0, 1)[0] >> 4 === 3;
-          if (publish) {
-            queueMicrotask(() => {
-              const f = window.flood;
-              f.seen += 1;
-              f.last = performance.timeOrigin + performance.now();
-              if (f.seen === f.n) f.done = f.last;
-            });
-          }
-        });
-      },
-    });
-  });
+    window.afterSocketMessage = (e) => {
+      const publish = e.data instanceof ArrayBuffer && e.data.byteLength > 0 && new Uint8Array(e.data, 0, 1)[0] >> 4 === 3;
+      if (!publish) return;
+      queueMicrotask(() => {
+        const f = window.flood;
+        f.seen += 1;
+        f.last = performance.timeOrigin + performance.now();
+        if (f.seen === f.n) f.done = f.last;
+      });
+    };
+  }]);
   const logged = () => page.evaluate(() => Number(/of (\d+)/.exec(document.querySelector('[data-testid="log-count"]').textContent)[1]));
   const before = await logged();
   await page.evaluate((k) => { window.flood = { n: k, seen: 0, last: 0, done: 0 }; }, n);

@@ -5,6 +5,29 @@
 // In the console's page: its status line says every subscription was granted.
 export const connected = () => /^connected · subscribed (\d+)\/\1$/.test(document.querySelector('[data-testid="conn-status"]')?.textContent.trim() ?? '');
 
+// An init script for a page (page.addInitScript): one 'message' listener a WebSocket, calling
+// the handler the page set, if it still has one (the runner clears it on close), between
+// `window.beforeSocketMessage(e)` and `window.afterSocketMessage(e)` when another init script
+// defines them.
+export function watchSocketMessages() {
+  const add = EventTarget.prototype.addEventListener;
+  const handlers = new WeakMap();
+  Object.defineProperty(WebSocket.prototype, 'onmessage', {
+    get() { return handlers.get(this) ?? null; },
+    set(f) {
+      const first = !handlers.has(this);
+      handlers.set(this, f);
+      if (first) {
+        add.call(this, 'message', (e) => {
+          window.beforeSocketMessage?.(e);
+          handlers.get(this)?.call(this, e);
+          window.afterSocketMessage?.(e);
+        });
+      }
+    },
+  });
+}
+
 export async function hostedConsole(browser, base, wsUrl, thing) {
   const host = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await host.goto(`${base}/host.html`);

@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { launch } from '../e2e/pages/device-page.mjs';
 import { serve } from './serve.mjs';
 import { blaster, floodPayload, timedFlood } from './blaster.mjs';
-import { connected, hostedConsole } from './hosted.mjs';
+import { connected, hostedConsole, watchSocketMessages } from './hosted.mjs';
 
 const require = createRequire(new URL('../e2e/package.json', import.meta.url));
 const mqtt = require('mqtt');
@@ -29,22 +29,14 @@ const browser = await launch();
 
 async function devicePage(thing, extra = '') {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: Boolean(process.env.CSS) });
+  await page.addInitScript(watchSocketMessages);
   await page.addInitScript(() => {
     window.__t = []; window.__sends = 0; window.__frames = 0;
     const mark = (m) => window.__t.push([m, performance.now().toFixed(1)]);
     const send = WebSocket.prototype.send;
     WebSocket.prototype.send = function (d) { window.__sends++; mark(`send ${d.byteLength ?? d.length}`); return send.call(this, d); };
+    window.beforeSocketMessage = () => { window.__frames++; if (window.__t.length < 40) mark('frame in'); };
     const add = EventTarget.prototype.addEventListener;
-    // One listener a socket, calling whatever handler is set now (the runner clears it on close).
-    const handlers = new WeakMap();
-    Object.defineProperty(WebSocket.prototype, 'onmessage', {
-      get() { return handlers.get(this) ?? null; },
-      set(f) {
-        const first = !handlers.has(this);
-        handlers.set(this, f);
-        if (first) add.call(this, 'message', (e) => { window.__frames++; if (window.__t.length < 40) mark('frame in'); handlers.get(this)?.call(this, e); });
-      },
-    });
     Object.defineProperty(WebSocket.prototype, 'onopen', { set(f) { add.call(this, 'open', (e) => { mark('open'); f(e); }); } });
   });
   const q = new URLSearchParams({ mode: 'broker', broker: wsUrl, thing, client: `dev-${thing}`, template: 'thermostat', connect: '1', ...Object.fromEntries(new URLSearchParams(extra)) });
