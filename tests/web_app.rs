@@ -569,3 +569,133 @@ async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
     assert_eq!(seconds(&rows()), [0]);
     root.remove();
 }
+
+/// The message log under a stream, with the app's style sheet: the rows in view follow the
+/// newest line; a line still in view after more come keeps its row (the same element); a
+/// filter shows only the lines it matches; a click on a row opens that line.
+#[wasm_bindgen_test]
+async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
+    use leptos::prelude::*;
+    use thingsim::components::{Direction, LogStore, MessageLog};
+
+    let document = web_sys::window().unwrap().document().unwrap();
+    let style = document.create_element("style").unwrap();
+    style.set_text_content(Some(include_str!("../style/main.css")));
+    document.head().unwrap().append_child(&style).unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let store = LogStore::new();
+    let _mount = mount_to(root.clone(), move || {
+        view! { <MessageLog store=store on_export=Callback::new(|_: String| ())/> }
+    });
+    let push = |from: u64, to: u64| {
+        for i in from..to {
+            store.push(i, Direction::In, format!("t/{i}"), 1, b"{}");
+        }
+    };
+    let rows = || -> Vec<web_sys::Element> {
+        let all = root
+            .query_selector(".log-spacer")
+            .unwrap()
+            .unwrap()
+            .children();
+        (0..all.length()).filter_map(|i| all.item(i)).collect()
+    };
+    let topics = |rows: &[web_sys::Element]| -> Vec<String> {
+        rows.iter()
+            .map(|r| {
+                r.query_selector(".log-topic")
+                    .unwrap()
+                    .unwrap()
+                    .text_content()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let topics_of =
+        |range: std::ops::Range<u64>| -> Vec<String> { range.map(|i| format!("t/{i}")).collect() };
+
+    push(0, 5);
+    until("five rows", || topics(&rows()) == topics_of(0..5)).await;
+    assert!(rows().iter().all(|r| r.class_name() == "log-line log-in"));
+    assert_eq!(
+        rows()[0]
+            .query_selector(".log-meta")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "q1 2B"
+    );
+
+    // Far more than the view holds: the rows end at the newest line, and the spacer's padding
+    // puts them where they are in the list.
+    push(5, 200);
+    until("the newest line in view", || {
+        topics(&rows()).last().map(String::as_str) == Some("t/199")
+    })
+    .await;
+    let drawn = rows();
+    assert!(
+        drawn.len() < 40,
+        "only the rows in view exist: {}",
+        drawn.len()
+    );
+    let first = 200 - drawn.len() as u64;
+    assert_eq!(topics(&drawn), topics_of(first..200));
+    let spacer = root.query_selector(".log-spacer").unwrap().unwrap();
+    let placed = spacer.get_attribute("style").unwrap_or_default();
+    assert!(
+        placed.contains(&format!("padding-top: {}px", first * 22)),
+        "{placed}"
+    );
+
+    // Three more: every line still in view is in the row that showed it.
+    push(200, 203);
+    until("the three new lines", || {
+        topics(&rows()).last().map(String::as_str) == Some("t/202")
+    })
+    .await;
+    let now = rows();
+    let mut kept = 0;
+    for (row, topic) in now.iter().zip(topics(&now)) {
+        if let Some(before) = topics(&drawn).iter().position(|t| *t == topic) {
+            assert!(*row == drawn[before], "{topic} kept its row");
+            kept += 1;
+        }
+    }
+    assert!(
+        kept + 3 >= now.len(),
+        "the lines still in view: {kept} of {}",
+        now.len()
+    );
+
+    // A click on a row's cell opens that row's line.
+    let target = now[now.len() - 2]
+        .query_selector(".log-payload")
+        .unwrap()
+        .unwrap();
+    target.unchecked_ref::<HtmlElement>().click();
+    until("the line's detail", || {
+        root.query_selector("[data-testid=log-detail]")
+            .unwrap()
+            .is_some_and(|d| d.text_content().unwrap().contains("t/201"))
+    })
+    .await;
+
+    // A filter shows the lines it matches, from the top of what it leaves.
+    let filter: HtmlInputElement = root
+        .query_selector("[data-testid=log-filter]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    filter.set_value("t/19");
+    filter
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    let mut matching = topics_of(19..20);
+    matching.extend(topics_of(190..200));
+    until("the filtered lines", || topics(&rows()) == matching).await;
+    root.remove();
+    style.remove();
+}

@@ -6,6 +6,7 @@ use thingsim_console::panels as console;
 pub use thingsim_console::log::{Direction, LOG_BYTES_CAP, LOG_CAP, PAYLOAD_KEPT};
 
 use super::utc_time;
+use crate::shell::rows::{self, Row};
 
 /// A line's height, in pixels: an integer, so no float is ever formatted for a style.
 const ROW: usize = 22;
@@ -119,6 +120,33 @@ fn pretty(payload: &str) -> String {
         .map_or_else(|_| payload.to_owned(), |v| console::pretty(&v))
 }
 
+/// The cells of a row: time, direction, topic, QoS and size, payload.
+const CELLS: [&str; 5] = [
+    "log-time",
+    "log-dir",
+    "log-topic",
+    "log-meta",
+    "log-payload",
+];
+
+fn row(line: &LogLine) -> Row {
+    let (class, arrow) = match line.direction {
+        Direction::In => ("log-line log-in", "←"),
+        Direction::Out => ("log-line log-out", "→"),
+        Direction::Note => ("log-line log-note", "!"),
+    };
+    Row {
+        class,
+        cells: vec![
+            clock(line.at),
+            arrow.to_owned(),
+            line.topic.clone(),
+            format!("q{} {}B", line.qos, line.size),
+            line.payload.clone(),
+        ],
+    }
+}
+
 /// `HH:MM:SS.mmm` UTC.
 fn clock(at: u64) -> String {
     format!("{}.{:03}", utc_time(at), at % 1000)
@@ -160,26 +188,37 @@ pub fn MessageLog(
         })
     });
     let total = move || matching.with(Vec::len);
-    let window = move || {
+    let first = Memo::new(move |_| {
         // A filter can shrink the list below where the view was scrolled: show its end.
         let last_page = total().saturating_sub(VIEW_ROWS);
-        let first = ((scroll_top.get() / ROW_PX) as usize)
+        ((scroll_top.get() / ROW_PX) as usize)
             .min(last_page)
-            .saturating_sub(OVERSCAN);
-        let rows = matching.with(|m| {
-            m.iter()
-                .enumerate()
-                .skip(first)
-                .take(VIEW_ROWS + 2 * OVERSCAN)
-                .map(|(pos, i)| (pos, *i))
-                .collect::<Vec<_>>()
+            .saturating_sub(OVERSCAN)
+    });
+    // The rows in view are drawn by hand (`shell::rows`): under a stream every redraw brings
+    // new lines, and the rows that scrolled out are written again for them.
+    let rows_list = NodeRef::<Div>::new();
+    let drawn = StoredValue::new(Vec::<u64>::new());
+    // The lines the rows show, top first, for a click to find its line.
+    let shown = StoredValue::new(Vec::<LogLine>::new());
+    Effect::new(move |_| {
+        let Some(list) = rows_list.get() else { return };
+        let first = first.get();
+        let lines: Vec<LogLine> = matching.with(|m| {
+            store.lines.with_value(|ring| {
+                m.iter()
+                    .skip(first)
+                    .take(VIEW_ROWS + 2 * OVERSCAN)
+                    .filter_map(|i| ring.lines.get(*i).cloned())
+                    .collect()
+            })
         });
-        store.lines.with_value(|Ring { lines, .. }| {
-            rows.into_iter()
-                .filter_map(|(pos, i)| lines.get(i).map(|l| (pos, l.clone())))
-                .collect::<Vec<_>>()
-        })
-    };
+        let seqs: Vec<u64> = lines.iter().map(|l| l.seq).collect();
+        drawn.update_value(|drawn| {
+            rows::scroll(&list, drawn, &seqs, &CELLS, |i| row(&lines[i]));
+        });
+        shown.set_value(lines);
+    });
     // Keep the newest line in view while the user has not scrolled up. Setting scrollTop lays
     // the page out on the spot; just before a frame that layout is the frame's own, anywhere
     // else it is one more (16 ms of a cold start went to it).
@@ -228,27 +267,14 @@ pub fn MessageLog(
                     follow.set(at_bottom);
                 }
             }>
-            <div class="log-spacer" style:height=move || format!("{}px", total() * ROW)>
-                <For each=window key=|(pos, line)| (*pos, line.seq) let:((pos, line))>
-                    {
-                        let detail = line.clone();
-                        view! {
-                            <div class=format!("log-line log-{}", line.direction.as_str())
-                                style:top=format!("{}px", pos * ROW)
-                                on:click=move |_| selected.set(Some(detail.clone()))>
-                                <span class="log-time">{clock(line.at)}</span>
-                                <span class="log-dir">{match line.direction {
-                                    Direction::In => "←",
-                                    Direction::Out => "→",
-                                    Direction::Note => "!",
-                                }}</span>
-                                <span class="log-topic">{line.topic}</span>
-                                <span class="log-meta">{format!("q{} {}B", line.qos, line.size)}</span>
-                                <code class="log-payload">{line.payload}</code>
-                            </div>
-                        }
+            <div class="log-spacer" node_ref=rows_list
+                style:height=move || format!("{}px", total() * ROW)
+                style:padding-top=move || format!("{}px", first.get() * ROW)
+                on:click=move |ev| {
+                    if let Some(line) = rows::row_of(&ev).and_then(|i| shown.with_value(|s| s.get(i).cloned())) {
+                        selected.set(Some(line));
                     }
-                </For>
+                }>
             </div>
         </div>
         {move || selected.get().map(|l| view! {

@@ -102,6 +102,23 @@ pub fn payload_text(payload: &[u8]) -> String {
     text
 }
 
+/// How the rows on screen move to show `next` where they showed `shown` (each a window of
+/// line numbers, in order): `n > 0` when the first `n` rows scrolled out at the top and go to
+/// the bottom for the lines that scrolled in there, `n < 0` when the last `-n` go to the top.
+/// 0 when the two share no line, or share them where they stand. The view then writes only
+/// the rows whose line changed, so a log that follows a stream rewrites the rows that came.
+pub fn slide(shown: &[u64], next: &[u64]) -> isize {
+    let at = |list: &[u64], seq: Option<&u64>| {
+        seq.and_then(|s| list.iter().position(|x| x == s))
+            .and_then(|i| isize::try_from(i).ok())
+            .unwrap_or(0)
+    };
+    match at(shown, next.first()) {
+        0 => -at(next, shown.first()),
+        n => n,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +175,63 @@ mod tests {
             "\u{FFFD}a",
             "not UTF-8: shown, not refused"
         );
+    }
+
+    /// The rows as the view leaves them after the slide: moved round, then cut or grown at
+    /// the bottom; `None` is a row made anew.
+    fn slid(shown: &[u64], next: &[u64]) -> Vec<Option<u64>> {
+        let mut rows: Vec<Option<u64>> = shown.iter().copied().map(Some).collect();
+        let n = slide(shown, next);
+        assert!(
+            n.unsigned_abs() < shown.len().max(1),
+            "moves no more rows than there are"
+        );
+        if n > 0 {
+            rows.rotate_left(n.unsigned_abs());
+        } else {
+            rows.rotate_right(n.unsigned_abs());
+        }
+        rows.resize(next.len(), None);
+        rows
+    }
+
+    fn kept(shown: &[u64], next: &[u64]) -> usize {
+        let rows = slid(shown, next);
+        rows.iter()
+            .zip(next)
+            .filter(|(r, n)| *r == &Some(**n))
+            .count()
+    }
+
+    proptest::proptest! {
+        /// Two windows of one size on the same lines, as a scroll or a stream leaves them:
+        /// every line in both keeps its row.
+        #[test]
+        fn a_window_that_moves_keeps_every_row_it_still_shows(
+            from in 0_u64..200, to in 0_u64..200, len in 0_u64..40, gaps in 1_u64..3
+        ) {
+            let shown: Vec<u64> = (from..from + len).map(|i| i * gaps).collect();
+            let next: Vec<u64> = (to..to + len).map(|i| i * gaps).collect();
+            let both = shown.iter().filter(|s| next.contains(s)).count();
+            proptest::prop_assert_eq!(kept(&shown, &next), both);
+        }
+
+        /// Lines that came below the last one (a log shorter than the view) leave the rows
+        /// where they are.
+        #[test]
+        fn a_window_that_grows_keeps_its_rows(from in 0_u64..200, len in 0_u64..30, more in 0_u64..30) {
+            let shown: Vec<u64> = (from..from + len).collect();
+            let next: Vec<u64> = (from..from + len + more).collect();
+            proptest::prop_assert_eq!(kept(&shown, &next), shown.len());
+        }
+    }
+
+    #[test]
+    fn a_window_with_nothing_in_common_moves_nothing() {
+        assert_eq!(slide(&[1, 2, 3], &[7, 8, 9]), 0);
+        assert_eq!(slide(&[], &[7, 8, 9]), 0);
+        assert_eq!(slide(&[1, 2, 3], &[]), 0);
+        assert_eq!(slide(&[1, 2, 3], &[3, 4, 5]), 2, "scrolled down");
+        assert_eq!(slide(&[3, 4, 5], &[1, 2, 3]), -2, "scrolled up");
     }
 }
