@@ -175,7 +175,6 @@ pub fn DeviceConsole(
     let series = Memo::new(move |_| console.with(|c| c.series.clone()));
     let events = Memo::new(move |_| console.with(|c| c.events.clone()));
     let link = Memo::new(move |_| console.with(|c| c.link.clone()));
-    let deaf = move |feed: Feed| Signal::derive(move || link.with(|l| l.deaf(feed)));
     // The device's news is folded into the console at once, and the panels hear of it in a
     // task of their own after the inputs already queued: a burst of a thousand events redraws
     // once, not a thousand times. The device's own news redraws at most ten times a second
@@ -707,8 +706,8 @@ pub fn DeviceConsole(
             {guide}
             {
                 let status_line = move || view! {
-                    <StatusLine status=Signal::derive(move || status.get())
-                        link=Signal::derive(move || link.get()) />
+                    <StatusLine status=status.read_only()
+                        link=link />
                     <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>
                 };
                 if shows(Panel::Connection) {
@@ -716,8 +715,8 @@ pub fn DeviceConsole(
                         {(!is_attached).then(|| view! {
                             <ConnectionForm
                                 form=form
-                                errors=Signal::derive(move || errors.get())
-                                active=Signal::derive(move || active.get())
+                                errors=errors.read_only()
+                                active=active
                                 on_connect=on_connect
                                 on_disconnect=on_disconnect
                             />
@@ -733,17 +732,17 @@ pub fn DeviceConsole(
                 let https = run.https;
                 let cloud = (run.mode != Mode::Broker && shows(Panel::Cloud)).then(|| panel("cloud", "Cloud", view! {
                     <CloudPanel template=run.template thing=run.thing.clone()
-                        outcome=Signal::derive(move || outcome.get()) on_operate=on_operate />
+                        outcome=outcome.read_only() on_operate=on_operate />
                 }.into_any()));
                 // The face, and the form's controls one click away (open where they are asked
                 // for: the whole console, `panels=device`).
                 let device = (shows(Panel::Face) || shows(Panel::Device)).then(|| panel("device", "Device", view! {
                     {shows(Panel::Face).then(|| view! {
-                        <DeviceFace template=run.template state=Signal::derive(move || reported.get()) on_set=on_set />
+                        <DeviceFace template=run.template state=reported on_set=on_set />
                     })}
                     <details class="controls" open=shows(Panel::Device)>
                         <summary>"Controls"</summary>
-                        <DevicePanel template=run.template state=Signal::derive(move || reported.get()) on_set=on_set />
+                        <DevicePanel template=run.template state=reported on_set=on_set />
                     </details>
                 }.into_any()));
                 view! {
@@ -751,23 +750,23 @@ pub fn DeviceConsole(
                         {device}
                         {cloud}
                         {shows(Panel::Shadow).then(|| panel("shadow", "Shadow", view! {
-                            <DeafNote note=deaf(Feed::Shadow) testid="shadow-deaf" />
-                            <ShadowPanel shadow=Signal::derive(move || shadow.get())
-                                polling=Signal::derive(move || polling.get()) />
+                            <DeafNote link=link feed=Feed::Shadow testid="shadow-deaf" />
+                            <ShadowPanel shadow=shadow
+                                polling=polling.read_only() />
                         }.into_any()))}
                         {shows(Panel::Commands).then(|| panel("commands", "Commands", view! {
-                            <DeafNote note=deaf(Feed::Commands) testid="commands-deaf" />
-                            <CommandsPanel commands=Signal::derive(move || commands.get())
-                                now=Signal::derive(move || now.get()) available=Signal::derive(move || !https) on_user=on_user />
+                            <DeafNote link=link feed=Feed::Commands testid="commands-deaf" />
+                            <CommandsPanel commands=commands
+                                now=now.read_only() available=!https on_user=on_user />
                         }.into_any()))}
                         {shows(Panel::Jobs).then(|| panel("jobs", "Jobs", view! {
-                            <DeafNote note=deaf(Feed::Jobs) testid="jobs-deaf" />
-                            <JobPanel jobs=Signal::derive(move || jobs.get()) now=Signal::derive(move || now.get())
+                            <DeafNote link=link feed=Feed::Jobs testid="jobs-deaf" />
+                            <JobPanel jobs=jobs now=now.read_only()
                                 on_user=on_user on_drop=on_drop />
                         }.into_any()))}
                         {shows(Panel::Telemetry).then(|| panel("telemetry", "Events & telemetry", view! {
-                            <TelemetryPanel series=Signal::derive(move || series.get())
-                                events=Signal::derive(move || events.get()) on_user=on_user template=run.template />
+                            <TelemetryPanel series=series
+                                events=events on_user=on_user template=run.template />
                         }.into_any()))}
                     </div>
                 }

@@ -499,7 +499,7 @@ async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
     document.body().unwrap().append_child(&root).unwrap();
     let shadow = RwSignal::new(ShadowView::default());
     let _mount = mount_to(root.clone(), move || {
-        view! { <ShadowPanel shadow=shadow polling=Signal::stored(None)/> }
+        view! { <ShadowPanel shadow=Memo::new(move |_| shadow.get()) polling=RwSignal::new(None).read_only()/> }
     });
     // `n` reports, one a second, each of its own value, shown in one redraw.
     let report = async |console: &mut Console, n: u64| {

@@ -13,8 +13,7 @@ pub fn CloudPanel(
     /// The thing to act on.
     thing: ThingName,
     /// What the last operation did.
-    #[prop(into)]
-    outcome: Signal<Option<Result<String, String>>>,
+    outcome: ReadSignal<Option<Result<String, String>>>,
     /// An operation to perform.
     on_operate: Callback<Operation>,
 ) -> impl IntoView {

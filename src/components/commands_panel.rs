@@ -19,14 +19,11 @@ fn answer(execution_id: &str, status: CommandStatus) -> UserCommand {
 #[component]
 pub fn CommandsPanel(
     /// Requests, newest first.
-    #[prop(into)]
-    commands: Signal<Vec<CommandView>>,
+    commands: Memo<Vec<CommandView>>,
     /// Wall clock, ticking once a second.
-    #[prop(into)]
-    now: Signal<Millis>,
+    now: ReadSignal<Millis>,
     /// Whether commands reach this device at all (not over HTTPS).
-    #[prop(into)]
-    available: Signal<bool>,
+    available: bool,
     /// User intent for the device.
     on_user: Callback<UserCommand>,
 ) -> impl IntoView {
@@ -41,7 +38,7 @@ pub fn CommandsPanel(
                 } />
             " Let the model answer"
         </label>
-        {move || (!available.get()).then(|| view! { <p class="muted" data-testid="commands-unavailable">"Commands are not available over HTTPS: nothing can reach an HTTPS device; it only polls."</p> })}
+        {(!available).then(|| view! { <p class="muted" data-testid="commands-unavailable">"Commands are not available over HTTPS: nothing can reach an HTTPS device; it only polls."</p> })}
         <ul class="commands" data-testid="commands">
             {move || commands.get().into_iter().map(|c| {
                 let id = c.execution_id.clone();

@@ -10,11 +10,9 @@ pub fn ConnectionForm(
     /// The form's values; edited in place as the user types.
     form: RwSignal<ConnectForm>,
     /// Per-field validation messages from the last connect attempt.
-    #[prop(into)]
-    errors: Signal<FieldErrors>,
+    errors: ReadSignal<FieldErrors>,
     /// Whether a client is running (shows Disconnect instead of Connect, locks the fields).
-    #[prop(into)]
-    active: Signal<bool>,
+    active: Memo<bool>,
     /// Connect was pressed (or the form submitted).
     on_connect: Callback<()>,
     /// Disconnect was pressed.

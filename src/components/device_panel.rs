@@ -10,8 +10,7 @@ pub fn DevicePanel(
     /// The device model.
     template: &'static Template,
     /// The device's actual (reported) state.
-    #[prop(into)]
-    state: Signal<State>,
+    state: Memo<State>,
     /// A control changed: property key and new value.
     on_set: Callback<(String, Value)>,
 ) -> impl IntoView {
@@ -30,7 +29,7 @@ pub fn DevicePanel(
 
 fn property_row(
     p: Property,
-    state: Signal<State>,
+    state: Memo<State>,
     on_set: Callback<(String, Value)>,
 ) -> impl IntoView {
     let value = move || state.with(|s| s.get(p.key).cloned().unwrap_or(Value::Null));

@@ -29,11 +29,9 @@ fn details(text: &str) -> Result<StatusDetails, String> {
 #[component]
 pub fn JobPanel(
     /// The jobs view.
-    #[prop(into)]
-    jobs: Signal<JobsView>,
+    jobs: Memo<JobsView>,
     /// Wall clock, ticking once a second (the step-timeout countdown).
-    #[prop(into)]
-    now: Signal<thingsim_mqtt::Millis>,
+    now: ReadSignal<thingsim_mqtt::Millis>,
     /// User intent for the device.
     on_user: Callback<UserCommand>,
     /// Drop the connection (mid-job, to show the resume).

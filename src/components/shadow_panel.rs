@@ -12,11 +12,9 @@ use super::utc_time;
 #[component]
 pub fn ShadowPanel(
     /// The shadow as the console folded it.
-    #[prop(into)]
-    shadow: Signal<ShadowView>,
+    shadow: Memo<ShadowView>,
     /// HTTPS devices poll: (interval, last poll); `None` for MQTT devices.
-    #[prop(into)]
-    polling: Signal<Option<(u64, thingsim_mqtt::Millis)>>,
+    polling: ReadSignal<Option<(u64, thingsim_mqtt::Millis)>>,
 ) -> impl IntoView {
     let column = move |title: &'static str, testid: &'static str, get: fn(&ShadowView) -> Value| {
         view! {

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use thingsim_console::panels::LinkView;
+use thingsim_console::panels::{Feed, LinkView};
 
 use crate::shell::client::Status;
 
@@ -9,11 +9,9 @@ use crate::shell::client::Status;
 #[component]
 pub fn StatusLine(
     /// The client's status; `None` before the first connect.
-    #[prop(into)]
-    status: Signal<Option<Status>>,
+    status: ReadSignal<Option<Status>>,
     /// Subscriptions and the broker's limits, as the console folded them.
-    #[prop(into)]
-    link: Signal<LinkView>,
+    link: Memo<LinkView>,
 ) -> impl IntoView {
     let connected = move || link.with(LinkView::connected_text);
     let text = move || match status.get() {
@@ -55,14 +53,15 @@ pub fn StatusLine(
 /// A warning that a panel will stay empty because a subscription it needs does not receive.
 #[component]
 pub fn DeafNote(
-    /// Why, when it is deaf.
-    #[prop(into)]
-    note: Signal<Option<String>>,
+    /// Subscriptions, as the console folded them.
+    link: Memo<LinkView>,
+    /// The panel's feed.
+    feed: Feed,
     /// The `data-testid` of the note.
     testid: &'static str,
 ) -> impl IntoView {
     move || {
-        note.get()
+        link.with(|l| l.deaf(feed))
             .map(|n| view! { <p class="field-error" role="alert" data-testid=testid>{n}</p> })
     }
 }

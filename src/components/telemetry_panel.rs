@@ -36,11 +36,9 @@ fn points(series: &[(Millis, f64)]) -> (String, f64, f64) {
 #[component]
 pub fn TelemetryPanel(
     /// Numeric reported values over time.
-    #[prop(into)]
-    series: Signal<Series>,
+    series: Memo<Series>,
     /// Events published, newest first.
-    #[prop(into)]
-    events: Signal<Vec<(String, Millis)>>,
+    events: Memo<Vec<(String, Millis)>>,
     /// User intent for the device.
     on_user: Callback<UserCommand>,
     /// The device model (its readings get their own intervals).

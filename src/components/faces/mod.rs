@@ -11,6 +11,8 @@ mod smart_light;
 mod smart_plug;
 mod thermostat;
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_console::panels::fixed;
@@ -21,37 +23,38 @@ use thingsim_fleet::shadow::state::State;
 #[derive(Clone, Copy)]
 pub(crate) struct Face {
     pub(crate) template: &'static Template,
-    pub(crate) state: Signal<State>,
+    pub(crate) state: Memo<State>,
     pub(crate) on_set: Callback<(String, Value)>,
 }
 
 impl Face {
     /// A number the device reports (`min` of its range when it has not yet).
-    pub(crate) fn num(self, key: &'static str) -> Signal<f64> {
+    pub(crate) fn num(self, key: &'static str) -> impl Fn() -> f64 + Copy + Send + Sync + 'static {
         let fallback = self.range(key).0;
         let state = self.state;
-        Signal::derive(move || {
-            state.with(|s| s.get(key).and_then(Value::as_f64).unwrap_or(fallback))
-        })
+        move || state.with(|s| s.get(key).and_then(Value::as_f64).unwrap_or(fallback))
     }
 
     /// A switch the device reports.
-    pub(crate) fn on(self, key: &'static str) -> Signal<bool> {
+    pub(crate) fn on(self, key: &'static str) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
         let state = self.state;
-        Signal::derive(move || state.with(|s| s.get(key) == Some(&Value::Bool(true))))
+        move || state.with(|s| s.get(key) == Some(&Value::Bool(true)))
     }
 
     /// A text the device reports.
-    pub(crate) fn text(self, key: &'static str) -> Signal<String> {
+    pub(crate) fn text(
+        self,
+        key: &'static str,
+    ) -> impl Fn() -> String + Copy + Send + Sync + 'static {
         let state = self.state;
-        Signal::derive(move || {
+        move || {
             state.with(|s| {
                 s.get(key)
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned()
             })
-        })
+        }
     }
 
     /// A property's range and step, from the template.
@@ -103,10 +106,19 @@ impl Face {
     }
 }
 
+/// A button's accessible name, as its state says it.
+pub(crate) type Label = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// A [`Label`]: a closure behind one pointer type, not a signal of its own (a signal type's
+/// code for each value type it carries costs more).
+pub(crate) fn spoken(text: impl Fn() -> String + Send + Sync + 'static) -> Label {
+    Arc::new(text)
+}
+
 /// A button drawn in SVG: a focusable group that Enter and Space press too. Not generic, so
 /// the nine buttons of the six faces share one copy of this code.
 pub(crate) fn button(
-    label: Signal<String>,
+    label: Label,
     testid: &'static str,
     class: &'static str,
     press: Callback<()>,
@@ -118,10 +130,11 @@ pub(crate) fn button(
             press.run(());
         }
     };
+    let title = label.clone();
     view! {
         <g class=format!("face-button {class}") role="button" tabindex="0" data-testid=testid
-            aria-label=move || label.get() on:click=move |_| press.run(()) on:keydown=on_key>
-            <title>{move || label.get()}</title>
+            aria-label=move || label() on:click=move |_| press.run(()) on:keydown=on_key>
+            <title>{move || title()}</title>
             {body}
         </g>
     }
@@ -149,8 +162,7 @@ pub fn DeviceFace(
     /// The device model.
     template: &'static Template,
     /// Its reported state.
-    #[prop(into)]
-    state: Signal<State>,
+    state: Memo<State>,
     /// A control on the face set a property.
     on_set: Callback<(String, Value)>,
 ) -> impl IntoView {
