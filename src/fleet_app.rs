@@ -296,7 +296,7 @@ pub fn FleetApp() -> impl IntoView {
             })}
             <section class="panel" aria-labelledby="fleet-figures-title">
                 <h2 id="fleet-figures-title">"Fleet"</h2>
-                <FleetMetrics metrics=Signal::derive(move || metrics.get()) rates=Signal::derive(move || rates.get()) />
+                <FleetMetrics metrics=metrics.read_only() rates=rates.read_only() />
                 <div class="fleet-controls">
                     <label class="inline">"Devices "
                         <input type="number" min="1" data-testid="fleet-step" class="narrow"
@@ -322,7 +322,7 @@ pub fn FleetApp() -> impl IntoView {
             </section>
             <section class="panel" aria-labelledby="fleet-groups-title">
                 <h2 id="fleet-groups-title">"Groups"</h2>
-                <FleetGroups metrics=Signal::derive(move || metrics.get()) />
+                <FleetGroups metrics=metrics.read_only() />
                 {(!on_broker).then(|| view! {
                     <details class="fleet-add-group">
                         <summary>"Add a group: its own template, readings, reporting and outcome mix"</summary>
@@ -388,7 +388,7 @@ pub fn FleetApp() -> impl IntoView {
                         {Filter::ALL.iter().map(|(_, value, words)| view! { <option value=*value>{*words}</option> }).collect_view()}
                     </select>
                 </label>
-                <FleetGrid cards=Signal::derive(move || cards.get()) filter=Signal::derive(move || filter.get())
+                <FleetGrid cards=cards.read_only() filter=filter.read_only()
                     on_open=Callback::new(move |thing| open.set(Some(thing))) />
             </section>
         </main>

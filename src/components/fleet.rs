@@ -1,6 +1,8 @@
 //! The fleet view's parts: figures, the virtualised grid of device cards. Presentational: the
 //! cards, figures and filter come in; nothing here decides anything about the fleet.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use thingsim_console::fleet::{COLUMNS, Filter, ROW_PX, window};
 use thingsim_console::panels::fixed;
@@ -13,22 +15,22 @@ pub const GRID_PX: f64 = 520.0;
 #[component]
 pub fn FleetMetrics(
     /// The latest figures.
-    #[prop(into)]
-    metrics: Signal<Option<Metrics>>,
+    metrics: ReadSignal<Option<Metrics>>,
     /// Messages a second (in, out), from the last two updates.
-    #[prop(into)]
-    rates: Signal<(f64, f64)>,
+    rates: ReadSignal<(f64, f64)>,
 ) -> impl IntoView {
-    let figure = |label: &'static str, testid: &'static str, value: Signal<String>| {
+    // One closure type for every figure's value: a signal type of its own would cost more.
+    type Value = Arc<dyn Fn() -> String + Send + Sync>;
+    let figure = |label: &'static str, testid: &'static str, value: Value| {
         view! {
             <div class="figure">
-                <span class="figure-value" data-testid=testid>{move || value.get()}</span>
+                <span class="figure-value" data-testid=testid>{move || value()}</span>
                 <span class="figure-label">{label}</span>
             </div>
         }
     };
     let m = move |f: fn(&Metrics) -> String| {
-        Signal::derive(move || metrics.with(|m| m.as_ref().map(f).unwrap_or_default()))
+        Arc::new(move || metrics.with(|m| m.as_ref().map(f).unwrap_or_default())) as Value
     };
     let job = move || {
         metrics.with(|m| {
@@ -56,8 +58,8 @@ pub fn FleetMetrics(
             {figure("connected", "fleet-connected", m(|m| m.connected.to_string()))}
             {figure("connecting", "fleet-connecting", m(|m| m.connecting.to_string()))}
             {figure("failed", "fleet-failed", m(|m| m.failed.to_string()))}
-            {figure("msg/s in", "fleet-rate-in", Signal::derive(move || fixed(rates.get().0, 0)))}
-            {figure("msg/s out", "fleet-rate-out", Signal::derive(move || fixed(rates.get().1, 0)))}
+            {figure("msg/s in", "fleet-rate-in", Arc::new(move || fixed(rates.get().0, 0)))}
+            {figure("msg/s out", "fleet-rate-out", Arc::new(move || fixed(rates.get().1, 0)))}
             {figure("delta pending", "fleet-delta", m(|m| m.delta_pending.to_string()))}
             {figure("converged p50 / p95", "fleet-convergence", m(|m| {
                 m.convergence_ms.map_or_else(|| "–".to_owned(), |(p50, p95)| format!("{p50} / {p95} ms"))
@@ -71,8 +73,7 @@ pub fn FleetMetrics(
 #[component]
 pub fn FleetGroups(
     /// The latest figures.
-    #[prop(into)]
-    metrics: Signal<Option<Metrics>>,
+    metrics: ReadSignal<Option<Metrics>>,
 ) -> impl IntoView {
     let rows = move || metrics.with(|m| m.as_ref().map(|m| m.groups.clone()).unwrap_or_default());
     view! {
@@ -103,11 +104,9 @@ pub fn FleetGroups(
 #[component]
 pub fn FleetGrid(
     /// Every card, in fleet order.
-    #[prop(into)]
-    cards: Signal<Vec<Card>>,
+    cards: ReadSignal<Vec<Card>>,
     /// Which to show.
-    #[prop(into)]
-    filter: Signal<Filter>,
+    filter: ReadSignal<Filter>,
     /// Opens a device (by thing name) in the full console.
     on_open: Callback<String>,
 ) -> impl IntoView {
