@@ -660,7 +660,7 @@ pub fn DeviceConsole(
             </li>
         };
         view! {
-            <Show when=move || open.get()>
+            {move || open.get().then(|| view! {
                 <aside class="guide" aria-label="Getting started" data-testid="guide">
                     <p><strong>"New here?"</strong>" The device below runs in this page, with its own cloud. Three things to try:"</p>
                     <ol>
@@ -670,7 +670,7 @@ pub fn DeviceConsole(
                     </ol>
                     <button type="button" data-testid="guide-dismiss" on:click=move |_| { page::dismiss_guide(); open.set(false); }>"Got it, hide this"</button>
                 </aside>
-            </Show>
+            })}
         }
     });
     let panel = |id: &'static str, title: &'static str, body: AnyView| {
