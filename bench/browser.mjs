@@ -455,13 +455,20 @@ own); mqtt.js has no fleet view to compare.
   state machine (11 % less; \`make sizes\`: 350,588 → 310,831 B gzip). Each module's functions
   are put in an order gzip compresses better, alike ones side by side within its 32 KB window
   (\`scripts/order-functions\`; 3.7 % less, 311.4 → 299.9 KB). The shadow timeline's rows,
-  drawn by hand instead of by a keyed list, took 1.5 KB off. The rest is spread thin (README, Sizes):
-  the app's own code, Leptos and the instantiations of its signals for some thirty value
-  types, the device and the sandbox's cloud, serde_json and the derives. Levers not pulled
-  yet: fewer signal value types in the UI, the browser's JSON parser in place of
-  serde_json's, the sandbox's cloud in a module of its own, and a fork of serde_json (one that
-  refuses a JSON array where a struct is expected, so no struct's derive carries a sequence
-  reader, measured 3.3 KB less).
+  drawn by hand instead of by a keyed list, took 1.5 KB off, and the message log's rows
+  drawn the same way 3.9 KB (Leptos's keyed list is gone from the console's module). The
+  panels take the memos and signals the app holds as they are, instead of each wrapped in
+  a \`Signal\` of its own value type, and a face's readings are closures: 8.2 KB less
+  (\`make sizes\`: 296,367 → 288,152 B), with no \`Signal\` type left in the module. The
+  rest is spread thin (README, Sizes): the app's own code, Leptos, the device and the
+  sandbox's cloud, serde_json and the derives. What the derives cost is each type's own
+  code, not the parser: every typed document read through one parse to a \`Value\` (one
+  copy of the parser) came out 0.2 KB larger, so the browser's JSON parser in place of
+  serde_json's would save little of it. Levers not pulled yet: Leptos itself (about 50 KB
+  with the instantiations for our types; the hand-drawn rows show the way), the sandbox's
+  cloud in a module of its own, and a fork of serde_json (one that refuses a JSON array
+  where a struct is expected, so no struct's derive carries a sequence reader, measured
+  3.3 KB less; its map's B-tree is another 4.6 KB).
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the
