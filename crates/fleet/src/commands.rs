@@ -18,8 +18,7 @@ use serde_json::{Map, Value};
 use crate::{Error, Result};
 
 /// Execution status (fleets-protocol.md, "Execution status").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommandStatus {
     /// Published; no answer yet.
     Sent,
@@ -35,22 +34,19 @@ pub enum CommandStatus {
     Canceled,
 }
 
+crate::wire_names::wire_names!(CommandStatus {
+    Sent => "SENT",
+    Succeeded => "SUCCEEDED",
+    Failed => "FAILED",
+    Rejected => "REJECTED",
+    TimedOut => "TIMED_OUT",
+    Canceled => "CANCELED",
+});
+
 impl CommandStatus {
     /// Whether no further change can happen.
     pub fn is_terminal(self) -> bool {
         self != Self::Sent
-    }
-
-    /// The status as the wire names it (`TIMED_OUT`), for people to read.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sent => "SENT",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-            Self::Rejected => "REJECTED",
-            Self::TimedOut => "TIMED_OUT",
-            Self::Canceled => "CANCELED",
-        }
     }
 }
 

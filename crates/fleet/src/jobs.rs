@@ -17,11 +17,8 @@ mod wire;
 
 pub use wire::*;
 
-use serde::{Deserialize, Serialize};
-
 /// Status of one thing's execution of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum JobStatus {
     /// Waiting for the device.
     Queued,
@@ -40,6 +37,17 @@ pub enum JobStatus {
     /// The execution was removed.
     Removed,
 }
+
+crate::wire_names::wire_names!(JobStatus {
+    Queued => "QUEUED",
+    InProgress => "IN_PROGRESS",
+    Succeeded => "SUCCEEDED",
+    Failed => "FAILED",
+    Rejected => "REJECTED",
+    TimedOut => "TIMED_OUT",
+    Canceled => "CANCELED",
+    Removed => "REMOVED",
+});
 
 impl JobStatus {
     /// No change can follow.

@@ -22,6 +22,7 @@ pub mod shadow;
 pub mod stack;
 pub mod topics;
 pub mod vec_map;
+mod wire_names;
 pub mod world;
 
 pub use error::{Error, Result};

@@ -34,8 +34,7 @@ impl Outgoing {
 
 /// SNAPSHOT jobs target the things named at creation; CONTINUOUS jobs also things added to
 /// their group later (group membership is the caller's: it calls [`JobsCloud::add_target`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JobType {
     /// Current targets once.
     #[default]
@@ -44,9 +43,13 @@ pub enum JobType {
     Continuous,
 }
 
+crate::wire_names::wire_names!(JobType {
+    Snapshot => "SNAPSHOT",
+    Continuous => "CONTINUOUS",
+});
+
 /// Where a job as a whole stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
     /// Some execution is not terminal.
     InProgress,
@@ -55,6 +58,12 @@ pub enum JobState {
     /// Cancelled.
     Canceled,
 }
+
+crate::wire_names::wire_names!(JobState {
+    InProgress => "IN_PROGRESS",
+    Completed => "COMPLETED",
+    Canceled => "CANCELED",
+});
 
 /// A job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

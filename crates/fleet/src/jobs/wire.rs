@@ -220,7 +220,7 @@ pub struct ExecutionState {
 }
 
 /// Why a jobs request was refused (AWS Jobs error codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectCode {
     /// The payload is not JSON of the expected shape.
     InvalidJson,
@@ -235,6 +235,15 @@ pub enum RejectCode {
     /// The execution already ended.
     TerminalStateReached,
 }
+
+crate::wire_names::wire_names!(RejectCode {
+    InvalidJson => "InvalidJson",
+    InvalidRequest => "InvalidRequest",
+    InvalidStateTransition => "InvalidStateTransition",
+    VersionMismatch => "VersionMismatch",
+    ResourceNotFound => "ResourceNotFound",
+    TerminalStateReached => "TerminalStateReached",
+});
 
 /// `…/rejected`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
