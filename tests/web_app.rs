@@ -575,6 +575,7 @@ async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
 /// filter shows only the lines it matches; a click on a row opens that line.
 #[wasm_bindgen_test]
 async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
+    use gloo_timers::future::TimeoutFuture;
     use leptos::prelude::*;
     use thingsim::components::{Direction, LogStore, MessageLog};
 
@@ -696,6 +697,93 @@ async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
     let mut matching = topics_of(19..20);
     matching.extend(topics_of(190..200));
     until("the filtered lines", || topics(&rows()) == matching).await;
+
+    // The filter cleared: the view, at the end of the short list, follows to the newest line
+    // (on its way the window grows from eleven rows to thirty at the top of the log).
+    filter.set_value("");
+    filter
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    until("every line again, to the newest", || {
+        topics(&rows()).last().map(String::as_str) == Some("t/202")
+    })
+    .await;
+    // Back to the top by hand: the first lines, and the view stops following.
+    let view: HtmlElement = root
+        .query_selector("[data-testid=message-log]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    view.set_scroll_top(0);
+    until("the first lines", || {
+        topics(&rows()).first().map(String::as_str) == Some("t/0")
+    })
+    .await;
+    assert_eq!(topics(&rows())[..3], topics_of(0..3));
+
+    // A click beside the rows (the spacer itself) opens nothing new.
+    let detail = || {
+        root.query_selector("[data-testid=log-detail]")
+            .unwrap()
+            .map(|d| d.text_content().unwrap())
+    };
+    let before = detail();
+    root.query_selector(".log-spacer")
+        .unwrap()
+        .unwrap()
+        .unchecked_ref::<HtmlElement>()
+        .click();
+    TimeoutFuture::new(50).await;
+    assert_eq!(detail(), before);
+    root.remove();
+    style.remove();
+}
+
+/// A log at its cap that matches every line has the same line numbers after each message (the
+/// oldest go as the newest come): the rows still follow the newest.
+#[wasm_bindgen_test]
+async fn a_full_log_still_shows_the_newest_lines() {
+    use leptos::prelude::*;
+    use thingsim::components::{Direction, LogStore, MessageLog};
+    use thingsim_console::log::LOG_CAP;
+
+    let document = web_sys::window().unwrap().document().unwrap();
+    let style = document.create_element("style").unwrap();
+    style.set_text_content(Some(include_str!("../style/main.css")));
+    document.head().unwrap().append_child(&style).unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let store = LogStore::new();
+    let _mount = mount_to(root.clone(), move || {
+        view! { <MessageLog store=store on_export=Callback::new(|_: String| ())/> }
+    });
+    let push = |from: usize, to: usize| {
+        for i in from..to {
+            store.push(i as u64, Direction::In, format!("t/{i}"), 0, b"");
+        }
+    };
+    let last = || {
+        root.query_selector(".log-spacer > :last-child .log-topic")
+            .unwrap()
+            .and_then(|t| t.text_content())
+    };
+    push(0, LOG_CAP);
+    until("the last line of a full log", || {
+        last().as_deref() == Some(&*format!("t/{}", LOG_CAP - 1))
+    })
+    .await;
+    push(LOG_CAP, LOG_CAP + 3);
+    until("the newest line", || {
+        last().as_deref() == Some(&*format!("t/{}", LOG_CAP + 2))
+    })
+    .await;
+    let count = root
+        .query_selector("[data-testid=log-count]")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    assert_eq!(count, format!("{LOG_CAP} of {LOG_CAP} messages"));
     root.remove();
     style.remove();
 }

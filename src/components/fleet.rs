@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+
+use super::Text;
 use thingsim_console::fleet::{COLUMNS, Filter, ROW_PX, window};
 use thingsim_console::panels::fixed;
 use thingsim_fleet::fleet::{Card, Metrics};
@@ -19,9 +21,7 @@ pub fn FleetMetrics(
     /// Messages a second (in, out), from the last two updates.
     rates: ReadSignal<(f64, f64)>,
 ) -> impl IntoView {
-    // One closure type for every figure's value: a signal type of its own would cost more.
-    type Value = Arc<dyn Fn() -> String + Send + Sync>;
-    let figure = |label: &'static str, testid: &'static str, value: Value| {
+    let figure = |label: &'static str, testid: &'static str, value: Text| {
         view! {
             <div class="figure">
                 <span class="figure-value" data-testid=testid>{move || value()}</span>
@@ -30,7 +30,7 @@ pub fn FleetMetrics(
         }
     };
     let m = move |f: fn(&Metrics) -> String| {
-        Arc::new(move || metrics.with(|m| m.as_ref().map(f).unwrap_or_default())) as Value
+        Arc::new(move || metrics.with(|m| m.as_ref().map(f).unwrap_or_default())) as Text
     };
     let job = move || {
         metrics.with(|m| {

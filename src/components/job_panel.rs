@@ -3,14 +3,6 @@ use thingsim_console::panels::JobsView;
 use thingsim_fleet::device::{JobBehaviour, UserCommand};
 use thingsim_fleet::jobs::StatusDetails;
 
-fn status_text(status: thingsim_fleet::jobs::JobStatus) -> String {
-    // JobStatus serialises as the wire spelling (IN_PROGRESS, …).
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// Parses `key=value` lines into statusDetails (Fleets wants string values).
 fn details(text: &str) -> Result<StatusDetails, String> {
     text.lines()
@@ -94,7 +86,7 @@ pub fn JobPanel(
             {move || match jobs.with(|j| j.current.clone()) {
                 None => view! { <p class="muted">"No job yet. Jobs sent to this thing run here."</p> }.into_any(),
                 Some(j) => view! {
-                    <p><strong>{j.job_id.clone()}</strong>" · "<span data-testid="job-status">{status_text(j.status)}</span>" · "{j.step.clone()}</p>
+                    <p><strong>{j.job_id.clone()}</strong>" · "<span data-testid="job-status">{j.status.as_str()}</span>" · "{j.step.clone()}</p>
                     {j.times_out_at.filter(|_| !j.status.is_terminal()).map(|at| view! {
                         <p class="muted" data-testid="job-timeout">{move || format!(
                             "the cloud times this step out in {} s",

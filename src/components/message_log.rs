@@ -203,6 +203,9 @@ pub fn MessageLog(
     let shown = StoredValue::new(Vec::<LogLine>::new());
     Effect::new(move |_| {
         let Some(list) = rows_list.get() else { return };
+        // A full log that matches every line keeps the same indices as lines come and go:
+        // `matching` does not change, the revision does.
+        store.revision.track();
         let first = first.get();
         let lines: Vec<LogLine> = matching.with(|m| {
             store.lines.with_value(|ring| {
@@ -271,7 +274,8 @@ pub fn MessageLog(
                 style:height=move || format!("{}px", total() * ROW)
                 style:padding-top=move || format!("{}px", first.get() * ROW)
                 on:click=move |ev| {
-                    if let Some(line) = rows::row_of(&ev).and_then(|i| shown.with_value(|s| s.get(i).cloned())) {
+                    let Some(list) = rows_list.get_untracked() else { return };
+                    if let Some(line) = rows::row_of(&list, &ev).and_then(|i| shown.with_value(|s| s.get(i).cloned())) {
                         selected.set(Some(line));
                     }
                 }>

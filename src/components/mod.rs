@@ -24,6 +24,10 @@ pub use shadow_panel::ShadowPanel;
 pub use status_line::{DeafNote, StatusLine};
 pub use telemetry_panel::TelemetryPanel;
 
+/// A text that follows the state (a button's name, a figure): a closure behind one pointer
+/// type, where a `Signal<String>` or a closure type each would bring code of its own.
+pub(crate) type Text = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
+
 /// `HH:MM:SS` (UTC) of epoch milliseconds: the time of day every panel shows.
 fn utc_time(ms: u64) -> String {
     let secs = ms / 1000;

@@ -125,13 +125,14 @@ fn new_row(list: &Element, tag: &str, cells: &[&str]) -> Option<Element> {
     Some(li)
 }
 
-/// Which row of `list` (a direct child) an event inside it came from, counted from the top.
-pub fn row_of(event: &web_sys::Event) -> Option<usize> {
+/// Which row of `list` (a direct child) an event inside it came from, counted from the top;
+/// `None` for one on the list itself. `list` is passed, not read from the event: a delegated
+/// listener's `currentTarget` is not the list.
+pub fn row_of(list: &Element, event: &web_sys::Event) -> Option<usize> {
     use wasm_bindgen::JsCast;
     let target: Element = event.target()?.dyn_into().ok()?;
-    let list: Element = event.current_target()?.dyn_into().ok()?;
     let mut row = target;
-    while row.parent_element().as_ref() != Some(&list) {
+    while row.parent_element().as_ref() != Some(list) {
         row = row.parent_element()?;
     }
     Some(

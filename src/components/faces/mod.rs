@@ -14,6 +14,8 @@ mod thermostat;
 use std::sync::Arc;
 
 use leptos::prelude::*;
+
+use super::Text;
 use serde_json::Value;
 use thingsim_console::panels::fixed;
 use thingsim_fleet::model::{Kind, Template};
@@ -107,18 +109,14 @@ impl Face {
 }
 
 /// A button's accessible name, as its state says it.
-pub(crate) type Label = Arc<dyn Fn() -> String + Send + Sync>;
-
-/// A [`Label`]: a closure behind one pointer type, not a signal of its own (a signal type's
-/// code for each value type it carries costs more).
-pub(crate) fn spoken(text: impl Fn() -> String + Send + Sync + 'static) -> Label {
+pub(crate) fn spoken(text: impl Fn() -> String + Send + Sync + 'static) -> Text {
     Arc::new(text)
 }
 
 /// A button drawn in SVG: a focusable group that Enter and Space press too. Not generic, so
 /// the nine buttons of the six faces share one copy of this code.
 pub(crate) fn button(
-    label: Label,
+    label: Text,
     testid: &'static str,
     class: &'static str,
     press: Callback<()>,
