@@ -570,14 +570,16 @@ async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
     root.remove();
 }
 
-/// The message log under a stream, with the app's style sheet: the rows in view follow the
-/// newest line; a line still in view after more come keeps its row (the same element); a
-/// filter shows only the lines it matches; a click on a row opens that line.
-#[wasm_bindgen_test]
-async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
-    use gloo_timers::future::TimeoutFuture;
+/// A message log mounted in this page with the app's style sheet (its rows' height and the
+/// view's scrolling come from it): the root, the style element, the log's store, and the mount.
+fn mount_message_log() -> (
+    HtmlElement,
+    web_sys::Element,
+    thingsim::components::LogStore,
+    impl Sized,
+) {
     use leptos::prelude::*;
-    use thingsim::components::{Direction, LogStore, MessageLog};
+    use thingsim::components::{LogStore, MessageLog};
 
     let document = web_sys::window().unwrap().document().unwrap();
     let style = document.create_element("style").unwrap();
@@ -586,9 +588,21 @@ async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
     let store = LogStore::new();
-    let _mount = mount_to(root.clone(), move || {
+    let mount = mount_to(root.clone(), move || {
         view! { <MessageLog store=store on_export=Callback::new(|_: String| ())/> }
     });
+    (root, style, store, mount)
+}
+
+/// The message log under a stream, with the app's style sheet: the rows in view follow the
+/// newest line; a line still in view after more come keeps its row (the same element); a
+/// filter shows only the lines it matches; a click on a row opens that line.
+#[wasm_bindgen_test]
+async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
+    use gloo_timers::future::TimeoutFuture;
+    use thingsim::components::Direction;
+
+    let (root, style, store, _mount) = mount_message_log();
     let push = |from: u64, to: u64| {
         for i in from..to {
             store.push(i, Direction::In, format!("t/{i}"), 1, b"{}");
@@ -613,6 +627,7 @@ async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
             })
             .collect()
     };
+    let newest = |topic: &str| topics(&rows()).last().map(String::as_str) == Some(topic);
     let topics_of =
         |range: std::ops::Range<u64>| -> Vec<String> { range.map(|i| format!("t/{i}")).collect() };
 
@@ -632,10 +647,7 @@ async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
     // Far more than the view holds: the rows end at the newest line, and the spacer's padding
     // puts them where they are in the list.
     push(5, 200);
-    until("the newest line in view", || {
-        topics(&rows()).last().map(String::as_str) == Some("t/199")
-    })
-    .await;
+    until("the newest line in view", || newest("t/199")).await;
     let drawn = rows();
     assert!(
         drawn.len() < 40,
@@ -653,10 +665,7 @@ async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
 
     // Three more: every line still in view is in the row that showed it.
     push(200, 203);
-    until("the three new lines", || {
-        topics(&rows()).last().map(String::as_str) == Some("t/202")
-    })
-    .await;
+    until("the three new lines", || newest("t/202")).await;
     let now = rows();
     let mut kept = 0;
     for (row, topic) in now.iter().zip(topics(&now)) {
@@ -704,10 +713,7 @@ async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
     filter
         .dispatch_event(&web_sys::Event::new("input").unwrap())
         .unwrap();
-    until("every line again, to the newest", || {
-        topics(&rows()).last().map(String::as_str) == Some("t/202")
-    })
-    .await;
+    until("every line again, to the newest", || newest("t/202")).await;
     // Back to the top by hand: the first lines, and the view stops following.
     let view: HtmlElement = root
         .query_selector("[data-testid=message-log]")
@@ -743,20 +749,10 @@ async fn the_message_log_follows_a_stream_and_keeps_the_rows_it_drew() {
 /// oldest go as the newest come): the rows still follow the newest.
 #[wasm_bindgen_test]
 async fn a_full_log_still_shows_the_newest_lines() {
-    use leptos::prelude::*;
-    use thingsim::components::{Direction, LogStore, MessageLog};
+    use thingsim::components::Direction;
     use thingsim_console::log::LOG_CAP;
 
-    let document = web_sys::window().unwrap().document().unwrap();
-    let style = document.create_element("style").unwrap();
-    style.set_text_content(Some(include_str!("../style/main.css")));
-    document.head().unwrap().append_child(&style).unwrap();
-    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    document.body().unwrap().append_child(&root).unwrap();
-    let store = LogStore::new();
-    let _mount = mount_to(root.clone(), move || {
-        view! { <MessageLog store=store on_export=Callback::new(|_: String| ())/> }
-    });
+    let (root, style, store, _mount) = mount_message_log();
     let push = |from: usize, to: usize| {
         for i in from..to {
             store.push(i as u64, Direction::In, format!("t/{i}"), 0, b"");
