@@ -700,7 +700,7 @@ pub fn DeviceConsole(
             <p class="visually-hidden" aria-live="polite" data-testid="announcer">{move || announcement.get()}</p>
             {(!warnings.is_empty()).then(|| view! {
                 <ul class="warnings" data-testid="url-warnings" role="alert">
-                    {warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}
+                    {warnings.iter().map(|w| view! { <li>{w.clone()}</li> }.into_any()).collect_view()}
                 </ul>
             })}
             {guide}

@@ -62,7 +62,7 @@ pub fn CloudPanel(
                             action.set(a);
                         } />
                     <datalist id="cloud-actions">
-                        {template.commands.iter().map(|c| view! { <option value=c.action>{c.description}</option> }).collect_view()}
+                        {template.commands.iter().map(|c| view! { <option value=c.action>{c.description}</option> }.into_any()).collect_view()}
                         <option value="reboot">"Restart the device"</option>
                     </datalist>
                 </div>

@@ -69,7 +69,7 @@ pub fn CommandsPanel(
                         <p data-testid="command-state">{state}</p>
                         {buttons}
                     </li>
-                }
+                }.into_any()
             }).collect_view()}
         </ul>
     }

@@ -105,7 +105,7 @@ pub fn ConnectionForm(
                 >
                     {TEMPLATES.iter().map(|t| view! {
                         <option value=t.id selected=move || form.get().template == t.id>{t.name}</option>
-                    }).collect_view()}
+                    }.into_any()).collect_view()}
                 </select>
                 <p class="field-error" data-testid="template-error">{move || errors.get().template}</p>
             </div>

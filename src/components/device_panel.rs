@@ -17,7 +17,7 @@ pub fn DevicePanel(
     let rows = template
         .properties
         .iter()
-        .map(|p| property_row(*p, state, on_set))
+        .map(|p| property_row(*p, state, on_set).into_any())
         .collect_view();
     view! {
         <div class="device" data-testid="device-panel">
@@ -68,7 +68,7 @@ fn property_row(
             >
                 {options.iter().map(|o| view! {
                     <option value=*o selected=move || value() == Value::String((*o).to_owned())>{*o}</option>
-                }).collect_view()}
+                }.into_any()).collect_view()}
             </select>
         }
         .into_any(),

@@ -62,7 +62,7 @@ pub fn ShadowPanel(
         </div>
         {move || shadow.with(|s| (!s.conflicts.is_empty()).then(|| view! {
             <ul class="conflicts" data-testid="shadow-conflicts">
-                {s.conflicts.iter().map(|(k, why)| view! { <li><strong>{k.clone()}</strong>": "{why.clone()}</li> }).collect_view()}
+                {s.conflicts.iter().map(|(k, why)| view! { <li><strong>{k.clone()}</strong>": "{why.clone()}</li> }.into_any()).collect_view()}
             </ul>
         }))}
         <h3>"Timeline"</h3>

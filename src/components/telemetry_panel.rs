@@ -71,6 +71,7 @@ pub fn TelemetryPanel(
                     </select>
                 </label>
             }
+            .into_any()
         })
         .collect_view();
     let kind = RwSignal::new(String::from("alarm"));
@@ -118,7 +119,7 @@ pub fn TelemetryPanel(
                         </svg>
                         <figcaption>{key.clone()}" · "{format!("{} – {}", fixed(lo, 1), fixed(hi, 1))}</figcaption>
                     </figure>
-                }
+                }.into_any()
             }).collect_view())}
         </div>
         <form class="event-form" on:submit=move |ev| { ev.prevent_default(); send(); }>
