@@ -593,7 +593,7 @@ pub fn DeviceConsole(
                 page::post_to_parent(origin, &ready);
             }
         });
-        Effect::new(move |_| {
+        crate::components::effect(move || {
             shadow.track();
             tell(|s| s.1, &|| host_state(&shadow.get_untracked()));
         });
@@ -611,7 +611,7 @@ pub fn DeviceConsole(
     });
     // Unticking "Remember" forgets the saved secrets at once, not at the next Connect.
     let remember = Memo::new(move |_| form.with(|f| f.remember));
-    Effect::new(move |_| {
+    crate::components::effect(move || {
         if !remember.get()
             && let Some(mut saved) = page::load_settings().and_then(|s| ConnectForm::from_saved(&s))
         {

@@ -201,7 +201,7 @@ pub fn MessageLog(
     let drawn = StoredValue::new(Vec::<u64>::new());
     // The lines the rows show, top first, for a click to find its line.
     let shown = StoredValue::new(Vec::<LogLine>::new());
-    Effect::new(move |_| {
+    super::effect(move || {
         let Some(list) = rows_list.get() else { return };
         // A full log that matches every line keeps the same indices as lines come and go:
         // `matching` does not change, the revision does.
@@ -225,7 +225,7 @@ pub fn MessageLog(
     // Keep the newest line in view while the user has not scrolled up. Setting scrollTop lays
     // the page out on the spot; just before a frame that layout is the frame's own, anywhere
     // else it is one more (16 ms of a cold start went to it).
-    Effect::new(move |_| {
+    super::effect(move || {
         let n = total();
         if follow.get_untracked()
             && let Some(el) = viewport.get()

@@ -28,6 +28,13 @@ pub use telemetry_panel::TelemetryPanel;
 /// type, where a `Signal<String>` or a closure type each would bring code of its own.
 pub(crate) type Text = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
 
+/// An effect whose work sits behind one pointer type: Leptos's effect code is compiled once
+/// for all of them, not once for each closure.
+pub(crate) fn effect(work: impl Fn() + Send + Sync + 'static) {
+    let work: Box<dyn Fn() + Send + Sync> = Box::new(work);
+    leptos::prelude::Effect::new(move |_| work());
+}
+
 /// `HH:MM:SS` (UTC) of epoch milliseconds: the time of day every panel shows.
 fn utc_time(ms: u64) -> String {
     let secs = ms / 1000;

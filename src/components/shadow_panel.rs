@@ -29,7 +29,7 @@ pub fn ShadowPanel(
     // in the document as on screen.
     let list = NodeRef::<Ol>::new();
     let shown = StoredValue::new(Vec::<u64>::new());
-    Effect::new(move |_| {
+    super::effect(move || {
         let Some(list) = list.get() else { return };
         shadow.with(|s| {
             let next: Vec<u64> = s.timeline.iter().map(|c| c.seq).collect();
