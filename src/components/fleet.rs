@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-
-use super::Text;
 use thingsim_console::fleet::{COLUMNS, Filter, ROW_PX, window};
 use thingsim_console::panels::fixed;
 use thingsim_fleet::fleet::{Card, Metrics};
+
+use super::Text;
 
 /// The grid's viewport height, in pixels (the CSS gives `.fleet-grid` the same).
 pub const GRID_PX: f64 = 520.0;

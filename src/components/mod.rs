@@ -29,9 +29,12 @@ pub use telemetry_panel::TelemetryPanel;
 pub(crate) type Text = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
 
 /// An effect whose work sits behind one pointer type: Leptos's effect code is compiled once
-/// for all of them, not once for each closure.
-pub(crate) fn effect(work: impl Fn() + Send + Sync + 'static) {
-    let work: Box<dyn Fn() + Send + Sync> = Box::new(work);
+/// for all of them (in [`boxed_effect`], which is not generic), not once for each closure.
+pub(crate) fn effect(work: impl Fn() + 'static) {
+    boxed_effect(Box::new(work));
+}
+
+fn boxed_effect(work: Box<dyn Fn()>) {
     leptos::prelude::Effect::new(move |_| work());
 }
 

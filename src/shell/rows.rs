@@ -126,8 +126,8 @@ fn new_row(list: &Element, tag: &str, cells: &[&str]) -> Option<Element> {
 }
 
 /// Which row of `list` (a direct child) an event inside it came from, counted from the top;
-/// `None` for one on the list itself. `list` is passed, not read from the event: a delegated
-/// listener's `currentTarget` is not the list.
+/// `None` for one on the list itself. `list` is passed, not read from the event's
+/// `currentTarget`, which is the list only while Leptos's event delegation stays off.
 pub fn row_of(list: &Element, event: &web_sys::Event) -> Option<usize> {
     use wasm_bindgen::JsCast;
     let target: Element = event.target()?.dyn_into().ok()?;

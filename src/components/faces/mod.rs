@@ -14,12 +14,12 @@ mod thermostat;
 use std::sync::Arc;
 
 use leptos::prelude::*;
-
-use super::Text;
 use serde_json::Value;
 use thingsim_console::panels::fixed;
 use thingsim_fleet::model::{Kind, Template};
 use thingsim_fleet::shadow::state::State;
+
+use super::Text;
 
 /// What every face is given.
 #[derive(Clone, Copy)]
