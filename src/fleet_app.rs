@@ -171,9 +171,8 @@ pub fn FleetApp() -> impl IntoView {
         }
         Err(e) => outcome.set(Some(Err(e))),
     };
-    let on_desired = move |_| match serde_json::from_slice::<serde_json::Value>(
-        desired.get_untracked().as_bytes(),
-    ) {
+    let on_desired = move |_| match thingsim_fleet::json::value(desired.get_untracked().as_bytes())
+    {
         Ok(serde_json::Value::Object(state)) => {
             let group = parse_target(&target.get_untracked());
             with_handle(&|h| h.set_desired(group, state.clone()));

@@ -116,7 +116,7 @@ impl Default for LogStore {
 
 /// A payload as people read it: pretty JSON when it is JSON, else as it came.
 fn pretty(payload: &str) -> String {
-    serde_json::from_slice::<serde_json::Value>(payload.as_bytes())
+    thingsim_fleet::json::value(payload.as_bytes())
         .map_or_else(|_| payload.to_owned(), |v| console::pretty(&v))
 }
 

@@ -81,7 +81,7 @@ pub fn TelemetryPanel(
     let error = RwSignal::new(None::<String>);
     let send = move || {
         let body = payload.get_untracked();
-        match serde_json::from_slice::<serde_json::Value>(if body.trim().is_empty() {
+        match thingsim_fleet::json::value(if body.trim().is_empty() {
             b"{}"
         } else {
             body.as_bytes()

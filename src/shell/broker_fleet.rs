@@ -396,10 +396,10 @@ async fn run(
                                 ..JobFigures::default()
                             };
                             for e in v["data"].as_array().into_iter().flatten() {
-                                let status = serde_json::from_value::<
-                                    thingsim_fleet::jobs::JobStatus,
-                                >(e["status"].clone())
-                                .map_or_else(|_| "?".to_owned(), |s| format!("{s:?}"));
+                                let status = e["status"]
+                                    .as_str()
+                                    .and_then(thingsim_fleet::jobs::JobStatus::from_name)
+                                    .map_or_else(|| "?".to_owned(), |s| format!("{s:?}"));
                                 *figures.by_status.entry(status).or_insert(0) += 1;
                             }
                             let _ = tx.unbounded_send(Input::JobFigures(figures));

@@ -39,7 +39,7 @@ pub async fn operate(
     let (status, text) = exchange(base, auth, method, &path, body)
         .await
         .map_err(|e| format!("{e}; is `make demo` running?"))?;
-    let json: Value = serde_json::from_slice(text.as_bytes()).unwrap_or(Value::Null);
+    let json = thingsim_fleet::json::value(text.as_bytes()).unwrap_or(Value::Null);
     if (200..300).contains(&status) {
         Ok(operation.outcome(&json).to_string())
     } else {
@@ -132,7 +132,7 @@ pub async fn call_json(
         exchange(base, Some(auth), method, path, body.map(Value::to_string)).await?;
     Ok((
         status,
-        serde_json::from_slice(text.as_bytes()).unwrap_or(Value::Null),
+        thingsim_fleet::json::value(text.as_bytes()).unwrap_or(Value::Null),
     ))
 }
 

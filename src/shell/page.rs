@@ -109,7 +109,7 @@ pub fn on_message(
             let text = js_sys::JSON::stringify(&event.data())
                 .ok()
                 .and_then(|s| s.as_string());
-            if let Some(value) = text.and_then(|t| serde_json::from_slice(t.as_bytes()).ok()) {
+            if let Some(value) = text.and_then(|t| thingsim_fleet::json::value(t.as_bytes()).ok()) {
                 f(&origin, value);
             }
         });

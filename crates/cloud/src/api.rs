@@ -448,7 +448,8 @@ fn known(cloud: &Cloud, name: &str) -> Result<ThingName, Answer> {
 }
 
 fn parse<T: for<'a> Deserialize<'a>>(body: &[u8]) -> Result<T, Answer> {
-    serde_json::from_slice(body).map_err(|e| error(400, format!("malformed JSON body: {e}")))
+    // The same reader as the device's, so both ends refuse the same documents.
+    thingsim_fleet::json::read("JSON body", body).map_err(|e| error(400, e.to_string()))
 }
 
 fn to_json<T: serde::Serialize>(value: Option<T>) -> Value {

@@ -371,7 +371,7 @@ impl ConnectForm {
     /// Saved settings back (unknown or damaged settings give `None`: start fresh). Missing
     /// fields keep their defaults; a field of the wrong type or an unknown mode is damage.
     pub fn from_saved(json: &str) -> Option<Self> {
-        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(json.as_bytes()) else {
+        let Ok(Value::Object(map)) = thingsim_fleet::json::value(json.as_bytes()) else {
             return None;
         };
         let mut form = Self::default();

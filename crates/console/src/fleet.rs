@@ -415,7 +415,7 @@ pub type RollOutRequest = (Value, JobType, Option<u64>, Rollout);
 impl RollOutForm {
     /// Checks every field; the first problem, in words, when one is wrong.
     pub fn validate(&self) -> Result<RollOutRequest, String> {
-        let document: Value = serde_json::from_slice(self.document.as_bytes())
+        let document = thingsim_fleet::json::value(self.document.as_bytes())
             .map_err(|e| format!("job document: not JSON ({e})"))?;
         thingsim_fleet::jobs::validate_job_document(&document)
             .map_err(|e| format!("job document: {e}"))?;

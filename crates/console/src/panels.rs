@@ -603,7 +603,7 @@ pub mod forms {
         if text.is_empty() {
             return Ok(Map::new());
         }
-        match serde_json::from_slice::<Value>(text.as_bytes()) {
+        match thingsim_fleet::json::value(text.as_bytes()) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(format!(
                 "{what}: a JSON object is expected, like {{\"key\": 1}}"

@@ -398,13 +398,13 @@ impl Cloud {
                 &message.topic,
                 "an event type with control characters".into(),
             ),
-            Topic::Event(kind) => match serde_json::from_slice::<Value>(&message.payload) {
+            Topic::Event(kind) => match crate::json::read::<Value>("event", &message.payload) {
                 Ok(payload) => self.event(CloudEvent::DeviceEvent {
                     thing,
                     kind,
                     payload,
                 }),
-                Err(e) => self.refuse(&message.topic, format!("malformed event: {e}")),
+                Err(e) => self.refuse(&message.topic, e.to_string()),
             },
             Topic::Jobs(
                 jobs_topic @ (JobsTopic::Get(Reply::Request)

@@ -139,17 +139,10 @@ impl CommandAgent {
         if self.pending.contains_key(execution_id) {
             return RequestVerdict::InProgress;
         }
-        let request: CommandRequest = match serde_json::from_slice(payload) {
+        let request: CommandRequest = match crate::json::read("command request", payload) {
             Ok(request) => request,
             Err(e) => {
-                let answer = CommandResponse::error(
-                    CommandStatus::Rejected,
-                    Error::Malformed {
-                        document: "command request",
-                        reason: e.to_string(),
-                    }
-                    .to_string(),
-                );
+                let answer = CommandResponse::error(CommandStatus::Rejected, e.to_string());
                 self.remember(execution_id, answer.clone());
                 return RequestVerdict::Respond(answer);
             }
@@ -304,11 +297,7 @@ impl CommandTracker {
         payload: &[u8],
     ) -> Result<&Execution> {
         let execution = self.execution_mut(execution_id)?;
-        let response: CommandResponse =
-            serde_json::from_slice(payload).map_err(|e| Error::Malformed {
-                document: "command response",
-                reason: e.to_string(),
-            })?;
+        let response: CommandResponse = crate::json::read("command response", payload)?;
         if !matches!(
             response.status,
             CommandStatus::Succeeded | CommandStatus::Failed | CommandStatus::Rejected

@@ -123,7 +123,7 @@ struct PolledShadow {
 /// A shadow document as thingsim-cloud's and ThingDatas' GET render it (`updatedAt` as RFC
 /// 3339, which the device does not need: `now` stands in for it).
 pub fn parse_shadow(body: &[u8], now: Millis) -> Result<ShadowDocument, String> {
-    let doc: PolledShadow = serde_json::from_slice(body)
+    let doc: PolledShadow = crate::json::read("shadow document", body)
         .map_err(|e| format!("the shadow document could not be read: {e}"))?;
     Ok(ShadowDocument {
         desired: doc.desired,
@@ -233,7 +233,7 @@ impl HttpsLink {
             Ok(answer) => answer,
             Err(reason) => return self.fail(now, format!("{label}: {reason}")),
         };
-        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let json: Value = crate::json::read("answer", &body).unwrap_or(Value::Null);
         let why = json.get("error").and_then(Value::as_str).map_or_else(
             || String::from_utf8_lossy(&body).into_owned(),
             str::to_owned,
@@ -359,7 +359,7 @@ impl HttpsLink {
             return Ok(None);
         };
         let body_with_thing = |payload: &[u8]| -> Result<Value, String> {
-            let mut map: Map<String, Value> = match serde_json::from_slice(payload) {
+            let mut map: Map<String, Value> = match crate::json::read("payload", payload) {
                 Ok(Value::Object(map)) => map,
                 Ok(_) => return Err("the payload is not a JSON object".into()),
                 Err(e) => return Err(format!("the payload is not JSON: {e}")),
@@ -387,7 +387,7 @@ impl HttpsLink {
             }
             Topic::Event(kind) => {
                 let payload: Value =
-                    serde_json::from_slice(&message.payload).unwrap_or(Value::Null);
+                    crate::json::read("event", &message.payload).unwrap_or(Value::Null);
                 let body = api::DeviceEvent {
                     thing_name: thing.as_str().to_owned(),
                     event_type: kind,

@@ -17,6 +17,7 @@ mod error;
 pub mod fleet;
 pub mod https;
 pub mod jobs;
+pub mod json;
 pub mod model;
 pub mod shadow;
 pub mod stack;

@@ -56,6 +56,10 @@ mod tests {
             let json = serde_json::to_string(value).unwrap();
             assert_eq!(json, format!("\"{name}\""));
             assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), value);
+            assert_eq!(
+                &crate::json::read::<T>("name", json.as_bytes()).unwrap(),
+                value
+            );
         }
     }
 
@@ -147,5 +151,8 @@ mod tests {
         assert!(serde_json::from_str::<JobStatus>("\"queued\"").is_err());
         assert!(serde_json::from_str::<JobStatus>("0").is_err());
         assert!(serde_json::from_str::<JobStatus>(r#"{"QUEUED":null}"#).is_err());
+        for text in ["\"queued\"", "0", r#"{"QUEUED":null}"#] {
+            assert!(crate::json::read::<JobStatus>("status", text.as_bytes()).is_err());
+        }
     }
 }

@@ -17,7 +17,7 @@ pub type StatusDetails = VecMap<String, String>;
 /// `statusDetails`. For a broker whose Maximum Packet Size the whole document exceeds;
 /// `None` when the payload is not JSON or nothing could be left out.
 pub fn compact(payload: &[u8]) -> Option<Vec<u8>> {
-    let mut doc: Value = serde_json::from_slice(payload).ok()?;
+    let mut doc: Value = crate::json::read("jobs document", payload).ok()?;
     let execution = doc.get_mut("execution")?.as_object_mut()?;
     let before = execution.len();
     for key in [
@@ -276,10 +276,7 @@ pub fn decode<T: for<'a> Deserialize<'a>>(document: &'static str, payload: &[u8]
     } else {
         payload
     };
-    serde_json::from_slice(payload).map_err(|e| Error::Malformed {
-        document,
-        reason: e.to_string(),
-    })
+    crate::json::read(document, payload)
 }
 
 /// A job document is a JSON object with a string `action` (fleets-protocol.md example:

@@ -102,10 +102,7 @@ impl Delta {
 }
 
 fn decode<'a, T: Deserialize<'a>>(document: &'static str, payload: &'a [u8]) -> Result<T> {
-    serde_json::from_slice(payload).map_err(|e| Error::Malformed {
-        document,
-        reason: e.to_string(),
-    })
+    crate::json::read(document, payload)
 }
 
 #[cfg(test)]
