@@ -1,10 +1,16 @@
+use leptos::html::Dl;
 use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_fleet::model::{Kind, Property, Template, shown_number};
 use thingsim_fleet::shadow::state::State;
+use web_sys::{Element, HtmlInputElement, HtmlMeterElement};
+
+use crate::shell::dom::{attrs, cast, child, on, text};
 
 /// The device's properties as controls (writable) and readouts (read-only), generated from the
 /// template. Sliders report on release (`change`), so a drag becomes one report, not fifty.
+/// The rows are built by hand (`shell::dom`): each is a few shared calls, where a `view!` per
+/// kind of control was code of its own for each.
 #[component]
 pub fn DevicePanel(
     /// The device model.
@@ -14,89 +20,161 @@ pub fn DevicePanel(
     /// A control changed: property key and new value.
     on_set: Callback<(String, Value)>,
 ) -> impl IntoView {
-    let rows = template
-        .properties
-        .iter()
-        .map(|p| property_row(*p, state, on_set).into_any())
-        .collect_view();
+    let props = NodeRef::<Dl>::new();
+    super::effect(move || {
+        // Once: the list is there from the first run on (`get` tracks only the mount).
+        let Some(dl) = props.get() else { return };
+        if dl.child_element_count() == 0 {
+            for p in template.properties {
+                property_row(&dl, *p, state, on_set);
+            }
+        }
+    });
     view! {
         <div class="device" data-testid="device-panel">
             <p class="device-name">{template.name}</p>
-            <dl class="props">{rows}</dl>
+            <dl class="props" node_ref=props></dl>
         </div>
     }
 }
 
-fn property_row(
-    p: Property,
-    state: Memo<State>,
-    on_set: Callback<(String, Value)>,
-) -> impl IntoView {
+fn property_row(dl: &Element, p: Property, state: Memo<State>, on_set: Callback<(String, Value)>) {
+    let (Some(dt), Some(dd)) = (child(dl, "dt", ""), child(dl, "dd", "")) else {
+        return;
+    };
+    let id = format!("prop-{}", p.key);
+    if let Some(label) = child(&dt, "label", "") {
+        attrs(&label, &[("for", &id)]);
+        label.set_text_content(Some(p.label));
+    }
     let value = move || state.with(|s| s.get(p.key).cloned().unwrap_or(Value::Null));
-    let text = move || match value() {
+    let shown = move || match value() {
         Value::String(s) => s,
         Value::Null => "—".to_owned(),
         other => other.to_string(),
     };
-    let id = format!("prop-{}", p.key);
-    let control = match (p.kind, p.writable) {
-        (Kind::Bool, true) => view! {
-            <input id=id.clone() type="checkbox" role="switch" data-testid=id
-                prop:checked=move || value() == Value::Bool(true)
-                on:change=move |ev| on_set.run((p.key.to_owned(), Value::Bool(event_target_checked(&ev))))
-            />
+    let set = move |v: Value| on_set.run((p.key.to_owned(), v));
+    match (p.kind, p.writable) {
+        (Kind::Bool, true) => {
+            let Some(input) = control(
+                &dd,
+                "input",
+                &id,
+                &[("type", "checkbox"), ("role", "switch")],
+            ) else {
+                return;
+            };
+            let checked = input.clone();
+            super::effect(move || checked.set_checked(value() == Value::Bool(true)));
+            on(&input, "change", move |ev| {
+                set(Value::Bool(event_target_checked(&ev)))
+            });
         }
-        .into_any(),
-        (Kind::Number { min, max, step, unit }, true) => view! {
-            <span class="slider">
-                <input id=id.clone() type="range" data-testid=id.clone()
-                    min=shown_number(min) max=shown_number(max) step=shown_number(step)
-                    prop:value=text
-                    on:change=move |ev| {
-                        if let Some(v) = crate::shell::page::input_number(&ev) {
-                            on_set.run((p.key.to_owned(), serde_json::json!(v)));
-                        }
-                    }
-                />
-                <output for=id>{text}" "{unit}</output>
-            </span>
+        (
+            Kind::Number {
+                min,
+                max,
+                step,
+                unit,
+            },
+            true,
+        ) => {
+            let Some(slider) = child(&dd, "span", "slider") else {
+                return;
+            };
+            let (min, max, step) = (shown_number(min), shown_number(max), shown_number(step));
+            let range = [
+                ("type", "range"),
+                ("min", &*min),
+                ("max", &*max),
+                ("step", &*step),
+            ];
+            let Some(input) = control(&slider, "input", &id, &range) else {
+                return;
+            };
+            let current = input.clone();
+            super::effect(move || current.set_value(&shown()));
+            on(&input, "change", move |ev| {
+                if let Some(v) = crate::shell::page::input_number(&ev) {
+                    set(serde_json::json!(v));
+                }
+            });
+            if let Some(output) = child(&slider, "output", "") {
+                attrs(&output, &[("for", &id)]);
+                text(&output, move || format!("{} {unit}", shown()));
+            }
         }
-        .into_any(),
-        (Kind::Choice(options), true) => view! {
-            <select id=id.clone() data-testid=id
-                on:change=move |ev| on_set.run((p.key.to_owned(), Value::String(event_target_value(&ev))))
-            >
-                {options.iter().map(|o| view! {
-                    <option value=*o selected=move || value() == Value::String((*o).to_owned())>{*o}</option>
-                }.into_any()).collect_view()}
-            </select>
+        (Kind::Choice(options), true) => {
+            let Some(select) = child(&dd, "select", "") else {
+                return;
+            };
+            attrs(&select, &[("id", &id), ("data-testid", &id)]);
+            for o in options {
+                let Some(option) = child(&select, "option", "") else {
+                    return;
+                };
+                attrs(&option, &[("value", o)]);
+                option.set_text_content(Some(o));
+                let chosen = option.clone();
+                super::effect(move || {
+                    let _ = if value() == Value::String((*o).to_owned()) {
+                        chosen.set_attribute("selected", "")
+                    } else {
+                        chosen.remove_attribute("selected")
+                    };
+                });
+            }
+            on(&select, "change", move |ev| {
+                set(Value::String(event_target_value(&ev)))
+            });
         }
-        .into_any(),
-        (Kind::Color, true) => view! {
-            <input id=id.clone() type="color" data-testid=id
-                prop:value=text
-                on:change=move |ev| on_set.run((p.key.to_owned(), Value::String(event_target_value(&ev))))
-            />
+        (Kind::Color, true) => {
+            let Some(input) = control(&dd, "input", &id, &[("type", "color")]) else {
+                return;
+            };
+            let current = input.clone();
+            super::effect(move || current.set_value(&shown()));
+            on(&input, "change", move |ev| {
+                set(Value::String(event_target_value(&ev)))
+            });
         }
-        .into_any(),
         (kind, _) => {
             let unit = match kind {
                 Kind::Number { unit, .. } => unit,
                 _ => "",
             };
-            // Readings within a known range also get a gauge.
-            let gauge = match kind {
-                Kind::Number { min, max, .. } => Some(view! {
-                    <meter min=shown_number(min) max=shown_number(max) aria-hidden="true"
-                        prop:value=move || value().as_f64().unwrap_or(min)></meter>
-                }),
-                _ => None,
+            let Some(readout) = child(&dd, "span", "readout") else {
+                return;
             };
-            view! { <span class="readout" id=id.clone() data-testid=id>{text}" "{unit}</span>{gauge} }.into_any()
+            attrs(&readout, &[("id", &id), ("data-testid", &id)]);
+            text(&readout, move || format!("{} {unit}", shown()));
+            // Readings within a known range also get a gauge.
+            if let Kind::Number { min, max, .. } = kind {
+                let Some(meter) =
+                    child(&dd, "meter", "").and_then(|m| cast::<HtmlMeterElement>(&m))
+                else {
+                    return;
+                };
+                attrs(
+                    &meter,
+                    &[("min", &shown_number(min)), ("max", &shown_number(max))],
+                );
+                attrs(&meter, &[("aria-hidden", "true")]);
+                super::effect(move || meter.set_value(value().as_f64().unwrap_or(min)));
+            }
         }
-    };
-    view! {
-        <dt><label for=format!("prop-{}", p.key)>{p.label}</label></dt>
-        <dd>{control}</dd>
     }
+}
+
+/// An `<input>` (or other control) with its id, test id and `more` attributes.
+fn control(
+    parent: &Element,
+    tag: &str,
+    id: &str,
+    more: &[(&str, &str)],
+) -> Option<HtmlInputElement> {
+    let el = child(parent, tag, "")?;
+    attrs(&el, &[("id", id), ("data-testid", id)]);
+    attrs(&el, more);
+    cast(&el)
 }

@@ -3,6 +3,7 @@
 pub mod broker_fleet;
 pub mod client;
 pub mod clock;
+pub mod dom;
 pub mod fleet;
 pub mod http;
 pub mod page;

@@ -339,7 +339,9 @@ impl<'de> Reader<'de> {
                     bytes.push(byte);
                 }
                 0..=0x1f => {
-                    return fail("control character (\\u0000-\\u001F) found while parsing a string");
+                    return fail(
+                        "control character (\\u0000-\\u001F) found while parsing a string",
+                    );
                 }
                 _ => {
                     if let Some(bytes) = owned.as_mut() {
