@@ -291,30 +291,40 @@ impl<'de> Reader<'de> {
 
     /// A string, its opening quote read.
     fn string(&mut self) -> Result<Token<'de>, Failure> {
-        let start = self.at;
         let mut owned: Option<Vec<u8>> = None;
         loop {
-            let Some(&b) = self.input.get(self.at) else {
+            // The run up to the next quote, backslash or control character is taken as is.
+            let start = self.at;
+            let run = self.input[start..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            let Some(run) = run else {
+                self.at = self.input.len();
                 return fail("EOF while parsing a string");
             };
-            match b {
+            self.at += run;
+            let text = &self.input[start..self.at];
+            let special = self.input[self.at];
+            self.at += 1;
+            match special {
                 b'"' => {
-                    let run = &self.input[start..self.at];
-                    self.at += 1;
                     return match owned {
-                        None => match core::str::from_utf8(run) {
+                        None => match core::str::from_utf8(text) {
                             Ok(s) => Ok(Token::Borrowed(s)),
                             Err(_) => fail("invalid unicode code point"),
                         },
-                        Some(bytes) => match String::from_utf8(bytes) {
-                            Ok(s) => Ok(Token::Owned(s)),
-                            Err(_) => fail("invalid unicode code point"),
-                        },
+                        Some(mut bytes) => {
+                            bytes.extend_from_slice(text);
+                            match String::from_utf8(bytes) {
+                                Ok(s) => Ok(Token::Owned(s)),
+                                Err(_) => fail("invalid unicode code point"),
+                            }
+                        }
                     };
                 }
                 b'\\' => {
-                    let bytes = owned.get_or_insert_with(|| self.input[start..self.at].to_vec());
-                    self.at += 1;
+                    let bytes = owned.get_or_insert_with(Vec::new);
+                    bytes.extend_from_slice(text);
                     let Some(&escape) = self.input.get(self.at) else {
                         return fail("EOF while parsing a string");
                     };
@@ -338,16 +348,11 @@ impl<'de> Reader<'de> {
                     };
                     bytes.push(byte);
                 }
-                0..=0x1f => {
+                _ => {
+                    self.at -= 1;
                     return fail(
                         "control character (\\u0000-\\u001F) found while parsing a string",
                     );
-                }
-                _ => {
-                    if let Some(bytes) = owned.as_mut() {
-                        bytes.push(b);
-                    }
-                    self.at += 1;
                 }
             }
         }
