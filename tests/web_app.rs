@@ -572,6 +572,109 @@ async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
 
 /// A message log mounted in this page with the app's style sheet (its rows' height and the
 /// view's scrolling come from it): the root, the style element, the log's store, and the mount.
+/// A root `div` in the page, with the app's style sheet (sizes and places come from it).
+fn styled_root() -> (HtmlElement, web_sys::Element) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let style = document.create_element("style").unwrap();
+    style.set_text_content(Some(include_str!("../style/main.css")));
+    document.head().unwrap().append_child(&style).unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    (root, style)
+}
+
+#[wasm_bindgen_test]
+async fn the_fleet_grid_draws_the_cards_in_view_and_rewrites_only_those_that_change() {
+    use leptos::prelude::*;
+    use thingsim::components::FleetGrid;
+    use thingsim_console::fleet::Filter;
+    use thingsim_fleet::fleet::{Behaviour, Card};
+
+    let card = |i: usize| Card {
+        thing: format!("lamp-{i}"),
+        online: true,
+        reading: format!("On {i}"),
+        delta_pending: false,
+        job: None,
+        progress: None,
+        behaviour: Behaviour::Healthy,
+        group: 0,
+    };
+    let (root, style) = styled_root();
+    let (cards, set_cards) = signal((0..500).map(card).collect::<Vec<_>>());
+    let (filter, _) = signal(Filter::All);
+    let opened = RwSignal::new(None::<String>);
+    let mount = mount_to(root.clone(), move || {
+        view! { <FleetGrid cards filter on_open=Callback::new(move |t| opened.set(Some(t))) /> }
+    });
+    let places = || {
+        let all = root
+            .query_selector(".fleet-spacer")
+            .unwrap()
+            .unwrap()
+            .children();
+        (0..all.length())
+            .filter_map(|i| all.item(i))
+            .collect::<Vec<_>>()
+    };
+    let reading =
+        |li: &web_sys::Element| li.query_selector(".fleet-card-reading").unwrap().unwrap();
+
+    until("the cards in view", || !places().is_empty()).await;
+    let drawn = places();
+    assert!(
+        drawn.len() < 100,
+        "only the cards in view exist: {}",
+        drawn.len()
+    );
+    assert_eq!(reading(&drawn[7]).text_content().unwrap(), "On 7");
+    let readings: Vec<_> = drawn.iter().map(reading).collect();
+
+    // One card changes: its place is written again, every other card is left as it was.
+    set_cards.update(|c| {
+        c[3].reading = "Off".to_owned();
+        c[3].delta_pending = true;
+    });
+    until("the changed card", || {
+        reading(&places()[3]).text_content().unwrap() == "Off"
+    })
+    .await;
+    let now = places();
+    assert_eq!(now.len(), drawn.len());
+    for (i, (li, before)) in now.iter().zip(&drawn).enumerate() {
+        assert!(li == before, "card {i} is in the place that showed it");
+        if i != 3 {
+            assert!(reading(li) == readings[i], "card {i} was not written again");
+        }
+    }
+    assert!(now[3].query_selector(".badge").unwrap().is_some());
+    assert!(
+        now[3]
+            .get_attribute("aria-label")
+            .unwrap()
+            .contains("delta pending")
+    );
+
+    // Fewer cards than places: the places left over go.
+    set_cards.set((0..3).map(card).collect());
+    until("three cards", || places().len() == 3).await;
+
+    // A card's name opens that device.
+    places()[1]
+        .query_selector("[data-testid=fleet-card-open]")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+    until("lamp-1 opened", || {
+        opened.get_untracked().as_deref() == Some("lamp-1")
+    })
+    .await;
+    drop(mount);
+    root.remove();
+    style.remove();
+}
+
 fn mount_message_log() -> (
     HtmlElement,
     web_sys::Element,
@@ -581,12 +684,7 @@ fn mount_message_log() -> (
     use leptos::prelude::*;
     use thingsim::components::{LogStore, MessageLog};
 
-    let document = web_sys::window().unwrap().document().unwrap();
-    let style = document.create_element("style").unwrap();
-    style.set_text_content(Some(include_str!("../style/main.css")));
-    document.head().unwrap().append_child(&style).unwrap();
-    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    document.body().unwrap().append_child(&root).unwrap();
+    let (root, style) = styled_root();
     let store = LogStore::new();
     let mount = mount_to(root.clone(), move || {
         view! { <MessageLog store=store on_export=Callback::new(|_: String| ())/> }

@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use leptos::html::Ul;
 use leptos::prelude::*;
 use thingsim_console::fleet::{COLUMNS, Filter, ROW_PX, window};
 use thingsim_console::panels::fixed;
 use thingsim_fleet::fleet::{Card, Metrics};
 
 use super::Text;
+use crate::shell::dom;
 
 /// The grid's viewport height, in pixels (the CSS gives `.fleet-grid` the same).
 pub const GRID_PX: f64 = 520.0;
@@ -84,23 +86,26 @@ pub fn FleetGroups(
                 <th scope="col">"Converged p50 / p95"</th><th scope="col">"Latest job"</th>
             </tr></thead>
             <tbody>
-                <For each=rows key=|g| format!("{g:?}") let(g)>
+                {move || rows().into_iter().map(|g| view! {
                     <tr data-testid="fleet-group-row">
-                        <th scope="row"><span class="fleet-group-name">{g.name.clone()}</span>
-                            <span class="muted fleet-group-about">{g.about.clone()}</span></th>
+                        <th scope="row"><span class="fleet-group-name">{g.name}</span>
+                            <span class="muted fleet-group-about">{g.about}</span></th>
                         <td>{g.devices}</td>
                         <td>{g.connected}</td>
                         <td>{g.delta_pending}</td>
                         <td>{g.convergence_ms.map_or_else(|| "–".to_owned(), |(p50, p95)| format!("{p50} / {p95} ms"))}</td>
                         <td data-testid="fleet-group-job">{g.job.iter().map(|(status, n)| format!("{status} {n}")).collect::<Vec<_>>().join(" · ")}</td>
                     </tr>
-                </For>
+                }.into_any()).collect_view()}
             </tbody>
         </table>
     }
 }
 
-/// The devices as cards, only the rows in view rendered.
+/// The devices as cards, only the rows in view rendered. The cards are drawn by hand: one
+/// `<li>` a place in view, written again when the card in that place changes, where a keyed
+/// list built a new card for every change (1,000 devices report each second) and brought
+/// its diff's code into the module.
 #[component]
 pub fn FleetGrid(
     /// Every card, in fleet order.
@@ -121,61 +126,44 @@ pub fn FleetGrid(
         })
     });
     let total = move || kept.with(Vec::len);
-    let visible = move || {
+    let list = NodeRef::<Ul>::new();
+    // What each place shows: its position in the kept cards, and the card.
+    let drawn = StoredValue::new(Vec::<(usize, Card)>::new());
+    super::effect(move || {
+        let Some(ul) = list.get() else { return };
         let range = window(total(), scroll_top.get(), GRID_PX);
         let start = range.start;
         kept.with(|k| {
-            k[range]
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (start + i, c.clone()))
-                .collect::<Vec<_>>()
-        })
-    };
-    let card_view = move |(pos, card): (usize, Card)| {
-        let row = pos / COLUMNS;
-        let col = pos % COLUMNS;
-        let status = card.job.map(|s| format!("{s:?}")).unwrap_or_default();
-        let failed = matches!(status.as_str(), "Failed" | "Rejected" | "TimedOut");
-        let label = format!(
-            "{}: {}{}{}",
-            card.thing,
-            if card.online { "online" } else { "offline" },
-            if card.delta_pending {
-                ", delta pending"
-            } else {
-                ""
-            },
-            if status.is_empty() {
-                String::new()
-            } else {
-                format!(", job {status}")
-            }
-        );
-        view! {
-            <li class="fleet-card" class:offline=!card.online class:failed=failed
-                role="listitem" aria-label=label data-testid="fleet-card"
-                style:top=format!("{}px", row as f64 * ROW_PX)
-                style:left=format!("calc({col} * 100% / {COLUMNS})")>
-                <div class="fleet-card-head">
-                    <span class="dot" class:on=card.online aria-hidden="true"></span>
-                    <button type="button" class="fleet-card-name link" data-testid="fleet-card-open"
-                        title="Open in the full console"
-                        on:click={
-                            let thing = card.thing.clone();
-                            move |_| on_open.run(thing.clone())
-                        }>{card.thing.clone()}</button>
-                    {card.delta_pending.then(|| view! { <span class="badge" title="desired state not reached">"Δ"</span> })}
-                </div>
-                <div class="fleet-card-reading">{card.reading.clone()}</div>
-                <div class="fleet-card-job">
-                    {card.progress.map(|p| view! { <progress max="100" value=p></progress> })}
-                    <span class="muted" data-testid="fleet-card-status">{status}</span>
-                    <span class="muted fleet-card-behaviour">{card.behaviour.label()}</span>
-                </div>
-            </li>
-        }
-    };
+            drawn.update_value(|drawn| {
+                let cards = &k[range];
+                drawn.truncate(cards.len());
+                while ul.child_element_count() as usize > cards.len() {
+                    if let Some(li) = ul.last_element_child() {
+                        li.remove();
+                    }
+                }
+                for (i, card) in cards.iter().enumerate() {
+                    let pos = start + i;
+                    if drawn.get(i).is_some_and(|(p, c)| *p == pos && c == card) {
+                        continue;
+                    }
+                    let li = match ul.children().item(i as u32) {
+                        Some(li) => li,
+                        None => match dom::child(&ul, "li", "") {
+                            Some(li) => li,
+                            None => return,
+                        },
+                    };
+                    draw_card(&li, pos, card);
+                    if i < drawn.len() {
+                        drawn[i] = (pos, card.clone());
+                    } else {
+                        drawn.push((pos, card.clone()));
+                    }
+                }
+            });
+        });
+    });
     view! {
         <p class="muted" data-testid="fleet-shown">{move || format!("{} devices shown", total())}</p>
         <div class="fleet-grid" tabindex="0" aria-label="Devices"
@@ -184,12 +172,94 @@ pub fn FleetGrid(
                     scroll_top.set(top);
                 }
             }>
-            <ul class="fleet-spacer" role="list"
-                style:height=move || format!("{}px", total().div_ceil(COLUMNS) as f64 * ROW_PX)>
-                <For each=visible
-                    key=|(pos, c)| (*pos, c.thing.clone(), c.online, c.delta_pending, c.progress, c.reading.clone(), c.job.map(|s| format!("{s:?}")))
-                    children=card_view />
+            <ul class="fleet-spacer" role="list" node_ref=list
+                style:height=move || format!("{}px", total().div_ceil(COLUMNS) as f64 * ROW_PX)
+                on:click=move |ev| {
+                    // One listener for every card: the name button says which.
+                    if let Some(name) = dom::closest(&ev, "[data-testid=fleet-card-open]") {
+                        on_open.run(name.text_content().unwrap_or_default());
+                    }
+                }>
             </ul>
         </div>
+    }
+}
+
+/// Writes `card`, at position `pos` of the kept cards, into `li` (its content made afresh).
+fn draw_card(li: &web_sys::Element, pos: usize, card: &Card) {
+    let row = pos / COLUMNS;
+    let col = pos % COLUMNS;
+    let status = card.job.map(|s| format!("{s:?}")).unwrap_or_default();
+    let failed = matches!(status.as_str(), "Failed" | "Rejected" | "TimedOut");
+    let label = format!(
+        "{}: {}{}{}",
+        card.thing,
+        if card.online { "online" } else { "offline" },
+        if card.delta_pending {
+            ", delta pending"
+        } else {
+            ""
+        },
+        if status.is_empty() {
+            String::new()
+        } else {
+            format!(", job {status}")
+        }
+    );
+    li.set_class_name(match (card.online, failed) {
+        (true, false) => "fleet-card",
+        (false, false) => "fleet-card offline",
+        (true, true) => "fleet-card failed",
+        (false, true) => "fleet-card offline failed",
+    });
+    dom::attrs(
+        li,
+        &[
+            ("role", "listitem"),
+            ("aria-label", &label),
+            ("data-testid", "fleet-card"),
+        ],
+    );
+    dom::style(li, "top", &format!("{}px", row as f64 * ROW_PX));
+    dom::style(li, "left", &format!("calc({col} * 100% / {COLUMNS})"));
+    li.set_text_content(None);
+    if let Some(head) = dom::child(li, "div", "fleet-card-head") {
+        if let Some(dot) = dom::child(&head, "span", if card.online { "dot on" } else { "dot" }) {
+            dom::attrs(&dot, &[("aria-hidden", "true")]);
+        }
+        if let Some(name) = dom::child(&head, "button", "fleet-card-name link") {
+            dom::attrs(
+                &name,
+                &[
+                    ("type", "button"),
+                    ("data-testid", "fleet-card-open"),
+                    ("title", "Open in the full console"),
+                ],
+            );
+            name.set_text_content(Some(&card.thing));
+        }
+        if card.delta_pending
+            && let Some(badge) = dom::child(&head, "span", "badge")
+        {
+            dom::attrs(&badge, &[("title", "desired state not reached")]);
+            badge.set_text_content(Some("Δ"));
+        }
+    }
+    if let Some(reading) = dom::child(li, "div", "fleet-card-reading") {
+        reading.set_text_content(Some(&card.reading));
+    }
+    if let Some(job) = dom::child(li, "div", "fleet-card-job") {
+        if let Some(p) = card.progress
+            && let Some(progress) = dom::child(&job, "progress", "")
+        {
+            dom::attrs(&progress, &[("max", "100"), ("value", &p.to_string())]);
+        }
+        if let Some(span) = dom::child(&job, "span", "muted") {
+            dom::attrs(&span, &[("data-testid", "fleet-card-status")]);
+            span.set_text_content(Some(&status));
+        }
+        if let Some(span) = dom::child(&job, "span", "muted fleet-card-behaviour") {
+            span.set_text_content(Some(card.behaviour.label()));
+        }
     }
 }

@@ -50,3 +50,19 @@ pub fn text(el: &Element, text: impl Fn() -> String + 'static) {
 pub fn cast<T: JsCast>(el: &Element) -> Option<T> {
     el.clone().dyn_into().ok()
 }
+
+/// Sets one CSS property of `el`'s own style (through the CSSOM, which the page's CSP allows
+/// where it refuses a `style` attribute).
+pub fn style(el: &Element, property: &str, value: &str) {
+    if let Some(el) = cast::<web_sys::HtmlElement>(el) {
+        let _ = el.style().set_property(property, value);
+    }
+}
+
+/// The element matching `selector` nearest to `event`'s target, itself included.
+pub fn closest(event: &Event, selector: &str) -> Option<Element> {
+    event
+        .target()
+        .and_then(|t| t.dyn_into::<Element>().ok())
+        .and_then(|el| el.closest(selector).ok().flatten())
+}
