@@ -460,15 +460,21 @@ own); mqtt.js has no fleet view to compare.
   panels take the memos and signals the app holds as they are, instead of each wrapped in
   a \`Signal\` of its own value type, and a face's readings are closures: 8.2 KB less
   (\`make sizes\`: 296,367 → 288,152 B), with no \`Signal\` type left in the module. The
-  rest is spread thin (README, Sizes): the app's own code, Leptos, the device and the
-  sandbox's cloud, serde_json and the derives. What the derives cost is each type's own
-  code, not the parser: every typed document read through one parse to a \`Value\` (one
-  copy of the parser) came out 0.2 KB larger, so the browser's JSON parser in place of
-  serde_json's would save little of it. Levers not pulled yet: Leptos itself (about 50 KB
-  with the instantiations for our types; the hand-drawn rows show the way), the sandbox's
-  cloud in a module of its own, and a fork of serde_json (one that refuses a JSON array
-  where a struct is expected, so no struct's derive carries a sequence reader, measured
-  3.3 KB less; its map's B-tree is another 4.6 KB).
+  documents every peer sends are read by a reader of our own (\`thingsim_fleet::json\`),
+  which does the work that does not depend on the type outside the generic code and
+  refuses a struct written as an array, so no type carries a second reader for that form:
+  2.7 KB less without the function order (\`make sizes\`: 282,792 → 281,111 B; it reads
+  every number as serde_json does, held to it by property tests and a fuzz target, and
+  natively takes 3–8 % longer). The device panel's controls, built by hand
+  (\`shell::dom\`) instead of by a \`view!\` per kind of control: 0.6 KB less. The rest is
+  spread thin (README, Sizes). Measured with names kept, as the gzip bytes each part adds:
+  the console's components (their views, and the app's closures the views inline) about
+  68 KB, Leptos's own code about 43 KB (tachys and reactive_graph, half each), the device
+  and the sandbox's cloud, serde_json's writer and its map. What the derives cost is each
+  type's own code, not the parser. Levers not pulled yet: Leptos itself, which means the
+  console's views rebuilt without it (the device panel, rebuilt by hand, weighs about a
+  quarter less than its \`view!\`s did, so most of the gain would be Leptos's own 43 KB),
+  the sandbox's cloud in a module of its own, and serde_json's map, a B-tree (4.6 KB).
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the
