@@ -117,6 +117,45 @@ impl Drop for Page {
 }
 
 #[wasm_bindgen_test]
+async fn a_second_connect_builds_the_device_controls_for_the_new_template_and_they_work() {
+    let page = Page::mount_at("?");
+    until("the sandbox connects", || {
+        healthy(&page.text("conn-status"))
+    })
+    .await;
+    until("the thermostat's controls", || {
+        page.has("prop-targetTemperature")
+    })
+    .await;
+    page.el("connect-button").click();
+    until("disconnected", || !healthy(&page.text("conn-status"))).await;
+    page.change_to("template", "smart-light");
+    page.el("connect-button").click();
+    until("the light's controls, and only those", || {
+        page.has("prop-brightness") && !page.has("prop-targetTemperature")
+    })
+    .await;
+    until("connected again", || healthy(&page.text("conn-status"))).await;
+
+    // The controls built for this connection report, and follow the cloud.
+    page.change_to("prop-brightness", "40");
+    until("the brightness is reported", || {
+        page.text("shadow-reported").contains("\"brightness\": 40")
+    })
+    .await;
+    until("the cloud panel", || page.has("cloud-desired")).await;
+    page.type_into("cloud-desired", r#"{"brightness": 70}"#);
+    page.el("cloud-set-desired").click();
+    until("the slider follows the desired value", || {
+        page.el("prop-brightness")
+            .unchecked_into::<HtmlInputElement>()
+            .value()
+            == "70"
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
 async fn invalid_fields_are_refused_with_a_message_beside_each() {
     let page = Page::mount();
     page.type_into("broker-url", "http://127.0.0.1:8083/mqtt");
@@ -570,8 +609,6 @@ async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
     root.remove();
 }
 
-/// A message log mounted in this page with the app's style sheet (its rows' height and the
-/// view's scrolling come from it): the root, the style element, the log's store, and the mount.
 /// A root `div` in the page, with the app's style sheet (sizes and places come from it).
 fn styled_root() -> (HtmlElement, web_sys::Element) {
     let document = web_sys::window().unwrap().document().unwrap();
@@ -655,6 +692,35 @@ async fn the_fleet_grid_draws_the_cards_in_view_and_rewrites_only_those_that_cha
             .contains("delta pending")
     );
 
+    // Four rows down: the cards still in view keep their elements and are not written again.
+    let shown = |name: &str| {
+        places().into_iter().find(|li| {
+            li.query_selector(".fleet-card-name")
+                .unwrap()
+                .unwrap()
+                .text_content()
+                .unwrap()
+                == name
+        })
+    };
+    let (li20, reading20) = (
+        shown("lamp-20").unwrap(),
+        reading(&shown("lamp-20").unwrap()),
+    );
+    let grid: HtmlElement = root
+        .query_selector(".fleet-grid")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    grid.set_scroll_top(4 * 84);
+    until("the cards four rows down", || shown("lamp-60").is_some()).await;
+    assert!(shown("lamp-0").is_none(), "a card scrolled out goes");
+    let kept = shown("lamp-20").unwrap();
+    assert!(kept == li20, "a card still in view keeps its element");
+    assert!(reading(&kept) == reading20, "and is not written again");
+    grid.set_scroll_top(0);
+    until("back at the top", || shown("lamp-0").is_some()).await;
+
     // Fewer cards than places: the places left over go.
     set_cards.set((0..3).map(card).collect());
     until("three cards", || places().len() == 3).await;
@@ -675,6 +741,8 @@ async fn the_fleet_grid_draws_the_cards_in_view_and_rewrites_only_those_that_cha
     style.remove();
 }
 
+/// A message log mounted in this page with the app's style sheet (its rows' height and the
+/// view's scrolling come from it): the root, the style element, the log's store, and the mount.
 fn mount_message_log() -> (
     HtmlElement,
     web_sys::Element,

@@ -3,9 +3,8 @@ use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_fleet::model::{Kind, Property, Template, shown_number};
 use thingsim_fleet::shadow::state::State;
-use web_sys::{Element, HtmlInputElement, HtmlMeterElement};
 
-use crate::shell::dom::{attrs, cast, child, on, text};
+use crate::shell::dom::Node;
 
 /// The device's properties as controls (writable) and readouts (read-only), generated from the
 /// template. Sliders report on release (`change`), so a drag becomes one report, not fifty.
@@ -22,12 +21,14 @@ pub fn DevicePanel(
 ) -> impl IntoView {
     let props = NodeRef::<Dl>::new();
     super::effect(move || {
-        // Once: the list is there from the first run on (`get` tracks only the mount).
+        // `get` tracks only the mount. Built afresh at each: a panel rebuilt in place (the
+        // next Connect) is handed the same list, with rows whose effects and listeners went
+        // with the panel before.
         let Some(dl) = props.get() else { return };
-        if dl.child_element_count() == 0 {
-            for p in template.properties {
-                property_row(&dl, *p, state, on_set);
-            }
+        let dl = Node::of(&dl);
+        dl.text(None);
+        for p in template.properties {
+            property_row(&dl, *p, state, on_set);
         }
     });
     view! {
@@ -38,14 +39,14 @@ pub fn DevicePanel(
     }
 }
 
-fn property_row(dl: &Element, p: Property, state: Memo<State>, on_set: Callback<(String, Value)>) {
-    let (Some(dt), Some(dd)) = (child(dl, "dt", ""), child(dl, "dd", "")) else {
+fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(String, Value)>) {
+    let (Some(dt), Some(dd)) = (dl.child("dt", ""), dl.child("dd", "")) else {
         return;
     };
     let id = format!("prop-{}", p.key);
-    if let Some(label) = child(&dt, "label", "") {
-        attrs(&label, &[("for", &id)]);
-        label.set_text_content(Some(p.label));
+    if let Some(label) = dt.child("label", "") {
+        label.attrs(&[("for", &id)]);
+        label.text(Some(p.label));
     }
     let value = move || state.with(|s| s.get(p.key).cloned().unwrap_or(Value::Null));
     let shown = move || match value() {
@@ -66,9 +67,7 @@ fn property_row(dl: &Element, p: Property, state: Memo<State>, on_set: Callback<
             };
             let checked = input.clone();
             super::effect(move || checked.set_checked(value() == Value::Bool(true)));
-            on(&input, "change", move |ev| {
-                set(Value::Bool(event_target_checked(&ev)))
-            });
+            input.on_checked(move |on| set(Value::Bool(on)));
         }
         (
             Kind::Number {
@@ -79,7 +78,7 @@ fn property_row(dl: &Element, p: Property, state: Memo<State>, on_set: Callback<
             },
             true,
         ) => {
-            let Some(slider) = child(&dd, "span", "slider") else {
+            let Some(slider) = dd.child("span", "slider") else {
                 return;
             };
             let (min, max, step) = (shown_number(min), shown_number(max), shown_number(step));
@@ -94,39 +93,32 @@ fn property_row(dl: &Element, p: Property, state: Memo<State>, on_set: Callback<
             };
             let current = input.clone();
             super::effect(move || current.set_value(&shown()));
-            on(&input, "change", move |ev| {
-                if let Some(v) = crate::shell::page::input_number(&ev) {
-                    set(serde_json::json!(v));
-                }
-            });
-            if let Some(output) = child(&slider, "output", "") {
-                attrs(&output, &[("for", &id)]);
-                text(&output, move || format!("{} {unit}", shown()));
+            input.on_number(move |v| set(serde_json::json!(v)));
+            if let Some(output) = slider.child("output", "") {
+                output.attrs(&[("for", &id)]);
+                super::effect(move || output.text(Some(&format!("{} {unit}", shown()))));
             }
         }
         (Kind::Choice(options), true) => {
-            let Some(select) = child(&dd, "select", "") else {
+            let Some(select) = control(&dd, "select", &id, &[]) else {
                 return;
             };
-            attrs(&select, &[("id", &id), ("data-testid", &id)]);
             for o in options {
-                let Some(option) = child(&select, "option", "") else {
+                let Some(option) = select.child("option", "") else {
                     return;
                 };
-                attrs(&option, &[("value", o)]);
-                option.set_text_content(Some(o));
-                let chosen = option.clone();
-                super::effect(move || {
-                    let _ = if value() == Value::String((*o).to_owned()) {
-                        chosen.set_attribute("selected", "")
-                    } else {
-                        chosen.remove_attribute("selected")
-                    };
-                });
+                option.attrs(&[("value", o)]);
+                option.text(Some(o));
             }
-            on(&select, "change", move |ev| {
-                set(Value::String(event_target_value(&ev)))
+            // The select's value, not an option's `selected`: once someone has chosen, the
+            // browser no longer follows the attribute, and the device's choice would not show.
+            let current = select.clone();
+            super::effect(move || {
+                if let Value::String(v) = value() {
+                    current.set_value(&v);
+                }
             });
+            select.on_value(move |v| set(Value::String(v)));
         }
         (Kind::Color, true) => {
             let Some(input) = control(&dd, "input", &id, &[("type", "color")]) else {
@@ -134,47 +126,34 @@ fn property_row(dl: &Element, p: Property, state: Memo<State>, on_set: Callback<
             };
             let current = input.clone();
             super::effect(move || current.set_value(&shown()));
-            on(&input, "change", move |ev| {
-                set(Value::String(event_target_value(&ev)))
-            });
+            input.on_value(move |v| set(Value::String(v)));
         }
         (kind, _) => {
             let unit = match kind {
                 Kind::Number { unit, .. } => unit,
                 _ => "",
             };
-            let Some(readout) = child(&dd, "span", "readout") else {
+            let Some(readout) = dd.child("span", "readout") else {
                 return;
             };
-            attrs(&readout, &[("id", &id), ("data-testid", &id)]);
-            text(&readout, move || format!("{} {unit}", shown()));
+            readout.attrs(&[("id", &id), ("data-testid", &id)]);
+            super::effect(move || readout.text(Some(&format!("{} {unit}", shown()))));
             // Readings within a known range also get a gauge.
-            if let Kind::Number { min, max, .. } = kind {
-                let Some(meter) =
-                    child(&dd, "meter", "").and_then(|m| cast::<HtmlMeterElement>(&m))
-                else {
-                    return;
-                };
-                attrs(
-                    &meter,
-                    &[("min", &shown_number(min)), ("max", &shown_number(max))],
-                );
-                attrs(&meter, &[("aria-hidden", "true")]);
-                super::effect(move || meter.set_value(value().as_f64().unwrap_or(min)));
+            if let Kind::Number { min, max, .. } = kind
+                && let Some(meter) = dd.child("meter", "")
+            {
+                meter.attrs(&[("min", &shown_number(min)), ("max", &shown_number(max))]);
+                meter.attrs(&[("aria-hidden", "true")]);
+                super::effect(move || meter.set_amount(value().as_f64().unwrap_or(min)));
             }
         }
     }
 }
 
-/// An `<input>` (or other control) with its id, test id and `more` attributes.
-fn control(
-    parent: &Element,
-    tag: &str,
-    id: &str,
-    more: &[(&str, &str)],
-) -> Option<HtmlInputElement> {
-    let el = child(parent, tag, "")?;
-    attrs(&el, &[("id", id), ("data-testid", id)]);
-    attrs(&el, more);
-    cast(&el)
+/// A control with its id, test id and `more` attributes.
+fn control(parent: &Node, tag: &str, id: &str, more: &[(&str, &str)]) -> Option<Node> {
+    let el = parent.child(tag, "")?;
+    el.attrs(&[("id", id), ("data-testid", id)]);
+    el.attrs(more);
+    Some(el)
 }

@@ -10,7 +10,7 @@ use thingsim_console::panels::fixed;
 use thingsim_fleet::fleet::{Card, Metrics};
 
 use super::Text;
-use crate::shell::dom;
+use crate::shell::dom::{self, Node};
 
 /// The grid's viewport height, in pixels (the CSS gives `.fleet-grid` the same).
 pub const GRID_PX: f64 = 520.0;
@@ -102,10 +102,11 @@ pub fn FleetGroups(
     }
 }
 
-/// The devices as cards, only the rows in view rendered. The cards are drawn by hand: one
-/// `<li>` a place in view, written again when the card in that place changes, where a keyed
-/// list built a new card for every change (1,000 devices report each second) and brought
-/// its diff's code into the module.
+/// The devices as cards, only the rows in view rendered. The cards are drawn by hand: a card
+/// keeps its `<li>` while it stays in view, written again only when the card changes, and
+/// the elements of the cards that scrolled out go to the ones that came in. A keyed list
+/// built a new card for every change (1,000 devices report each second) and brought its
+/// diff's code into the module.
 #[component]
 pub fn FleetGrid(
     /// Every card, in fleet order.
@@ -127,39 +128,41 @@ pub fn FleetGrid(
     });
     let total = move || kept.with(Vec::len);
     let list = NodeRef::<Ul>::new();
-    // What each place shows: its position in the kept cards, and the card.
-    let drawn = StoredValue::new(Vec::<(usize, Card)>::new());
+    // The cards drawn: each at its position in the kept cards, in its element.
+    let drawn = StoredValue::new_local(Vec::<(usize, Card, Node)>::new());
     super::effect(move || {
         let Some(ul) = list.get() else { return };
+        let ul = Node::of(&ul);
         let range = window(total(), scroll_top.get(), GRID_PX);
-        let start = range.start;
         kept.with(|k| {
             drawn.update_value(|drawn| {
-                let cards = &k[range];
-                drawn.truncate(cards.len());
-                while ul.child_element_count() as usize > cards.len() {
-                    if let Some(li) = ul.last_element_child() {
-                        li.remove();
+                // A grid rebuilt in place is handed the list with the cards drawn before it.
+                if drawn.is_empty() {
+                    ul.text(None);
+                }
+                // A card still in view keeps its element (and the focus in it); the elements
+                // of the positions that left the window go to the positions that came.
+                let mut free = Vec::new();
+                drawn.retain(|(pos, _, li)| {
+                    let keep = range.contains(pos);
+                    if !keep {
+                        free.push(li.clone());
+                    }
+                    keep
+                });
+                for (pos, card) in range.clone().zip(&k[range]) {
+                    if let Some((_, shown, li)) = drawn.iter_mut().find(|(p, _, _)| *p == pos) {
+                        if shown != card {
+                            draw_card(li, pos, card);
+                            *shown = card.clone();
+                        }
+                    } else if let Some(li) = free.pop().or_else(|| ul.child("li", "")) {
+                        draw_card(&li, pos, card);
+                        drawn.push((pos, card.clone(), li));
                     }
                 }
-                for (i, card) in cards.iter().enumerate() {
-                    let pos = start + i;
-                    if drawn.get(i).is_some_and(|(p, c)| *p == pos && c == card) {
-                        continue;
-                    }
-                    let li = match ul.children().item(i as u32) {
-                        Some(li) => li,
-                        None => match dom::child(&ul, "li", "") {
-                            Some(li) => li,
-                            None => return,
-                        },
-                    };
-                    draw_card(&li, pos, card);
-                    if i < drawn.len() {
-                        drawn[i] = (pos, card.clone());
-                    } else {
-                        drawn.push((pos, card.clone()));
-                    }
+                for li in free {
+                    li.remove();
                 }
             });
         });
@@ -177,7 +180,7 @@ pub fn FleetGrid(
                 on:click=move |ev| {
                     // One listener for every card: the name button says which.
                     if let Some(name) = dom::closest(&ev, "[data-testid=fleet-card-open]") {
-                        on_open.run(name.text_content().unwrap_or_default());
+                        on_open.run(name.text_of());
                     }
                 }>
             </ul>
@@ -186,7 +189,7 @@ pub fn FleetGrid(
 }
 
 /// Writes `card`, at position `pos` of the kept cards, into `li` (its content made afresh).
-fn draw_card(li: &web_sys::Element, pos: usize, card: &Card) {
+fn draw_card(li: &Node, pos: usize, card: &Card) {
     let row = pos / COLUMNS;
     let col = pos % COLUMNS;
     let status = card.job.map(|s| format!("{s:?}")).unwrap_or_default();
@@ -206,60 +209,54 @@ fn draw_card(li: &web_sys::Element, pos: usize, card: &Card) {
             format!(", job {status}")
         }
     );
-    li.set_class_name(match (card.online, failed) {
+    li.class(match (card.online, failed) {
         (true, false) => "fleet-card",
         (false, false) => "fleet-card offline",
         (true, true) => "fleet-card failed",
         (false, true) => "fleet-card offline failed",
     });
-    dom::attrs(
-        li,
-        &[
-            ("role", "listitem"),
-            ("aria-label", &label),
-            ("data-testid", "fleet-card"),
-        ],
-    );
-    dom::style(li, "top", &format!("{}px", row as f64 * ROW_PX));
-    dom::style(li, "left", &format!("calc({col} * 100% / {COLUMNS})"));
-    li.set_text_content(None);
-    if let Some(head) = dom::child(li, "div", "fleet-card-head") {
-        if let Some(dot) = dom::child(&head, "span", if card.online { "dot on" } else { "dot" }) {
-            dom::attrs(&dot, &[("aria-hidden", "true")]);
+    li.attrs(&[
+        ("role", "listitem"),
+        ("aria-label", &label),
+        ("data-testid", "fleet-card"),
+    ]);
+    li.style("top", &format!("{}px", row as f64 * ROW_PX));
+    li.style("left", &format!("calc({col} * 100% / {COLUMNS})"));
+    li.text(None);
+    if let Some(head) = li.child("div", "fleet-card-head") {
+        if let Some(dot) = head.child("span", if card.online { "dot on" } else { "dot" }) {
+            dot.attrs(&[("aria-hidden", "true")]);
         }
-        if let Some(name) = dom::child(&head, "button", "fleet-card-name link") {
-            dom::attrs(
-                &name,
-                &[
-                    ("type", "button"),
-                    ("data-testid", "fleet-card-open"),
-                    ("title", "Open in the full console"),
-                ],
-            );
-            name.set_text_content(Some(&card.thing));
+        if let Some(name) = head.child("button", "fleet-card-name link") {
+            name.attrs(&[
+                ("type", "button"),
+                ("data-testid", "fleet-card-open"),
+                ("title", "Open in the full console"),
+            ]);
+            name.text(Some(&card.thing));
         }
         if card.delta_pending
-            && let Some(badge) = dom::child(&head, "span", "badge")
+            && let Some(badge) = head.child("span", "badge")
         {
-            dom::attrs(&badge, &[("title", "desired state not reached")]);
-            badge.set_text_content(Some("Δ"));
+            badge.attrs(&[("title", "desired state not reached")]);
+            badge.text(Some("Δ"));
         }
     }
-    if let Some(reading) = dom::child(li, "div", "fleet-card-reading") {
-        reading.set_text_content(Some(&card.reading));
+    if let Some(reading) = li.child("div", "fleet-card-reading") {
+        reading.text(Some(&card.reading));
     }
-    if let Some(job) = dom::child(li, "div", "fleet-card-job") {
+    if let Some(job) = li.child("div", "fleet-card-job") {
         if let Some(p) = card.progress
-            && let Some(progress) = dom::child(&job, "progress", "")
+            && let Some(progress) = job.child("progress", "")
         {
-            dom::attrs(&progress, &[("max", "100"), ("value", &p.to_string())]);
+            progress.attrs(&[("max", "100"), ("value", &p.to_string())]);
         }
-        if let Some(span) = dom::child(&job, "span", "muted") {
-            dom::attrs(&span, &[("data-testid", "fleet-card-status")]);
-            span.set_text_content(Some(&status));
+        if let Some(span) = job.child("span", "muted") {
+            span.attrs(&[("data-testid", "fleet-card-status")]);
+            span.text(Some(&status));
         }
-        if let Some(span) = dom::child(&job, "span", "muted fleet-card-behaviour") {
-            span.set_text_content(Some(card.behaviour.label()));
+        if let Some(span) = job.child("span", "muted fleet-card-behaviour") {
+            span.text(Some(card.behaviour.label()));
         }
     }
 }
