@@ -463,9 +463,9 @@ own); mqtt.js has no fleet view to compare.
   documents every peer sends are read by a reader of our own (\`thingsim_fleet::json\`),
   which does the work that does not depend on the type outside the generic code and
   refuses a struct written as an array, so no type carries a second reader for that form:
-  2.7 KB less without the function order (\`make sizes\`: 282,792 → 281,111 B; it reads
-  every number as serde_json does, held to it by property tests and a fuzz target, and
-  natively takes 3–8 % longer). The device panel's controls, built by hand
+  2.7 KB less without the function order (\`make sizes\`: 282,792 → 281,111 B; a JSON
+  value it reads as serde_json does, numbers bit for bit, held to it by property tests and
+  a fuzz target; natively it takes 3–8 % longer). The device panel's controls, built by hand
   (\`shell::dom\`) instead of by a \`view!\` per kind of control: 0.6 KB less. The rest is
   spread thin (README, Sizes). Measured with names kept, as the gzip bytes each part adds:
   the console's components (their views, and the app's closures the views inline) about

@@ -1,10 +1,17 @@
 //! Reading JSON documents into their types: the one reader every peer's document goes through.
 //!
-//! It accepts what serde_json accepts and reads it to the same values (numbers included, bit
-//! for bit: a property test holds it to serde_json), with two differences, both on purpose:
+//! A JSON value it reads as serde_json reads it: it accepts and refuses the same text and
+//! reads it to the same value, numbers bit for bit (property tests and a fuzz target hold it
+//! to serde_json). Into a struct, four differences, on purpose:
 //! - A struct must be a JSON object. serde_json also takes an array of the fields in order
 //!   (`[1, {}]` for `{"version":1,"state":{}}`), which no Fleets document is; refusing it
 //!   means no type carries a second reader for that form.
+//! - A field the struct does not know is read as strictly as any value: valid UTF-8, paired
+//!   surrogates, nesting within 127. serde_json skips it looking only at its syntax, so it
+//!   takes a lone `\ud800` or invalid UTF-8 there, and any depth.
+//! - Forms no Fleets type has are not read: an enum as `{"Variant": …}` (only its name, as a
+//!   string), map keys other than strings (serde_json also reads `{"1": …}` into a number),
+//!   integers beyond 64 bits into `u128`/`i128`.
 //! - Errors say the byte where the reader stopped, not a line and column.
 //!
 //! Why not serde_json's reader: it is written for every use (streams, raw values, arbitrary
@@ -767,6 +774,46 @@ mod tests {
         Ok(())
     }
 
+    /// A struct of optional fields, to read documents of any shape into (read through `Debug`).
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Loose {
+        a: Option<u64>,
+        b: Option<Value>,
+        #[serde(default)]
+        c: Vec<f64>,
+        d: Option<String>,
+        e: Option<Box<Self>>,
+    }
+
+    /// Both readers on the same bytes into `T`: whatever ours reads, serde_json reads the same
+    /// (compared through `Debug`, which tells -0.0 from 0.0); whatever ours refuses, serde_json
+    /// refuses too, but for the differences the module states: a struct written as an array,
+    /// and text that serde_json itself would not read as a JSON value (an unknown field's).
+    fn agree_as<T: for<'a> Deserialize<'a> + fmt::Debug>(
+        bytes: &[u8],
+    ) -> std::result::Result<(), TestCaseError> {
+        let ours = read::<T>("test", bytes);
+        let theirs = serde_json::from_slice::<T>(bytes);
+        let text = String::from_utf8_lossy(bytes);
+        match (&ours, &theirs) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(format!("{a:?}"), format!("{b:?}")),
+            (Ok(_), Err(_)) => {
+                prop_assert!(false, "{text:?}: ours {ours:?}, serde_json {theirs:?}")
+            }
+            (Err(_), Ok(_)) => {
+                let array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+                let not_a_value = serde_json::from_slice::<Value>(bytes).is_err();
+                prop_assert!(
+                    array || not_a_value,
+                    "{text:?}: ours {ours:?}, serde_json {theirs:?}"
+                );
+            }
+            (Err(_), Err(_)) => {}
+        }
+        Ok(())
+    }
+
     fn values() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
@@ -828,11 +875,36 @@ mod tests {
             text in r#"[{}\[\]",: \n0-9.eE+\-tfrulsnax\\]{0,40}"#,
         ) {
             agree(text.as_bytes())?;
+            agree_as::<Loose>(text.as_bytes())?;
+        }
+
+        #[test]
+        fn documents_read_into_a_struct_as_serde_json_reads_them(
+            entries in prop::collection::vec(("[abcdef]", values()), 0..6),
+            as_array in any::<bool>(),
+        ) {
+            let text = if as_array {
+                serde_json::to_vec(&entries.iter().map(|(_, v)| v).collect::<Vec<_>>())
+            } else {
+                serde_json::to_vec(&entries.into_iter().collect::<serde_json::Map<_, _>>())
+            };
+            let text = text.unwrap();
+            agree_as::<Loose>(&text)?;
+            agree_as::<Doc>(&text)?;
+        }
+
+        #[test]
+        fn near_documents_read_into_a_struct_as_serde_json_reads_them(
+            text in r#"\{ ?("[abcdef]" ?: ?(-?[0-9.eE]{1,6}|"([a-z]|\\u[dD][89a-fA-F]00)*"|null|true|\[[0-9, ]{0,6}\]|\{("e":|"a":1)?\})? ?,? ?){0,4}\}?"#,
+        ) {
+            agree_as::<Loose>(text.as_bytes())?;
+            agree_as::<Doc>(text.as_bytes())?;
         }
 
         #[test]
         fn any_bytes_are_refused_or_read_as_serde_json_does(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
             agree(&bytes)?;
+            agree_as::<Loose>(&bytes)?;
         }
     }
 
@@ -903,6 +975,29 @@ mod tests {
         assert_eq!(doc.version, 3);
         assert_eq!(doc.client_token, None);
         assert_eq!(doc.state["t"], 21.5);
+    }
+
+    #[test]
+    fn an_unknown_field_is_read_as_strictly_as_any_value_though_serde_json_skips_it() {
+        let deep = format!(
+            r#"{{"version":1,"state":{{}},"x":{}{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let cases: [&[u8]; 3] = [
+            br#"{"version":1,"state":{},"clientToken2":"\ud800"}"#,
+            b"{\"version\":1,\"state\":{},\"x\":\"\xff\"}",
+            deep.as_bytes(),
+        ];
+        for text in cases {
+            assert!(serde_json::from_slice::<Doc>(text).is_ok());
+            assert!(serde_json::from_slice::<Value>(text).is_err());
+            assert!(
+                read::<Doc>("doc", text).is_err(),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]
