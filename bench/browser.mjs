@@ -463,19 +463,22 @@ own); mqtt.js has no fleet view to compare.
   documents every peer sends are read by a reader of our own (\`thingsim_fleet::json\`),
   which does the work that does not depend on the type outside the generic code and
   refuses a struct written as an array, so no type carries a second reader for that form:
-  2.7 KB less without the function order (\`make sizes\`: 282,792 → 281,111 B; a JSON
-  value it reads as serde_json does, numbers bit for bit, held to it by property tests and
-  a fuzz target; natively it takes 3–8 % longer). The device panel's controls, built by hand
-  (\`shell::dom\`) instead of by a \`view!\` per kind of control: 0.6 KB less; the guide's
-  steps without a memo of their own type (Leptos's memo code is compiled for each value
-  type, 0.25–0.7 KB apiece): 0.5 KB less. The rest is
-  spread thin (README, Sizes). Measured with names kept, as the gzip bytes each part adds:
-  the console's components (their views, and the app's closures the views inline) about
-  68 KB, Leptos's own code about 43 KB (tachys and reactive_graph, half each), the device
-  and the sandbox's cloud, serde_json's writer and its map. What the derives cost is each
-  type's own code, not the parser. Levers not pulled yet: Leptos itself, which means the
+  2.7 KB less without the function order, 1.7 KB with it (\`make sizes\`: 282,792 →
+  281,111 B). A JSON value it reads as serde_json does, numbers bit for bit, held to it by
+  property tests and a fuzz target; natively it takes 3–8 % longer. The device panel's
+  controls, built by hand (\`shell::dom\`) instead of by a \`view!\` per kind of control:
+  0.6 KB less without the function order; the guide's steps without a memo of their own
+  type (Leptos's memo code is compiled for each value type, 0.25–0.7 KB apiece): 0.5 KB
+  less. The rest is spread thin (README, Sizes). Measured with names kept, as the gzip
+  bytes each part adds (the parts overlap: a generic function counts for each crate its
+  name holds): the app crate's own functions about 67 KB, the components' functions with
+  the instantiations named for them about 70 KB (the views are most of the app), Leptos's
+  own code about 41 KB (tachys and reactive_graph, half each), the device and the
+  sandbox's cloud with the JSON reader about 64 KB, serde and serde_json 15 KB (23 KB
+  before the reader; what is left is serde_json's writer, its map and the derives). What
+  the derives cost is each type's own code, not the parser. Levers not pulled yet: Leptos itself, which means the
   console's views rebuilt without it (the device panel, rebuilt by hand, weighs about a
-  quarter less than its \`view!\`s did, so most of the gain would be Leptos's own 43 KB),
+  quarter less than its \`view!\`s did, so most of the gain would be Leptos's own 41 KB),
   the sandbox's cloud in a module of its own, and serde_json's map, a B-tree (4.6 KB).
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1

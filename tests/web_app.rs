@@ -128,7 +128,7 @@ async fn a_second_connect_builds_the_device_controls_for_the_new_template_and_th
     })
     .await;
     page.el("connect-button").click();
-    until("disconnected", || !healthy(&page.text("conn-status"))).await;
+    until("disconnected", || page.text("conn-status") == "offline").await;
     page.change_to("template", "smart-light");
     page.el("connect-button").click();
     until("the light's controls, and only those", || {
@@ -718,6 +718,22 @@ async fn the_fleet_grid_draws_the_cards_in_view_and_rewrites_only_those_that_cha
     let kept = shown("lamp-20").unwrap();
     assert!(kept == li20, "a card still in view keeps its element");
     assert!(reading(&kept) == reading20, "and is not written again");
+    let numbers: Vec<usize> = places()
+        .iter()
+        .map(|li| {
+            let name = li
+                .query_selector(".fleet-card-name")
+                .unwrap()
+                .unwrap()
+                .text_content()
+                .unwrap();
+            name.trim_start_matches("lamp-").parse().unwrap()
+        })
+        .collect();
+    assert!(
+        numbers.is_sorted(),
+        "the cards in the list's order: {numbers:?}"
+    );
     grid.set_scroll_top(0);
     until("back at the top", || shown("lamp-0").is_some()).await;
 

@@ -113,11 +113,8 @@ fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(St
             // The select's value, not an option's `selected`: once someone has chosen, the
             // browser no longer follows the attribute, and the device's choice would not show.
             let current = select.clone();
-            super::effect(move || {
-                if let Value::String(v) = value() {
-                    current.set_value(&v);
-                }
-            });
+            // A value that is not one of the options (none yet) shows no option.
+            super::effect(move || current.set_value(value().as_str().unwrap_or("")));
             select.on_value(move |v| set(Value::String(v)));
         }
         (Kind::Color, true) => {

@@ -140,8 +140,9 @@ pub fn FleetGrid(
                 if drawn.is_empty() {
                     ul.text(None);
                 }
-                // A card still in view keeps its element (and the focus in it); the elements
-                // of the positions that left the window go to the positions that came.
+                // A card still in view keeps its element; the elements of the positions that
+                // left the window go to the positions that came, put back in the list's order
+                // (the order keyboards and screen readers follow).
                 let mut free = Vec::new();
                 drawn.retain(|(pos, _, li)| {
                     let keep = range.contains(pos);
@@ -158,6 +159,11 @@ pub fn FleetGrid(
                         }
                     } else if let Some(li) = free.pop().or_else(|| ul.child("li", "")) {
                         draw_card(&li, pos, card);
+                        let next = drawn
+                            .iter()
+                            .filter(|(p, _, _)| *p > pos)
+                            .min_by_key(|(p, _, _)| *p);
+                        ul.insert(&li, next.map(|(_, _, next)| next));
                         drawn.push((pos, card.clone(), li));
                     }
                 }

@@ -86,6 +86,11 @@ impl Node {
         }
     }
 
+    /// Puts `child` (new, or moved from where it was) before `next`, or last.
+    pub fn insert(&self, child: &Self, next: Option<&Self>) {
+        let _ = self.0.insert_before(&child.0, next.map(|n| &*n.0));
+    }
+
     /// Takes the element out of the page.
     pub fn remove(&self) {
         self.0.remove();

@@ -2,17 +2,18 @@
 //!
 //! A JSON value it reads as serde_json reads it: it accepts and refuses the same text and
 //! reads it to the same value, numbers bit for bit (property tests and a fuzz target hold it
-//! to serde_json). Into a struct, four differences, on purpose:
+//! to serde_json). Into a struct, three differences, on purpose (and errors say the byte
+//! where the reader stopped, not a line and column):
 //! - A struct must be a JSON object. serde_json also takes an array of the fields in order
 //!   (`[1, {}]` for `{"version":1,"state":{}}`), which no Fleets document is; refusing it
 //!   means no type carries a second reader for that form.
-//! - A field the struct does not know is read as strictly as any value: valid UTF-8, paired
-//!   surrogates, nesting within 127. serde_json skips it looking only at its syntax, so it
-//!   takes a lone `\ud800` or invalid UTF-8 there, and any depth.
+//! - A field the struct does not know must be what serde_json would read as a value: valid
+//!   UTF-8, paired surrogates, numbers within f64's range, nesting within 127. serde_json
+//!   skips it looking only at its syntax, so it takes a lone `\ud800`, invalid UTF-8,
+//!   `1e999` or any depth there.
 //! - Forms no Fleets type has are not read: an enum as `{"Variant": …}` (only its name, as a
 //!   string), map keys other than strings (serde_json also reads `{"1": …}` into a number),
 //!   integers beyond 64 bits into `u128`/`i128`.
-//! - Errors say the byte where the reader stopped, not a line and column.
 //!
 //! Why not serde_json's reader: it is written for every use (streams, raw values, arbitrary
 //! precision, both struct forms), and each type read through it carries its own copy of that
@@ -984,8 +985,9 @@ mod tests {
             "[".repeat(200),
             "]".repeat(200)
         );
-        let cases: [&[u8]; 3] = [
+        let cases: [&[u8]; 4] = [
             br#"{"version":1,"state":{},"clientToken2":"\ud800"}"#,
+            br#"{"version":1,"state":{},"x":1e999}"#,
             b"{\"version\":1,\"state\":{},\"x\":\"\xff\"}",
             deep.as_bytes(),
         ];
