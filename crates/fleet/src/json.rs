@@ -616,7 +616,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
                 self.close(b'}', value)
             }
             Token::Array => {
-                let value = visitor.visit_seq(Items {
+                let value = visitor.visit_seq(Entries {
                     reader: self,
                     first: true,
                 });
@@ -687,6 +687,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
 }
 
+/// An object's entries or an array's items, read one by one.
 struct Entries<'a, 'de> {
     reader: &'a mut Reader<'de>,
     first: bool,
@@ -710,12 +711,7 @@ impl<'de> de::MapAccess<'de> for Entries<'_, 'de> {
     }
 }
 
-struct Items<'a, 'de> {
-    reader: &'a mut Reader<'de>,
-    first: bool,
-}
-
-impl<'de> de::SeqAccess<'de> for Items<'_, 'de> {
+impl<'de> de::SeqAccess<'de> for Entries<'_, 'de> {
     type Error = Failure;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
