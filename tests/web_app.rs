@@ -656,6 +656,14 @@ async fn the_fleet_grid_draws_the_cards_in_view_and_rewrites_only_those_that_cha
     };
     let reading =
         |li: &web_sys::Element| li.query_selector(".fleet-card-reading").unwrap().unwrap();
+    // A reading's text node: a card written again has a new one.
+    let written = |li: &web_sys::Element| reading(li).first_child().unwrap();
+    let name = |li: &web_sys::Element| -> HtmlElement {
+        li.query_selector(".fleet-card-name")
+            .unwrap()
+            .unwrap()
+            .unchecked_into()
+    };
 
     until("the cards in view", || !places().is_empty()).await;
     let drawn = places();
@@ -665,12 +673,17 @@ async fn the_fleet_grid_draws_the_cards_in_view_and_rewrites_only_those_that_cha
         drawn.len()
     );
     assert_eq!(reading(&drawn[7]).text_content().unwrap(), "On 7");
-    let readings: Vec<_> = drawn.iter().map(reading).collect();
+    let readings: Vec<_> = drawn.iter().map(written).collect();
 
-    // One card changes: its place is written again, every other card is left as it was.
+    // One card changes: it is written again in place (its focused name stays focused), every
+    // other card is left as it was.
+    let focused = name(&drawn[3]);
+    focused.focus().unwrap();
     set_cards.update(|c| {
         c[3].reading = "Off".to_owned();
         c[3].delta_pending = true;
+        c[3].job = Some(thingsim_fleet::jobs::JobStatus::InProgress);
+        c[3].progress = Some(40);
     });
     until("the changed card", || {
         reading(&places()[3]).text_content().unwrap() == "Off"
@@ -681,16 +694,49 @@ async fn the_fleet_grid_draws_the_cards_in_view_and_rewrites_only_those_that_cha
     for (i, (li, before)) in now.iter().zip(&drawn).enumerate() {
         assert!(li == before, "card {i} is in the place that showed it");
         if i != 3 {
-            assert!(reading(li) == readings[i], "card {i} was not written again");
+            assert!(written(li) == readings[i], "card {i} was not written again");
         }
     }
+    let document = web_sys::window().unwrap().document().unwrap();
+    assert!(
+        document.active_element() == Some(focused.into()),
+        "the changed card's name keeps the focus"
+    );
     assert!(now[3].query_selector(".badge").unwrap().is_some());
+    let progress = now[3]
+        .query_selector(".fleet-card-job > progress:first-child")
+        .unwrap();
+    assert_eq!(
+        progress.unwrap().get_attribute("value").as_deref(),
+        Some("40")
+    );
+    assert_eq!(
+        now[3]
+            .query_selector("[data-testid=fleet-card-status]")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "InProgress"
+    );
+
     assert!(
         now[3]
             .get_attribute("aria-label")
             .unwrap()
             .contains("delta pending")
     );
+    set_cards.update(|c| {
+        c[3].delta_pending = false;
+        c[3].progress = None;
+    });
+    until("the badge and the bar gone", || {
+        places()[3]
+            .query_selector(".badge, progress")
+            .unwrap()
+            .is_none()
+    })
+    .await;
 
     // Four rows down: the cards still in view keep their elements and are not written again.
     let shown = |name: &str| {
@@ -705,7 +751,7 @@ async fn the_fleet_grid_draws_the_cards_in_view_and_rewrites_only_those_that_cha
     };
     let (li20, reading20) = (
         shown("lamp-20").unwrap(),
-        reading(&shown("lamp-20").unwrap()),
+        written(&shown("lamp-20").unwrap()),
     );
     let grid: HtmlElement = root
         .query_selector(".fleet-grid")
@@ -717,7 +763,7 @@ async fn the_fleet_grid_draws_the_cards_in_view_and_rewrites_only_those_that_cha
     assert!(shown("lamp-0").is_none(), "a card scrolled out goes");
     let kept = shown("lamp-20").unwrap();
     assert!(kept == li20, "a card still in view keeps its element");
-    assert!(reading(&kept) == reading20, "and is not written again");
+    assert!(written(&kept) == reading20, "and is not written again");
     let numbers: Vec<usize> = places()
         .iter()
         .map(|li| {

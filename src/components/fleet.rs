@@ -128,8 +128,8 @@ pub fn FleetGrid(
     });
     let total = move || kept.with(Vec::len);
     let list = NodeRef::<Ul>::new();
-    // The cards drawn: each at its position in the kept cards, in its element.
-    let drawn = StoredValue::new_local(Vec::<(usize, Card, Node)>::new());
+    // The cards drawn: each at its position in the kept cards, in its elements.
+    let drawn = StoredValue::new_local(Vec::<(usize, Card, CardView)>::new());
     super::effect(move || {
         let Some(ul) = list.get() else { return };
         let ul = Node::of(&ul);
@@ -140,35 +140,36 @@ pub fn FleetGrid(
                 if drawn.is_empty() {
                     ul.text(None);
                 }
-                // A card still in view keeps its element; the elements of the positions that
-                // left the window go to the positions that came, put back in the list's order
-                // (the order keyboards and screen readers follow).
+                // A card still in view keeps its elements, written in place when it changes
+                // (a focused name stays focused); the elements of the positions that left the
+                // window go to the positions that came, put back in the list's order (the
+                // order keyboards and screen readers follow).
                 let mut free = Vec::new();
-                drawn.retain(|(pos, _, li)| {
+                drawn.retain(|(pos, _, view)| {
                     let keep = range.contains(pos);
                     if !keep {
-                        free.push(li.clone());
+                        free.push(view.clone());
                     }
                     keep
                 });
                 for (pos, card) in range.clone().zip(&k[range]) {
-                    if let Some((_, shown, li)) = drawn.iter_mut().find(|(p, _, _)| *p == pos) {
+                    if let Some((_, shown, view)) = drawn.iter_mut().find(|(p, _, _)| *p == pos) {
                         if shown != card {
-                            draw_card(li, pos, card);
+                            view.show(pos, card);
                             *shown = card.clone();
                         }
-                    } else if let Some(li) = free.pop().or_else(|| ul.child("li", "")) {
-                        draw_card(&li, pos, card);
+                    } else if let Some(mut view) = free.pop().or_else(|| CardView::new(&ul)) {
+                        view.show(pos, card);
                         let next = drawn
                             .iter()
                             .filter(|(p, _, _)| *p > pos)
                             .min_by_key(|(p, _, _)| *p);
-                        ul.insert(&li, next.map(|(_, _, next)| next));
-                        drawn.push((pos, card.clone(), li));
+                        ul.insert(&view.li, next.map(|(_, _, next)| &next.li));
+                        drawn.push((pos, card.clone(), view));
                     }
                 }
-                for li in free {
-                    li.remove();
+                for view in free {
+                    view.li.remove();
                 }
             });
         });
@@ -194,75 +195,120 @@ pub fn FleetGrid(
     }
 }
 
-/// Writes `card`, at position `pos` of the kept cards, into `li` (its content made afresh).
-fn draw_card(li: &Node, pos: usize, card: &Card) {
-    let row = pos / COLUMNS;
-    let col = pos % COLUMNS;
-    let status = card.job.map(|s| format!("{s:?}")).unwrap_or_default();
-    let failed = matches!(status.as_str(), "Failed" | "Rejected" | "TimedOut");
-    let label = format!(
-        "{}: {}{}{}",
-        card.thing,
-        if card.online { "online" } else { "offline" },
-        if card.delta_pending {
-            ", delta pending"
-        } else {
-            ""
-        },
-        if status.is_empty() {
-            String::new()
-        } else {
-            format!(", job {status}")
-        }
-    );
-    li.class(match (card.online, failed) {
-        (true, false) => "fleet-card",
-        (false, false) => "fleet-card offline",
-        (true, true) => "fleet-card failed",
-        (false, true) => "fleet-card offline failed",
-    });
-    li.attrs(&[
-        ("role", "listitem"),
-        ("aria-label", &label),
-        ("data-testid", "fleet-card"),
-    ]);
-    li.style("top", &format!("{}px", row as f64 * ROW_PX));
-    li.style("left", &format!("calc({col} * 100% / {COLUMNS})"));
-    li.text(None);
-    if let Some(head) = li.child("div", "fleet-card-head") {
-        if let Some(dot) = head.child("span", if card.online { "dot on" } else { "dot" }) {
-            dot.attrs(&[("aria-hidden", "true")]);
-        }
-        if let Some(name) = head.child("button", "fleet-card-name link") {
-            name.attrs(&[
-                ("type", "button"),
-                ("data-testid", "fleet-card-open"),
-                ("title", "Open in the full console"),
-            ]);
-            name.text(Some(&card.thing));
-        }
-        if card.delta_pending
-            && let Some(badge) = head.child("span", "badge")
-        {
-            badge.attrs(&[("title", "desired state not reached")]);
-            badge.text(Some("Δ"));
-        }
+/// One card's elements, built once and written in place.
+#[derive(Clone)]
+struct CardView {
+    li: Node,
+    head: Node,
+    dot: Node,
+    name: Node,
+    badge: Option<Node>,
+    reading: Node,
+    job: Node,
+    progress: Option<Node>,
+    status: Node,
+    behaviour: Node,
+}
+
+impl CardView {
+    /// A card's elements, at the end of `ul`.
+    fn new(ul: &Node) -> Option<Self> {
+        let li = ul.child("li", "")?;
+        li.attrs(&[("role", "listitem"), ("data-testid", "fleet-card")]);
+        let head = li.child("div", "fleet-card-head")?;
+        let dot = head.child("span", "dot")?;
+        dot.attrs(&[("aria-hidden", "true")]);
+        let name = head.child("button", "fleet-card-name link")?;
+        name.attrs(&[
+            ("type", "button"),
+            ("data-testid", "fleet-card-open"),
+            ("title", "Open in the full console"),
+        ]);
+        let reading = li.child("div", "fleet-card-reading")?;
+        let job = li.child("div", "fleet-card-job")?;
+        let status = job.child("span", "muted")?;
+        status.attrs(&[("data-testid", "fleet-card-status")]);
+        let behaviour = job.child("span", "muted fleet-card-behaviour")?;
+        Some(Self {
+            li,
+            head,
+            dot,
+            name,
+            badge: None,
+            reading,
+            job,
+            progress: None,
+            status,
+            behaviour,
+        })
     }
-    if let Some(reading) = li.child("div", "fleet-card-reading") {
-        reading.text(Some(&card.reading));
-    }
-    if let Some(job) = li.child("div", "fleet-card-job") {
-        if let Some(p) = card.progress
-            && let Some(progress) = job.child("progress", "")
-        {
-            progress.attrs(&[("max", "100"), ("value", &p.to_string())]);
+
+    /// Writes `card`, at position `pos` of the kept cards.
+    fn show(&mut self, pos: usize, card: &Card) {
+        let row = pos / COLUMNS;
+        let col = pos % COLUMNS;
+        let status = card.job.map(|s| format!("{s:?}")).unwrap_or_default();
+        let failed = matches!(status.as_str(), "Failed" | "Rejected" | "TimedOut");
+        let label = format!(
+            "{}: {}{}{}",
+            card.thing,
+            if card.online { "online" } else { "offline" },
+            if card.delta_pending {
+                ", delta pending"
+            } else {
+                ""
+            },
+            if status.is_empty() {
+                String::new()
+            } else {
+                format!(", job {status}")
+            }
+        );
+        self.li.class(match (card.online, failed) {
+            (true, false) => "fleet-card",
+            (false, false) => "fleet-card offline",
+            (true, true) => "fleet-card failed",
+            (false, true) => "fleet-card offline failed",
+        });
+        self.li.attrs(&[("aria-label", &label)]);
+        self.li.style("top", &format!("{}px", row as f64 * ROW_PX));
+        self.li
+            .style("left", &format!("calc({col} * 100% / {COLUMNS})"));
+        self.dot.class(if card.online { "dot on" } else { "dot" });
+        self.name.text(Some(&card.thing));
+        match (card.delta_pending, &self.badge) {
+            (true, None) => {
+                self.badge = self.head.child("span", "badge");
+                if let Some(badge) = &self.badge {
+                    badge.attrs(&[("title", "desired state not reached")]);
+                    badge.text(Some("Δ"));
+                }
+            }
+            (false, Some(badge)) => {
+                badge.remove();
+                self.badge = None;
+            }
+            _ => {}
         }
-        if let Some(span) = job.child("span", "muted") {
-            span.attrs(&[("data-testid", "fleet-card-status")]);
-            span.text(Some(&status));
+        self.reading.text(Some(&card.reading));
+        match (card.progress, &self.progress) {
+            (Some(_), None) => {
+                self.progress = self.job.child("progress", "");
+                if let Some(progress) = &self.progress {
+                    progress.attrs(&[("max", "100")]);
+                    self.job.insert(progress, Some(&self.status));
+                }
+            }
+            (None, Some(progress)) => {
+                progress.remove();
+                self.progress = None;
+            }
+            _ => {}
         }
-        if let Some(span) = job.child("span", "muted fleet-card-behaviour") {
-            span.text(Some(card.behaviour.label()));
+        if let (Some(p), Some(progress)) = (card.progress, &self.progress) {
+            progress.attrs(&[("value", &p.to_string())]);
         }
+        self.status.text(Some(&status));
+        self.behaviour.text(Some(card.behaviour.label()));
     }
 }
