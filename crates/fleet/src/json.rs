@@ -219,7 +219,7 @@ impl<'de> Reader<'de> {
     }
 
     /// After an entry or item, or at the start: `true` if another follows (its comma read),
-    /// `false` at the closing bracket (left for [`Reader::close`]).
+    /// `false` at the closing bracket (left for [`Reader::closing`]).
     fn more(&mut self, first: &mut bool, close: u8) -> Result<bool, Failure> {
         match self.peek() {
             Some(b) if b == close => return Ok(false),
@@ -259,11 +259,24 @@ impl<'de> Reader<'de> {
         Ok(key)
     }
 
-    /// The closing bracket of a container whose visitor has returned; an entry the visitor did
+    /// An object's entries to `visitor`, its `{` read, then its `}`: an entry the visitor did
     /// not read is an error, as in serde_json.
-    fn close<T>(&mut self, close: u8, value: Result<T, Failure>) -> Result<T, Failure> {
-        let value = value?;
-        self.closing(close)?;
+    fn object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Failure> {
+        let value = visitor.visit_map(Entries {
+            reader: self,
+            first: true,
+        })?;
+        self.closing(b'}')?;
+        Ok(value)
+    }
+
+    /// An array's items to `visitor`, its `[` read, then its `]` (see [`Reader::object`]).
+    fn array<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Failure> {
+        let value = visitor.visit_seq(Entries {
+            reader: self,
+            first: true,
+        })?;
+        self.closing(b']')?;
         Ok(value)
     }
 
@@ -608,20 +621,8 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
             Token::Float(n) => visitor.visit_f64(n),
             Token::Borrowed(s) => visitor.visit_borrowed_str(s),
             Token::Owned(s) => visitor.visit_string(s),
-            Token::Object => {
-                let value = visitor.visit_map(Entries {
-                    reader: self,
-                    first: true,
-                });
-                self.close(b'}', value)
-            }
-            Token::Array => {
-                let value = visitor.visit_seq(Entries {
-                    reader: self,
-                    first: true,
-                });
-                self.close(b']', value)
-            }
+            Token::Object => self.object(visitor),
+            Token::Array => self.array(visitor),
         }
     }
 
@@ -643,13 +644,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         visitor: V,
     ) -> Result<V::Value, Failure> {
         match self.token()? {
-            Token::Object => {
-                let value = visitor.visit_map(Entries {
-                    reader: self,
-                    first: true,
-                });
-                self.close(b'}', value)
-            }
+            Token::Object => self.object(visitor),
             other => Err(other.invalid(&visitor)),
         }
     }

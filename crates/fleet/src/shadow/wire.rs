@@ -57,7 +57,7 @@ impl Update {
 
     /// Decodes a payload; says what is wrong when it is not an update document.
     pub fn from_slice(payload: &[u8]) -> Result<Self> {
-        let update: Self = decode("shadow update", payload)?;
+        let update: Self = crate::json::read("shadow update", payload)?;
         if update.state.reported.is_none() && update.state.desired.is_none() {
             return Err(Error::Malformed {
                 document: "shadow update",
@@ -92,17 +92,13 @@ pub struct Delta {
 impl Delta {
     /// Decodes a payload; says what is wrong when it is not a delta document.
     pub fn from_slice(payload: &[u8]) -> Result<Self> {
-        decode("shadow delta", payload)
+        crate::json::read("shadow delta", payload)
     }
 
     /// The JSON payload.
     pub fn to_vec(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
     }
-}
-
-fn decode<'a, T: Deserialize<'a>>(document: &'static str, payload: &'a [u8]) -> Result<T> {
-    crate::json::read(document, payload)
 }
 
 #[cfg(test)]
