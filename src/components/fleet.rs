@@ -276,39 +276,41 @@ impl CardView {
             .style("left", &format!("calc({col} * 100% / {COLUMNS})"));
         self.dot.class(if card.online { "dot on" } else { "dot" });
         self.name.text(Some(&card.thing));
-        match (card.delta_pending, &self.badge) {
-            (true, None) => {
-                self.badge = self.head.child("span", "badge");
-                if let Some(badge) = &self.badge {
-                    badge.attrs(&[("title", "desired state not reached")]);
-                    badge.text(Some("Δ"));
-                }
-            }
-            (false, Some(badge)) => {
-                badge.remove();
-                self.badge = None;
-            }
-            _ => {}
-        }
+        present(&mut self.badge, card.delta_pending, || {
+            let badge = self.head.child("span", "badge")?;
+            badge.attrs(&[("title", "desired state not reached")]);
+            badge.text(Some("Δ"));
+            Some(badge)
+        });
         self.reading.text(Some(&card.reading));
-        match (card.progress, &self.progress) {
-            (Some(_), None) => {
-                self.progress = self.job.child("progress", "");
-                if let Some(progress) = &self.progress {
-                    progress.attrs(&[("max", "100")]);
-                    self.job.insert(progress, Some(&self.status));
-                }
-            }
-            (None, Some(progress)) => {
-                progress.remove();
-                self.progress = None;
-            }
-            _ => {}
-        }
-        if let (Some(p), Some(progress)) = (card.progress, &self.progress) {
-            progress.attrs(&[("value", &p.to_string())]);
+        let bar = present(&mut self.progress, card.progress.is_some(), || {
+            let progress = self.job.child("progress", "")?;
+            progress.attrs(&[("max", "100")]);
+            self.job.insert(&progress, Some(&self.status));
+            Some(progress)
+        });
+        if let (Some(p), Some(bar)) = (card.progress, bar) {
+            bar.attrs(&[("value", &p.to_string())]);
         }
         self.status.text(Some(&status));
         self.behaviour.text(Some(card.behaviour.label()));
     }
+}
+
+/// An element shown only `when`: made by `make` when it comes, taken out when it goes.
+fn present(
+    slot: &mut Option<Node>,
+    when: bool,
+    make: impl FnOnce() -> Option<Node>,
+) -> Option<&Node> {
+    match (when, slot.is_some()) {
+        (true, false) => *slot = make(),
+        (false, true) => {
+            if let Some(gone) = slot.take() {
+                gone.remove();
+            }
+        }
+        _ => {}
+    }
+    slot.as_ref()
 }
