@@ -265,9 +265,8 @@ impl<'de> Reader<'de> {
         let value = visitor.visit_map(Entries {
             reader: self,
             first: true,
-        })?;
-        self.closing(b'}')?;
-        Ok(value)
+        });
+        self.close(b'}', value)
     }
 
     /// An array's items to `visitor`, its `[` read, then its `]` (see [`Reader::object`]).
@@ -275,8 +274,13 @@ impl<'de> Reader<'de> {
         let value = visitor.visit_seq(Entries {
             reader: self,
             first: true,
-        })?;
-        self.closing(b']')?;
+        });
+        self.close(b']', value)
+    }
+
+    fn close<T>(&mut self, close: u8, value: Result<T, Failure>) -> Result<T, Failure> {
+        let value = value?;
+        self.closing(close)?;
         Ok(value)
     }
 
