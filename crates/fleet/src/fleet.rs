@@ -236,13 +236,18 @@ pub struct FleetSpec {
     pub jitter_percent: u32,
 }
 
+/// The names a fleet of `template` gets unless told otherwise: `smart-light-{n}`.
+fn named_after(template: &Template) -> String {
+    format!("{}-{{n}}", template.id)
+}
+
 impl FleetSpec {
     /// The default fleet of `template`: 20 devices named after it, healthy.
     pub fn new(template: &'static Template) -> Self {
         Self {
             template,
             count: 20,
-            pattern: format!("{}-{{n}}", template.id),
+            pattern: named_after(template),
             start: 1,
             seed: 1,
             mix: Mix::parse("").unwrap_or_default(),
@@ -314,7 +319,14 @@ impl FleetSpec {
                     .iter()
                     .copied()
                     .find(|t| t.id == value)
-                    .map(|t| self.template = t)
+                    .map(|t| {
+                        // Names nobody chose follow the template, whichever comes first in
+                        // the URL: a fleet of lights is not `thermostat-1`, `thermostat-2`…
+                        if self.pattern == named_after(self.template) {
+                            self.pattern = named_after(t);
+                        }
+                        self.template = t;
+                    })
                     .ok_or_else(|| format!("template: no template {value:?}")),
                 "count" => number("count", u64::from(MAX_DEVICES))
                     .map(|n| self.count = u32::try_from(n).unwrap_or(MAX_DEVICES)),

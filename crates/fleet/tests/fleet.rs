@@ -105,6 +105,22 @@ fn a_fleet_is_built_from_the_url_and_bad_parameters_say_why() {
     )));
     assert_eq!(errors.len(), 4, "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("{n}")));
+    // Names nobody chose follow the template; chosen ones stay, before or after it.
+    let mut lights = FleetSpec::new(&THERMOSTAT);
+    assert!(
+        lights
+            .apply_query(&pairs("template=smart-light"))
+            .is_empty()
+    );
+    assert_eq!(lights.name(3).unwrap().as_str(), "smart-light-3");
+    for query in [
+        "pattern=lamp-{n}&template=smart-light",
+        "template=smart-light&pattern=lamp-{n}",
+    ] {
+        let mut chosen = FleetSpec::new(&THERMOSTAT);
+        assert!(chosen.apply_query(&pairs(query)).is_empty());
+        assert_eq!(chosen.name(3).unwrap().as_str(), "lamp-3", "{query}");
+    }
     let mut slash = FleetSpec::new(&THERMOSTAT);
     assert_eq!(
         slash.apply_query(&pairs("pattern=a/{n}")).len(),
