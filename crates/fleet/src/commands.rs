@@ -13,6 +13,8 @@ use crate::vec_map::VecMap;
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
+
+use crate::fields::{Fields, FromJson, deserialize_from_json};
 use serde_json::{Map, Value};
 
 use crate::{Error, Result};
@@ -51,7 +53,7 @@ impl CommandStatus {
 }
 
 /// The request document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CommandRequest {
     /// The command's id (one command may have several executions).
@@ -59,13 +61,10 @@ pub struct CommandRequest {
     /// What to do, e.g. `setTemperature`.
     pub action: String,
     /// Arguments of the action.
-    #[serde(default)]
     pub params: Map<String, Value>,
     /// When the cloud sent it, epoch seconds.
-    #[serde(default)]
     pub timestamp: u64,
     /// Seconds the cloud waits for the answer.
-    #[serde(default = "default_ttl")]
     pub ttl: u64,
 }
 
@@ -74,14 +73,40 @@ fn default_ttl() -> u64 {
 }
 
 /// The response document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CommandResponse {
     /// SUCCEEDED, FAILED or REJECTED.
     pub status: CommandStatus,
     /// What happened, or why not.
-    #[serde(default)]
     pub result: Map<String, Value>,
 }
+
+// What each document reads, as its derive would (crate::fields says why not the derive).
+
+impl FromJson for CommandRequest {
+    fn from_json(value: Value) -> core::result::Result<Self, String> {
+        let mut f = Fields::of(value, "struct CommandRequest")?;
+        Ok(Self {
+            command_id: f.get("commandId")?,
+            action: f.get("action")?,
+            params: f.or_default("params")?,
+            timestamp: f.or_default("timestamp")?,
+            ttl: f.or("ttl", default_ttl)?,
+        })
+    }
+}
+
+impl FromJson for CommandResponse {
+    fn from_json(value: Value) -> core::result::Result<Self, String> {
+        let mut f = Fields::of(value, "struct CommandResponse")?;
+        Ok(Self {
+            status: f.get("status")?,
+            result: f.or_default("result")?,
+        })
+    }
+}
+
+deserialize_from_json!(CommandRequest, CommandResponse);
 
 impl CommandResponse {
     /// A response with `result` `{"error": message}`.

@@ -19,7 +19,7 @@
 
 use std::collections::VecDeque;
 
-use serde::Deserialize;
+use crate::fields::{Fields, FromJson, deserialize_from_json};
 use serde_json::{Map, Value};
 use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Qos};
 
@@ -109,16 +109,27 @@ struct Queued {
 }
 
 /// The shadow document as the ThingDatas GET renders it (`updatedAt` is RFC 3339 there).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct PolledShadow {
-    #[serde(default)]
     desired: State,
-    #[serde(default)]
     reported: State,
-    #[serde(default)]
     delta: State,
     version: u64,
 }
+
+impl FromJson for PolledShadow {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct PolledShadow")?;
+        Ok(Self {
+            desired: f.or_default("desired")?,
+            reported: f.or_default("reported")?,
+            delta: f.or_default("delta")?,
+            version: f.get("version")?,
+        })
+    }
+}
+
+deserialize_from_json!(PolledShadow);
 
 /// A shadow document as thingsim-cloud's and ThingDatas' GET render it (`updatedAt` as RFC
 /// 3339, which the device does not need: `now` stands in for it).

@@ -19,7 +19,10 @@
 //! precision, both struct forms), and each type read through it carries its own copy of that
 //! generality. Here the work that does not depend on the type (whitespace, strings, numbers,
 //! commas) is done once, outside the generic code, so a type's reader is a few dispatches.
-//! Writing stays with serde_json.
+//! Writing stays with serde_json. The Fleets documents' own types are read from the [`Value`]
+//! this reader builds, field by field (`crate::fields`), not by serde's derive.
+//!
+//! [`Value`]: serde_json::Value
 
 use core::fmt;
 use serde::Deserialize;

@@ -14,6 +14,7 @@ pub mod cloud;
 pub mod commands;
 pub mod device;
 mod error;
+mod fields;
 pub mod fleet;
 pub mod https;
 pub mod jobs;

@@ -1,7 +1,7 @@
 //! Enums the wire names by fixed strings (`"IN_PROGRESS"`, `"VersionMismatch"`).
 
-/// Gives an enum of unit variants its wire names: `as_str`, `from_name`, and serde impls that
-/// write and read those names as JSON strings. serde's derive would do the same with a visitor
+/// Gives an enum of unit variants its wire names: `as_str`, `from_name`, serde impls that
+/// write and read those names as JSON strings, and [`crate::fields`]' readers. serde's derive would do the same with a visitor
 /// of its own for each enum and each format, about 1.5 KB of wasm apiece; these share
 /// `String`'s.
 macro_rules! wire_names {
@@ -32,12 +32,37 @@ macro_rules! wire_names {
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let name = String::deserialize(deserializer)?;
-                Self::from_name(&name).ok_or_else(|| {
-                    serde::de::Error::unknown_variant(&name, &[$($name),+])
-                })
+                <Self as crate::fields::FromKey>::from_key(name).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl crate::fields::FromKey for $ty {
+            fn from_key(name: String) -> Result<Self, String> {
+                Self::from_name(&name)
+                    .ok_or_else(|| crate::wire_names::unknown(&name, &[$($name),+]))
+            }
+        }
+
+        impl crate::fields::FromJson for $ty {
+            fn from_json(value: serde_json::Value) -> Result<Self, String> {
+                <Self as crate::fields::FromKey>::from_key(crate::fields::FromJson::from_json(value)?)
             }
         }
     };
+}
+
+/// serde's words for a name that is not one of `names`: "unknown variant `DONE`, expected one
+/// of `SENT`, `SUCCEEDED`".
+pub(crate) fn unknown(name: &str, names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.as_slice() {
+        [one] => format!("unknown variant `{name}`, expected {one}"),
+        [a, b] => format!("unknown variant `{name}`, expected {a} or {b}"),
+        _ => format!(
+            "unknown variant `{name}`, expected one of {}",
+            quoted.join(", ")
+        ),
+    }
 }
 
 pub(crate) use wire_names;
@@ -145,8 +170,20 @@ mod tests {
         let err = serde_json::from_str::<CommandStatus>("\"DONE\"")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unknown variant `DONE`"), "{err}");
-        assert!(err.contains("`TIMED_OUT`"), "{err}");
+        assert!(
+            err.starts_with(
+                "unknown variant `DONE`, expected one of `SENT`, `SUCCEEDED`, `FAILED`, \
+                 `REJECTED`, `TIMED_OUT`, `CANCELED`"
+            ),
+            "{err}"
+        );
+        let err = serde_json::from_str::<JobType>("\"ONCE\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("unknown variant `ONCE`, expected `SNAPSHOT` or `CONTINUOUS`"),
+            "{err}"
+        );
         // Case matters on the wire, and only a string names a status.
         assert!(serde_json::from_str::<JobStatus>("\"queued\"").is_err());
         assert!(serde_json::from_str::<JobStatus>("0").is_err());

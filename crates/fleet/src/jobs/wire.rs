@@ -4,6 +4,8 @@
 use crate::vec_map::VecMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::fields::{Fields, FromJson, deserialize_from_json};
 use serde_json::{Map, Value};
 
 use super::JobStatus;
@@ -44,45 +46,40 @@ fn first_execution() -> u64 {
 }
 
 /// One thing's execution of one job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobExecution {
     /// The job.
     pub job_id: String,
     /// The thing running it (may be left out: the topic names it, see [`compact`]).
-    #[serde(default)]
     pub thing_name: String,
     /// The job document (what to do), e.g. `{"action":"updateFirmware","params":{…}}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_document: Option<Value>,
     /// Where it stands.
     pub status: JobStatus,
     /// What the device last said about it.
-    #[serde(default)]
     pub status_details: StatusDetails,
     /// Epoch seconds (may be left out, see [`compact`]).
-    #[serde(default)]
     pub queued_at: u64,
     /// Epoch seconds; absent until started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<u64>,
     /// Epoch seconds (may be left out, see [`compact`]).
-    #[serde(default)]
     pub last_updated_at: u64,
     /// Increments on every update; `expectedVersion` is checked against it.
     pub version_number: u64,
     /// Which execution of this job on this thing (CONTINUOUS jobs may run again; may be left
     /// out, see [`compact`]: the first).
-    #[serde(default = "first_execution")]
     pub execution_number: u64,
     /// Seconds left before the step timer ends the execution (AWS's field), in replies that
     /// hand the device its job; absent when no step timer runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approximate_seconds_before_timed_out: Option<u64>,
 }
 
 /// A line of the pending lists in `notify` and `get/accepted`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobExecutionSummary {
     /// The job.
@@ -90,7 +87,7 @@ pub struct JobExecutionSummary {
     /// Epoch seconds.
     pub queued_at: u64,
     /// Epoch seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<u64>,
     /// Epoch seconds.
     pub last_updated_at: u64,
@@ -114,7 +111,7 @@ impl From<&JobExecution> for JobExecutionSummary {
 }
 
 /// `jobs/notify`: the pending lists changed.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Notify {
     /// Epoch seconds.
     pub timestamp: u64,
@@ -124,21 +121,21 @@ pub struct Notify {
 
 /// `jobs/notify-next` and `jobs/start-next/accepted` / `jobs/{id}/get/accepted`: one execution
 /// (none when nothing is pending).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionReply {
     /// Epoch seconds.
     pub timestamp: u64,
     /// The execution, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<JobExecution>,
     /// Echo of the request's token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
 }
 
 /// `jobs/get/accepted`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingJobs {
     /// Epoch seconds.
@@ -148,72 +145,70 @@ pub struct PendingJobs {
     /// Not started.
     pub queued_jobs: Vec<JobExecutionSummary>,
     /// Echo of the request's token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
 }
 
 /// A request with only a token (`jobs/get`), or `start-next` / `{id}/get` fields.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobRequest {
     /// Matches the reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
     /// start-next: details to record when the execution starts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_details: Option<StatusDetails>,
     /// start-next: minutes until the step times out (0 or absent: none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_timeout_in_minutes: Option<u64>,
 }
 
 /// `jobs/{jobId}/update`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobUpdate {
     /// The new status.
     pub status: JobStatus,
     /// Replaces the details when present.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_details: Option<StatusDetails>,
     /// Rejected unless it equals the execution's version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<u64>,
     /// Restarts the step timer with this many minutes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_timeout_in_minutes: Option<u64>,
     /// Ask for the job document in the reply.
-    #[serde(default)]
     pub include_job_document: bool,
     /// Matches the reply.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
 }
 
 /// `jobs/{jobId}/update/accepted`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateAccepted {
     /// The execution after the update.
     pub execution_state: ExecutionState,
     /// When asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_document: Option<Value>,
     /// Epoch seconds.
     pub timestamp: u64,
     /// Echo.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
 }
 
 /// Status, details and version of an execution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionState {
     /// Status.
     pub status: JobStatus,
     /// Details.
-    #[serde(default)]
     pub status_details: StatusDetails,
     /// Version.
     pub version_number: u64,
@@ -246,7 +241,7 @@ crate::wire_names::wire_names!(RejectCode {
 });
 
 /// `…/rejected`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobRejected {
     /// Machine-readable reason.
@@ -256,12 +251,154 @@ pub struct JobRejected {
     /// Epoch seconds.
     pub timestamp: u64,
     /// Echo.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
     /// The execution as it stands, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_state: Option<ExecutionState>,
 }
+
+// What each document reads, as its derive would (crate::fields says why not the derive).
+
+impl FromJson for JobExecution {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct JobExecution")?;
+        Ok(Self {
+            job_id: f.get("jobId")?,
+            thing_name: f.or_default("thingName")?,
+            job_document: f.get("jobDocument")?,
+            status: f.get("status")?,
+            status_details: f.or_default("statusDetails")?,
+            queued_at: f.or_default("queuedAt")?,
+            started_at: f.get("startedAt")?,
+            last_updated_at: f.or_default("lastUpdatedAt")?,
+            version_number: f.get("versionNumber")?,
+            execution_number: f.or("executionNumber", first_execution)?,
+            approximate_seconds_before_timed_out: f.get("approximateSecondsBeforeTimedOut")?,
+        })
+    }
+}
+
+impl FromJson for JobExecutionSummary {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct JobExecutionSummary")?;
+        Ok(Self {
+            job_id: f.get("jobId")?,
+            queued_at: f.get("queuedAt")?,
+            started_at: f.get("startedAt")?,
+            last_updated_at: f.get("lastUpdatedAt")?,
+            version_number: f.get("versionNumber")?,
+            execution_number: f.get("executionNumber")?,
+        })
+    }
+}
+
+impl FromJson for Notify {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct Notify")?;
+        Ok(Self {
+            timestamp: f.get("timestamp")?,
+            jobs: f.get("jobs")?,
+        })
+    }
+}
+
+impl FromJson for ExecutionReply {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct ExecutionReply")?;
+        Ok(Self {
+            timestamp: f.get("timestamp")?,
+            execution: f.get("execution")?,
+            client_token: f.get("clientToken")?,
+        })
+    }
+}
+
+impl FromJson for PendingJobs {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct PendingJobs")?;
+        Ok(Self {
+            timestamp: f.get("timestamp")?,
+            in_progress_jobs: f.get("inProgressJobs")?,
+            queued_jobs: f.get("queuedJobs")?,
+            client_token: f.get("clientToken")?,
+        })
+    }
+}
+
+impl FromJson for JobRequest {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct JobRequest")?;
+        Ok(Self {
+            client_token: f.get("clientToken")?,
+            status_details: f.get("statusDetails")?,
+            step_timeout_in_minutes: f.get("stepTimeoutInMinutes")?,
+        })
+    }
+}
+
+impl FromJson for JobUpdate {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct JobUpdate")?;
+        Ok(Self {
+            status: f.get("status")?,
+            status_details: f.get("statusDetails")?,
+            expected_version: f.get("expectedVersion")?,
+            step_timeout_in_minutes: f.get("stepTimeoutInMinutes")?,
+            include_job_document: f.or_default("includeJobDocument")?,
+            client_token: f.get("clientToken")?,
+        })
+    }
+}
+
+impl FromJson for UpdateAccepted {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct UpdateAccepted")?;
+        Ok(Self {
+            execution_state: f.get("executionState")?,
+            job_document: f.get("jobDocument")?,
+            timestamp: f.get("timestamp")?,
+            client_token: f.get("clientToken")?,
+        })
+    }
+}
+
+impl FromJson for ExecutionState {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct ExecutionState")?;
+        Ok(Self {
+            status: f.get("status")?,
+            status_details: f.or_default("statusDetails")?,
+            version_number: f.get("versionNumber")?,
+        })
+    }
+}
+
+impl FromJson for JobRejected {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut f = Fields::of(value, "struct JobRejected")?;
+        Ok(Self {
+            code: f.get("code")?,
+            message: f.get("message")?,
+            timestamp: f.get("timestamp")?,
+            client_token: f.get("clientToken")?,
+            execution_state: f.get("executionState")?,
+        })
+    }
+}
+
+deserialize_from_json!(
+    JobExecution,
+    JobExecutionSummary,
+    Notify,
+    ExecutionReply,
+    PendingJobs,
+    JobRequest,
+    JobUpdate,
+    UpdateAccepted,
+    ExecutionState,
+    JobRejected,
+);
 
 /// Encodes any of these documents.
 pub fn encode<T: Serialize>(doc: &T) -> Vec<u8> {

@@ -1,36 +1,75 @@
 //! Shadow documents on the wire: the update a device or the cloud publishes on
 //! `shadow/update`, and the delta the cloud publishes on `shadow/update/delta`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::fields::{Fields, FromJson, deserialize_from_json};
 use serde_json::{Map, Value};
 
 use crate::{Error, Result};
 
 /// The `state` of an update: reported (device-owned) and/or desired (cloud-owned) keys.
 /// A key set to `null` deletes it (AWS Device Shadow convention).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct UpdateState {
     /// Keys the device reports.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reported: Option<Map<String, Value>>,
     /// Keys the cloud wants.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desired: Option<Map<String, Value>>,
 }
 
 /// A document published on `$emqx/things/{name}/shadow/update`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Update {
     /// What changes.
     pub state: UpdateState,
     /// Echoed in replies to match request and answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
     /// Optimistic concurrency: applied only when it matches the current version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
 }
+
+// What each document reads, as its derive would (crate::fields says why not the derive).
+
+impl FromJson for UpdateState {
+    fn from_json(value: Value) -> core::result::Result<Self, String> {
+        let mut f = Fields::of(value, "struct UpdateState")?;
+        Ok(Self {
+            reported: f.get("reported")?,
+            desired: f.get("desired")?,
+        })
+    }
+}
+
+impl FromJson for Update {
+    fn from_json(value: Value) -> core::result::Result<Self, String> {
+        let mut f = Fields::of(value, "struct Update")?;
+        Ok(Self {
+            state: f.get("state")?,
+            client_token: f.get("clientToken")?,
+            version: f.get("version")?,
+        })
+    }
+}
+
+impl FromJson for Delta {
+    fn from_json(value: Value) -> core::result::Result<Self, String> {
+        let mut f = Fields::of(value, "struct Delta")?;
+        Ok(Self {
+            version: f.get("version")?,
+            timestamp: f.or_default("timestamp")?,
+            state: f.get("state")?,
+            metadata: f.or_default("metadata")?,
+        })
+    }
+}
+
+deserialize_from_json!(UpdateState, Update, Delta);
 
 impl Update {
     /// A device's report of its actual state.
@@ -75,17 +114,16 @@ impl Update {
 }
 
 /// A document on `$emqx/things/{name}/shadow/update/delta` (docs, "Device Shadow Sync").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Delta {
     /// Shadow version this delta was computed at; devices drop older ones.
     pub version: u64,
     /// Epoch seconds.
-    #[serde(default)]
     pub timestamp: u64,
     /// Only the keys where desired and reported differ.
     pub state: Map<String, Value>,
     /// Per-key `{"timestamp": …}`.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub metadata: Map<String, Value>,
 }
 
