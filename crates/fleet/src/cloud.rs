@@ -398,7 +398,7 @@ impl Cloud {
                 &message.topic,
                 "an event type with control characters".into(),
             ),
-            Topic::Event(kind) => match crate::json::read::<Value>("event", &message.payload) {
+            Topic::Event(kind) => match crate::json::document::<Value>("event", &message.payload) {
                 Ok(payload) => self.event(CloudEvent::DeviceEvent {
                     thing,
                     kind,

@@ -164,7 +164,7 @@ impl CommandAgent {
         if self.pending.contains_key(execution_id) {
             return RequestVerdict::InProgress;
         }
-        let request: CommandRequest = match crate::json::read("command request", payload) {
+        let request: CommandRequest = match crate::json::document("command request", payload) {
             Ok(request) => request,
             Err(e) => {
                 let answer = CommandResponse::error(CommandStatus::Rejected, e.to_string());
@@ -322,7 +322,7 @@ impl CommandTracker {
         payload: &[u8],
     ) -> Result<&Execution> {
         let execution = self.execution_mut(execution_id)?;
-        let response: CommandResponse = crate::json::read("command response", payload)?;
+        let response: CommandResponse = crate::json::document("command response", payload)?;
         if !matches!(
             response.status,
             CommandStatus::Succeeded | CommandStatus::Failed | CommandStatus::Rejected

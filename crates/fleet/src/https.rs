@@ -134,7 +134,7 @@ deserialize_from_json!(PolledShadow);
 /// A shadow document as thingsim-cloud's and ThingDatas' GET render it (`updatedAt` as RFC
 /// 3339, which the device does not need: `now` stands in for it).
 pub fn parse_shadow(body: &[u8], now: Millis) -> Result<ShadowDocument, String> {
-    let doc: PolledShadow = crate::json::read("shadow document", body)
+    let doc: PolledShadow = crate::json::document("shadow document", body)
         .map_err(|e| format!("the shadow document could not be read: {e}"))?;
     Ok(ShadowDocument {
         desired: doc.desired,
@@ -244,7 +244,7 @@ impl HttpsLink {
             Ok(answer) => answer,
             Err(reason) => return self.fail(now, format!("{label}: {reason}")),
         };
-        let json: Value = crate::json::read("answer", &body).unwrap_or(Value::Null);
+        let json: Value = crate::json::document("answer", &body).unwrap_or(Value::Null);
         let why = json.get("error").and_then(Value::as_str).map_or_else(
             || String::from_utf8_lossy(&body).into_owned(),
             str::to_owned,
@@ -370,7 +370,7 @@ impl HttpsLink {
             return Ok(None);
         };
         let body_with_thing = |payload: &[u8]| -> Result<Value, String> {
-            let mut map: Map<String, Value> = match crate::json::read("payload", payload) {
+            let mut map: Map<String, Value> = match crate::json::document("payload", payload) {
                 Ok(Value::Object(map)) => map,
                 Ok(_) => return Err("the payload is not a JSON object".into()),
                 Err(e) => return Err(format!("the payload is not JSON: {e}")),
@@ -398,7 +398,7 @@ impl HttpsLink {
             }
             Topic::Event(kind) => {
                 let payload: Value =
-                    crate::json::read("event", &message.payload).unwrap_or(Value::Null);
+                    crate::json::document("event", &message.payload).unwrap_or(Value::Null);
                 let body = api::DeviceEvent {
                     thing_name: thing.as_str().to_owned(),
                     event_type: kind,

@@ -27,6 +27,7 @@
 use core::fmt;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Expected, IntoDeserializer, Unexpected, Visitor};
+use serde_json::{Map, Value};
 
 use crate::{Error, Result};
 
@@ -55,11 +56,29 @@ fn malformed(document: &'static str, Failure(reason): Failure, at: usize) -> Err
 
 /// Any JSON value, for text people type or answers shown as they came: the error is the
 /// reader's words alone ("EOF while parsing a string (at byte 9)"), for the caller to frame.
-pub fn value(bytes: &[u8]) -> core::result::Result<serde_json::Value, String> {
-    read("JSON", bytes).map_err(|e| match e {
-        Error::Malformed { reason, .. } => reason,
-        other => other.to_string(),
-    })
+pub fn value(bytes: &[u8]) -> core::result::Result<Value, String> {
+    let mut reader = Reader {
+        input: bytes,
+        at: 0,
+        depth: 0,
+    };
+    match reader
+        .value()
+        .and_then(|value| reader.end().map(|()| value))
+    {
+        Ok(value) => Ok(value),
+        Err(Failure(reason)) => Err(format!("{reason} (at byte {})", reader.at)),
+    }
+}
+
+/// Reads `bytes` as one of the Fleets documents (see `crate::fields`); `document` names it for
+/// the error, as in [`read`].
+pub(crate) fn document<T: crate::fields::FromJson>(
+    document: &'static str,
+    bytes: &[u8],
+) -> Result<T> {
+    let failed = |reason| Error::Malformed { document, reason };
+    T::from_json(value(bytes).map_err(failed)?).map_err(failed)
 }
 
 /// Nesting deeper than this is refused, where serde_json refuses it: the reader recurses, and a
@@ -141,6 +160,15 @@ enum Token<'de> {
 }
 
 impl Token<'_> {
+    /// A string token's text (a key's, always one).
+    fn text(self) -> String {
+        match self {
+            Token::Borrowed(s) => s.to_owned(),
+            Token::Owned(s) => s,
+            _ => String::new(),
+        }
+    }
+
     /// serde's wording for a value of the wrong type ("invalid type: string "x", expected …").
     fn invalid(self, expected: &dyn Expected) -> Failure {
         let unexpected = match self {
@@ -298,6 +326,38 @@ impl<'de> Reader<'de> {
             Some(_) => fail("trailing characters"),
             None => fail("EOF while parsing a value"),
         }
+    }
+
+    /// A JSON value, built here rather than by serde_json's visitor (one instantiation less
+    /// of the generic reading code).
+    fn value(&mut self) -> Result<Value, Failure> {
+        Ok(match self.token()? {
+            Token::Null => Value::Null,
+            Token::Bool(b) => Value::Bool(b),
+            Token::Unsigned(n) => Value::from(n),
+            Token::Signed(n) => Value::from(n),
+            Token::Float(n) => Value::from(n),
+            token @ (Token::Borrowed(_) | Token::Owned(_)) => Value::String(token.text()),
+            Token::Object => {
+                let mut map = Map::new();
+                let mut first = true;
+                while self.more(&mut first, b'}')? {
+                    let key = self.key()?.text();
+                    map.insert(key, self.value()?);
+                }
+                self.closing(b'}')?;
+                Value::Object(map)
+            }
+            Token::Array => {
+                let mut items = Vec::new();
+                let mut first = true;
+                while self.more(&mut first, b']')? {
+                    items.push(self.value()?);
+                }
+                self.closing(b']')?;
+                Value::Array(items)
+            }
+        })
     }
 
     /// Reads a value whose type nobody asked for (an unknown field), checking it all the same.
@@ -755,9 +815,12 @@ mod tests {
     use serde_json::Value;
 
     /// Both readers on the same bytes: both refuse, or both read the same value, floats to the
-    /// bit (compared through serde_json's writer, which tells -0.0 from 0.0).
+    /// bit (compared through serde_json's writer, which tells -0.0 from 0.0). Ours both ways:
+    /// as serde's `Deserializer` and building the value itself ([`value`]), with the same words
+    /// when it refuses.
     fn agree(bytes: &[u8]) -> std::result::Result<(), TestCaseError> {
         let ours = read::<Value>("test", bytes);
+        let built = value(bytes);
         let theirs = serde_json::from_slice::<Value>(bytes);
         match (&ours, &theirs) {
             (Ok(a), Ok(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
@@ -769,6 +832,11 @@ mod tests {
                 ours,
                 theirs
             ),
+        }
+        match (ours, built) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+            (Err(Error::Malformed { reason: a, .. }), Err(b)) => prop_assert_eq!(a, b),
+            (a, b) => prop_assert!(false, "read {a:?}, value {b:?}"),
         }
         Ok(())
     }

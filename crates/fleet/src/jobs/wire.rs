@@ -3,7 +3,7 @@
 
 use crate::vec_map::VecMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::fields::{Fields, FromJson, deserialize_from_json};
 use serde_json::{Map, Value};
@@ -19,7 +19,7 @@ pub type StatusDetails = VecMap<String, String>;
 /// `statusDetails`. For a broker whose Maximum Packet Size the whole document exceeds;
 /// `None` when the payload is not JSON or nothing could be left out.
 pub fn compact(payload: &[u8]) -> Option<Vec<u8>> {
-    let mut doc: Value = crate::json::read("jobs document", payload).ok()?;
+    let mut doc: Value = crate::json::document("jobs document", payload).ok()?;
     let execution = doc.get_mut("execution")?.as_object_mut()?;
     let before = execution.len();
     for key in [
@@ -407,13 +407,13 @@ pub fn encode<T: Serialize>(doc: &T) -> Vec<u8> {
 
 /// Decodes any of these documents, naming `document` in the error. An empty payload counts as
 /// `{}` (AWS allows an empty `get`).
-pub fn decode<T: for<'a> Deserialize<'a>>(document: &'static str, payload: &[u8]) -> Result<T> {
+pub(crate) fn decode<T: FromJson>(document: &'static str, payload: &[u8]) -> Result<T> {
     let payload: &[u8] = if payload.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         payload
     };
-    crate::json::read(document, payload)
+    crate::json::document(document, payload)
 }
 
 /// A job document is a JSON object with a string `action` (fleets-protocol.md example:

@@ -96,7 +96,7 @@ impl Update {
 
     /// Decodes a payload; says what is wrong when it is not an update document.
     pub fn from_slice(payload: &[u8]) -> Result<Self> {
-        let update: Self = crate::json::read("shadow update", payload)?;
+        let update: Self = crate::json::document("shadow update", payload)?;
         if update.state.reported.is_none() && update.state.desired.is_none() {
             return Err(Error::Malformed {
                 document: "shadow update",
@@ -130,7 +130,7 @@ pub struct Delta {
 impl Delta {
     /// Decodes a payload; says what is wrong when it is not a delta document.
     pub fn from_slice(payload: &[u8]) -> Result<Self> {
-        crate::json::read("shadow delta", payload)
+        crate::json::document("shadow delta", payload)
     }
 
     /// The JSON payload.
