@@ -953,7 +953,7 @@ mod tests {
             let text = if as_array {
                 serde_json::to_vec(&entries.iter().map(|(_, v)| v).collect::<Vec<_>>())
             } else {
-                serde_json::to_vec(&entries.into_iter().collect::<serde_json::Map<_, _>>())
+                serde_json::to_vec(&entries.into_iter().collect::<Map<_, _>>())
             };
             let text = text.unwrap();
             agree_as::<Loose>(&text)?;
@@ -1029,7 +1029,7 @@ mod tests {
         version: u64,
         #[serde(default)]
         client_token: Option<String>,
-        state: serde_json::Map<String, Value>,
+        state: Map<String, Value>,
     }
 
     #[test]
