@@ -228,7 +228,7 @@ impl VirtualDevice {
                         .status
                         .as_ref()
                         .map_or_else(|| "not started".to_owned(), |s| format!("{s:?}")),
-                    state: Value::Object(seen.state.clone()).to_string(),
+                    state: thingsim_fleet::json::text(&Value::Object(seen.state.clone())),
                 });
             }
             timers::sleep(20).await;

@@ -52,7 +52,7 @@ fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(St
     let shown = move || match value() {
         Value::String(s) => s,
         Value::Null => "—".to_owned(),
-        other => other.to_string(),
+        other => thingsim_fleet::json::text(&other),
     };
     let set = move |v: Value| on_set.run((p.key.to_owned(), v));
     match (p.kind, p.writable) {

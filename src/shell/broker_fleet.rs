@@ -444,7 +444,7 @@ async fn run(
                     on_event(FleetEvent::Export(
                         "thingsim-fleet.json",
                         "application/json",
-                        doc.to_string(),
+                        thingsim_fleet::json::text(&doc),
                     ));
                 }
             }

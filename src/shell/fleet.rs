@@ -252,7 +252,7 @@ async fn run(
             Input::Export { csv: false } => on_event(FleetEvent::Export(
                 "thingsim-fleet.json",
                 "application/json",
-                fleet.to_json().to_string(),
+                thingsim_fleet::json::text(&fleet.to_json()),
             )),
             Input::Timer
             | Input::Member(..)

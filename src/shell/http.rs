@@ -35,7 +35,7 @@ pub async fn operate(
     operation: &Operation,
 ) -> Result<String, String> {
     let (method, path, body) = operation.http();
-    let body = (!body.is_null()).then(|| body.to_string());
+    let body = (!body.is_null()).then(|| thingsim_fleet::json::text(&body));
     let (status, text) = exchange(base, auth, method, &path, body)
         .await
         .map_err(|e| format!("{e}; is `make demo` running?"))?;
@@ -103,7 +103,7 @@ pub async fn send(base: &str, auth: &str, request: &HttpRequest) -> HttpAnswer {
     let request = match &request.body {
         Some(body) => builder
             .header("Content-Type", "application/json")
-            .body(body.to_string()),
+            .body(thingsim_fleet::json::text(body)),
         None => builder.build(),
     }
     .map_err(|e| format!("could not build the request: {e}"))?;
@@ -128,8 +128,14 @@ pub async fn call_json(
     path: &str,
     body: Option<&Value>,
 ) -> Result<(u16, Value), String> {
-    let (status, text) =
-        exchange(base, Some(auth), method, path, body.map(Value::to_string)).await?;
+    let (status, text) = exchange(
+        base,
+        Some(auth),
+        method,
+        path,
+        body.map(thingsim_fleet::json::text),
+    )
+    .await?;
     Ok((
         status,
         thingsim_fleet::json::value(text.as_bytes()).unwrap_or(Value::Null),

@@ -123,7 +123,7 @@ pub fn post_to_parent(origin: &str, message: &serde_json::Value) {
     let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) else {
         return;
     };
-    if let Ok(data) = js_sys::JSON::parse(&message.to_string()) {
+    if let Ok(data) = js_sys::JSON::parse(&thingsim_fleet::json::text(message)) {
         let _ = parent.post_message(&data, origin);
     }
 }

@@ -365,7 +365,7 @@ impl ConnectForm {
         for (key, on) in saved.switches() {
             map.insert(key.into(), Value::Bool(*on));
         }
-        Value::Object(map).to_string()
+        thingsim_fleet::json::text(&Value::Object(map))
     }
 
     /// Saved settings back (unknown or damaged settings give `None`: start fresh). Missing

@@ -169,7 +169,7 @@ impl Operation {
     pub fn outcome(&self, answer: &Value) -> Outcome {
         let field = |k: &str| match answer.get(k) {
             Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
+            Some(v) => crate::json::text(v),
             None => String::new(),
         };
         match self {

@@ -67,7 +67,7 @@ pub(crate) fn wrong(value: &Value, expected: &str) -> String {
         Value::Number(n) => number(n),
         // JSON's quoting rather than Rust's: the same for what people type, and it keeps
         // core's Unicode tables out of the module.
-        Value::String(s) => format!("string {}", Value::from(s.as_str())),
+        Value::String(s) => format!("string {}", crate::json::text(&Value::from(s.as_str()))),
         Value::Array(_) => "sequence".to_owned(),
         Value::Object(_) => "map".to_owned(),
     };

@@ -71,6 +71,13 @@ pub fn value(bytes: &[u8]) -> core::result::Result<Value, String> {
     }
 }
 
+/// `value` as compact JSON text, as its `Display` writes it, through serde_json's writer into
+/// bytes: the one instantiation of it every document's writing uses already (`Display` would
+/// bring a second, about 1 KB).
+pub fn text(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// Reads `bytes` as one of the Fleets documents (see `crate::fields`); `document` names it for
 /// the error, as in [`read`].
 pub(crate) fn document<T: crate::fields::FromJson>(

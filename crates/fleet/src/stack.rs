@@ -78,7 +78,7 @@ impl HttpExchange {
             body: request
                 .body
                 .as_ref()
-                .map(ToString::to_string)
+                .map(crate::json::text)
                 .unwrap_or_default(),
         }
     }

@@ -38,7 +38,7 @@ pub fn compact(payload: &[u8]) -> Option<Vec<u8>> {
     {
         execution.remove("statusDetails");
     }
-    (execution.len() < before).then(|| doc.to_string().into_bytes())
+    (execution.len() < before).then(|| crate::json::text(&doc).into_bytes())
 }
 
 fn first_execution() -> u64 {
