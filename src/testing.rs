@@ -40,7 +40,7 @@ pub enum Error {
     #[error("thing name: {0}")]
     Thing(String),
     /// No template by that id.
-    #[error("no template {0:?}; there are {1}")]
+    #[error("no template {}; there are {}", thingsim_mqtt::quoted(.0), .1)]
     Template(String, String),
     /// The state did not come in time.
     #[error("waited {ms} ms for {what}; the device is {status}, its state {state}")]

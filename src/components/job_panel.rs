@@ -12,7 +12,12 @@ fn details(text: &str) -> Result<StatusDetails, String> {
             l.split_once('=')
                 .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
                 .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| format!("{l:?}: write key=value, one per line"))
+                .ok_or_else(|| {
+                    format!(
+                        "{}: write key=value, one per line",
+                        thingsim_mqtt::quoted(l)
+                    )
+                })
         })
         .collect()
 }

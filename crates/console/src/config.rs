@@ -288,9 +288,10 @@ impl ConnectForm {
                         "{key} in the page URL ignored: enter secrets in the form, never in a URL"
                     ))
                 }
-                _ => config
-                    .warnings
-                    .push(format!("unknown URL parameter {key:?} ignored")),
+                _ => config.warnings.push(format!(
+                    "unknown URL parameter {} ignored",
+                    thingsim_mqtt::quoted(&key)
+                )),
             }
         }
         // Naming panels makes an embed; an embed without them shows the device's panels.
@@ -515,8 +516,8 @@ impl ConnectForm {
                 .map(|t| t.id)
                 .collect();
             format!(
-                "unknown device template {:?}; one of {}",
-                self.template,
+                "unknown device template {}; one of {}",
+                thingsim_mqtt::quoted(&self.template),
                 known.join(", ")
             )
         });

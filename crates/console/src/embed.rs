@@ -112,7 +112,11 @@ impl Panels {
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let panel = Panel::parse(name).ok_or_else(|| {
                 let known: Vec<&str> = Panel::ALL.iter().map(|p| p.as_str()).collect();
-                format!("panels: no panel {name:?}; use {}", known.join(", "))
+                format!(
+                    "panels: no panel {}; use {}",
+                    thingsim_mqtt::quoted(name),
+                    known.join(", ")
+                )
             })?;
             if !panels.contains(&panel) {
                 panels.push(panel);
@@ -185,7 +189,8 @@ impl Hosts {
             });
             if !ok {
                 return Err(format!(
-                    "hosts: {origin:?} is not an origin (scheme://host[:port], no path, no wildcard)"
+                    "hosts: {} is not an origin (scheme://host[:port], no path, no wildcard)",
+                    thingsim_mqtt::quoted(origin)
                 ));
             }
             hosts.push(origin.to_owned());

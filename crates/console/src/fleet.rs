@@ -342,8 +342,12 @@ impl GroupForm {
     /// The group's spec, seeded from the fleet's seed and the group's place, or every
     /// problem in words.
     pub fn to_spec(&self, seed: u64) -> Result<FleetSpec, String> {
-        let template = Template::by_id(self.template.trim())
-            .ok_or_else(|| format!("template: no template {:?}", self.template.trim()))?;
+        let template = Template::by_id(self.template.trim()).ok_or_else(|| {
+            format!(
+                "template: no template {}",
+                thingsim_mqtt::quoted(self.template.trim())
+            )
+        })?;
         let name = self.name.trim();
         if name.is_empty() {
             return Err("group: give the group a name".into());

@@ -508,8 +508,8 @@ impl Console {
             }
             JobEvent::Rejected { job_id, rejection } => {
                 self.jobs.last_rejection = Some(match job_id {
-                    Some(id) => format!("{id}: {:?}: {}", rejection.code, rejection.message),
-                    None => format!("{:?}: {}", rejection.code, rejection.message),
+                    Some(id) => format!("{id}: {}: {}", rejection.code.as_str(), rejection.message),
+                    None => format!("{}: {}", rejection.code.as_str(), rejection.message),
                 });
             }
             JobEvent::Malformed(e) => self.jobs.last_rejection = Some(e.to_string()),

@@ -330,8 +330,8 @@ impl CommandTracker {
             return Err(Error::Malformed {
                 document: "command response",
                 reason: format!(
-                    "a device answers SUCCEEDED, FAILED or REJECTED, not {:?}",
-                    response.status
+                    "a device answers SUCCEEDED, FAILED or REJECTED, not {}",
+                    response.status.as_str()
                 ),
             });
         }

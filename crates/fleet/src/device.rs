@@ -630,7 +630,10 @@ impl Device {
         if !crate::topics::is_one_level(kind) {
             return self.event(DeviceEvent::Refused {
                 source: "ui".into(),
-                reason: format!("event type {kind:?}: one topic level, no /, + or #"),
+                reason: format!(
+                    "event type {}: one topic level, no /, + or #",
+                    thingsim_mqtt::quoted(kind)
+                ),
             });
         }
         let mut body = Map::new();

@@ -3,7 +3,7 @@
 #[non_exhaustive]
 pub enum Error {
     /// A thing name that cannot be placed in a topic.
-    #[error("invalid thing name {name:?}: {reason}")]
+    #[error("invalid thing name {}: {reason}", thingsim_mqtt::quoted(.name))]
     InvalidThingName {
         /// The name as given.
         name: String,
@@ -19,7 +19,7 @@ pub enum Error {
         reason: String,
     },
     /// An id the role does not know (an execution or job that was never sent or is forgotten).
-    #[error("unknown {what} {id:?}")]
+    #[error("unknown {what} {}", thingsim_mqtt::quoted(.id))]
     Unknown {
         /// What kind of thing the id names.
         what: &'static str,

@@ -124,9 +124,9 @@ impl Mix {
             ..Self::default()
         };
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, value) = part
-                .split_once(':')
-                .ok_or_else(|| format!("mix: {part:?} is not name:percent"))?;
+            let (name, value) = part.split_once(':').ok_or_else(|| {
+                format!("mix: {} is not name:percent", thingsim_mqtt::quoted(part))
+            })?;
             let (percent, extra) = match value.split_once('@') {
                 Some((p, e)) => (p, Some(e)),
                 None => (value, None),
@@ -165,8 +165,9 @@ impl Mix {
                 }
                 other => {
                     return Err(format!(
-                        "mix: unknown outcome {other:?}; use reject, fail, stall, offline, \
-                         cmdreject or flap"
+                        "mix: unknown outcome {}; use reject, fail, stall, offline, cmdreject \
+                         or flap",
+                        thingsim_mqtt::quoted(other)
                     ));
                 }
             }
@@ -327,7 +328,9 @@ impl FleetSpec {
                         }
                         self.template = t;
                     })
-                    .ok_or_else(|| format!("template: no template {value:?}")),
+                    .ok_or_else(|| {
+                        format!("template: no template {}", thingsim_mqtt::quoted(&value))
+                    }),
                 "count" => number("count", u64::from(MAX_DEVICES))
                     .map(|n| self.count = u32::try_from(n).unwrap_or(MAX_DEVICES)),
                 "start" => number("start", 1 << 53).map(|n| self.start = n),
@@ -523,7 +526,10 @@ impl Fleet {
     pub fn add_group(&mut self, spec: FleetSpec) -> Result<usize, String> {
         spec.name(spec.start)?;
         if self.groups.iter().any(|g| g.spec.group == spec.group) {
-            return Err(format!("group: there is a group {:?} already", spec.group));
+            return Err(format!(
+                "group: there is a group {} already",
+                thingsim_mqtt::quoted(&spec.group)
+            ));
         }
         check_total(self.members.len() + spec.count as usize)?;
         self.world

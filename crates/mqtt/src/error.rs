@@ -9,7 +9,7 @@ pub enum Error {
     #[error("invalid connection option: {0}")]
     InvalidOption(String),
     /// A topic name or filter that MQTT forbids (empty, wildcard in a topic name, ...).
-    #[error("invalid topic {topic:?}: {reason}")]
+    #[error("invalid topic {}: {reason}", quoted(.topic))]
     InvalidTopic {
         /// The offending topic or filter.
         topic: String,
@@ -23,7 +23,7 @@ pub enum Error {
     #[error("no CONNACK from the broker within {0} ms")]
     ConnAckTimeout(u64),
     /// The broker refused one filter of a SUBSCRIBE.
-    #[error("subscription to {filter:?} refused: {reason}")]
+    #[error("subscription to {} refused: {reason}", quoted(.filter))]
     SubscribeRefused {
         /// The refused filter.
         filter: String,
@@ -38,7 +38,7 @@ pub enum Error {
     Protocol(String),
     /// The queue of publishes not yet sent was full (by count or by bytes), so the oldest was
     /// dropped.
-    #[error("send queue full ({capacity}): dropped the publish to {topic:?}")]
+    #[error("send queue full ({capacity}): dropped the publish to {}", quoted(.topic))]
     QueueOverflow {
         /// The topic of the dropped publish.
         topic: String,
@@ -62,7 +62,7 @@ pub enum Error {
     #[error("no PINGRESP within {0} ms: the broker stopped answering")]
     PingrespTimeout(u64),
     /// SUBSCRIBE sent, no SUBACK within the timeout: the filters may not be active.
-    #[error("no SUBACK within {ms} ms for {filters:?}: they may not receive")]
+    #[error("no SUBACK within {ms} ms for [{}]: they may not receive", .filters.iter().map(|f| quoted(f)).collect::<Vec<_>>().join(", "))]
     SubackTimeout {
         /// The filters of that SUBSCRIBE.
         filters: Vec<String>,
@@ -71,7 +71,7 @@ pub enum Error {
     },
     /// The broker acknowledged a publish of ours with a failure reason (MQTT 5 PUBACK): it
     /// did not pass it on.
-    #[error("the broker refused the publish to {topic:?}: {reason}")]
+    #[error("the broker refused the publish to {}: {reason}", quoted(.topic))]
     PublishRefused {
         /// Its topic.
         topic: String,
@@ -86,3 +86,57 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// `text` in double quotes, as `{:?}` writes what people type, for messages that show a name
+/// or a topic: quotes, backslashes, control characters and the invisible ones that reorder or
+/// hide text (bidirectional controls, zero-width characters) escaped. Not `{:?}` itself: that
+/// brings core's Unicode tables into the WebAssembly module for these messages alone.
+pub fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}')
+                || matches!(c, '\u{2066}'..='\u{2069}' | '\u{FEFF}') =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn quoted_writes_what_debug_writes_for_what_people_type() {
+        for text in [
+            "",
+            "a/b/+",
+            "thermostat-001",
+            "say \"hi\"",
+            "back\\slash",
+            "two\nlines\tand\r",
+            "\u{1b}[31m",
+            "caf\u{e9} \u{1F600}",
+        ] {
+            assert_eq!(quoted(text), format!("{text:?}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn quoted_shows_the_characters_that_hide_or_reorder_text() {
+        assert_eq!(quoted("a\u{202E}b\u{200B}c"), "\"a\\u{202e}b\\u{200b}c\"");
+        assert_eq!(quoted("\u{2066}x\u{FEFF}"), "\"\\u{2066}x\\u{feff}\"");
+    }
+}

@@ -32,7 +32,7 @@ mod time;
 mod url;
 
 pub use backoff::{Backoff, SeededRng};
-pub use error::{Error, Result};
+pub use error::{Error, Result, quoted};
 pub use limits::{ServerLimits, SubscriptionState, SubscriptionStatus};
 pub use session::{
     Command, DEFAULT_MAXIMUM_PACKET_SIZE, Event, Message, Options, Output, ProtocolVersion, Qos,

@@ -674,7 +674,7 @@ impl JobsCloud {
             version_number: current.version_number,
         });
         if current.status.is_terminal() {
-            let message = format!("the execution already ended as {:?}", current.status);
+            let message = format!("the execution already ended as {}", current.status.as_str());
             return vec![reject(
                 RejectCode::TerminalStateReached,
                 message,
@@ -697,7 +697,11 @@ impl JobsCloud {
             )];
         }
         if !current.status.can_become(update.status) {
-            let message = format!("{:?} cannot become {:?}", current.status, update.status);
+            let message = format!(
+                "{} cannot become {}",
+                current.status.as_str(),
+                update.status.as_str()
+            );
             let code = if matches!(
                 update.status,
                 JobStatus::Queued | JobStatus::TimedOut | JobStatus::Canceled | JobStatus::Removed

@@ -52,7 +52,8 @@ impl Generator {
             ("constant", None) => Ok(Self::Constant),
             ("walk" | "constant", Some(_)) => Err(format!("generator: {name} takes no period")),
             (other, _) => Err(format!(
-                "generator: unknown {other:?}; use walk, sine@seconds, step@seconds or constant"
+                "generator: unknown {}; use walk, sine@seconds, step@seconds or constant",
+                thingsim_mqtt::quoted(other)
             )),
         }
     }

@@ -8,6 +8,7 @@
 //! file here plus one line in [`TEMPLATES`].
 
 use serde_json::{Map, Value, json};
+use thingsim_mqtt::quoted;
 
 use crate::commands::{CommandResponse, CommandStatus};
 
@@ -445,7 +446,8 @@ impl DeviceModel {
             return CommandResponse::error(
                 CommandStatus::Rejected,
                 format!(
-                    "unknown action {action:?}; a {} accepts {}",
+                    "unknown action {}; a {} accepts {}",
+                    quoted(action),
                     self.template.name,
                     known.join(", ")
                 ),
@@ -457,7 +459,7 @@ impl DeviceModel {
                 None if p.required => {
                     return CommandResponse::error(
                         CommandStatus::Rejected,
-                        format!("missing parameter {:?}", p.name),
+                        format!("missing parameter {}", quoted(p.name)),
                     );
                 }
                 None => {}
@@ -468,7 +470,7 @@ impl DeviceModel {
                     Err(e) => {
                         return CommandResponse::error(
                             CommandStatus::Rejected,
-                            format!("parameter {:?}: {e}", p.name),
+                            format!("parameter {}: {e}", quoted(p.name)),
                         );
                     }
                 },
@@ -480,7 +482,7 @@ impl DeviceModel {
         {
             return CommandResponse::error(
                 CommandStatus::Rejected,
-                format!("unexpected parameter {extra:?}"),
+                format!("unexpected parameter {}", quoted(extra)),
             );
         }
         let result = if action == REBOOT.action {
@@ -516,7 +518,8 @@ impl DeviceModel {
             .ok_or_else(|| {
                 let known: Vec<&str> = self.template.job_actions.iter().map(|j| j.action).collect();
                 format!(
-                    "unknown job action {action:?}; a {} runs {}",
+                    "unknown job action {}; a {} runs {}",
+                    quoted(action),
                     self.template.name,
                     known.join(", ")
                 )
@@ -532,7 +535,7 @@ impl DeviceModel {
                     let p = self
                         .template
                         .property(key)
-                        .ok_or_else(|| format!("pushConfig: no property {key:?}"))?;
+                        .ok_or_else(|| format!("pushConfig: no property {}", quoted(key)))?;
                     if !p.writable {
                         return Err(format!("pushConfig: {key} is read-only"));
                     }
