@@ -82,7 +82,7 @@ impl LogStore {
                     })
                 })
                 .collect();
-            serde_json::to_string_pretty(&items).unwrap_or_default()
+            thingsim_fleet::json::pretty(&serde_json::Value::Array(items))
         })
     }
 

@@ -553,7 +553,7 @@ impl Console {
 
 /// JSON as people read it.
 pub fn pretty(value: &Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default()
+    thingsim_fleet::json::pretty(value)
 }
 
 /// `value` with `decimals` digits after the point, as `format!("{value:.N}")` writes it but

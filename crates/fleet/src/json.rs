@@ -78,6 +78,45 @@ pub fn text(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+/// `value` as indented JSON text, as serde_json's `to_string_pretty` writes it (two spaces a
+/// level), for people to read: scalars go through [`text`], so serde_json's pretty writer, a
+/// second instantiation of its generic writing code, stays out of the module.
+pub fn pretty(value: &Value) -> String {
+    let mut out = String::new();
+    indent(value, 0, &mut out);
+    out
+}
+
+fn indent(value: &Value, depth: usize, out: &mut String) {
+    let (open, close, empty) = match value {
+        Value::Array(items) => ('[', ']', items.is_empty()),
+        Value::Object(map) => ('{', '}', map.is_empty()),
+        scalar => return out.push_str(&text(scalar)),
+    };
+    out.push(open);
+    if !empty {
+        let mut first = true;
+        let mut item = |key: Option<&String>, value: &Value, out: &mut String| {
+            out.push_str(if first { "\n" } else { ",\n" });
+            first = false;
+            out.push_str(&"  ".repeat(depth + 1));
+            if let Some(key) = key {
+                out.push_str(&text(&Value::String(key.clone())));
+                out.push_str(": ");
+            }
+            indent(value, depth + 1, out);
+        };
+        match value {
+            Value::Array(items) => items.iter().for_each(|v| item(None, v, out)),
+            Value::Object(map) => map.iter().for_each(|(k, v)| item(Some(k), v, out)),
+            _ => {}
+        }
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    }
+    out.push(close);
+}
+
 /// Reads `bytes` as one of the Fleets documents (see `crate::fields`); `document` names it for
 /// the error, as in [`read`].
 pub(crate) fn document<T: crate::fields::FromJson>(
@@ -921,6 +960,11 @@ mod tests {
             // Not `== value`: without `float_roundtrip`, serde_json's reader may land a float a
             // bit away from what its writer wrote; agreeing with it is the law.
             agree(&text)?;
+        }
+
+        #[test]
+        fn pretty_writes_what_serde_json_writes(value in values()) {
+            prop_assert_eq!(pretty(&value), serde_json::to_string_pretty(&value).unwrap());
         }
 
         #[test]

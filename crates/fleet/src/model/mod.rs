@@ -343,18 +343,17 @@ pub struct DeviceModel {
 impl DeviceModel {
     /// A device in its initial state; `seed` drives its readings.
     pub fn new(template: &'static Template, seed: u64) -> Self {
-        let state = template
-            .properties
-            .iter()
-            .map(|p| {
-                let v = match p.initial {
-                    InitialValue::Bool(b) => Value::Bool(b),
-                    InitialValue::Number(n) => json!(n),
-                    InitialValue::Str(s) => Value::String(s.to_owned()),
-                };
-                (p.key.to_owned(), v)
-            })
-            .collect();
+        // Inserted one by one: collecting into the B-tree would bring its sort and bulk build
+        // into the module for a few keys (shadow::cloud's metadata does the same).
+        let mut state = State::new();
+        for p in template.properties {
+            let v = match p.initial {
+                InitialValue::Bool(b) => Value::Bool(b),
+                InitialValue::Number(n) => json!(n),
+                InitialValue::Str(s) => Value::String(s.to_owned()),
+            };
+            state.insert(p.key.to_owned(), v);
+        }
         Self {
             template,
             state,

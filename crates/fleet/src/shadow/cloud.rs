@@ -189,14 +189,19 @@ impl Shadow {
         let after = self.delta();
         // Tell the device when there is something to do that it may not know yet. A device
         // that reports a value short of desired (a hardware limit) is not told again and again.
-        let delta = (!after.is_empty() && (desired_changed || after != before)).then(|| Delta {
-            version: self.version,
-            timestamp: now_secs,
-            metadata: after
-                .keys()
-                .filter_map(|k| Some((k.clone(), self.metadata.desired.get(k)?.clone())))
-                .collect(),
-            state: after,
+        let delta = (!after.is_empty() && (desired_changed || after != before)).then(|| {
+            let mut metadata = Map::new();
+            for k in after.keys() {
+                if let Some(m) = self.metadata.desired.get(k) {
+                    metadata.insert(k.clone(), m.clone());
+                }
+            }
+            Delta {
+                version: self.version,
+                timestamp: now_secs,
+                metadata,
+                state: after,
+            }
         });
         Ok(Accepted {
             version: self.version,
