@@ -18,6 +18,17 @@ pub fn basic_auth(credentials: &str) -> Result<String, String> {
         .map_err(|_| "the API key and secret must be Latin-1 text".to_owned())
 }
 
+/// What went wrong, in the browser's words. Not gloo's own `Display`: for the one variant we
+/// never meet (gloo reading a body as JSON, which we do ourselves) it would bring serde_json's
+/// error messages into the module.
+fn why(error: &gloo_net::Error) -> String {
+    match error {
+        gloo_net::Error::JsError(e) => e.to_string(),
+        gloo_net::Error::GlooError(e) => e.clone(),
+        _ => "the answer could not be read".to_owned(),
+    }
+}
+
 /// A request with the management API's credentials, when there are any.
 fn request(url: &str, method: Method, auth: Option<&str>) -> RequestBuilder {
     let builder = RequestBuilder::new(url).method(method);
@@ -75,11 +86,11 @@ async fn exchange(
             .body(body),
         None => builder.build(),
     }
-    .map_err(|e| format!("could not build the request: {e}"))?;
+    .map_err(|e| format!("could not build the request: {}", why(&e)))?;
     let response = request
         .send()
         .await
-        .map_err(|e| format!("{base} did not answer ({e})"))?;
+        .map_err(|e| format!("{base} did not answer ({})", why(&e)))?;
     let status = response.status();
     Ok((status, response.text().await.unwrap_or_default()))
 }
@@ -106,11 +117,12 @@ pub async fn send(base: &str, auth: &str, request: &HttpRequest) -> HttpAnswer {
             .body(thingsim_fleet::json::text(body)),
         None => builder.build(),
     }
-    .map_err(|e| format!("could not build the request: {e}"))?;
+    .map_err(|e| format!("could not build the request: {}", why(&e)))?;
     let _deadline = Timeout::new(REQUEST_TIMEOUT_MS, move || controller.abort());
     let response = request.send().await.map_err(|e| {
         format!(
-            "no answer ({e}): the API is unreachable, refused the origin (CORS), or took over {} s",
+            "no answer ({}): the API is unreachable, refused the origin (CORS), or took over {} s",
+            why(&e),
             REQUEST_TIMEOUT_MS / 1000
         )
     })?;

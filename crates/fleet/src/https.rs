@@ -404,7 +404,8 @@ impl HttpsLink {
                     event_type: kind,
                     payload,
                 };
-                let body = serde_json::to_value(body).map_err(|e| e.to_string())?;
+                // A struct of strings and a value: it always converts.
+                let body = serde_json::to_value(body).unwrap_or(Value::Null);
                 post(Kind::Event, Route::DeviceEvents.path(), body)
             }
             Topic::Jobs(jobs) => {
