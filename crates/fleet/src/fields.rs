@@ -3,12 +3,14 @@
 //!
 //! Why not the derive: it gives each struct a visitor of its own (a loop over the keys, a match
 //! on their names, a typed read per field, a check for duplicates), 1–5 KB of WebAssembly per
-//! type, and the device and the sandbox's cloud read about twenty types. Here a type's reader
-//! is a list of [`Fields::get`] calls on the [`Value`] the JSON reader already builds.
+//! type, and the device and the sandbox's cloud read sixteen types. Here a type's reader is a
+//! list of [`Fields::get`] calls on the [`Value`] the JSON reader already builds.
 //!
 //! Read as the derive reads them, in serde's words ("missing field `status`", "invalid type:
-//! string \"x\", expected u64"), with one difference: a key given twice counts once, the last
-//! (as in a [`Value`]), where the derive refuses the document.
+//! string \"x\", expected u64"), with these differences: a key given twice counts once, the
+//! last (as in a [`Value`]), where the derive refuses the document; of several faults, the
+//! first in the struct's order is reported, not the first in the document's; and the error
+//! names no byte (the value was read whole first).
 
 use serde_json::{Map, Number, Value};
 
@@ -65,9 +67,9 @@ pub(crate) fn wrong(value: &Value, expected: &str) -> String {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => format!("boolean `{b}`"),
         Value::Number(n) => number(n),
-        // JSON's quoting rather than Rust's: the same for what people type, and it keeps
-        // core's Unicode tables out of the module.
-        Value::String(s) => format!("string {}", crate::json::text(&Value::from(s.as_str()))),
+        // Quoted as serde's `Unexpected` quotes it (`{:?}`), a peer's invisible characters
+        // shown, without core's Unicode tables.
+        Value::String(s) => format!("string {}", thingsim_mqtt::quoted(s)),
         Value::Array(_) => "sequence".to_owned(),
         Value::Object(_) => "map".to_owned(),
     };

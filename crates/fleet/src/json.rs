@@ -20,7 +20,8 @@
 //! generality. Here the work that does not depend on the type (whitespace, strings, numbers,
 //! commas) is done once, outside the generic code, so a type's reader is a few dispatches.
 //! Writing stays with serde_json. The Fleets documents' own types are read from the [`Value`]
-//! this reader builds, field by field (`crate::fields`), not by serde's derive.
+//! this reader builds, field by field (`crate::fields`), not by serde's derive ([`document`]):
+//! there a key given twice counts once, the last, and an error of shape names no byte.
 //!
 //! [`Value`]: serde_json::Value
 
@@ -118,7 +119,9 @@ fn indent(value: &Value, depth: usize, out: &mut String) {
 }
 
 /// Reads `bytes` as one of the Fleets documents (see `crate::fields`); `document` names it for
-/// the error, as in [`read`].
+/// the error, as in [`read`]. Text that is not JSON is refused with the byte where reading
+/// stopped; a value of the wrong shape with serde's words alone ("missing field `status`"),
+/// since the value was read whole before its fields were looked at.
 pub(crate) fn document<T: crate::fields::FromJson>(
     document: &'static str,
     bytes: &[u8],

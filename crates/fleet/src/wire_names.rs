@@ -1,9 +1,9 @@
 //! Enums the wire names by fixed strings (`"IN_PROGRESS"`, `"VersionMismatch"`).
 
 /// Gives an enum of unit variants its wire names: `as_str`, `from_name`, serde impls that
-/// write and read those names as JSON strings, and [`crate::fields`]' readers. serde's derive would do the same with a visitor
-/// of its own for each enum and each format, about 1.5 KB of wasm apiece; these share
-/// `String`'s.
+/// write and read those names as JSON strings, and [`crate::fields`]' readers. serde's derive
+/// would do the same with a visitor of its own for each enum and each format, about 1.5 KB of
+/// wasm apiece; these share `String`'s.
 macro_rules! wire_names {
     ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {

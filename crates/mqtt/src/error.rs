@@ -87,24 +87,25 @@ pub enum Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
-/// `text` in double quotes, as `{:?}` writes what people type, for messages that show a name
-/// or a topic: quotes, backslashes, control characters and the invisible ones that reorder or
-/// hide text (bidirectional controls, zero-width characters) escaped. Not `{:?}` itself: that
-/// brings core's Unicode tables into the WebAssembly module for these messages alone.
+/// `text` in double quotes, as `{:?}` writes ordinary text, for messages that show a name or a
+/// topic: quotes, backslashes, control characters and the invisible characters that reorder or
+/// hide text (bidirectional controls, zero-width and other format characters, line and
+/// paragraph separators, tags) escaped as `{:?}` escapes them. Unlike `{:?}`, other
+/// characters it would escape (unusual spaces, combining marks) are written as they are. Not
+/// `{:?}` itself: that brings core's Unicode tables into the WebAssembly module for these
+/// messages alone.
 pub fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
         match c {
+            '\0' => out.push_str("\\0"),
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control()
-                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}')
-                || matches!(c, '\u{2066}'..='\u{2069}' | '\u{FEFF}') =>
-            {
+            c if c.is_control() || hides(c) => {
                 out.push_str(&format!("\\u{{{:x}}}", c as u32));
             }
             c => out.push(c),
@@ -112,6 +113,24 @@ pub fn quoted(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Format characters (Unicode's Cf) and separators that change how the text around them reads
+/// without showing themselves.
+fn hides(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{61C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 #[cfg(test)]
@@ -128,7 +147,9 @@ mod tests {
             "back\\slash",
             "two\nlines\tand\r",
             "\u{1b}[31m",
+            "nul\0",
             "caf\u{e9} \u{1F600}",
+            "soft\u{AD}hyphen \u{61C}mark \u{2028}line \u{2060}joiner \u{E0041}tag",
         ] {
             assert_eq!(quoted(text), format!("{text:?}"), "{text}");
         }
