@@ -469,17 +469,26 @@ own); mqtt.js has no fleet view to compare.
   controls, built by hand (\`shell::dom\`) instead of by a \`view!\` per kind of control:
   0.6 KB less without the function order; the guide's steps without a memo of their own
   type (Leptos's memo code is compiled for each value type, 0.25–0.7 KB apiece): 0.5 KB
-  less. The rest is spread thin (README, Sizes). Measured with names kept, as the gzip
-  bytes each part adds (the parts overlap: a generic function counts for each crate its
-  name holds): the app crate's own functions about 67 KB, the components' functions with
-  the instantiations named for them about 70 KB (the views are most of the app), Leptos's
-  own code about 41 KB (tachys and reactive_graph, half each), the device and the
-  sandbox's cloud with the JSON reader about 64 KB, serde and serde_json 15 KB (23 KB
-  before the reader; what is left is serde_json's writer, its map and the derives). What
-  the derives cost is each type's own code, not the parser. Levers not pulled yet: Leptos itself, which means the
-  console's views rebuilt without it (the device panel, rebuilt by hand, weighs about a
-  quarter less than its \`view!\`s did, so most of the gain would be Leptos's own 41 KB),
-  the sandbox's cloud in a module of its own, and serde_json's map, a B-tree (4.6 KB).
+  less. The sixteen Fleets documents' types are read from the JSON value field by field
+  (\`thingsim_fleet::fields\`, held to serde's derive by property tests) instead of by the
+  derive, a visitor each, and the reader builds values itself, so no serde reading code is
+  left: 10.7 KB less without the function order. Values become text through serde_json's
+  writer into bytes, not \`Display\`, pretty JSON comes from an indenter of our own, maps of
+  a few keys are filled by \`insert\`, and HTTP failures are worded without gloo's \`Display\`
+  (which brought serde_json's messages): 2.6 KB less. Names in messages are quoted by
+  \`thingsim_mqtt::quoted\`, not \`{:?}\`, which brought core's Unicode tables: 3.3 KB less.
+  LLVM's inline threshold is -5 for release builds: 2.0 KB less with the function order.
+  Together, \`make sizes\`: 279,717 → 261,214 B (fleet view 337,525 → 322,668 B). The rest
+  is spread thin (README, Sizes). Measured with names kept, as the gzip bytes each part
+  adds (the parts overlap: a generic function counts for each crate its name holds):
+  \`app.rs\`'s functions about 59 KB (the console's closures, with the runners and the device
+  code they inline), the components' 25 KB and the shells' 23 KB, Leptos's own code about
+  42 KB (tachys and reactive_graph, half each), thingsim-fleet about 54 KB, thingsim-mqtt
+  12 KB, serde and serde_json 9 KB (serde_json's writer, its map and the \`Value\` code).
+  Levers not pulled yet: Leptos itself, which means the console's views rebuilt without it
+  (the device panel, rebuilt by hand, weighs about a quarter less than its \`view!\`s did, so
+  most of the gain would be Leptos's own 42 KB), the sandbox's cloud in a module of its
+  own, and serde_json's map, a B-tree (4.4 KB).
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the
@@ -496,6 +505,11 @@ own); mqtt.js has no fleet view to compare.
   most ten times a second (0.3–12 % lower in six paired runs). Either client's figure moves by
   a fifth from run to run here: thingsim's QoS 1 flood, four runs each of three builds of this
   session (\`bench/profile.mjs\`), read 13.1k–18.4k msg/s, no build slower than another.
+  The build of 2026-11-28 (smaller by 18 KB) against the one it started from, interleaved,
+  four runs each: 13.0k–14.9k against 13.8k–15.6k msg/s (means 13.8k and 14.9k; the flood
+  is not JSON the device reads, only MQTT and the log), and earlier that day 15.4k–15.9k
+  against 15.7k–18.2k: within the spread, perhaps a few percent slower. The same build
+  without the lower inline threshold was no faster (11.8k–14.9k).
 - Outbound: thingsim keeps at most the broker's Receive Maximum (mosquitto announces 20) in
   flight, as MQTT 5 requires; mqtt.js 5.16 does not limit what it sends by it. thingsim's
   figure is therefore clocked by the acknowledgements' round trip: a CPU profile of the page
@@ -531,8 +545,9 @@ own); mqtt.js has no fleet view to compare.
   1280 × 900, p99 went from 5.0–6.8 to 4.5–4.7 ms. p99 over 1,000 rounds still moves from
   run to run on this machine (4.4 and 4.5 ms in the last two \`make bench\` runs, 4.8 and
   5.9 ms in the two before \`content-visibility\`; 4.4–6.1 ms in \`bench/profile.mjs\` runs
-  this session): each redraw in a run (1.7–3.9 ms of script, then its frame) delays one
-  round.
+  this session; 5.7 ms in this run, and 4.6–6.7 ms against 4.3–6.3 ms for the build it was
+  measured against in interleaved \`bench/profile.mjs\` runs): each redraw in a run (1.7–3.9 ms
+  of script, then its frame) delays one round.
   Splitting a redraw in two tasks (the shadow and the charts after the rest) did not help
   (five paired runs: p99 4.9–7.4 against 4.4–7.1 ms). The structural
   fix is the device stack in a Web Worker, so a report leaves whatever the page is drawing.
