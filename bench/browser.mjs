@@ -547,9 +547,10 @@ own); mqtt.js has no fleet view to compare.
   1280 × 900, p99 went from 5.0–6.8 to 4.5–4.7 ms. p99 over 1,000 rounds still moves from
   run to run on this machine (4.4 and 4.5 ms in the last two \`make bench\` runs, 4.8 and
   5.9 ms in the two before \`content-visibility\`; 4.4–6.1 ms in \`bench/profile.mjs\` runs
-  this session; 5.7 ms in this run, and 4.6–6.7 ms against 4.3–6.3 ms for the build it was
-  measured against in interleaved \`bench/profile.mjs\` runs): each redraw in a run (1.7–3.9 ms
-  of script, then its frame) delays one round.
+  this session; 5.7 and 3.5 ms in the two \`make bench\` runs of 2026-11-28, this one the
+  second, and 4.6–6.7 ms against 4.3–6.3 ms for the build they started from in interleaved
+  \`bench/profile.mjs\` runs): each redraw in a run (1.7–3.9 ms of script, then its frame)
+  delays one round.
   Splitting a redraw in two tasks (the shadow and the charts after the rest) did not help
   (five paired runs: p99 4.9–7.4 against 4.4–7.1 ms). The structural
   fix is the device stack in a Web Worker, so a report leaves whatever the page is drawing.
