@@ -478,8 +478,9 @@ own); mqtt.js has no fleet view to compare.
   (which brought serde_json's messages): 2.6 KB less. Names in messages are quoted by
   \`thingsim_mqtt::quoted\`, not \`{:?}\`, which brought core's Unicode tables: 3.3 KB less.
   LLVM's inline threshold is -5 for release builds: 2.0 KB less with the function order;
-  wasm-opt's last pass assumes the first KiB of memory unused (\`--low-memory-unused\`, safe
-  for Rust's pointers), folding added constants into offsets: 1.6 KB less; wasm-streams'
+  wasm-opt's last pass folds \`pointer + constant\` into load and store offsets
+  (\`--low-memory-unused\`; the two differ only for an add that wraps past 4 GiB, which no
+  Rust access does): 1.6 KB less; wasm-streams'
   exported classes, which no page uses, are taken out after wasm-bindgen: 1.3 KB less.
   Together, \`make sizes\`: 279,717 → 258,323 B (fleet view 337,525 → 318,833 B). The rest
   is spread thin (README, Sizes). Measured with names kept, as the gzip bytes each part
@@ -548,8 +549,8 @@ own); mqtt.js has no fleet view to compare.
   1280 × 900, p99 went from 5.0–6.8 to 4.5–4.7 ms. p99 over 1,000 rounds still moves from
   run to run on this machine (4.4 and 4.5 ms in the last two \`make bench\` runs, 4.8 and
   5.9 ms in the two before \`content-visibility\`; 4.4–6.1 ms in \`bench/profile.mjs\` runs
-  this session; 5.7 and 3.5 ms in the two \`make bench\` runs of 2026-11-28, this one the
-  second, and 4.6–6.7 ms against 4.3–6.3 ms for the build they started from in interleaved
+  this session; 5.7, 3.5 and 3.9 ms in the three \`make bench\` runs of 2026-11-28, this one
+  the last, and 4.6–6.7 ms against 4.3–6.3 ms for the build they started from in interleaved
   \`bench/profile.mjs\` runs): each redraw in a run (1.7–3.9 ms of script, then its frame)
   delays one round.
   Splitting a redraw in two tasks (the shadow and the charts after the rest) did not help
