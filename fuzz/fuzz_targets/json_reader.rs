@@ -1,6 +1,7 @@
 //! The JSON reader every peer's document goes through, against serde_json. Into a value:
 //! both refuse the same bytes or read them to the same value (floats to the bit, through
-//! serde_json's writer). Into a struct: what ours reads, serde_json reads the same; what ours
+//! serde_json's writer), and so does the reader building the value itself (`json::value`,
+//! what the documents are read through), with the same words when it refuses. Into a struct: what ours reads, serde_json reads the same; what ours
 //! refuses, serde_json refuses too, but for the differences `json.rs` states (a struct written
 //! as an array; an unknown field that serde_json itself would not read as a value).
 #![no_main]
@@ -24,6 +25,15 @@ fuzz_target!(|data: &[u8]| {
     let ours = thingsim_fleet::json::read::<Value>("fuzz", data);
     let theirs = serde_json::from_slice::<Value>(data);
     let value_ok = theirs.is_ok();
+    let built = thingsim_fleet::json::value(data);
+    match (&ours, &built) {
+        (Ok(a), Ok(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (Err(thingsim_fleet::Error::Malformed { reason, .. }), Err(b)) => assert_eq!(reason, b),
+        (a, b) => panic!(
+            "{:?}: read {a:?}, value {b:?}",
+            String::from_utf8_lossy(data)
+        ),
+    }
     match (ours, theirs) {
         (Ok(a), Ok(b)) => assert_eq!(a.to_string(), b.to_string()),
         (Err(_), Err(_)) => {}
