@@ -244,7 +244,7 @@ impl HttpsLink {
             Ok(answer) => answer,
             Err(reason) => return self.fail(now, format!("{label}: {reason}")),
         };
-        let json: Value = crate::json::document("answer", &body).unwrap_or(Value::Null);
+        let json = crate::json::value(&body).unwrap_or(Value::Null);
         let why = json.get("error").and_then(Value::as_str).map_or_else(
             || String::from_utf8_lossy(&body).into_owned(),
             str::to_owned,
@@ -397,8 +397,7 @@ impl HttpsLink {
                 )
             }
             Topic::Event(kind) => {
-                let payload: Value =
-                    crate::json::document("event", &message.payload).unwrap_or(Value::Null);
+                let payload = crate::json::value(&message.payload).unwrap_or(Value::Null);
                 let body = api::DeviceEvent {
                     thing_name: thing.as_str().to_owned(),
                     event_type: kind,

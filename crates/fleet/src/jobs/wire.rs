@@ -19,7 +19,7 @@ pub type StatusDetails = VecMap<String, String>;
 /// `statusDetails`. For a broker whose Maximum Packet Size the whole document exceeds;
 /// `None` when the payload is not JSON or nothing could be left out.
 pub fn compact(payload: &[u8]) -> Option<Vec<u8>> {
-    let mut doc: Value = crate::json::document("jobs document", payload).ok()?;
+    let mut doc = crate::json::value(payload).ok()?;
     let execution = doc.get_mut("execution")?.as_object_mut()?;
     let before = execution.len();
     for key in [
