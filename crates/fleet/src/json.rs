@@ -35,40 +35,33 @@ use crate::{Error, Result};
 /// Reads `bytes` as one JSON value of type `T`, and nothing after it but whitespace. `document`
 /// names what was expected, for the error (e.g. "shadow delta").
 pub fn read<'de, T: Deserialize<'de>>(document: &'static str, bytes: &'de [u8]) -> Result<T> {
-    let mut reader = Reader {
-        input: bytes,
-        at: 0,
-        depth: 0,
-    };
+    let mut reader = Reader::new(bytes);
     match T::deserialize(&mut reader).and_then(|value| reader.end().map(|()| value)) {
         Ok(value) => Ok(value),
-        Err(failure) => Err(malformed(document, failure, reader.at)),
+        Err(failure) => Err(Error::Malformed {
+            document,
+            reason: stopped(failure, reader.at),
+        }),
     }
 }
 
-// Once, not in every type's reader.
+/// The reader's words and where it stopped ("EOF while parsing a string (at byte 9)"). Once,
+/// not in every type's reader.
 #[inline(never)]
-fn malformed(document: &'static str, Failure(reason): Failure, at: usize) -> Error {
-    Error::Malformed {
-        document,
-        reason: format!("{reason} (at byte {at})"),
-    }
+fn stopped(Failure(reason): Failure, at: usize) -> String {
+    format!("{reason} (at byte {at})")
 }
 
 /// Any JSON value, for text people type or answers shown as they came: the error is the
 /// reader's words alone ("EOF while parsing a string (at byte 9)"), for the caller to frame.
 pub fn value(bytes: &[u8]) -> core::result::Result<Value, String> {
-    let mut reader = Reader {
-        input: bytes,
-        at: 0,
-        depth: 0,
-    };
+    let mut reader = Reader::new(bytes);
     match reader
         .value()
         .and_then(|value| reader.end().map(|()| value))
     {
         Ok(value) => Ok(value),
-        Err(Failure(reason)) => Err(format!("{reason} (at byte {})", reader.at)),
+        Err(failure) => Err(stopped(failure, reader.at)),
     }
 }
 
@@ -236,6 +229,14 @@ impl Token<'_> {
 }
 
 impl<'de> Reader<'de> {
+    fn new(input: &'de [u8]) -> Self {
+        Self {
+            input,
+            at: 0,
+            depth: 0,
+        }
+    }
+
     /// The next byte after whitespace, not consumed.
     fn peek(&mut self) -> Option<u8> {
         while let Some(&b) = self.input.get(self.at) {
