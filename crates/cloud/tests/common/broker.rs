@@ -134,8 +134,7 @@ impl DemoBroker {
         let run_dir =
             std::env::temp_dir().join(format!("thingsim-demo-broker-{}-{tcp}", std::process::id()));
         let _ = std::fs::remove_dir_all(&run_dir);
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/broker");
-        let status = Process::new(script)
+        let status = Process::new(broker_script())
             .arg("start")
             .arg(&run_dir)
             .args([tcp.to_string(), ws.to_string()])
@@ -155,10 +154,21 @@ impl DemoBroker {
     }
 }
 
+/// The project's `scripts/broker`, found from the directory cargo runs the test for: the
+/// target dir is shared between clones (`scripts/env.sh`), and cargo does not rebuild a test
+/// when only the clone's path changed, so a path compiled in can be another clone's, gone.
+fn broker_script() -> PathBuf {
+    let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from);
+    crate_dir.join("../../scripts/broker")
+}
+
 impl Drop for DemoBroker {
     fn drop(&mut self) {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/broker");
-        let _ = Process::new(script).arg("stop").arg(&self.run_dir).status();
+        let _ = Process::new(broker_script())
+            .arg("stop")
+            .arg(&self.run_dir)
+            .status();
         let _ = std::fs::remove_dir_all(&self.run_dir);
     }
 }
