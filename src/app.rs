@@ -16,11 +16,9 @@ use thingsim_fleet::model::{DeviceModel, Template};
 use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent};
 use thingsim_mqtt::{Event, Qos};
 
-use crate::components::{
-    CloudPanel, CommandsPanel, ConnectionForm, DeafNote, DeviceFace, DevicePanel, Direction,
-    JobPanel, LogStore, MessageLog, ShadowPanel, StatusLine, TelemetryPanel,
-};
+use crate::components::{self, Direction, LogStore, class, region, text};
 use crate::shell::client::{self, ClientEvent, ClientHandle, Listener, Status};
+use crate::shell::dom::Node;
 use crate::shell::{clock, http, page, sandbox, timers};
 
 /// What is running: the device, where its cloud is.
@@ -88,20 +86,42 @@ pub struct Attached {
     pub close: Callback<()>,
 }
 
-/// The root component: the console with its own device.
-#[component]
-pub fn App() -> impl IntoView {
-    view! { <DeviceConsole /> }
+/// The console, with its own device, in `at` (the page's body, or a test's container), until
+/// the returned [`Mounted`] is dropped.
+pub fn mount(at: &Node) -> Mounted {
+    mount_with(at, |at| device_console(at, None))
 }
 
-/// The single-device console: of its own device (made from the connection form), or of one
-/// that runs elsewhere (`attached`).
-#[component]
-pub fn DeviceConsole(
-    /// A device that runs elsewhere; `None`: the console makes its own.
-    #[prop(optional)]
-    attached: Option<Attached>,
-) -> impl IntoView {
+/// What `build` builds in `at` (a panel, for a test), until the returned [`Mounted`] is
+/// dropped.
+pub fn mount_with(at: &Node, build: impl FnOnce(&Node)) -> Mounted {
+    // Effects run as tasks of the browser's microtask queue (an error only means it was set
+    // up already).
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let owner = Owner::new();
+    owner.with(|| build(at));
+    Mounted {
+        owner,
+        at: at.clone(),
+    }
+}
+
+/// A mounted console (or panel): dropped, it is taken away, and its device stops.
+pub struct Mounted {
+    owner: Owner,
+    at: Node,
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.owner.cleanup();
+        self.at.clear();
+    }
+}
+
+/// The single-device console, built into `at`: of its own device (made from the connection
+/// form; `attached` is `None`), or of one that runs elsewhere.
+pub fn device_console(at: &Node, attached: Option<Attached>) {
     let (initial, url_config) = initial_form();
     // -- signals --
     let form = RwSignal::new(initial);
@@ -593,7 +613,7 @@ pub fn DeviceConsole(
                 page::post_to_parent(origin, &ready);
             }
         });
-        crate::components::effect(move || {
+        components::effect(move || {
             shadow.track();
             tell(|s| s.1, &|| host_state(&shadow.get_untracked()));
         });
@@ -611,7 +631,7 @@ pub fn DeviceConsole(
     });
     // Unticking "Remember" forgets the saved secrets at once, not at the next Connect.
     let remember = Memo::new(move |_| form.with(|f| f.remember));
-    crate::components::effect(move || {
+    components::effect(move || {
         if !remember.get()
             && let Some(mut saved) = page::load_settings().and_then(|s| ConnectForm::from_saved(&s))
         {
@@ -651,129 +671,177 @@ pub fn DeviceConsole(
 
     // The first-visit guide: the sandbox only, never in an embed or a fleet's device, until
     // dismissed. Its steps tick themselves off as the device sees them.
-    let guide = (!embed && !is_attached && form.with_untracked(|f| f.mode == Mode::Sandbox) && !page::guide_dismissed()).then(|| {
-        let open = RwSignal::new(true);
-        // Three cheap checks a redraw, not a memo of its own type (0.5 KB of code).
-        let step = move |i: usize, text: &'static str, how: &'static str| view! {
-            <li class:done=move || console.with(thingsim_console::panels::guide_steps)[i] data-testid=format!("guide-step-{}", i + 1)>
-                <strong>{text}</strong>" "{how}
-            </li>
-        };
-        view! {
-            {move || open.get().then(|| view! {
-                <aside class="guide" aria-label="Getting started" data-testid="guide">
-                    <p><strong>"New here?"</strong>" The device below runs in this page, with its own cloud. Three things to try:"</p>
-                    <ol>
-                        {step(0, "Set desired state:", "in Cloud, change the JSON and press \"Set desired\"; the device applies it and reports.")}
-                        {step(1, "Send a command:", "in Cloud, pick an action and press \"Send command\"; Commands shows it and the answer.")}
-                        {step(2, "Run a job:", "in Cloud, press \"Create job\"; Jobs shows it step by step.")}
-                    </ol>
-                    <button type="button" data-testid="guide-dismiss" on:click=move |_| { page::dismiss_guide(); open.set(false); }>"Got it, hide this"</button>
-                </aside>
-            })}
-        }
-    });
-    let panel = |id: &'static str, title: &'static str, body: AnyView| {
-        view! {
-            <section class=format!("panel panel-{id}") aria-labelledby=format!("{id}-title")>
-                <h2 id=format!("{id}-title")>{title}</h2>
-                {body}
-            </section>
-        }
-    };
+    let guide = !embed
+        && !is_attached
+        && form.with_untracked(|f| f.mode == Mode::Sandbox)
+        && !page::guide_dismissed();
 
-    view! {
-        <main class="app" class:embed=embed>
-            <header class="app-header">
-                <h1>{title}</h1>
-                {match close {
-                    None => view! {
-                        <p class="tagline">"A virtual EMQX Fleets device in your browser · "
-                            <a href="?view=fleet" data-testid="fleet-link">"a fleet of them"</a></p>
-                    }.into_any(),
-                    Some(close) => view! {
-                        <p class="tagline">"One device of the fleet, in full · "
-                            <button type="button" data-testid="console-back" on:click=move |_| close.run(())>"Back to the fleet"</button></p>
-                    }.into_any(),
-                }}
-            </header>
-            <p class="visually-hidden" aria-live="polite" data-testid="announcer">{move || announcement.get()}</p>
-            {(!warnings.is_empty()).then(|| view! {
-                <ul class="warnings" data-testid="url-warnings" role="alert">
-                    {warnings.iter().map(|w| view! { <li>{w.clone()}</li> }.into_any()).collect_view()}
-                </ul>
-            })}
-            {guide}
-            {
-                let status_line = move || view! {
-                    <StatusLine status=status.read_only()
-                        link=link />
-                    <p class="field-error" role="alert" data-testid="notice">{move || notice.get()}</p>
-                };
-                if shows(Panel::Connection) {
-                    panel("connection", "Connection", view! {
-                        {(!is_attached).then(|| view! {
-                            <ConnectionForm
-                                form=form
-                                errors=errors.read_only()
-                                active=active
-                                on_connect=on_connect
-                                on_disconnect=on_disconnect
-                            />
-                        })}
-                        {status_line()}
-                    }.into_any()).into_any()
-                } else {
-                    // An embed without the form still says whether the device is connected.
-                    view! { <div class="status-only">{status_line()}</div> }.into_any()
-                }
-            }
-            {move || running.get().map(|run| {
-                let https = run.https;
-                let cloud = (run.mode != Mode::Broker && shows(Panel::Cloud)).then(|| panel("cloud", "Cloud", view! {
-                    <CloudPanel template=run.template thing=run.thing.clone()
-                        outcome=outcome.read_only() on_operate=on_operate />
-                }.into_any()));
-                // The face, and the form's controls one click away (open where they are asked
-                // for: the whole console, `panels=device`).
-                let device = (shows(Panel::Face) || shows(Panel::Device)).then(|| panel("device", "Device", view! {
-                    {shows(Panel::Face).then(|| view! {
-                        <DeviceFace template=run.template state=reported on_set=on_set />
-                    })}
-                    <details class="controls" open=shows(Panel::Device)>
-                        <summary>"Controls"</summary>
-                        <DevicePanel template=run.template state=reported on_set=on_set />
-                    </details>
-                }.into_any()));
-                view! {
-                    <div class="panels">
-                        {device}
-                        {cloud}
-                        {shows(Panel::Shadow).then(|| panel("shadow", "Shadow", view! {
-                            <DeafNote link=link feed=Feed::Shadow testid="shadow-deaf" />
-                            <ShadowPanel shadow=shadow
-                                polling=polling.read_only() />
-                        }.into_any()))}
-                        {shows(Panel::Commands).then(|| panel("commands", "Commands", view! {
-                            <DeafNote link=link feed=Feed::Commands testid="commands-deaf" />
-                            <CommandsPanel commands=commands
-                                now=now.read_only() available=!https on_user=on_user />
-                        }.into_any()))}
-                        {shows(Panel::Jobs).then(|| panel("jobs", "Jobs", view! {
-                            <DeafNote link=link feed=Feed::Jobs testid="jobs-deaf" />
-                            <JobPanel jobs=jobs now=now.read_only()
-                                on_user=on_user on_drop=on_drop />
-                        }.into_any()))}
-                        {shows(Panel::Telemetry).then(|| panel("telemetry", "Events & telemetry", view! {
-                            <TelemetryPanel series=series
-                                events=events on_user=on_user template=run.template />
-                        }.into_any()))}
-                    </div>
-                }
-            })}
-            {shows(Panel::Log).then(|| panel("log", "Messages", view! { <MessageLog store=log on_export=on_export /> }.into_any()))}
-        </main>
+    let page = at.html(concat!(
+        r#"<main class="app"><header class="app-header"><h1></h1></header>"#,
+        r#"<p class="visually-hidden" aria-live="polite" data-testid="announcer"></p></main>"#
+    ));
+    let main = page.root();
+    main.toggle("embed", embed);
+    page.find("h1").text(Some(&title));
+    let header = page.find("header");
+    match close {
+        None => {
+            header.html(concat!(
+                r#"<p class="tagline">A virtual EMQX Fleets device in your browser · "#,
+                r#"<a href="?view=fleet" data-testid="fleet-link">a fleet of them</a></p>"#
+            ));
+        }
+        Some(close) => header
+            .html(concat!(
+                r#"<p class="tagline">One device of the fleet, in full · "#,
+                r#"<button type="button" data-testid="console-back">Back to the fleet</button></p>"#
+            ))
+            .part("console-back")
+            .on_click(move || close.run(())),
     }
+    text(&page.part("announcer"), move || announcement.get());
+    if !warnings.is_empty() {
+        let list = main
+            .html(r#"<ul class="warnings" data-testid="url-warnings" role="alert"></ul>"#)
+            .root();
+        for w in &warnings {
+            if let Some(item) = list.child("li", "") {
+                item.text(Some(w));
+            }
+        }
+    }
+    if guide {
+        let open = RwSignal::new(true);
+        region(&main, move |at| {
+            if !open.get() {
+                return;
+            }
+            let made = at.html(GUIDE);
+            for i in 0..3 {
+                // Three cheap checks a redraw, not a memo of its own type (0.5 KB of code).
+                let step = made.part(&format!("guide-step-{}", i + 1));
+                class(&step, "done", move || {
+                    console.with(thingsim_console::panels::guide_steps)[i]
+                });
+            }
+            made.part("guide-dismiss").on_click(move || {
+                page::dismiss_guide();
+                open.set(false);
+            });
+        });
+    }
+    let status_line = move |at: &Node| {
+        components::status_line(at, status.read_only(), link);
+        let note = at
+            .html(r#"<p class="field-error" role="alert" data-testid="notice"></p>"#)
+            .root();
+        text(&note, move || notice.get().unwrap_or_default());
+    };
+    if shows(Panel::Connection) {
+        let section = panel(&main, "connection", "Connection");
+        if !is_attached {
+            components::connection_form(
+                &section,
+                form,
+                errors.read_only(),
+                active,
+                on_connect,
+                on_disconnect,
+            );
+        }
+        status_line(&section);
+    } else {
+        // An embed without the form still says whether the device is connected.
+        status_line(&main.html(r#"<div class="status-only"></div>"#).root());
+    }
+    region(&main, move |at| {
+        let Some(run) = running.get() else { return };
+        // Only `running` rebuilds the panels; each panel follows the rest itself.
+        untrack(|| {
+            let panels = at.html(r#"<div class="panels"></div>"#).root();
+            // The face, and the form's controls one click away (open where they are asked
+            // for: the whole console, `panels=device`).
+            if shows(Panel::Face) || shows(Panel::Device) {
+                let section = panel(&panels, "device", "Device");
+                if shows(Panel::Face) {
+                    components::device_face(&section, run.template, reported, on_set);
+                }
+                let controls = section
+                    .html(r#"<details class="controls"><summary>Controls</summary></details>"#)
+                    .root();
+                if shows(Panel::Device) {
+                    controls.attr("open", Some(""));
+                }
+                components::device_panel(&controls, run.template, reported, on_set);
+            }
+            if run.mode != Mode::Broker && shows(Panel::Cloud) {
+                components::cloud_panel(
+                    &panel(&panels, "cloud", "Cloud"),
+                    run.template,
+                    run.thing.clone(),
+                    outcome.read_only(),
+                    on_operate,
+                );
+            }
+            if shows(Panel::Shadow) {
+                let section = panel(&panels, "shadow", "Shadow");
+                components::deaf_note(&section, link, Feed::Shadow, "shadow-deaf");
+                components::shadow_panel(&section, shadow, polling.read_only());
+            }
+            if shows(Panel::Commands) {
+                let section = panel(&panels, "commands", "Commands");
+                components::deaf_note(&section, link, Feed::Commands, "commands-deaf");
+                components::commands_panel(
+                    &section,
+                    commands,
+                    now.read_only(),
+                    !run.https,
+                    on_user,
+                );
+            }
+            if shows(Panel::Jobs) {
+                let section = panel(&panels, "jobs", "Jobs");
+                components::deaf_note(&section, link, Feed::Jobs, "jobs-deaf");
+                components::job_panel(&section, jobs, now.read_only(), on_user, on_drop);
+            }
+            if shows(Panel::Telemetry) {
+                components::telemetry_panel(
+                    &panel(&panels, "telemetry", "Events & telemetry"),
+                    series,
+                    events,
+                    on_user,
+                    run.template,
+                );
+            }
+        });
+    });
+    if shows(Panel::Log) {
+        components::message_log(&panel(&main, "log", "Messages"), log, on_export);
+    }
+}
+
+/// The first-visit guide's markup.
+const GUIDE: &str = concat!(
+    r#"<aside class="guide" aria-label="Getting started" data-testid="guide">"#,
+    r#"<p><strong>New here?</strong> The device below runs in this page, with its own cloud. Three things to try:</p><ol>"#,
+    r#"<li data-testid="guide-step-1"><strong>Set desired state:</strong> in Cloud, change the JSON and press "Set desired"; the device applies it and reports.</li>"#,
+    r#"<li data-testid="guide-step-2"><strong>Send a command:</strong> in Cloud, pick an action and press "Send command"; Commands shows it and the answer.</li>"#,
+    r#"<li data-testid="guide-step-3"><strong>Run a job:</strong> in Cloud, press "Create job"; Jobs shows it step by step.</li>"#,
+    r#"</ol><button type="button" data-testid="guide-dismiss">Got it, hide this</button></aside>"#
+);
+
+/// A panel of the console: a section titled `title`, `panel-{id}`, into which its content goes.
+fn panel(at: &Node, id: &str, title: &str) -> Node {
+    let made = at.html("<section><h2></h2></section>");
+    let section = made.root();
+    section.attrs(&[
+        ("class", &format!("panel panel-{id}")),
+        ("aria-labelledby", &format!("{id}-title")),
+    ]);
+    let heading = made.find("h2");
+    heading.attrs(&[("id", &format!("{id}-title"))]);
+    heading.text(Some(title));
+    section
 }
 
 /// Where a host request's result goes: the host's origin and the request's id.

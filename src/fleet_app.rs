@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use thingsim_console::config::Mode;
 
-use crate::app::{Attached, DeviceConsole};
+use crate::app::{Attached, device_console};
 use crate::components::{FleetGrid, FleetGroups, FleetMetrics};
 use crate::shell::broker_fleet;
 use crate::shell::fleet::{self, FleetEvent, FleetHandle};
@@ -264,11 +264,22 @@ pub fn FleetApp() -> impl IntoView {
             detach: Rc::new(move || h.detach()),
             close: Callback::new(move |()| open.set(None)),
         };
-        Some(view! { <DeviceConsole attached=attached /> })
+        Some(attached)
     };
+    // The console is built by hand (`shell::dom`), in a host of its own (`display: contents`)
+    // that this effect fills: a new device, a new console; the old one goes with its owner.
+    let host = NodeRef::<leptos::html::Div>::new();
+    crate::components::effect(move || {
+        let Some(el) = host.get() else { return };
+        let at = crate::shell::dom::Node::of(&el);
+        at.clear();
+        if let Some(attached) = console() {
+            untrack(|| device_console(&at, Some(attached)));
+        }
+    });
 
     view! {
-        {console}
+        <div class="console-host" node_ref=host></div>
         <main class="app fleet-app" style:display=move || if open.get().is_some() { "none" } else { "" }>
             <header class="app-header">
                 <h1>"thingsim · fleet"</h1>

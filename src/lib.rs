@@ -13,5 +13,5 @@ pub mod fleet_app;
 pub mod shell;
 pub mod testing;
 
-pub use app::{App, Attached, DeviceConsole};
+pub use app::{Attached, Mounted, device_console, mount, mount_with};
 pub use fleet_app::FleetApp;

@@ -2,5 +2,8 @@
 //! console's download does not carry it.
 
 fn main() {
-    leptos::mount::mount_to_body(thingsim::App);
+    if let Some(body) = thingsim::shell::dom::Node::body() {
+        // The console lives as long as the page.
+        std::mem::forget(thingsim::mount(&body));
+    }
 }

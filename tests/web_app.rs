@@ -6,7 +6,6 @@
 mod common;
 
 use common::{STRICT_WS_URL, WS_URL, expect, start, start_on, unique, until};
-use thingsim::App;
 use thingsim::shell::client::ClientEvent;
 use thingsim_fleet::stack::StackEvent;
 use thingsim_mqtt::{Command, Event, Message, Options, Qos};
@@ -29,7 +28,7 @@ fn healthy(status: &str) -> bool {
 /// The app mounted in its own container, removed (and unmounted) on drop.
 struct Page {
     root: HtmlElement,
-    _mount: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+    _mount: thingsim::Mounted,
 }
 
 impl Page {
@@ -50,8 +49,7 @@ impl Page {
         let document = window.document().unwrap();
         let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
         document.body().unwrap().append_child(&root).unwrap();
-        let mount =
-            leptos::mount::mount_to(root.clone(), || leptos::prelude::IntoAny::into_any(App()));
+        let mount = thingsim::mount(&thingsim::shell::dom::Node::of(&root));
         Self {
             root,
             _mount: mount,
@@ -528,7 +526,6 @@ async fn on_a_strict_broker_the_device_subscribes_within_its_limits_and_still_co
 async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
     use gloo_timers::future::TimeoutFuture;
     use leptos::prelude::*;
-    use thingsim::components::ShadowPanel;
     use thingsim_console::panels::{Console, ShadowView, TIMELINE_CAP};
     use thingsim_fleet::device::DeviceEvent;
     use thingsim_mqtt::Millis;
@@ -537,8 +534,12 @@ async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
     let shadow = RwSignal::new(ShadowView::default());
-    let _mount = mount_to(root.clone(), move || {
-        view! { <ShadowPanel shadow=Memo::new(move |_| shadow.get()) polling=RwSignal::new(None).read_only()/> }
+    let _mount = thingsim::mount_with(&thingsim::shell::dom::Node::of(&root), |at| {
+        thingsim::components::shadow_panel(
+            at,
+            Memo::new(move |_| shadow.get()),
+            RwSignal::new(None).read_only(),
+        )
     });
     // `n` reports, one a second, each of its own value, shown in one redraw.
     let report = async |console: &mut Console, n: u64| {
@@ -812,12 +813,12 @@ fn mount_message_log() -> (
     impl Sized,
 ) {
     use leptos::prelude::*;
-    use thingsim::components::{LogStore, MessageLog};
+    use thingsim::components::LogStore;
 
     let (root, style) = styled_root();
     let store = LogStore::new();
-    let mount = mount_to(root.clone(), move || {
-        view! { <MessageLog store=store on_export=Callback::new(|_: String| ())/> }
+    let mount = thingsim::mount_with(&thingsim::shell::dom::Node::of(&root), |at| {
+        thingsim::components::message_log(at, store, Callback::new(|_: String| ()))
     });
     (root, style, store, mount)
 }

@@ -4,19 +4,19 @@ use thingsim_fleet::ThingName;
 use thingsim_fleet::cloud::Operation;
 use thingsim_fleet::model::Template;
 
+use crate::shell::dom::Node;
+
 /// The operator's side, so one page tells the whole story: set desired state, send a command,
-/// create a job (sandbox: the in-page cloud; local: thingsim-cloud's API).
-#[component]
-pub fn CloudPanel(
-    /// The device model (for examples and the action list).
+/// create a job (sandbox: the in-page cloud; local: thingsim-cloud's API), built into `at`.
+/// `template` is the device model (for examples and the action list), `thing` the thing to act
+/// on, `outcome` what the last operation did; `on_operate` performs an operation.
+pub fn cloud_panel(
+    at: &Node,
     template: &'static Template,
-    /// The thing to act on.
     thing: ThingName,
-    /// What the last operation did.
     outcome: ReadSignal<Option<Result<String, String>>>,
-    /// An operation to perform.
     on_operate: Callback<Operation>,
-) -> impl IntoView {
+) {
     let desired = RwSignal::new(forms::example_desired(template));
     let first_action = template.commands.first().map_or("reboot", |c| c.action);
     let action = RwSignal::new(first_action.to_owned());
@@ -33,65 +33,92 @@ pub fn CloudPanel(
         }
         Err(e) => error.set(Some(e)),
     };
-    let text = |id: &'static str, label: &'static str, value: RwSignal<String>, rows: u32| {
-        view! {
-            <div class="field">
-                <label for=id>{label}</label>
-                <textarea id=id rows=rows data-testid=id prop:value=move || value.get()
-                    on:input=move |ev| value.set(event_target_value(&ev))></textarea>
-            </div>
-        }
+    let made = at.html(concat!(
+        r#"<div class="cloud-grid">"#,
+        r#"<form><h3>Desired state</h3><div class="field">"#,
+        r#"<label for="cloud-desired">JSON (null deletes a key)</label>"#,
+        r#"<textarea id="cloud-desired" rows="3" data-testid="cloud-desired"></textarea></div>"#,
+        r#"<button type="submit" data-testid="cloud-set-desired">Set desired</button></form>"#,
+        r#"<form><h3>Command</h3><div class="field"><label for="cloud-action">Action</label>"#,
+        r#"<input id="cloud-action" list="cloud-actions" data-testid="cloud-action">"#,
+        r#"<datalist id="cloud-actions"></datalist></div>"#,
+        r#"<div class="field"><label for="cloud-params">Params (JSON)</label>"#,
+        r#"<textarea id="cloud-params" rows="2" data-testid="cloud-params"></textarea></div>"#,
+        r#"<div class="field"><label for="cloud-ttl">TTL (s)</label>"#,
+        r#"<input id="cloud-ttl" class="narrow" data-testid="cloud-ttl"></div>"#,
+        r#"<button type="submit" data-testid="cloud-send-command">Send command</button></form>"#,
+        r#"<form><h3>Job</h3><div class="field">"#,
+        r#"<label for="cloud-job">Job document (JSON)</label>"#,
+        r#"<textarea id="cloud-job" rows="3" data-testid="cloud-job"></textarea></div>"#,
+        r#"<div class="field">"#,
+        r#"<label for="cloud-step-timeout">Step timeout (min, optional)</label>"#,
+        r#"<input id="cloud-step-timeout" class="narrow" data-testid="cloud-step-timeout">"#,
+        "</div>",
+        r#"<button type="submit" data-testid="cloud-create-job">Create job</button></form>"#,
+        "</div>",
+        r#"<p class="field-error" data-testid="cloud-error"></p>"#,
+        r#"<p class="muted" data-testid="cloud-outcome" role="status"></p>"#
+    ));
+    made.find("form:nth-of-type(1)").on_submit(move || {
+        run(forms::set_desired(
+            &thing.get_value(),
+            &desired.get_untracked(),
+        ));
+    });
+    made.find("form:nth-of-type(2)").on_submit(move || {
+        run(forms::send_command(
+            &thing.get_value(),
+            &action.get_untracked(),
+            &params.get_untracked(),
+            &ttl.get_untracked(),
+        ));
+    });
+    made.find("form:nth-of-type(3)").on_submit(move || {
+        run(forms::create_job(
+            &thing.get_value(),
+            &document.get_untracked(),
+            &step_timeout.get_untracked(),
+        ));
+    });
+    let bind = |n: Node, value: RwSignal<String>| {
+        let shown = n.clone();
+        super::effect(move || value.with(|v| shown.set_value(v)));
+        n.on_input(move |v| value.set(v));
     };
-    view! {
-        <div class="cloud-grid">
-            <form on:submit=move |ev| { ev.prevent_default(); run(forms::set_desired(&thing.get_value(), &desired.get_untracked())); }>
-                <h3>"Desired state"</h3>
-                {text("cloud-desired", "JSON (null deletes a key)", desired, 3)}
-                <button type="submit" data-testid="cloud-set-desired">"Set desired"</button>
-            </form>
-            <form on:submit=move |ev| { ev.prevent_default(); run(forms::send_command(&thing.get_value(), &action.get_untracked(), &params.get_untracked(), &ttl.get_untracked())); }>
-                <h3>"Command"</h3>
-                <div class="field">
-                    <label for="cloud-action">"Action"</label>
-                    <input id="cloud-action" list="cloud-actions" data-testid="cloud-action" prop:value=move || action.get()
-                        on:input=move |ev| {
-                            let a = event_target_value(&ev);
-                            if template.commands.iter().any(|c| c.action == a) {
-                                params.set(forms::example_params(template, &a));
-                            }
-                            action.set(a);
-                        } />
-                    <datalist id="cloud-actions">
-                        {template.commands.iter().map(|c| view! { <option value=c.action>{c.description}</option> }.into_any()).collect_view()}
-                        <option value="reboot">"Restart the device"</option>
-                    </datalist>
-                </div>
-                {text("cloud-params", "Params (JSON)", params, 2)}
-                <div class="field">
-                    <label for="cloud-ttl">"TTL (s)"</label>
-                    <input id="cloud-ttl" class="narrow" data-testid="cloud-ttl" prop:value=move || ttl.get()
-                        on:input=move |ev| ttl.set(event_target_value(&ev)) />
-                </div>
-                <button type="submit" data-testid="cloud-send-command">"Send command"</button>
-            </form>
-            <form on:submit=move |ev| { ev.prevent_default(); run(forms::create_job(&thing.get_value(), &document.get_untracked(), &step_timeout.get_untracked())); }>
-                <h3>"Job"</h3>
-                {text("cloud-job", "Job document (JSON)", document, 3)}
-                <div class="field">
-                    <label for="cloud-step-timeout">"Step timeout (min, optional)"</label>
-                    <input id="cloud-step-timeout" class="narrow" data-testid="cloud-step-timeout" prop:value=move || step_timeout.get()
-                        on:input=move |ev| step_timeout.set(event_target_value(&ev)) />
-                </div>
-                <button type="submit" data-testid="cloud-create-job">"Create job"</button>
-            </form>
-        </div>
-        <p class="field-error" data-testid="cloud-error">{move || error.get()}</p>
-        // The last operation's outcome is not shown beside a request that never went out: it
-        // would read as that request's answer.
-        <p class="muted" data-testid="cloud-outcome" role="status">{move || match outcome.get().filter(|_| error.with(Option::is_none)) {
+    bind(made.part("cloud-desired"), desired);
+    bind(made.part("cloud-params"), params);
+    bind(made.part("cloud-ttl"), ttl);
+    bind(made.part("cloud-job"), document);
+    bind(made.part("cloud-step-timeout"), step_timeout);
+
+    let input = made.part("cloud-action");
+    let shown = input.clone();
+    super::effect(move || action.with(|a| shown.set_value(a)));
+    input.on_input(move |a| {
+        if template.commands.iter().any(|c| c.action == a) {
+            params.set(forms::example_params(template, &a));
+        }
+        action.set(a);
+    });
+    let list = made.find("datalist");
+    let commands = template.commands.iter().map(|c| (c.action, c.description));
+    for (value, label) in commands.chain([("reboot", "Restart the device")]) {
+        if let Some(option) = list.child("option", "") {
+            option.attr("value", Some(value));
+            option.text(Some(label));
+        }
+    }
+
+    let message = made.part("cloud-error");
+    super::text(&message, move || error.get().unwrap_or_default());
+    // The last operation's outcome is not shown beside a request that never went out: it
+    // would read as that request's answer.
+    super::text(&made.part("cloud-outcome"), move || {
+        let last = outcome.get().filter(|_| error.with(Option::is_none));
+        match last {
             Some(Ok(s)) => s,
             Some(Err(e)) => format!("refused: {e}"),
             None => String::new(),
-        }}</p>
-    }
+        }
+    });
 }

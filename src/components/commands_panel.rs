@@ -5,6 +5,8 @@ use thingsim_fleet::commands::{CommandResponse, CommandStatus};
 use thingsim_fleet::device::UserCommand;
 use thingsim_mqtt::Millis;
 
+use crate::shell::dom::Node;
+
 fn answer(execution_id: &str, status: CommandStatus) -> UserCommand {
     let mut result = Map::new();
     result.insert("answeredBy".into(), Value::String("hand".into()));
@@ -14,63 +16,87 @@ fn answer(execution_id: &str, status: CommandStatus) -> UserCommand {
     }
 }
 
-/// Incoming command requests with their TTL counting down; the model answers them, or the user
-/// does (SUCCEEDED, FAILED, REJECTED, or no answer to show a timeout).
-#[component]
-pub fn CommandsPanel(
-    /// Requests, newest first.
+/// Incoming command requests with their TTL counting down, built into `at`; the model answers
+/// them, or the user does (SUCCEEDED, FAILED, REJECTED, or no answer to show a timeout).
+/// `commands` newest first; `now` the wall clock, ticking once a second; `available` whether
+/// commands reach this device at all (not over HTTPS); `on_user` user intent for the device.
+pub fn commands_panel(
+    at: &Node,
     commands: Memo<Vec<CommandView>>,
-    /// Wall clock, ticking once a second.
     now: ReadSignal<Millis>,
-    /// Whether commands reach this device at all (not over HTTPS).
     available: bool,
-    /// User intent for the device.
     on_user: Callback<UserCommand>,
-) -> impl IntoView {
+) {
     let auto = RwSignal::new(true);
-    view! {
-        <label class="inline">
-            <input type="checkbox" data-testid="auto-answer" prop:checked=move || auto.get()
-                on:change=move |ev| {
-                    let on = event_target_checked(&ev);
-                    auto.set(on);
-                    on_user.run(UserCommand::SetAutoAnswer(on));
-                } />
-            " Let the model answer"
-        </label>
-        {(!available).then(|| view! { <p class="muted" data-testid="commands-unavailable">"Commands are not available over HTTPS: nothing can reach an HTTPS device; it only polls."</p> })}
-        <ul class="commands" data-testid="commands">
-            {move || commands.get().into_iter().map(|c| {
-                let id = c.execution_id.clone();
-                let state = match c.state {
-                    CommandState::Pending => format!("waiting for an answer · {} s left", c.seconds_left(now.get())),
-                    CommandState::Answered(s) => s.as_str().to_owned(),
-                    CommandState::Expired => "arrived after its TTL: not executed".to_owned(),
-                    CommandState::Ignored => format!("no answer · the cloud times out in {} s", c.seconds_left(now.get())),
-                };
-                let buttons = (c.state == CommandState::Pending).then(|| {
-                    let b = move |label: &'static str, cmd: UserCommand| {
-                        view! { <button type="button" data-testid=format!("answer-{}", label.to_ascii_lowercase().replace(' ', "-"))
-                            on:click=move |_| on_user.run(cmd.clone())>{label}</button> }
-                    };
-                    view! {
-                        <div class="buttons">
-                            {b("Succeeded", answer(&id, CommandStatus::Succeeded))}
-                            {b("Failed", answer(&id, CommandStatus::Failed))}
-                            {b("Rejected", answer(&id, CommandStatus::Rejected))}
-                            {b("No answer", UserCommand::IgnoreCommand { execution_id: id.clone() })}
-                        </div>
-                    }
-                });
-                view! {
-                    <li class="command" data-testid="command">
-                        <p><strong>{c.request.action.clone()}</strong>" "<span class="muted">{c.execution_id.clone()}</span></p>
-                        <pre>{pretty(&Value::Object(c.request.params))}</pre>
-                        <p data-testid="command-state">{state}</p>
-                        {buttons}
-                    </li>
-                }.into_any()
-            }).collect_view()}
-        </ul>
+    let toggle = at
+        .html(concat!(
+            r#"<label class="inline"><input type="checkbox" data-testid="auto-answer">"#,
+            " Let the model answer</label>"
+        ))
+        .part("auto-answer");
+    let shown = toggle.clone();
+    super::effect(move || shown.set_checked(auto.get()));
+    toggle.on_checked(move |on| {
+        auto.set(on);
+        on_user.run(UserCommand::SetAutoAnswer(on));
+    });
+    if !available {
+        at.html(concat!(
+            r#"<p class="muted" data-testid="commands-unavailable">"#,
+            "Commands are not available over HTTPS: nothing can reach an HTTPS device; it only polls.</p>"
+        ));
     }
+    let list = at
+        .html(r#"<ul class="commands" data-testid="commands"></ul>"#)
+        .root();
+    super::region(&list, move |at| {
+        for c in commands.get() {
+            let state = match c.state {
+                CommandState::Pending => format!(
+                    "waiting for an answer · {} s left",
+                    c.seconds_left(now.get())
+                ),
+                CommandState::Answered(s) => s.as_str().to_owned(),
+                CommandState::Expired => "arrived after its TTL: not executed".to_owned(),
+                CommandState::Ignored => format!(
+                    "no answer · the cloud times out in {} s",
+                    c.seconds_left(now.get())
+                ),
+            };
+            let item = at.html(concat!(
+                r#"<li class="command" data-testid="command">"#,
+                r#"<p><strong></strong> <span class="muted"></span></p>"#,
+                r#"<pre></pre><p data-testid="command-state"></p></li>"#
+            ));
+            item.find("strong").text(Some(&c.request.action));
+            item.find("span").text(Some(&c.execution_id));
+            item.find("pre")
+                .text(Some(&pretty(&Value::Object(c.request.params))));
+            item.part("command-state").text(Some(&state));
+            if c.state != CommandState::Pending {
+                continue;
+            }
+            let buttons = item.root().html(concat!(
+                r#"<div class="buttons">"#,
+                r#"<button type="button" data-testid="answer-succeeded">Succeeded</button>"#,
+                r#"<button type="button" data-testid="answer-failed">Failed</button>"#,
+                r#"<button type="button" data-testid="answer-rejected">Rejected</button>"#,
+                r#"<button type="button" data-testid="answer-no-answer">No answer</button>"#,
+                "</div>"
+            ));
+            let id = c.execution_id;
+            let button = |testid: &str, cmd: UserCommand| {
+                buttons
+                    .part(testid)
+                    .on_click(move || on_user.run(cmd.clone()));
+            };
+            button("answer-succeeded", answer(&id, CommandStatus::Succeeded));
+            button("answer-failed", answer(&id, CommandStatus::Failed));
+            button("answer-rejected", answer(&id, CommandStatus::Rejected));
+            button(
+                "answer-no-answer",
+                UserCommand::IgnoreCommand { execution_id: id },
+            );
+        }
+    });
 }

@@ -1,4 +1,3 @@
-use leptos::html::Dl;
 use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_fleet::model::{Kind, Property, Template, shown_number};
@@ -6,36 +5,27 @@ use thingsim_fleet::shadow::state::State;
 
 use crate::shell::dom::Node;
 
-/// The device's properties as controls (writable) and readouts (read-only), generated from the
-/// template. Sliders report on release (`change`), so a drag becomes one report, not fifty.
-/// The rows are built by hand (`shell::dom`): each is a few shared calls, where a `view!` per
-/// kind of control was code of its own for each.
-#[component]
-pub fn DevicePanel(
-    /// The device model.
+/// The device's properties as controls (writable) and readouts (read-only), generated from
+/// `template` (the device model), built into `at`: `state` is the device's actual (reported)
+/// state; a control calls `on_set` with the property's key and its new value. Sliders report
+/// on release (`change`), so a drag becomes one report, not fifty. The rows are built by hand
+/// (`shell::dom`): each is a few shared calls, where a `view!` per kind of control was code of
+/// its own for each.
+pub fn device_panel(
+    at: &Node,
     template: &'static Template,
-    /// The device's actual (reported) state.
     state: Memo<State>,
-    /// A control changed: property key and new value.
     on_set: Callback<(String, Value)>,
-) -> impl IntoView {
-    let props = NodeRef::<Dl>::new();
-    super::effect(move || {
-        // `get` tracks only the mount. Built afresh at each: a panel rebuilt in place (the
-        // next Connect) is handed the same list, with rows whose effects and listeners went
-        // with the panel before.
-        let Some(dl) = props.get() else { return };
-        let dl = Node::of(&dl);
-        dl.text(None);
-        for p in template.properties {
-            property_row(&dl, *p, state, on_set);
-        }
-    });
-    view! {
-        <div class="device" data-testid="device-panel">
-            <p class="device-name">{template.name}</p>
-            <dl class="props" node_ref=props></dl>
-        </div>
+) {
+    let made = at.html(concat!(
+        r#"<div class="device" data-testid="device-panel">"#,
+        r#"<p class="device-name"></p><dl class="props"></dl>"#,
+        "</div>"
+    ));
+    made.find(".device-name").text(Some(template.name));
+    let dl = made.find(".props");
+    for p in template.properties {
+        property_row(&dl, *p, state, on_set);
     }
 }
 

@@ -3,6 +3,8 @@ use thingsim_console::panels::JobsView;
 use thingsim_fleet::device::{JobBehaviour, UserCommand};
 use thingsim_fleet::jobs::StatusDetails;
 
+use crate::shell::dom::Node;
+
 /// Parses `key=value` lines into statusDetails (Fleets wants string values).
 fn details(text: &str) -> Result<StatusDetails, String> {
     text.lines()
@@ -22,18 +24,17 @@ fn details(text: &str) -> Result<StatusDetails, String> {
         .collect()
 }
 
-/// Pending jobs, the current job with its document and progress, and the unhappy-path toggles.
-#[component]
-pub fn JobPanel(
-    /// The jobs view.
+/// Pending jobs, the current job with its document and progress, and the unhappy-path toggles,
+/// built into `at`. `now` is the wall clock, ticking once a second (the step-timeout countdown);
+/// `on_user` user intent for the device; `on_drop` drops the connection (mid-job, to show the
+/// resume).
+pub fn job_panel(
+    at: &Node,
     jobs: Memo<JobsView>,
-    /// Wall clock, ticking once a second (the step-timeout countdown).
     now: ReadSignal<thingsim_mqtt::Millis>,
-    /// User intent for the device.
     on_user: Callback<UserCommand>,
-    /// Drop the connection (mid-job, to show the resume).
     on_drop: Callback<()>,
-) -> impl IntoView {
+) {
     let fail_step = RwSignal::new(String::from("3"));
     let behaviour = RwSignal::new(String::from("run"));
     let details_error = RwSignal::new(None::<String>);
@@ -48,74 +49,133 @@ pub fn JobPanel(
         };
         on_user.run(UserCommand::SetJobBehaviour(b));
     };
-    view! {
-        <div class="job" data-testid="job-panel">
-            <div class="job-controls">
-                <label class="inline">"When a job comes "
-                    <select data-testid="job-behaviour" on:change=move |ev| { behaviour.set(event_target_value(&ev)); apply_behaviour(); }>
-                        <option value="run">"run it"</option>
-                        <option value="reject">"reject it"</option>
-                        <option value="fail">"fail at step…"</option>
-                        <option value="stall">"stall (step timeout)"</option>
-                    </select>
-                </label>
-                <label class="inline">"Fail at step "
-                    <input type="number" min="1" max="20" class="narrow" data-testid="job-fail-step"
-                        prop:value=move || fail_step.get()
-                        on:change=move |ev| { fail_step.set(event_target_value(&ev)); apply_behaviour(); } />
-                </label>
-                <label class="inline">
-                    <input type="checkbox" data-testid="job-auto-start" checked
-                        on:change=move |ev| on_user.run(UserCommand::SetAutoStartJobs(event_target_checked(&ev))) />
-                    " Start jobs when notified"
-                </label>
-                <label class="inline">
-                    <input type="checkbox" data-testid="job-stepping"
-                        on:change=move |ev| on_user.run(UserCommand::SetStepping(event_target_checked(&ev))) />
-                    " Step through"
-                </label>
-                <button type="button" data-testid="job-start-next" on:click=move |_| on_user.run(UserCommand::StartNextJob)>"Start next job"</button>
-                <button type="button" data-testid="job-next-step" on:click=move |_| on_user.run(UserCommand::NextStep)>"Next step"</button>
-                <button type="button" data-testid="drop-connection" on:click=move |_| on_drop.run(())>"Drop connection"</button>
-            </div>
-            <p class="muted" data-testid="job-pending">{move || jobs.with(|j| {
-                if j.in_progress.is_empty() && j.queued.is_empty() {
-                    "Nothing pending.".to_owned()
-                } else {
-                    format!("In progress: {} · queued: {}",
-                        if j.in_progress.is_empty() { "none".to_owned() } else { j.in_progress.join(", ") },
-                        if j.queued.is_empty() { "none".to_owned() } else { j.queued.join(", ") })
-                }
-            })}</p>
-            {move || jobs.with(|j| j.last_rejection.clone()).map(|r| view! { <p class="field-error" data-testid="job-rejection">{r}</p> })}
-            {move || match jobs.with(|j| j.current.clone()) {
-                None => view! { <p class="muted">"No job yet. Jobs sent to this thing run here."</p> }.into_any(),
-                Some(j) => view! {
-                    <p><strong>{j.job_id.clone()}</strong>" · "<span data-testid="job-status">{j.status.as_str()}</span>" · "{j.step.clone()}</p>
-                    {j.times_out_at.filter(|_| !j.status.is_terminal()).map(|at| view! {
-                        <p class="muted" data-testid="job-timeout">{move || format!(
-                            "the cloud times this step out in {} s",
-                            at.saturating_since(now.get()) / 1000
-                        )}</p>
-                    })}
-                    <progress max="100" value=j.percent data-testid="job-progress"
-                        aria-label=format!("{} progress", j.job_id)>{j.percent}"%"</progress>
-                    <details>
-                        <summary>"Job document and status details"</summary>
-                        <pre>{j.document.clone()}</pre>
-                        <pre data-testid="job-details">{j.status_details.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>()}</pre>
-                    </details>
-                }.into_any(),
-            }}
-            <div class="field">
-                <label for="job-extra">"Extra statusDetails sent with each update (key=value per line)"</label>
-                <textarea id="job-extra" rows="2" data-testid="job-extra"
-                    on:change=move |ev| match details(&event_target_value(&ev)) {
-                        Ok(d) => { details_error.set(None); on_user.run(UserCommand::SetStatusDetails(d)); }
-                        Err(e) => details_error.set(Some(e)),
-                    }></textarea>
-                <p class="field-error">{move || details_error.get()}</p>
-            </div>
-        </div>
-    }
+    let made = at.html(concat!(
+        r#"<div class="job" data-testid="job-panel"><div class="job-controls">"#,
+        r#"<label class="inline">When a job comes <select data-testid="job-behaviour">"#,
+        r#"<option value="run">run it</option><option value="reject">reject it</option>"#,
+        r#"<option value="fail">fail at step…</option>"#,
+        r#"<option value="stall">stall (step timeout)</option></select></label>"#,
+        r#"<label class="inline">Fail at step "#,
+        r#"<input type="number" min="1" max="20" class="narrow" data-testid="job-fail-step"></label>"#,
+        r#"<label class="inline"><input type="checkbox" data-testid="job-auto-start" checked>"#,
+        " Start jobs when notified</label>",
+        r#"<label class="inline"><input type="checkbox" data-testid="job-stepping"> Step through</label>"#,
+        r#"<button type="button" data-testid="job-start-next">Start next job</button>"#,
+        r#"<button type="button" data-testid="job-next-step">Next step</button>"#,
+        r#"<button type="button" data-testid="drop-connection">Drop connection</button>"#,
+        r#"</div><p class="muted" data-testid="job-pending"></p></div>"#
+    ));
+    made.part("job-behaviour").on_value(move |v| {
+        behaviour.set(v);
+        apply_behaviour();
+    });
+    let step = made.part("job-fail-step");
+    let shown = step.clone();
+    super::effect(move || shown.set_value(&fail_step.get()));
+    step.on_value(move |v| {
+        fail_step.set(v);
+        apply_behaviour();
+    });
+    made.part("job-auto-start")
+        .on_checked(move |on| on_user.run(UserCommand::SetAutoStartJobs(on)));
+    made.part("job-stepping")
+        .on_checked(move |on| on_user.run(UserCommand::SetStepping(on)));
+    made.part("job-start-next")
+        .on_click(move || on_user.run(UserCommand::StartNextJob));
+    made.part("job-next-step")
+        .on_click(move || on_user.run(UserCommand::NextStep));
+    made.part("drop-connection")
+        .on_click(move || on_drop.run(()));
+    super::text(&made.part("job-pending"), move || {
+        jobs.with(|j| {
+            if j.in_progress.is_empty() && j.queued.is_empty() {
+                "Nothing pending.".to_owned()
+            } else {
+                format!(
+                    "In progress: {} · queued: {}",
+                    if j.in_progress.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        j.in_progress.join(", ")
+                    },
+                    if j.queued.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        j.queued.join(", ")
+                    }
+                )
+            }
+        })
+    });
+    let panel = made.root();
+    super::region(&panel, move |at| {
+        if let Some(r) = jobs.with(|j| j.last_rejection.clone()) {
+            at.html(r#"<p class="field-error" data-testid="job-rejection"></p>"#)
+                .root()
+                .text(Some(&r));
+        }
+    });
+    super::region(&panel, move |at| match jobs.with(|j| j.current.clone()) {
+        None => {
+            at.html(r#"<p class="muted">No job yet. Jobs sent to this thing run here.</p>"#);
+        }
+        Some(j) => {
+            // The step has a span of its own: data goes in only as an element's whole text.
+            let line = at.html(concat!(
+                r#"<p><strong></strong> · <span data-testid="job-status"></span> · "#,
+                "<span></span></p>"
+            ));
+            line.find("strong").text(Some(&j.job_id));
+            line.part("job-status").text(Some(j.status.as_str()));
+            line.find("span:last-child").text(Some(&j.step));
+            if let Some(ends) = j.times_out_at.filter(|_| !j.status.is_terminal()) {
+                let timeout = at
+                    .html(r#"<p class="muted" data-testid="job-timeout"></p>"#)
+                    .root();
+                super::text(&timeout, move || {
+                    format!(
+                        "the cloud times this step out in {} s",
+                        ends.saturating_since(now.get()) / 1000
+                    )
+                });
+            }
+            let rest = at.html(concat!(
+                r#"<progress max="100" data-testid="job-progress"></progress>"#,
+                "<details><summary>Job document and status details</summary>",
+                r#"<pre></pre><pre data-testid="job-details"></pre></details>"#
+            ));
+            let progress = rest.part("job-progress");
+            let percent = j.percent.to_string();
+            progress.attrs(&[
+                ("value", &percent),
+                ("aria-label", &format!("{} progress", j.job_id)),
+            ]);
+            progress.text(Some(&format!("{percent}%")));
+            rest.find("pre").text(Some(&j.document));
+            rest.part("job-details").text(Some(
+                &j.status_details
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}\n"))
+                    .collect::<String>(),
+            ));
+        }
+    });
+    let field = panel.html(concat!(
+        r#"<div class="field"><label for="job-extra">"#,
+        "Extra statusDetails sent with each update (key=value per line)</label>",
+        r#"<textarea id="job-extra" rows="2" data-testid="job-extra"></textarea>"#,
+        r#"<p class="field-error"></p></div>"#
+    ));
+    field
+        .part("job-extra")
+        .on_value(move |v| match details(&v) {
+            Ok(d) => {
+                details_error.set(None);
+                on_user.run(UserCommand::SetStatusDetails(d));
+            }
+            Err(e) => details_error.set(Some(e)),
+        });
+    super::text(&field.find("p"), move || {
+        details_error.get().unwrap_or_default()
+    });
 }

@@ -1,4 +1,3 @@
-use leptos::html::Div;
 use leptos::prelude::*;
 use thingsim_console::log::{LogLine, Ring, payload_text};
 use thingsim_console::panels as console;
@@ -6,6 +5,7 @@ use thingsim_console::panels as console;
 pub use thingsim_console::log::{Direction, LOG_BYTES_CAP, LOG_CAP, PAYLOAD_KEPT};
 
 use super::utc_time;
+use crate::shell::dom::Node;
 use crate::shell::rows::{self, Row};
 
 /// A line's height, in pixels: an integer, so no float is ever formatted for a style.
@@ -154,19 +154,13 @@ fn clock(at: u64) -> String {
 
 /// Every packet in and out: time (UTC), direction, topic, QoS, size, payload as text. Filter,
 /// pause, clear, export. Only the rows in view exist in the DOM, so 100,000 lines stay cheap.
-#[component]
-pub fn MessageLog(
-    /// The log.
-    store: LogStore,
-    /// Export was pressed: the log as JSON.
-    on_export: Callback<String>,
-) -> impl IntoView {
+/// Built into `at`, from `store`; Export calls `on_export` with the log as JSON.
+pub fn message_log(at: &Node, store: LogStore, on_export: Callback<String>) {
     let filter = RwSignal::new(String::new());
     let direction = RwSignal::new(String::from("all"));
     let scroll_top = RwSignal::new(0.0_f64);
     let selected = RwSignal::new(None::<LogLine>);
     let follow = RwSignal::new(true);
-    let viewport = NodeRef::<Div>::new();
 
     // Indices of the lines that pass the filter; recomputed on a refresh, not per message.
     let matching = Memo::new(move |_| {
@@ -195,14 +189,76 @@ pub fn MessageLog(
             .min(last_page)
             .saturating_sub(OVERSCAN)
     });
+
+    let made = at.html(concat!(
+        r#"<div class="log-tools">"#,
+        r#"<label class="inline">Topic contains <input type="search" data-testid="log-filter" placeholder="e.g. jobs"></label>"#,
+        r#"<label class="inline">Direction <select data-testid="log-direction">"#,
+        r#"<option value="all">all</option><option value="in">in</option>"#,
+        r#"<option value="out">out</option><option value="note">notes</option></select></label>"#,
+        r#"<button type="button" data-testid="log-pause"></button>"#,
+        r#"<button type="button" data-testid="log-clear">Clear</button>"#,
+        r#"<button type="button" data-testid="log-export">Export JSON</button>"#,
+        r#"<span class="muted" data-testid="log-count"></span>"#,
+        "</div>",
+        r#"<div class="log-view" data-testid="message-log" tabindex="0" role="log" aria-label="Message log">"#,
+        r#"<div class="log-spacer"></div></div>"#
+    ));
+    let search = made.part("log-filter");
+    let shown_filter = search.clone();
+    super::effect(move || shown_filter.set_value(&filter.get()));
+    search.on_input(move |v| filter.set(v));
+    made.part("log-direction")
+        .on_value(move |v| direction.set(v));
+    let pause = made.part("log-pause");
+    super::attr(&pause, "aria-pressed", move || {
+        Some(store.paused.get().to_string())
+    });
+    super::text(&pause, move || {
+        String::from(if store.paused.get() {
+            "Resume"
+        } else {
+            "Pause"
+        })
+    });
+    pause.on_click(move || store.set_paused(!store.paused.get_untracked()));
+    made.part("log-clear").on_click(move || {
+        selected.set(None);
+        store.clear();
+    });
+    made.part("log-export")
+        .on_click(move || on_export.run(store.to_json()));
+    super::text(&made.part("log-count"), move || {
+        format!("{} of {} messages", total(), store.len())
+    });
+
+    let viewport = made.part("message-log");
+    viewport.on("scroll", move |ev| {
+        if let Some((top, at_bottom)) = crate::shell::page::scroll_position(&ev, ROW_PX) {
+            scroll_top.set(top);
+            follow.set(at_bottom);
+        }
+    });
+    let list = made.find(".log-spacer");
+    let spacer = list.clone();
+    super::effect(move || spacer.style("height", &format!("{}px", total() * ROW)));
+    let spacer = list.clone();
+    super::effect(move || spacer.style("padding-top", &format!("{}px", first.get() * ROW)));
+
     // The rows in view are drawn by hand (`shell::rows`): under a stream every redraw brings
     // new lines, and the rows that scrolled out are written again for them.
-    let rows_list = NodeRef::<Div>::new();
     let drawn = StoredValue::new(Vec::<u64>::new());
     // The lines the rows show, top first, for a click to find its line.
     let shown = StoredValue::new(Vec::<LogLine>::new());
+    let clicked = list.clone();
+    list.on("click", move |ev| {
+        if let Some(line) = rows::row_of(clicked.element(), &ev)
+            .and_then(|i| shown.with_value(|s| s.get(i).cloned()))
+        {
+            selected.set(Some(line));
+        }
+    });
     super::effect(move || {
-        let Some(list) = rows_list.get() else { return };
         // A full log that matches every line keeps the same indices as lines come and go:
         // `matching` does not change, the revision does.
         store.revision.track();
@@ -218,7 +274,7 @@ pub fn MessageLog(
         });
         let seqs: Vec<u64> = lines.iter().map(|l| l.seq).collect();
         drawn.update_value(|drawn| {
-            rows::scroll(&list, drawn, &seqs, &CELLS, |i| row(&lines[i]));
+            rows::scroll(list.element(), drawn, &seqs, &CELLS, |i| row(&lines[i]));
         });
         shown.set_value(lines);
     });
@@ -227,65 +283,34 @@ pub fn MessageLog(
     // else it is one more (16 ms of a cold start went to it).
     super::effect(move || {
         let n = total();
-        if follow.get_untracked()
-            && let Some(el) = viewport.get()
-        {
+        if follow.get_untracked() {
+            let viewport = viewport.clone();
             crate::shell::timers::before_next_frame(move || {
                 // Unless the user scrolled up meanwhile (or the log is gone).
                 if follow.try_get_untracked() == Some(true) {
-                    el.set_scroll_top((n as f64 * ROW_PX) as i32);
+                    viewport
+                        .element()
+                        .set_scroll_top((n as f64 * ROW_PX) as i32);
                 }
             });
         }
     });
 
-    view! {
-        <div class="log-tools">
-            <label class="inline">"Topic contains "
-                <input type="search" data-testid="log-filter" placeholder="e.g. jobs"
-                    prop:value=move || filter.get()
-                    on:input=move |ev| filter.set(event_target_value(&ev)) />
-            </label>
-            <label class="inline">"Direction "
-                <select data-testid="log-direction" on:change=move |ev| direction.set(event_target_value(&ev))>
-                    <option value="all">"all"</option>
-                    <option value="in">"in"</option>
-                    <option value="out">"out"</option>
-                    <option value="note">"notes"</option>
-                </select>
-            </label>
-            <button type="button" data-testid="log-pause" aria-pressed=move || store.paused.get().to_string()
-                on:click=move |_| store.set_paused(!store.paused.get_untracked())>
-                {move || if store.paused.get() { "Resume" } else { "Pause" }}
-            </button>
-            <button type="button" data-testid="log-clear" on:click=move |_| { selected.set(None); store.clear() }>"Clear"</button>
-            <button type="button" data-testid="log-export" on:click=move |_| on_export.run(store.to_json())>"Export JSON"</button>
-            <span class="muted" data-testid="log-count">{move || format!("{} of {} messages", total(), store.len())}</span>
-        </div>
-        <div class="log-view" node_ref=viewport data-testid="message-log" tabindex="0"
-            role="log" aria-label="Message log"
-            on:scroll=move |ev| {
-                if let Some((top, at_bottom)) = crate::shell::page::scroll_position(&ev, ROW_PX) {
-                    scroll_top.set(top);
-                    follow.set(at_bottom);
-                }
-            }>
-            <div class="log-spacer" node_ref=rows_list
-                style:height=move || format!("{}px", total() * ROW)
-                style:padding-top=move || format!("{}px", first.get() * ROW)
-                on:click=move |ev| {
-                    let Some(list) = rows_list.get_untracked() else { return };
-                    if let Some(line) = rows::row_of(&list, &ev).and_then(|i| shown.with_value(|s| s.get(i).cloned())) {
-                        selected.set(Some(line));
-                    }
-                }>
-            </div>
-        </div>
-        {move || selected.get().map(|l| view! {
-            <div class="log-detail" data-testid="log-detail">
-                <p class="muted">{clock(l.at)}" · "{l.direction.as_str()}" · "{l.topic.clone()}" · QoS "{l.qos}" · "{l.size}" bytes"</p>
-                <pre>{pretty(&l.payload)}</pre>
-            </div>
-        })}
-    }
+    super::region(at, move |at| {
+        if let Some(l) = selected.get() {
+            let detail = at.html(concat!(
+                r#"<div class="log-detail" data-testid="log-detail">"#,
+                r#"<p class="muted"></p><pre></pre></div>"#
+            ));
+            detail.find("p").text(Some(&format!(
+                "{} · {} · {} · QoS {} · {} bytes",
+                clock(l.at),
+                l.direction.as_str(),
+                l.topic,
+                l.qos,
+                l.size
+            )));
+            detail.find("pre").text(Some(&pretty(&l.payload)));
+        }
+    });
 }

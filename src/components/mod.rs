@@ -12,17 +12,19 @@ pub mod shadow_panel;
 pub mod status_line;
 pub mod telemetry_panel;
 
-pub use cloud_panel::CloudPanel;
-pub use commands_panel::CommandsPanel;
-pub use connection_form::ConnectionForm;
-pub use device_panel::DevicePanel;
-pub use faces::DeviceFace;
+pub use cloud_panel::cloud_panel;
+pub use commands_panel::commands_panel;
+pub use connection_form::connection_form;
+pub use device_panel::device_panel;
+pub use faces::device_face;
 pub use fleet::{FleetGrid, FleetGroups, FleetMetrics};
-pub use job_panel::JobPanel;
-pub use message_log::{Direction, LogStore, MessageLog};
-pub use shadow_panel::ShadowPanel;
-pub use status_line::{DeafNote, StatusLine};
-pub use telemetry_panel::TelemetryPanel;
+pub use job_panel::job_panel;
+pub use message_log::{Direction, LogStore, message_log};
+pub use shadow_panel::shadow_panel;
+pub use status_line::{deaf_note, status_line};
+pub use telemetry_panel::telemetry_panel;
+
+use crate::shell::dom::Node;
 
 /// A text that follows the state (a button's name, a figure): a closure behind one pointer
 /// type, where a `Signal<String>` or a closure type each would bring code of its own.
@@ -36,6 +38,48 @@ pub(crate) fn effect(work: impl Fn() + 'static) {
 
 fn boxed_effect(work: Box<dyn Fn()>) {
     leptos::prelude::Effect::new(move |_| work());
+}
+
+/// Keeps `node`'s text equal to `text()`.
+pub(crate) fn text(node: &Node, text: impl Fn() -> String + 'static) {
+    bound_text(node.clone(), Box::new(text));
+}
+
+fn bound_text(node: Node, text: Box<dyn Fn() -> String>) {
+    effect(move || node.text(Some(&text())));
+}
+
+/// Keeps `class` on `node` while `on()`.
+pub(crate) fn class(node: &Node, class: &'static str, on: impl Fn() -> bool + 'static) {
+    bound_class(node.clone(), class, Box::new(on));
+}
+
+fn bound_class(node: Node, class: &'static str, on: Box<dyn Fn() -> bool>) {
+    effect(move || node.toggle(class, on()));
+}
+
+/// Keeps the attribute `name` equal to `value()` (absent while `None`).
+pub(crate) fn attr(node: &Node, name: &'static str, value: impl Fn() -> Option<String> + 'static) {
+    bound_attr(node.clone(), name, Box::new(value));
+}
+
+fn bound_attr(node: Node, name: &'static str, value: Box<dyn Fn() -> Option<String>>) {
+    effect(move || node.attr(name, value().as_deref()));
+}
+
+/// A part of a panel built again, in its place among `at`'s children, whenever what `build`
+/// reads changes: Leptos's `move || view!` of a panel built by hand. What `build` set up (its
+/// effects, its listeners) goes with the content it built: they belong to this effect's
+/// owner, which Leptos cleans before each run.
+pub(crate) fn region(at: &Node, build: impl Fn(&Node) + 'static) {
+    bound_region(at.slot(), Box::new(build));
+}
+
+fn bound_region(slot: Node, build: Box<dyn Fn(&Node)>) {
+    effect(move || {
+        slot.clear();
+        build(&slot);
+    });
 }
 
 /// `HH:MM:SS` (UTC) of epoch milliseconds: the time of day every panel shows.

@@ -2,17 +2,14 @@ use leptos::prelude::*;
 use thingsim_console::panels::{Feed, LinkView};
 
 use crate::shell::client::Status;
+use crate::shell::dom::Node;
 
-/// The connection state in words, announced politely to screen readers. "Connected" comes
-/// with what the link hears ("subscribed 13/13"), and turns into a warning when a
-/// subscription will not receive: a device must never look healthy while deaf.
-#[component]
-pub fn StatusLine(
-    /// The client's status; `None` before the first connect.
-    status: ReadSignal<Option<Status>>,
-    /// Subscriptions and the broker's limits, as the console folded them.
-    link: Memo<LinkView>,
-) -> impl IntoView {
+/// The connection state in words, announced politely to screen readers, built into `at`.
+/// "Connected" comes with what the link hears ("subscribed 13/13"), and turns into a warning
+/// when a subscription will not receive: a device must never look healthy while deaf.
+/// `status` is `None` before the first connect; `link` holds the subscriptions and the broker's
+/// limits, as the console folded them.
+pub fn status_line(at: &Node, status: ReadSignal<Option<Status>>, link: Memo<LinkView>) {
     let connected = move || link.with(LinkView::connected_text);
     let text = move || match status.get() {
         None => "not connected".to_owned(),
@@ -44,24 +41,31 @@ pub fn StatusLine(
             .then(|| link.with(LinkView::limits_text))
             .flatten()
     };
-    view! {
-        <p class=class role="status" aria-live="polite" data-testid="conn-status">{text}</p>
-        {move || limits().map(|l| view! { <p class="muted" data-testid="broker-limits">{l}</p> })}
-    }
+    let made = at.html(
+        r#"<p class="status" role="status" aria-live="polite" data-testid="conn-status"></p>"#,
+    );
+    let line = made.part("conn-status");
+    super::text(&line, text);
+    super::effect(move || line.class(class()));
+    super::region(at, move |at| {
+        if let Some(l) = limits() {
+            at.html(r#"<p class="muted" data-testid="broker-limits"></p>"#)
+                .root()
+                .text(Some(&l));
+        }
+    });
 }
 
-/// A warning that a panel will stay empty because a subscription it needs does not receive.
-#[component]
-pub fn DeafNote(
-    /// Subscriptions, as the console folded them.
-    link: Memo<LinkView>,
-    /// The panel's feed.
-    feed: Feed,
-    /// The `data-testid` of the note.
-    testid: &'static str,
-) -> impl IntoView {
-    move || {
-        link.with(|l| l.deaf(feed))
-            .map(|n| view! { <p class="field-error" role="alert" data-testid=testid>{n}</p> })
-    }
+/// A warning, built into `at`, that a panel will stay empty because a subscription it needs
+/// (its `feed`'s) does not receive; the note's `data-testid` is `testid`.
+pub fn deaf_note(at: &Node, link: Memo<LinkView>, feed: Feed, testid: &'static str) {
+    super::region(at, move |at| {
+        if let Some(n) = link.with(|l| l.deaf(feed)) {
+            let note = at
+                .html(r#"<p class="field-error" role="alert"></p>"#)
+                .root();
+            note.attrs(&[("data-testid", testid)]);
+            note.text(Some(&n));
+        }
+    });
 }

@@ -6,6 +6,8 @@ use thingsim_fleet::device::UserCommand;
 use thingsim_fleet::model::{Kind, Template};
 use thingsim_mqtt::Millis;
 
+use crate::shell::dom::Node;
+
 type Series = VecMap<String, Vec<(Millis, f64)>>;
 
 /// SVG polyline points for one series, scaled into a 300×60 box.
@@ -32,48 +34,17 @@ fn points(series: &[(Millis, f64)]) -> (String, f64, f64) {
     (pts, lo, hi)
 }
 
-/// Telemetry interval, a live chart per numeric reading, and a manual event.
-#[component]
-pub fn TelemetryPanel(
-    /// Numeric reported values over time.
+/// Telemetry interval, a live chart per numeric reading, and a manual event, built into `at`.
+/// `series` holds the numeric reported values over time; `events` the events published, newest
+/// first; `on_user` user intent for the device; `template` the device model (its readings get
+/// their own intervals).
+pub fn telemetry_panel(
+    at: &Node,
     series: Memo<Series>,
-    /// Events published, newest first.
     events: Memo<Vec<(String, Millis)>>,
-    /// User intent for the device.
     on_user: Callback<UserCommand>,
-    /// The device model (its readings get their own intervals).
     template: &'static Template,
-) -> impl IntoView {
-    let readings = template
-        .properties
-        .iter()
-        .filter(|p| !p.writable && matches!(p.kind, Kind::Number { .. }))
-        .map(|p| {
-            let key = p.key;
-            let id = format!("metric-{key}");
-            view! {
-                <label class="inline">{p.label}" "
-                    <select id=id.clone() data-testid=id on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        on_user.run(match v.as_str() {
-                            "default" => UserCommand::UseDefaultInterval(key.to_owned()),
-                            ms => UserCommand::SetMetricInterval {
-                                key: key.to_owned(),
-                                every: ms.parse::<u64>().ok(),
-                            },
-                        });
-                    }>
-                        <option value="default" selected>"as above"</option>
-                        <option value="0">"never"</option>
-                        <option value="1000">"1 s"</option>
-                        <option value="5000">"5 s"</option>
-                        <option value="30000">"30 s"</option>
-                    </select>
-                </label>
-            }
-            .into_any()
-        })
-        .collect_view();
+) {
     let kind = RwSignal::new(String::from("alarm"));
     let payload = RwSignal::new(String::from(
         r#"{"level": "warning", "message": "door left open"}"#,
@@ -96,49 +67,89 @@ pub fn TelemetryPanel(
             Err(e) => error.set(Some(format!("payload: not JSON ({e})"))),
         }
     };
-    view! {
-        <label class="inline">"Report readings every "
-            <select data-testid="telemetry-interval" on:change=move |ev| {
-                let ms = event_target_value(&ev).parse::<u64>().ok();
-                on_user.run(UserCommand::SetTelemetry(ms));
-            }>
-                <option value="0">"never"</option>
-                <option value="1000">"1 s"</option>
-                <option value="5000" selected>"5 s"</option>
-                <option value="30000">"30 s"</option>
-            </select>
-        </label>
-        <div class="metrics">{readings}</div>
-        <div class="charts" data-testid="charts">
-            {move || series.with(|all| all.iter().filter(|(_, s)| s.len() > 1).map(|(key, s)| {
+    let made = at.html(concat!(
+        r#"<label class="inline">Report readings every <select data-testid="telemetry-interval">"#,
+        r#"<option value="0">never</option><option value="1000">1 s</option>"#,
+        r#"<option value="5000" selected>5 s</option><option value="30000">30 s</option>"#,
+        "</select></label>",
+        r#"<div class="metrics"></div><div class="charts" data-testid="charts"></div>"#,
+        r#"<form class="event-form"><div class="field"><label for="event-kind">Event type</label>"#,
+        r#"<input id="event-kind" data-testid="event-kind"></div>"#,
+        r#"<div class="field"><label for="event-payload">Payload (JSON)</label>"#,
+        r#"<textarea id="event-payload" rows="2" data-testid="event-payload"></textarea>"#,
+        r#"<p class="field-error"></p></div>"#,
+        r#"<button type="submit" data-testid="event-send">Publish event</button></form>"#,
+        r#"<p class="muted" data-testid="events-sent"></p>"#
+    ));
+    made.part("telemetry-interval")
+        .on_value(move |v| on_user.run(UserCommand::SetTelemetry(v.parse::<u64>().ok())));
+    let metrics = made.find(".metrics");
+    for p in template
+        .properties
+        .iter()
+        .filter(|p| !p.writable && matches!(p.kind, Kind::Number { .. }))
+    {
+        let Some(label) = metrics.child("label", "inline") else {
+            continue;
+        };
+        label.text(Some(&format!("{} ", p.label)));
+        let select = label
+            .html(concat!(
+                r#"<select><option value="default" selected>as above</option>"#,
+                r#"<option value="0">never</option><option value="1000">1 s</option>"#,
+                r#"<option value="5000">5 s</option><option value="30000">30 s</option></select>"#
+            ))
+            .root();
+        let id = format!("metric-{}", p.key);
+        select.attrs(&[("id", &id), ("data-testid", &id)]);
+        let key = p.key;
+        select.on_value(move |v| {
+            on_user.run(match v.as_str() {
+                "default" => UserCommand::UseDefaultInterval(key.to_owned()),
+                ms => UserCommand::SetMetricInterval {
+                    key: key.to_owned(),
+                    every: ms.parse::<u64>().ok(),
+                },
+            });
+        });
+    }
+    super::region(&made.part("charts"), move |at| {
+        series.with(|all| {
+            for (key, s) in all.iter().filter(|(_, s)| s.len() > 1) {
                 let (pts, lo, hi) = points(s);
-                view! {
-                    <figure class="chart">
-                        <svg viewBox="0 0 300 60" role="img" aria-label=format!("{key} over time, from {} to {}", fixed(lo, 1), fixed(hi, 1))>
-                            <polyline points=pts fill="none" stroke="currentColor" stroke-width="1.5" />
-                        </svg>
-                        <figcaption>{key.clone()}" · "{format!("{} – {}", fixed(lo, 1), fixed(hi, 1))}</figcaption>
-                    </figure>
-                }.into_any()
-            }).collect_view())}
-        </div>
-        <form class="event-form" on:submit=move |ev| { ev.prevent_default(); send(); }>
-            <div class="field">
-                <label for="event-kind">"Event type"</label>
-                <input id="event-kind" data-testid="event-kind" prop:value=move || kind.get()
-                    on:input=move |ev| kind.set(event_target_value(&ev)) />
-            </div>
-            <div class="field">
-                <label for="event-payload">"Payload (JSON)"</label>
-                <textarea id="event-payload" rows="2" data-testid="event-payload" prop:value=move || payload.get()
-                    on:input=move |ev| payload.set(event_target_value(&ev))></textarea>
-                <p class="field-error">{move || error.get()}</p>
-            </div>
-            <button type="submit" data-testid="event-send">"Publish event"</button>
-        </form>
-        <p class="muted" data-testid="events-sent">{move || events.with(|e| match e.first() {
+                let (lo, hi) = (fixed(lo, 1), fixed(hi, 1));
+                let chart = at.html(concat!(
+                    r#"<figure class="chart"><svg viewBox="0 0 300 60" role="img">"#,
+                    r#"<polyline fill="none" stroke="currentColor" stroke-width="1.5" /></svg>"#,
+                    "<figcaption></figcaption></figure>"
+                ));
+                chart.find("svg").attr(
+                    "aria-label",
+                    Some(&format!("{key} over time, from {lo} to {hi}")),
+                );
+                chart.find("polyline").attr("points", Some(&pts));
+                chart
+                    .find("figcaption")
+                    .text(Some(&format!("{key} · {lo} – {hi}")));
+            }
+        });
+    });
+    made.find("form").on_submit(send);
+    let kind_input = made.part("event-kind");
+    let shown = kind_input.clone();
+    super::effect(move || shown.set_value(&kind.get()));
+    kind_input.on_input(move |v| kind.set(v));
+    let payload_input = made.part("event-payload");
+    let shown = payload_input.clone();
+    super::effect(move || shown.set_value(&payload.get()));
+    payload_input.on_input(move |v| payload.set(v));
+    super::text(&made.find(".field-error"), move || {
+        error.get().unwrap_or_default()
+    });
+    super::text(&made.part("events-sent"), move || {
+        events.with(|e| match e.first() {
             Some((k, _)) => format!("{} event(s) published; last: {k}", e.len()),
             None => "No events published yet.".to_owned(),
-        })}</p>
-    }
+        })
+    });
 }

@@ -1,25 +1,52 @@
-//! Elements built by hand, for the panels whose markup follows data: the device panel's
-//! controls (one per property of the template) and the fleet grid's cards.
+//! Elements built by hand: every panel of the console, and the fleet grid's cards.
 //!
 //! Leptos compiles each `view!` into code of its own for that view's exact type (its build,
-//! its rebuild, its attributes one by one); the console's views weigh about 70 KB of the
-//! module's gzip. Built here, an element is a few calls into functions every panel shares,
-//! and a reactive part is one effect (the component's) that writes one property. The
-//! components say what to build through [`Node`]; only this module touches the DOM.
+//! its rebuild, its attributes one by one): the console's views and Leptos's view layer weighed
+//! about 45 KB of the module's gzip. Here a panel's static markup is a string from our own
+//! source, parsed by the browser ([`Node::html`]); what changes is found in it by
+//! `data-testid` ([`Part::part`]) and written by one effect each (the component's), through
+//! functions every panel shares. The components say what to build; only this module touches
+//! the DOM.
+//!
+//! What a peer or a user sent never goes into markup: it goes in through [`Node::text`] and
+//! the attribute setters, which the browser does not parse.
 
 use leptos::prelude::StoredValue;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{Element, Event, HtmlElement, HtmlInputElement, HtmlMeterElement, HtmlSelectElement};
+use web_sys::{
+    Element, Event, HtmlElement, HtmlInputElement, HtmlMeterElement, HtmlSelectElement,
+    HtmlTextAreaElement, KeyboardEvent,
+};
 
-/// An element of the page.
-#[derive(Clone, PartialEq)]
-pub struct Node(Element);
+/// A place among a parent's children, between two comments, whose content is built again
+/// and again ([`Node::slot`]).
+#[derive(Clone)]
+struct Marks {
+    start: web_sys::Node,
+    end: web_sys::Node,
+}
+
+/// An element of the page; in a slot ([`Node::slot`]), what is built goes into the slot.
+#[derive(Clone)]
+pub struct Node(Element, Option<Marks>);
+
+impl PartialEq for Node {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
 
 impl Node {
     /// The element a `NodeRef` holds.
     pub fn of(el: &impl AsRef<Element>) -> Self {
-        Self(el.as_ref().clone())
+        Self(el.as_ref().clone(), None)
+    }
+
+    /// The page's `<body>`, for the app's root. `None` without a document.
+    pub fn body() -> Option<Self> {
+        let body = web_sys::window()?.document()?.body()?;
+        Some(Self(body.into(), None))
     }
 
     /// A new `tag` element, classed `class` (none when empty), appended. `None` only when the
@@ -29,8 +56,85 @@ impl Node {
         if !class.is_empty() {
             el.set_class_name(class);
         }
-        self.0.append_child(&el).ok()?;
-        Some(Self(el))
+        self.put(&el)?;
+        Some(Self(el, None))
+    }
+
+    /// Appends `node` (before the slot's end, in a slot).
+    fn put(&self, node: &web_sys::Node) -> Option<()> {
+        match &self.1 {
+            Some(marks) => self.0.insert_before(node, Some(&marks.end)).ok()?,
+            None => self.0.append_child(node).ok()?,
+        };
+        Some(())
+    }
+
+    /// Appends `markup`, which must be a literal of our source, never data (see the module's
+    /// docs), and returns what it made, to find its parts in. SVG goes in whole (`<svg>…`):
+    /// the markup is parsed as HTML.
+    pub fn html(&self, markup: &str) -> Part {
+        let mut made = Vec::new();
+        let parsed = self
+            .0
+            .owner_document()
+            .and_then(|d| d.create_element("div").ok());
+        if let Some(parsed) = &parsed {
+            parsed.set_inner_html(markup);
+            while let Some(node) = parsed.first_child() {
+                if self.put(&node).is_none() {
+                    break;
+                }
+                if let Ok(el) = node.dyn_into::<Element>() {
+                    made.push(el);
+                }
+            }
+        }
+        // A mistake in the markup finds this detached element (or, without a document to
+        // make one, this one's own): it shows in the tests as a missing element, not as a
+        // panic in the page.
+        let spare = parsed.unwrap_or_else(|| self.0.clone());
+        Part(made, spare)
+    }
+
+    /// A place at the end of this element (or of this slot) whose content [`Node::clear`]
+    /// takes away, so that it can be built again. Built into, the slot keeps its place among
+    /// its siblings.
+    pub fn slot(&self) -> Self {
+        let marks = self.0.owner_document().and_then(|d| {
+            let start: web_sys::Node = d.create_comment("").into();
+            let end: web_sys::Node = d.create_comment("").into();
+            self.put(&start)?;
+            self.put(&end)?;
+            Some(Marks { start, end })
+        });
+        Self(self.0.clone(), marks)
+    }
+
+    /// Empties the slot (or the element, outside a slot).
+    pub fn clear(&self) {
+        match &self.1 {
+            None => self.0.set_text_content(None),
+            Some(marks) => {
+                while let Some(next) = marks.start.next_sibling() {
+                    if next == marks.end || self.0.remove_child(&next).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sets the attribute `name`, or removes it (`None`).
+    pub fn attr(&self, name: &str, value: Option<&str>) {
+        let _ = match value {
+            Some(value) => self.0.set_attribute(name, value),
+            None => self.0.remove_attribute(name),
+        };
+    }
+
+    /// Adds or removes one class.
+    pub fn toggle(&self, class: &str, on: bool) {
+        let _ = self.0.class_list().toggle_with_force(class, on);
     }
 
     /// Sets each `(name, value)` attribute.
@@ -70,10 +174,12 @@ impl Node {
         }
     }
 
-    /// An `<input>`'s or a `<select>`'s `value`.
+    /// An `<input>`'s, a `<textarea>`'s or a `<select>`'s `value`.
     pub fn set_value(&self, value: &str) {
         if let Some(input) = self.0.dyn_ref::<HtmlInputElement>() {
             input.set_value(value);
+        } else if let Some(area) = self.0.dyn_ref::<HtmlTextAreaElement>() {
+            area.set_value(value);
         } else if let Some(select) = self.0.dyn_ref::<HtmlSelectElement>() {
             select.set_value(value);
         }
@@ -121,8 +227,81 @@ impl Node {
         });
     }
 
-    fn on(&self, event: &str, f: impl Fn(Event) + 'static) {
+    /// Calls `f` with a control's value at each `input` (each keystroke; see
+    /// [`Node::on_checked`]).
+    pub fn on_input(&self, f: impl Fn(String) + 'static) {
+        self.on("input", move |ev| {
+            f(leptos::prelude::event_target_value(&ev))
+        });
+    }
+
+    /// Calls `f` at each click (see [`Node::on_checked`]).
+    pub fn on_click(&self, f: impl Fn() + 'static) {
+        self.on("click", move |_| f());
+    }
+
+    /// Calls `f` when the form is submitted, which stays in the page (see
+    /// [`Node::on_checked`]).
+    pub fn on_submit(&self, f: impl Fn() + 'static) {
+        self.on("submit", move |ev| {
+            ev.prevent_default();
+            f();
+        });
+    }
+
+    /// Calls `f` at a click, Enter or Space: a button that is not a `<button>` (an SVG
+    /// group with `role="button"`; see [`Node::on_checked`]).
+    pub fn on_press(&self, f: impl Fn() + 'static) {
+        let f = std::rc::Rc::new(f);
+        let click = f.clone();
+        self.on("click", move |_| click());
+        self.on("keydown", move |ev| {
+            if let Some(key) = ev.dyn_ref::<KeyboardEvent>()
+                && matches!(key.key().as_str(), "Enter" | " ")
+            {
+                ev.prevent_default();
+                f();
+            }
+        });
+    }
+
+    /// Calls `f` with each `event` (see [`Node::on_checked`]), for the shell's functions that
+    /// read it.
+    pub fn on(&self, event: &str, f: impl Fn(Event) + 'static) {
         listen(&self.0, event, Box::new(f));
+    }
+
+    /// The element itself, for the shell's functions that take one.
+    pub fn element(&self) -> &Element {
+        &self.0
+    }
+}
+
+/// The elements some markup made ([`Node::html`]).
+pub struct Part(Vec<Element>, Element);
+
+impl Part {
+    /// The element whose `data-testid` is `testid`.
+    pub fn part(&self, testid: &str) -> Node {
+        self.find(&format!("[data-testid=\"{testid}\"]"))
+    }
+
+    /// The first element that matches `selector`, the made ones included (or a detached
+    /// element: see [`Node::html`]).
+    pub fn find(&self, selector: &str) -> Node {
+        let found = self.0.iter().find_map(|el| {
+            if el.matches(selector).unwrap_or(false) {
+                Some(el.clone())
+            } else {
+                el.query_selector(selector).ok().flatten()
+            }
+        });
+        Node(found.unwrap_or_else(|| self.1.clone()), None)
+    }
+
+    /// The first element made: the root of markup that has one.
+    pub fn root(&self) -> Node {
+        Node(self.0.first().unwrap_or(&self.1).clone(), None)
     }
 }
 
@@ -139,5 +318,5 @@ pub fn closest(event: &Event, selector: &str) -> Option<Node> {
         .target()
         .and_then(|t| t.dyn_into::<Element>().ok())
         .and_then(|el| el.closest(selector).ok().flatten())
-        .map(Node)
+        .map(|el| Node(el, None))
 }

@@ -2,7 +2,10 @@
 //! shows the light turning on. Changes animate in CSS (`style/main.css`, "faces"); the controls
 //! on a face are buttons (pointer and keyboard, with accessible names) that set a property, the
 //! same as the form controls. A new template brings its face as a module here and one line in
-//! [`DeviceFace`].
+//! [`device_face`].
+//!
+//! Each face is one SVG literal, static art included (as code, its elements weighed about
+//! 15 KB gzip for six faces); only what changes is bound.
 
 mod door_lock;
 mod energy_meter;
@@ -11,15 +14,13 @@ mod smart_light;
 mod smart_plug;
 mod thermostat;
 
-use std::sync::Arc;
-
 use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_console::panels::fixed;
 use thingsim_fleet::model::{Kind, Template};
 use thingsim_fleet::shadow::state::State;
 
-use super::Text;
+use crate::shell::dom::{Node, Part};
 
 /// What every face is given.
 #[derive(Clone, Copy)]
@@ -31,23 +32,20 @@ pub(crate) struct Face {
 
 impl Face {
     /// A number the device reports (`min` of its range when it has not yet).
-    pub(crate) fn num(self, key: &'static str) -> impl Fn() -> f64 + Copy + Send + Sync + 'static {
+    pub(crate) fn num(self, key: &'static str) -> impl Fn() -> f64 + Copy + 'static {
         let fallback = self.range(key).0;
         let state = self.state;
         move || state.with(|s| s.get(key).and_then(Value::as_f64).unwrap_or(fallback))
     }
 
     /// A switch the device reports.
-    pub(crate) fn on(self, key: &'static str) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    pub(crate) fn on(self, key: &'static str) -> impl Fn() -> bool + Copy + 'static {
         let state = self.state;
         move || state.with(|s| s.get(key) == Some(&Value::Bool(true)))
     }
 
     /// A text the device reports.
-    pub(crate) fn text(
-        self,
-        key: &'static str,
-    ) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    pub(crate) fn text(self, key: &'static str) -> impl Fn() -> String + Copy + 'static {
         let state = self.state;
         move || {
             state.with(|s| {
@@ -109,40 +107,23 @@ impl Face {
 }
 
 /// A button's accessible name, as its state says it.
-pub(crate) fn spoken(text: impl Fn() -> String + Send + Sync + 'static) -> Text {
-    Arc::new(text)
-}
+type Spoken = Box<dyn Fn() -> String>;
 
-/// A button drawn in SVG: a focusable group that Enter and Space press too. Not generic, so
-/// the nine buttons of the six faces share one copy of this code.
-pub(crate) fn button(
-    label: Text,
-    testid: &'static str,
-    class: &'static str,
-    press: Callback<()>,
-    body: AnyView,
-) -> AnyView {
-    let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        if matches!(ev.key().as_str(), "Enter" | " ") {
-            ev.prevent_default();
-            press.run(());
-        }
-    };
-    let title = label.clone();
-    view! {
-        <g class=format!("face-button {class}") role="button" tabindex="0" data-testid=testid
-            aria-label=move || label() on:click=move |_| press.run(()) on:keydown=on_key>
-            <title>{move || title()}</title>
-            {body}
-        </g>
+/// Makes the face's button `testid` (a focusable `role="button"` group of its markup) call
+/// `press` at a click, Enter or Space. A name that follows the state (`label`) is kept in its
+/// `aria-label` and its `<title>` (what a pointer shows); a fixed one is in the markup. Not
+/// generic, so the nine buttons of the six faces share one copy of this code.
+fn button(made: &Part, testid: &str, press: Box<dyn Fn()>, label: Option<Spoken>) {
+    let node = made.part(testid);
+    node.on_press(press);
+    if let Some(label) = label {
+        let title = made.find(&format!("[data-testid=\"{testid}\"] > title"));
+        super::effect(move || {
+            let said = label();
+            node.attr("aria-label", Some(&said));
+            title.text(Some(&said));
+        });
     }
-    .into_any()
-}
-
-/// Static SVG markup: one string instead of the code that would build each element (about
-/// 15 KB gzip for six faces); only what changes is built by `view!`.
-pub(crate) fn art(markup: &'static str) -> AnyView {
-    view! { <g inner_html=markup></g> }.into_any()
 }
 
 /// A number for a face: no more decimals than the step has.
@@ -154,30 +135,37 @@ pub(crate) fn shown(value: f64, step: f64) -> String {
     }
 }
 
-/// The device's face for `template`, or nothing for a template without one.
-#[component]
-pub fn DeviceFace(
-    /// The device model.
+/// The device's face for `template` (the device model), drawn from `state` (its reported
+/// state), built into `at`; a control on the face calls `on_set` with a property and its new
+/// value. A template without a face gets a note instead.
+pub fn device_face(
+    at: &Node,
     template: &'static Template,
-    /// Its reported state.
     state: Memo<State>,
-    /// A control on the face set a property.
     on_set: Callback<(String, Value)>,
-) -> impl IntoView {
+) {
     let face = Face {
         template,
         state,
         on_set,
     };
-    let drawn = match template.id {
-        "thermostat" => thermostat::view(face).into_any(),
-        "smart-light" => smart_light::view(face).into_any(),
-        "door-lock" => door_lock::view(face).into_any(),
-        "energy-meter" => energy_meter::view(face).into_any(),
-        "environment-sensor" => environment_sensor::view(face).into_any(),
-        "smart-plug" => smart_plug::view(face).into_any(),
-        _ => return view! { <p class="muted">"This template has no face yet; its controls are below."</p> }.into_any(),
+    let build: fn(&Node, Face) = match template.id {
+        "thermostat" => thermostat::build,
+        "smart-light" => smart_light::build,
+        "door-lock" => door_lock::build,
+        "energy-meter" => energy_meter::build,
+        "environment-sensor" => environment_sensor::build,
+        "smart-plug" => smart_plug::build,
+        _ => {
+            at.html(
+                r#"<p class="muted">This template has no face yet; its controls are below.</p>"#,
+            );
+            return;
+        }
     };
-    view! { <div class="face" data-testid="device-face" data-template=template.id>{drawn}</div> }
-        .into_any()
+    let drawn = at
+        .html(r#"<div class="face" data-testid="device-face"></div>"#)
+        .root();
+    drawn.attrs(&[("data-template", template.id)]);
+    build(&drawn, face);
 }
