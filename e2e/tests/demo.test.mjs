@@ -102,7 +102,10 @@ test('a newcomer: the sandbox runs by itself; desired state, a command and a job
     const v = Number(document.querySelector('[data-testid="job-progress"]')?.value ?? 0);
     return v > 0 && v < 100;
   }, null, { timeout: 10_000 });
+  // Opened mid-job, the details stay open through the job's next updates.
+  await device.page.locator('.panel-jobs summary').click();
   await device.waitForText('job-status', 'SUCCEEDED', 15_000);
+  assert.equal(await device.page.locator('.panel-jobs details').getAttribute('open'), '', 'details still open');
   assert.match(await device.text('prop-firmware'), /2\.2\.0/);
   const seconds = (Date.now() - started) / 1000;
   console.log(`# sandbox story (converge, command, job) took ${seconds.toFixed(1)} s`);
@@ -380,7 +383,13 @@ test('a command left unanswered says so and waits for the cloud to time it out',
   await device.waitForStatus('connected');
   await device.byTestId('auto-answer').uncheck();
   await device.cloud({ 'cloud-action': 'reboot', 'cloud-params': '{}' }, 'cloud-send-command');
-  await device.byTestId('answer-no-answer').click();
+  // The countdown ticks under a focused answer button, which keeps the focus: Enter answers.
+  await device.byTestId('answer-no-answer').focus();
+  const before = await device.text('command-state');
+  await device.page.waitForFunction(
+    (b) => document.querySelector('[data-testid="command-state"]')?.textContent !== b, before, { timeout: 5_000 });
+  assert.equal(await device.page.evaluate(() => document.activeElement?.dataset.testid), 'answer-no-answer');
+  await device.page.keyboard.press('Enter');
   await device.waitForText('command-state', /no answer · the cloud times out in \d+ s/);
   assert.equal(await device.byTestId('answer-succeeded').count(), 0, 'no answer buttons left');
   await device.screenshot('command-no-answer');

@@ -16,6 +16,19 @@ fn answer(execution_id: &str, status: CommandStatus) -> UserCommand {
     }
 }
 
+/// A command's state in words, its countdowns read at `now`.
+fn said(c: &CommandView, now: Millis) -> String {
+    match c.state {
+        CommandState::Pending => format!("waiting for an answer · {} s left", c.seconds_left(now)),
+        CommandState::Answered(s) => s.as_str().to_owned(),
+        CommandState::Expired => "arrived after its TTL: not executed".to_owned(),
+        CommandState::Ignored => format!(
+            "no answer · the cloud times out in {} s",
+            c.seconds_left(now)
+        ),
+    }
+}
+
 /// Incoming command requests with their TTL counting down, built into `at`; the model answers
 /// them, or the user does (SUCCEEDED, FAILED, REJECTED, or no answer to show a timeout).
 /// `commands` newest first; `now` the wall clock, ticking once a second; `available` whether
@@ -51,18 +64,6 @@ pub fn commands_panel(
         .root();
     super::region(&list, move |at| {
         for c in commands.get() {
-            let state = match c.state {
-                CommandState::Pending => format!(
-                    "waiting for an answer · {} s left",
-                    c.seconds_left(now.get())
-                ),
-                CommandState::Answered(s) => s.as_str().to_owned(),
-                CommandState::Expired => "arrived after its TTL: not executed".to_owned(),
-                CommandState::Ignored => format!(
-                    "no answer · the cloud times out in {} s",
-                    c.seconds_left(now.get())
-                ),
-            };
             let item = at.html(concat!(
                 r#"<li class="command" data-testid="command">"#,
                 r#"<p><strong></strong> <span class="muted"></span></p>"#,
@@ -71,8 +72,16 @@ pub fn commands_panel(
             item.find("strong").text(Some(&c.request.action));
             item.find("span").text(Some(&c.execution_id));
             item.find("pre")
-                .text(Some(&pretty(&Value::Object(c.request.params))));
-            item.part("command-state").text(Some(&state));
+                .text(Some(&pretty(&Value::Object(c.request.params.clone()))));
+            let state = item.part("command-state");
+            if matches!(c.state, CommandState::Pending | CommandState::Ignored) {
+                // The countdown ticks in its own effect: the list is built again only when
+                // the commands change, so a focused answer button stays focused.
+                let counting = c.clone();
+                super::text(&state, move || said(&counting, now.get()));
+            } else {
+                state.text(Some(&said(&c, Millis(0))));
+            }
             if c.state != CommandState::Pending {
                 continue;
             }

@@ -115,6 +115,7 @@ pub fn job_panel(
                 .text(Some(&r));
         }
     });
+    let details_open = StoredValue::new(false);
     super::region(&panel, move |at| match jobs.with(|j| j.current.clone()) {
         None => {
             at.html(r#"<p class="muted">No job yet. Jobs sent to this thing run here.</p>"#);
@@ -158,6 +159,15 @@ pub fn job_panel(
                     .map(|(k, v)| format!("{k}={v}\n"))
                     .collect::<String>(),
             ));
+            // Built again at each update of the job: opened, the details stay open.
+            let details = rest.find("details");
+            if details_open.get_value() {
+                details.attr("open", Some(""));
+            }
+            let toggled = details.clone();
+            details.on("toggle", move |_| {
+                details_open.set_value(toggled.has("open"))
+            });
         }
     });
     let field = panel.html(concat!(

@@ -288,9 +288,7 @@ pub fn message_log(at: &Node, store: LogStore, on_export: Callback<String>) {
             crate::shell::timers::before_next_frame(move || {
                 // Unless the user scrolled up meanwhile (or the log is gone).
                 if follow.try_get_untracked() == Some(true) {
-                    viewport
-                        .element()
-                        .set_scroll_top((n as f64 * ROW_PX) as i32);
+                    viewport.scroll_to((n as f64 * ROW_PX) as i32);
                 }
             });
         }

@@ -132,6 +132,16 @@ impl Node {
         };
     }
 
+    /// Scrolls the element's content to `top` pixels from its start.
+    pub fn scroll_to(&self, top: i32) {
+        self.0.set_scroll_top(top);
+    }
+
+    /// Whether the attribute `name` is there (a `<details>`' `open`).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.has_attribute(name)
+    }
+
     /// Adds or removes one class.
     pub fn toggle(&self, class: &str, on: bool) {
         let _ = self.0.class_list().toggle_with_force(class, on);
