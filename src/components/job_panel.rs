@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use thingsim_console::panels::JobsView;
+use thingsim_console::panels::{JobRunView, JobsView};
 use thingsim_fleet::device::{JobBehaviour, UserCommand};
 use thingsim_fleet::jobs::StatusDetails;
 
@@ -115,61 +115,74 @@ pub fn job_panel(
                 .text(Some(&r));
         }
     });
-    let details_open = StoredValue::new(false);
-    super::region(&panel, move |at| match jobs.with(|j| j.current.clone()) {
-        None => {
-            at.html(r#"<p class="muted">No job yet. Jobs sent to this thing run here.</p>"#);
-        }
-        Some(j) => {
-            // The step has a span of its own: data goes in only as an element's whole text.
-            let line = at.html(concat!(
-                r#"<p><strong></strong> · <span data-testid="job-status"></span> · "#,
-                "<span></span></p>"
-            ));
-            line.find("strong").text(Some(&j.job_id));
-            line.part("job-status").text(Some(j.status.as_str()));
-            line.find("span:last-child").text(Some(&j.step));
-            if let Some(ends) = j.times_out_at.filter(|_| !j.status.is_terminal()) {
-                let timeout = at
-                    .html(r#"<p class="muted" data-testid="job-timeout"></p>"#)
-                    .root();
-                super::text(&timeout, move || {
-                    format!(
-                        "the cloud times this step out in {} s",
-                        ends.saturating_since(now.get()) / 1000
-                    )
-                });
-            }
-            let rest = at.html(concat!(
-                r#"<progress max="100" data-testid="job-progress"></progress>"#,
-                "<details><summary>Job document and status details</summary>",
-                r#"<pre></pre><pre data-testid="job-details"></pre></details>"#
-            ));
-            let progress = rest.part("job-progress");
-            let percent = j.percent.to_string();
-            progress.attrs(&[
-                ("value", &percent),
-                ("aria-label", &format!("{} progress", j.job_id)),
-            ]);
-            progress.text(Some(&format!("{percent}%")));
-            rest.find("pre").text(Some(&j.document));
-            rest.part("job-details").text(Some(
-                &j.status_details
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}\n"))
-                    .collect::<String>(),
-            ));
-            // Built again at each update of the job: opened, the details stay open.
-            let details = rest.find("details");
-            if details_open.get_value() {
-                details.attr("open", Some(""));
-            }
-            let toggled = details.clone();
-            details.on("toggle", move |_| {
-                details_open.set_value(toggled.has("open"))
-            });
-        }
+    // The current job is built once and shown or hidden, its parts written in place: built
+    // again at each of its updates, it would take the focus from its summary and close its
+    // details every second of a job.
+    let job = panel.html(concat!(
+        r#"<p class="muted">No job yet. Jobs sent to this thing run here.</p>"#,
+        r#"<p><strong></strong> · <span data-testid="job-status"></span> · <span></span></p>"#,
+        r#"<p class="muted" data-testid="job-timeout"></p>"#,
+        r#"<progress max="100" data-testid="job-progress"></progress>"#,
+        "<details><summary>Job document and status details</summary>",
+        r#"<pre></pre><pre data-testid="job-details"></pre></details>"#
+    ));
+    let current = move |f: fn(&JobRunView) -> String| {
+        move || jobs.with(|j| j.current.as_ref().map(f).unwrap_or_default())
+    };
+    super::class(&job.find("p"), "hidden", move || {
+        jobs.with(|j| j.current.is_some())
     });
+    // The job's line is the `<p>` around its name.
+    for part in ["p:has(> strong)", "progress", "details"] {
+        super::class(&job.find(part), "hidden", move || {
+            jobs.with(|j| j.current.is_none())
+        });
+    }
+    super::text(&job.find("p > strong"), current(|j| j.job_id.clone()));
+    super::text(
+        &job.part("job-status"),
+        current(|j| j.status.as_str().to_owned()),
+    );
+    super::text(
+        &job.find("p > span:last-child"),
+        current(|j| j.step.clone()),
+    );
+    let timeout = job.part("job-timeout");
+    let ends = move || {
+        jobs.with(|j| {
+            j.current
+                .as_ref()
+                .filter(|j| !j.status.is_terminal())
+                .and_then(|j| j.times_out_at)
+        })
+    };
+    super::class(&timeout, "hidden", move || ends().is_none());
+    super::text(&timeout, move || {
+        ends().map_or_else(String::new, |at| {
+            format!(
+                "the cloud times this step out in {} s",
+                at.saturating_since(now.get()) / 1000
+            )
+        })
+    });
+    let progress = job.part("job-progress");
+    super::attr(&progress, "value", move || {
+        jobs.with(|j| j.current.as_ref().map(|j| j.percent.to_string()))
+    });
+    super::attr(&progress, "aria-label", move || {
+        jobs.with(|j| j.current.as_ref().map(|j| format!("{} progress", j.job_id)))
+    });
+    super::text(&progress, current(|j| format!("{}%", j.percent)));
+    super::text(&job.find("details > pre"), current(|j| j.document.clone()));
+    super::text(
+        &job.part("job-details"),
+        current(|j| {
+            j.status_details
+                .iter()
+                .map(|(k, v)| format!("{k}={v}\n"))
+                .collect()
+        }),
+    );
     let field = panel.html(concat!(
         r#"<div class="field"><label for="job-extra">"#,
         "Extra statusDetails sent with each update (key=value per line)</label>",
