@@ -482,17 +482,22 @@ own); mqtt.js has no fleet view to compare.
   (\`--low-memory-unused\`; the two differ only for an add that wraps past 4 GiB, which no
   Rust access does): 1.6 KB less; wasm-streams'
   exported classes, which no page uses, are taken out after wasm-bindgen: 1.3 KB less.
-  Together, \`make sizes\`: 279,717 → 258,323 B (fleet view 337,525 → 318,833 B). The rest
-  is spread thin (README, Sizes). Measured with names kept, as the gzip bytes each part
-  adds (the parts overlap: a generic function counts for each crate its name holds):
-  \`app.rs\`'s functions about 59 KB (the console's closures, with the runners and the device
-  code they inline), the components' 25 KB and the shells' 23 KB, Leptos's own code about
-  42 KB (tachys and reactive_graph, half each), thingsim-fleet about 54 KB, thingsim-mqtt
-  12 KB, serde and serde_json 9 KB (serde_json's writer, its map and the \`Value\` code).
-  Levers not pulled yet: Leptos itself, which means the console's views rebuilt without it
-  (the device panel, rebuilt by hand, weighs about a quarter less than its \`view!\`s did, so
-  most of the gain would be Leptos's own 42 KB), the sandbox's cloud in a module of its
-  own, and serde_json's map, a B-tree (4.4 KB).
+  Together, \`make sizes\`: 279,717 → 258,323 B (fleet view 337,525 → 318,833 B). Then the
+  console left Leptos's view layer: every panel is a function that builds into
+  \`shell::dom::Node\`, its static markup a literal the browser parses, what changes written
+  by one effect each and the parts that come and go rebuilt in a slot
+  (\`components::region\`): 258,739 → 217,736 B (fleet view 319,403 → 300,295 B), the largest
+  step of all. The rest is spread thin (README, Sizes). Measured with names kept, as the
+  gzip bytes each part adds (the parts overlap: a generic function counts for each crate
+  its name holds): \`app.rs\`'s functions about 50 KB (the console's closures, with the
+  runners and the device code they inline), the components' 20 KB and the shells' 27 KB,
+  Leptos's reactive layer with its instantiations for our types about 20 KB, thingsim-fleet
+  about 52 KB, thingsim-mqtt 11 KB, serde and serde_json 9 KB (serde_json's writer, its
+  map and the \`Value\` code). Levers not pulled yet: signals of our own in place of Leptos's
+  (about 20 KB less at most, minus their own code; the console would then use no Leptos at
+  all, a choice for the team rather than a size step), the sandbox's cloud in a module of
+  its own (it loads with the default page anyway), and serde_json's map, a B-tree (4.4 KB;
+  a fork).
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the
@@ -513,7 +518,10 @@ own); mqtt.js has no fleet view to compare.
   four runs each: 13.0k–14.9k against 13.8k–15.6k msg/s (means 13.8k and 14.9k; the flood
   is not JSON the device reads, only MQTT and the log), and earlier that day 15.4k–15.9k
   against 15.7k–18.2k: within the spread, perhaps a few percent slower. The same build
-  without the lower inline threshold was no faster (11.8k–14.9k).
+  without the lower inline threshold was no faster (11.8k–14.9k). The panels built by hand
+  against the build before them, interleaved, four runs each: 13.9k–17.3k against
+  14.5k–17.6k msg/s (means 15.4k and 15.9k), and cold load to connected, twelve pages each:
+  median 226 against 248 ms.
 - Outbound: thingsim keeps at most the broker's Receive Maximum (mosquitto announces 20) in
   flight, as MQTT 5 requires; mqtt.js 5.16 does not limit what it sends by it. thingsim's
   figure is therefore clocked by the acknowledgements' round trip: a CPU profile of the page
@@ -551,8 +559,9 @@ own); mqtt.js has no fleet view to compare.
   5.9 ms in the two before \`content-visibility\`; 4.4–6.1 ms in \`bench/profile.mjs\` runs
   this session; 5.7, 3.5 and 3.9 ms in the three \`make bench\` runs of 2026-11-28, this one
   the last, and 4.6–6.7 ms against 4.3–6.3 ms for the build they started from in interleaved
-  \`bench/profile.mjs\` runs): each redraw in a run (1.7–3.9 ms of script, then its frame)
-  delays one round.
+  \`bench/profile.mjs\` runs; with the panels built by hand, 4.95 and 4.74 ms against 4.66
+  and 4.77 ms for the build before them, interleaved): each redraw in a run (1.7–3.9 ms of
+  script, then its frame) delays one round.
   Splitting a redraw in two tasks (the shadow and the charts after the rest) did not help
   (five paired runs: p99 4.9–7.4 against 4.4–7.1 ms). The structural
   fix is the device stack in a Web Worker, so a report leaves whatever the page is drawing.

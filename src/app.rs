@@ -99,11 +99,10 @@ pub fn mount_with(at: &Node, build: impl FnOnce(&Node)) -> Mounted {
     // up already).
     let _ = any_spawner::Executor::init_wasm_bindgen();
     let owner = Owner::new();
-    owner.with(|| build(at));
-    Mounted {
-        owner,
-        at: at.clone(),
-    }
+    // In a slot: dropped, it takes away what it built, not the rest of `at`.
+    let at = at.slot();
+    owner.with(|| build(&at));
+    Mounted { owner, at }
 }
 
 /// A mounted console (or panel): dropped, it is taken away, and its device stops.
@@ -754,6 +753,7 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
         // An embed without the form still says whether the device is connected.
         status_line(&main.html(r#"<div class="status-only"></div>"#).root());
     }
+    let controls_open = StoredValue::new(shows(Panel::Device));
     region(&main, move |at| {
         let Some(run) = running.get() else { return };
         // Only `running` rebuilds the panels; each panel follows the rest itself.
@@ -769,9 +769,14 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
                 let controls = section
                     .html(r#"<details class="controls"><summary>Controls</summary></details>"#)
                     .root();
-                if shows(Panel::Device) {
+                // Opened or closed by the user, the controls stay so at the next Connect.
+                if controls_open.get_value() {
                     controls.attr("open", Some(""));
                 }
+                let toggled = controls.clone();
+                controls.on("toggle", move |_| {
+                    controls_open.set_value(toggled.has("open"))
+                });
                 components::device_panel(&controls, run.template, reported, on_set);
             }
             if run.mode != Mode::Broker && shows(Panel::Cloud) {

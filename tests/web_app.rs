@@ -80,6 +80,14 @@ impl Page {
         until("connected", || healthy(&self.text("conn-status"))).await;
     }
 
+    /// Whether the element is there, not hidden, and says something (a note that is built
+    /// once is hidden while it has nothing to say).
+    fn shows(&self, testid: &str) -> bool {
+        self.has(testid)
+            && !self.el(testid).class_list().contains("hidden")
+            && !self.text(testid).is_empty()
+    }
+
     fn has(&self, testid: &str) -> bool {
         self.root
             .query_selector(&format!("[data-testid={testid}]"))
@@ -461,7 +469,9 @@ async fn on_a_strict_broker_the_device_subscribes_within_its_limits_and_still_co
     ] {
         assert!(limits.contains(expected), "{expected} in {limits}");
     }
-    assert!(!page.has("shadow-deaf") && !page.has("commands-deaf") && !page.has("jobs-deaf"));
+    for note in ["shadow-deaf", "commands-deaf", "jobs-deaf"] {
+        assert!(!page.shows(note), "{note}: {}", page.text(note));
+    }
 
     let (peer, mut peer_rx) = start_on(STRICT_WS_URL, Options::new(format!("peer-{thing}")));
     let update = format!("$emqx/things/{thing}/shadow/update");

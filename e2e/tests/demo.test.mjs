@@ -389,9 +389,17 @@ test('a command left unanswered says so and waits for the cloud to time it out',
   await device.page.waitForFunction(
     (b) => document.querySelector('[data-testid="command-state"]')?.textContent !== b, before, { timeout: 5_000 });
   assert.equal(await device.page.evaluate(() => document.activeElement?.dataset.testid), 'answer-no-answer');
+  // A second command comes (sent by a click that does not move the focus): the list is built
+  // again, and the focus stays on the first command's button, now in the second item.
+  const first = await device.page.evaluate(() => document.activeElement.closest('li').dataset.key);
+  await device.page.evaluate(() => document.querySelector('[data-testid="cloud-send-command"]').click());
+  await device.page.waitForFunction(() => document.querySelectorAll('[data-testid="command"]').length === 2);
+  const focused = await device.page.evaluate(() => [document.activeElement?.dataset.testid, document.activeElement?.closest('li')?.dataset.key]);
+  assert.deepEqual(focused, ['answer-no-answer', first], 'the focus follows its command');
   await device.page.keyboard.press('Enter');
-  await device.waitForText('command-state', /no answer · the cloud times out in \d+ s/);
-  assert.equal(await device.byTestId('answer-succeeded').count(), 0, 'no answer buttons left');
+  const firstItem = device.page.locator(`[data-testid="command"][data-key="${first}"]`);
+  await firstItem.getByText(/no answer · the cloud times out in \d+ s/).waitFor();
+  assert.equal(await firstItem.getByTestId('answer-succeeded').count(), 0, 'no answer buttons left');
   await device.screenshot('command-no-answer');
   assert.deepEqual(errors, []);
   await ctx.close();

@@ -69,6 +69,8 @@ pub fn commands_panel(
                 r#"<p><strong></strong> <span class="muted"></span></p>"#,
                 r#"<pre></pre><p data-testid="command-state"></p></li>"#
             ));
+            // The item's key: an answer button that had the focus gets it back (`region`).
+            item.root().attrs(&[("data-key", &c.execution_id)]);
             item.find("strong").text(Some(&c.request.action));
             item.find("span").text(Some(&c.execution_id));
             item.find("pre")

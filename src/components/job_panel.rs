@@ -120,7 +120,7 @@ pub fn job_panel(
     // details every second of a job.
     let job = panel.html(concat!(
         r#"<p class="muted">No job yet. Jobs sent to this thing run here.</p>"#,
-        r#"<p><strong></strong> · <span data-testid="job-status"></span> · <span></span></p>"#,
+        r#"<p data-testid="job-line"><strong></strong> · <span data-testid="job-status"></span> · <span></span></p>"#,
         r#"<p class="muted" data-testid="job-timeout"></p>"#,
         r#"<progress max="100" data-testid="job-progress"></progress>"#,
         "<details><summary>Job document and status details</summary>",
@@ -132,12 +132,14 @@ pub fn job_panel(
     super::class(&job.find("p"), "hidden", move || {
         jobs.with(|j| j.current.is_some())
     });
-    // The job's line is the `<p>` around its name.
-    for part in ["p:has(> strong)", "progress", "details"] {
-        super::class(&job.find(part), "hidden", move || {
+    for part in ["job-line", "job-progress"] {
+        super::class(&job.part(part), "hidden", move || {
             jobs.with(|j| j.current.is_none())
         });
     }
+    super::class(&job.find("details"), "hidden", move || {
+        jobs.with(|j| j.current.is_none())
+    });
     super::text(&job.find("p > strong"), current(|j| j.job_id.clone()));
     super::text(
         &job.part("job-status"),

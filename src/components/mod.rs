@@ -26,7 +26,7 @@ pub use telemetry_panel::telemetry_panel;
 
 use crate::shell::dom::Node;
 
-/// A text that follows the state (a button's name, a figure): a closure behind one pointer
+/// A text that follows the state (a fleet figure): a closure behind one pointer
 /// type, where a `Signal<String>` or a closure type each would bring code of its own.
 pub(crate) type Text = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
 
@@ -77,8 +77,14 @@ pub(crate) fn region(at: &Node, build: impl Fn(&Node) + 'static) {
 
 fn bound_region(slot: Node, build: Box<dyn Fn(&Node)>) {
     effect(move || {
+        // Built anew, a list gives the focus back to the control that had it in its item
+        // (found by its `data-key`), as Leptos's rebuild in place kept it.
+        let focus = slot.focus();
         slot.clear();
         build(&slot);
+        if let Some(focus) = focus {
+            slot.refocus(&focus);
+        }
     });
 }
 

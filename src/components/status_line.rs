@@ -59,13 +59,13 @@ pub fn status_line(at: &Node, status: ReadSignal<Option<Status>>, link: Memo<Lin
 /// A warning, built into `at`, that a panel will stay empty because a subscription it needs
 /// (its `feed`'s) does not receive; the note's `data-testid` is `testid`.
 pub fn deaf_note(at: &Node, link: Memo<LinkView>, feed: Feed, testid: &'static str) {
-    super::region(at, move |at| {
-        if let Some(n) = link.with(|l| l.deaf(feed)) {
-            let note = at
-                .html(r#"<p class="field-error" role="alert"></p>"#)
-                .root();
-            note.attrs(&[("data-testid", testid)]);
-            note.text(Some(&n));
-        }
-    });
+    // Built once and shown or hidden: an alert made anew at each change of the link (each
+    // SUBACK) would be announced again.
+    let note = at
+        .html(r#"<p class="field-error" role="alert"></p>"#)
+        .root();
+    note.attrs(&[("data-testid", testid)]);
+    let deaf = move || link.with(|l| l.deaf(feed));
+    super::class(&note, "hidden", move || deaf().is_none());
+    super::text(&note, move || deaf().unwrap_or_default());
 }

@@ -72,7 +72,7 @@ impl Node {
     /// Appends `markup`, which must be a literal of our source, never data (see the module's
     /// docs), and returns what it made, to find its parts in. SVG goes in whole (`<svg>…`):
     /// the markup is parsed as HTML.
-    pub fn html(&self, markup: &str) -> Part {
+    pub fn html(&self, markup: &'static str) -> Part {
         let mut made = Vec::new();
         let parsed = self
             .0
@@ -108,6 +108,39 @@ impl Node {
             Some(Marks { start, end })
         });
         Self(self.0.clone(), marks)
+    }
+
+    /// What has the focus in an item of this element's lists, to find it again once they
+    /// are built anew: the `data-key` of the item (an element with one) and the focused
+    /// element's `data-testid`. `None` when the focus is in no such item.
+    pub fn focus(&self) -> Option<(String, String)> {
+        let active = self.0.owner_document()?.active_element()?;
+        let item = active.closest("[data-key]").ok()??;
+        if !self.0.contains(Some(&item)) {
+            return None;
+        }
+        Some((
+            item.get_attribute("data-key")?,
+            active.get_attribute("data-testid")?,
+        ))
+    }
+
+    /// Gives the focus back to what [`Node::focus`] described, if it is there again.
+    pub fn refocus(&self, (key, testid): &(String, String)) {
+        let Ok(items) = self.0.query_selector_all("[data-key]") else {
+            return;
+        };
+        let item = (0..items.length())
+            .filter_map(|i| items.get(i)?.dyn_into::<Element>().ok())
+            .find(|item| item.get_attribute("data-key").as_ref() == Some(key));
+        let target = item.and_then(|item| {
+            item.query_selector(&format!("[data-testid=\"{testid}\"]"))
+                .ok()
+                .flatten()
+        });
+        if let Some(html) = target.as_ref().and_then(|t| t.dyn_ref::<HtmlElement>()) {
+            let _ = html.focus();
+        }
     }
 
     /// Empties the slot (or the element, outside a slot).
