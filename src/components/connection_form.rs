@@ -14,12 +14,12 @@ pub fn connection_form(
     at: &Node,
     form: RwSignal<ConnectForm>,
     errors: ReadSignal<FieldErrors>,
-    active: Memo<bool>,
+    active: impl Fn() -> bool + Copy + 'static,
     on_connect: Callback<()>,
     on_disconnect: Callback<()>,
 ) {
     let lock = move |n: &Node| {
-        super::attr(n, "disabled", move || active.get().then(String::new));
+        super::attr(n, "disabled", move || active().then(String::new));
     };
     let hidden = move |n: &Node, when: fn(&ConnectForm) -> bool| {
         super::class(n, "hidden", move || form.with(when));
@@ -103,7 +103,7 @@ pub fn connection_form(
     ));
     let root = made.root();
     root.on_submit(move || {
-        if active.get_untracked() {
+        if untrack(active) {
             on_disconnect.run(());
         } else {
             on_connect.run(());
@@ -281,7 +281,7 @@ pub fn connection_form(
         .html(r#"<button type="submit" class="primary" data-testid="connect-button"></button>"#)
         .root();
     super::text(&button, move || {
-        let on = active.get();
+        let on = active();
         String::from(if on { "Disconnect" } else { "Connect" })
     });
 }

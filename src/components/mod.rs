@@ -46,7 +46,15 @@ pub(crate) fn text(node: &Node, text: impl Fn() -> String + 'static) {
 }
 
 fn bound_text(node: Node, text: Box<dyn Fn() -> String>) {
-    effect(move || node.text(Some(&text())));
+    // The same text is not written again: a redraw that changed nothing here touches nothing.
+    let shown = std::cell::RefCell::new(None::<String>);
+    effect(move || {
+        let now = text();
+        if shown.borrow().as_ref() != Some(&now) {
+            node.text(Some(&now));
+            *shown.borrow_mut() = Some(now);
+        }
+    });
 }
 
 /// Keeps `class` on `node` while `on()`.

@@ -35,13 +35,13 @@ fn points(series: &[(Millis, f64)]) -> (String, f64, f64) {
 }
 
 /// Telemetry interval, a live chart per numeric reading, and a manual event, built into `at`.
-/// `series` holds the numeric reported values over time; `events` the events published, newest
-/// first; `on_user` user intent for the device; `template` the device model (its readings get
+/// `series` holds the numeric reported values over time; `events` says how many events were
+/// published and the last one's type; `on_user` user intent for the device; `template` the device model (its readings get
 /// their own intervals).
 pub fn telemetry_panel(
     at: &Node,
     series: Memo<Series>,
-    events: Memo<Vec<(String, Millis)>>,
+    events: impl Fn() -> Option<(usize, String)> + 'static,
     on_user: Callback<UserCommand>,
     template: &'static Template,
 ) {
@@ -146,10 +146,8 @@ pub fn telemetry_panel(
     super::text(&made.find(".field-error"), move || {
         error.get().unwrap_or_default()
     });
-    super::text(&made.part("events-sent"), move || {
-        events.with(|e| match e.first() {
-            Some((k, _)) => format!("{} event(s) published; last: {k}", e.len()),
-            None => "No events published yet.".to_owned(),
-        })
+    super::text(&made.part("events-sent"), move || match events() {
+        Some((n, k)) => format!("{n} event(s) published; last: {k}"),
+        None => "No events published yet.".to_owned(),
     });
 }
