@@ -86,7 +86,7 @@ fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(St
             input.on_number(move |v| set(serde_json::json!(v)));
             if let Some(output) = slider.child("output", "") {
                 output.attrs(&[("for", &id)]);
-                super::effect(move || output.text(Some(&format!("{} {unit}", shown()))));
+                super::text(&output, move || format!("{} {unit}", shown()));
             }
         }
         (Kind::Choice(options), true) => {
@@ -124,7 +124,7 @@ fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(St
                 return;
             };
             readout.attrs(&[("id", &id), ("data-testid", &id)]);
-            super::effect(move || readout.text(Some(&format!("{} {unit}", shown()))));
+            super::text(&readout, move || format!("{} {unit}", shown()));
             // Readings within a known range also get a gauge.
             if let Kind::Number { min, max, .. } = kind
                 && let Some(meter) = dd.child("meter", "")

@@ -72,7 +72,16 @@ pub(crate) fn attr(node: &Node, name: &'static str, value: impl Fn() -> Option<S
 }
 
 fn bound_attr(node: Node, name: &'static str, value: Box<dyn Fn() -> Option<String>>) {
-    effect(move || node.attr(name, value().as_deref()));
+    // As for texts: an attribute set again to the same value would still be a change of the
+    // DOM (styles matched again, the face's SVG drawn again).
+    let shown = std::cell::RefCell::new(None::<Option<String>>);
+    effect(move || {
+        let now = value();
+        if shown.borrow().as_ref() != Some(&now) {
+            node.attr(name, now.as_deref());
+            *shown.borrow_mut() = Some(now);
+        }
+    });
 }
 
 /// A part of a panel built again, in its place among `at`'s children, whenever what `build`

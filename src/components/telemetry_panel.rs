@@ -113,25 +113,36 @@ pub fn telemetry_panel(
             });
         });
     }
-    super::region(&made.part("charts"), move |at| {
+    // The charts are written in place while the same readings have one (a new chart only when
+    // another reading gets one): made anew at each redraw, they were laid out and painted
+    // anew too, and the round trip's slowest rounds waited for it.
+    let box_ = made.part("charts");
+    let drawn = StoredValue::new(Vec::<(String, [Node; 3])>::new());
+    super::effect(move || {
         series.with(|all| {
-            for (key, s) in all.iter().filter(|(_, s)| s.len() > 1) {
-                let (pts, lo, hi) = points(s);
-                let (lo, hi) = (fixed(lo, 1), fixed(hi, 1));
-                let chart = at.html(concat!(
-                    r#"<figure class="chart"><svg viewBox="0 0 300 60" role="img">"#,
-                    r#"<polyline fill="none" stroke="currentColor" stroke-width="1.5" /></svg>"#,
-                    "<figcaption></figcaption></figure>"
-                ));
-                chart.find("svg").attr(
-                    "aria-label",
-                    Some(&format!("{key} over time, from {lo} to {hi}")),
-                );
-                chart.find("polyline").attr("points", Some(&pts));
-                chart
-                    .find("figcaption")
-                    .text(Some(&format!("{key} · {lo} – {hi}")));
-            }
+            let shown: Vec<_> = all.iter().filter(|(_, s)| s.len() > 1).collect();
+            drawn.update_value(|drawn| {
+                if drawn.len() != shown.len() || drawn.iter().zip(&shown).any(|(d, s)| d.0 != *s.0) {
+                    box_.clear();
+                    drawn.clear();
+                    for (key, _) in &shown {
+                        let chart = box_.html(concat!(
+                            r#"<figure class="chart"><svg viewBox="0 0 300 60" role="img">"#,
+                            r#"<polyline fill="none" stroke="currentColor" stroke-width="1.5" /></svg>"#,
+                            "<figcaption></figcaption></figure>"
+                        ));
+                        let parts = [chart.find("svg"), chart.find("polyline"), chart.find("figcaption")];
+                        drawn.push(((*key).clone(), parts));
+                    }
+                }
+                for ((key, [svg, line, caption]), (_, s)) in drawn.iter().zip(&shown) {
+                    let (pts, lo, hi) = points(s);
+                    let (lo, hi) = (fixed(lo, 1), fixed(hi, 1));
+                    svg.attr("aria-label", Some(&format!("{key} over time, from {lo} to {hi}")));
+                    line.attr("points", Some(&pts));
+                    caption.text(Some(&format!("{key} · {lo} – {hi}")));
+                }
+            });
         });
     });
     made.find("form").on_submit(send);

@@ -118,11 +118,11 @@ fn button(made: &Part, testid: &str, press: Box<dyn Fn()>, label: Option<Spoken>
     node.on_press(press);
     if let Some(label) = label {
         let title = made.find(&format!("[data-testid=\"{testid}\"] > title"));
-        super::effect(move || {
-            let said = label();
-            node.attr("aria-label", Some(&said));
-            title.text(Some(&said));
-        });
+        // Each written only when it changed, as Leptos's rebuild did.
+        let label: std::rc::Rc<dyn Fn() -> String> = label.into();
+        let said = label.clone();
+        super::attr(&node, "aria-label", move || Some(said()));
+        super::text(&title, move || label());
     }
 }
 
