@@ -562,9 +562,11 @@ own); mqtt.js has no fleet view to compare.
   5.9 ms in the two before \`content-visibility\`; 4.4–6.1 ms in \`bench/profile.mjs\` runs
   this session; 5.7, 3.5 and 3.9 ms in the three \`make bench\` runs of 2026-11-28, this one
   the last, and 4.6–6.7 ms against 4.3–6.3 ms for the build they started from in interleaved
-  \`bench/profile.mjs\` runs; with the panels built by hand, 4.95 and 4.74 ms against 4.66
-  and 4.77 ms for the build before them, interleaved): each redraw in a run (1.7–3.9 ms of
-  script, then its frame) delays one round.
+  \`bench/profile.mjs\` runs): each redraw in a run (1.7–3.9 ms of script, then its frame)
+  delays one round. The panels built by hand first made the charts anew at each redraw, and
+  the new charts were laid out and painted anew: p99 4.7–6.5 ms against 4.9–5.0 ms for the
+  build before them, interleaved; written in place (and a text or an attribute written only
+  when it changed), 4.5–5.3 ms against 4.5–5.3 ms.
   Splitting a redraw in two tasks (the shadow and the charts after the rest) did not help
   (five paired runs: p99 4.9–7.4 against 4.4–7.1 ms). The structural
   fix is the device stack in a Web Worker, so a report leaves whatever the page is drawing.
