@@ -80,16 +80,11 @@ pub fn cloud_panel(
             &step_timeout.get_untracked(),
         ));
     });
-    let bind = |n: Node, value: RwSignal<String>| {
-        let shown = n.clone();
-        super::effect(move || value.with(|v| shown.set_value(v)));
-        n.on_input(move |v| value.set(v));
-    };
-    bind(made.part("cloud-desired"), desired);
-    bind(made.part("cloud-params"), params);
-    bind(made.part("cloud-ttl"), ttl);
-    bind(made.part("cloud-job"), document);
-    bind(made.part("cloud-step-timeout"), step_timeout);
+    super::two_way(&made.part("cloud-desired"), desired);
+    super::two_way(&made.part("cloud-params"), params);
+    super::two_way(&made.part("cloud-ttl"), ttl);
+    super::two_way(&made.part("cloud-job"), document);
+    super::two_way(&made.part("cloud-step-timeout"), step_timeout);
 
     let input = made.part("cloud-action");
     let shown = input.clone();

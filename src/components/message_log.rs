@@ -206,10 +206,7 @@ pub fn message_log(at: &Node, store: LogStore, on_export: Callback<String>) {
         r#"<div class="log-view" data-testid="message-log" tabindex="0" role="log" aria-label="Message log">"#,
         r#"<div class="log-spacer"></div></div>"#
     ));
-    let search = made.part("log-filter");
-    let shown_filter = search.clone();
-    super::effect(move || shown_filter.set_value(&filter.get()));
-    search.on_input(move |v| filter.set(v));
+    super::two_way(&made.part("log-filter"), filter);
     made.part("log-direction")
         .on_value(move |v| direction.set(v));
     let pause = made.part("log-pause");

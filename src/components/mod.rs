@@ -24,6 +24,8 @@ pub use shadow_panel::shadow_panel;
 pub use status_line::{deaf_note, status_line};
 pub use telemetry_panel::telemetry_panel;
 
+use leptos::prelude::{RwSignal, Set, With};
+
 use crate::shell::dom::Node;
 
 /// A text that follows the state (a fleet figure): a closure behind one pointer
@@ -42,16 +44,35 @@ fn boxed_effect(work: Box<dyn Fn()>) {
 
 /// Keeps `node`'s text equal to `text()`.
 pub(crate) fn text(node: &Node, text: impl Fn() -> String + 'static) {
-    bound_text(node.clone(), Box::new(text));
+    bound(node.clone(), Box::new(move || Some(text())), as_text());
 }
 
-fn bound_text(node: Node, text: Box<dyn Fn() -> String>) {
-    // The same text is not written again: a redraw that changed nothing here touches nothing.
-    let shown = std::cell::RefCell::new(None::<String>);
+/// Keeps the attribute `name` equal to `value()` (absent while `None`).
+pub(crate) fn attr(node: &Node, name: &'static str, value: impl Fn() -> Option<String> + 'static) {
+    bound(node.clone(), Box::new(value), as_attr(name));
+}
+
+// The writers are made outside the generic functions above, so each is compiled once.
+fn as_text() -> Write {
+    Box::new(|node, text| node.text(text))
+}
+
+fn as_attr(name: &'static str) -> Write {
+    Box::new(move |node, value| node.attr(name, value))
+}
+
+/// How a bound value is written: as the node's text, or as one of its attributes.
+type Write = Box<dyn Fn(&Node, Option<&str>)>;
+
+/// Keeps what `write` writes on `node` equal to `value()`, writing only what changed: a text
+/// or an attribute set again to the same value would still be a change of the DOM (styles
+/// matched again, the face's SVG drawn again), where Leptos's rebuild wrote nothing.
+fn bound(node: Node, value: Box<dyn Fn() -> Option<String>>, write: Write) {
+    let shown = std::cell::RefCell::new(None::<Option<String>>);
     effect(move || {
-        let now = text();
+        let now = value();
         if shown.borrow().as_ref() != Some(&now) {
-            node.text(Some(&now));
+            write(&node, now.as_deref());
             *shown.borrow_mut() = Some(now);
         }
     });
@@ -66,22 +87,12 @@ fn bound_class(node: Node, class: &'static str, on: Box<dyn Fn() -> bool>) {
     effect(move || node.toggle(class, on()));
 }
 
-/// Keeps the attribute `name` equal to `value()` (absent while `None`).
-pub(crate) fn attr(node: &Node, name: &'static str, value: impl Fn() -> Option<String> + 'static) {
-    bound_attr(node.clone(), name, Box::new(value));
-}
-
-fn bound_attr(node: Node, name: &'static str, value: Box<dyn Fn() -> Option<String>>) {
-    // As for texts: an attribute set again to the same value would still be a change of the
-    // DOM (styles matched again, the face's SVG drawn again).
-    let shown = std::cell::RefCell::new(None::<Option<String>>);
-    effect(move || {
-        let now = value();
-        if shown.borrow().as_ref() != Some(&now) {
-            node.attr(name, now.as_deref());
-            *shown.borrow_mut() = Some(now);
-        }
-    });
+/// Keeps a text field (an input or a textarea) and `value` equal both ways: the field shows
+/// the value, and what the user types becomes it.
+pub(crate) fn two_way(field: &Node, value: RwSignal<String>) {
+    let shown = field.clone();
+    effect(move || value.with(|v| shown.set_value(v)));
+    field.on_input(move |v| value.set(v));
 }
 
 /// A part of a panel built again, in its place among `at`'s children, whenever what `build`
@@ -96,7 +107,7 @@ fn bound_region(slot: Node, build: Box<dyn Fn(&Node)>) {
     effect(move || {
         // Built anew, a list gives the focus back to the control that had it in its item
         // (found by its `data-key`), as Leptos's rebuild in place kept it.
-        let focus = slot.focus();
+        let focus = slot.focused();
         slot.clear();
         build(&slot);
         if let Some(focus) = focus {

@@ -146,14 +146,8 @@ pub fn telemetry_panel(
         });
     });
     made.find("form").on_submit(send);
-    let kind_input = made.part("event-kind");
-    let shown = kind_input.clone();
-    super::effect(move || shown.set_value(&kind.get()));
-    kind_input.on_input(move |v| kind.set(v));
-    let payload_input = made.part("event-payload");
-    let shown = payload_input.clone();
-    super::effect(move || shown.set_value(&payload.get()));
-    payload_input.on_input(move |v| payload.set(v));
+    super::two_way(&made.part("event-kind"), kind);
+    super::two_way(&made.part("event-payload"), payload);
     super::text(&made.find(".field-error"), move || {
         error.get().unwrap_or_default()
     });

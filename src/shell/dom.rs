@@ -113,7 +113,7 @@ impl Node {
     /// What has the focus in an item of this element's lists, to find it again once they
     /// are built anew: the `data-key` of the item (an element with one) and the focused
     /// element's `data-testid`. `None` when the focus is in no such item.
-    pub fn focus(&self) -> Option<(String, String)> {
+    pub fn focused(&self) -> Option<(String, String)> {
         let active = self.0.owner_document()?.active_element()?;
         let item = active.closest("[data-key]").ok()??;
         if !self.0.contains(Some(&item)) {
@@ -125,7 +125,7 @@ impl Node {
         ))
     }
 
-    /// Gives the focus back to what [`Node::focus`] described, if it is there again.
+    /// Gives the focus back to what [`Node::focused`] described, if it is there again.
     pub fn refocus(&self, (key, testid): &(String, String)) {
         let Ok(items) = self.0.query_selector_all("[data-key]") else {
             return;
