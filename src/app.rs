@@ -3,7 +3,6 @@
 
 use std::rc::Rc;
 
-use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_console::config::{ConnectForm, FieldErrors, Mode, UrlConfig};
 use thingsim_console::embed::{self, HostRequest, Hosts, Panel};
@@ -12,9 +11,11 @@ use thingsim_fleet::ThingName;
 use thingsim_fleet::api::CredentialsAnswer;
 use thingsim_fleet::cloud::{CloudEvent, Operation};
 use thingsim_fleet::device::{Device, DeviceEvent, DeviceOptions, UserCommand};
+use thingsim_fleet::json::object;
 use thingsim_fleet::model::{DeviceModel, Template};
 use thingsim_fleet::stack::{DeviceStack, MqttLink, StackEvent};
 use thingsim_mqtt::{Event, Qos};
+use thingsim_reactive::*;
 
 use crate::components::{self, Direction, LogStore, class, region, text};
 use crate::shell::client::{self, ClientEvent, ClientHandle, Listener, Status};
@@ -83,7 +84,7 @@ pub struct Attached {
     /// The console is closing; the device runs on where it is.
     pub detach: Rc<dyn Fn()>,
     /// Back to where it came from.
-    pub close: Callback<()>,
+    pub close: Rc<dyn Fn()>,
 }
 
 /// The console, with its own device, in `at` (the page's body, or a test's container), until
@@ -95,9 +96,9 @@ pub fn mount(at: &Node) -> Mounted {
 /// What `build` builds in `at` (a panel, for a test), until the returned [`Mounted`] is
 /// dropped.
 pub fn mount_with(at: &Node, build: impl FnOnce(&Node)) -> Mounted {
-    // Effects run as tasks of the browser's microtask queue (an error only means it was set
-    // up already).
-    let _ = any_spawner::Executor::init_wasm_bindgen();
+    // A change runs the effects it reaches once, in a microtask: after the event (a frame, a
+    // click) that made it, with the rest of that event's changes.
+    set_scheduler(|| timers::spawn(async { flush() }));
     let owner = Owner::new();
     // In a slot: dropped, it takes away what it built, not the rest of `at`.
     let at = at.slot();
@@ -113,7 +114,7 @@ pub struct Mounted {
 
 impl Drop for Mounted {
     fn drop(&mut self) {
-        self.owner.cleanup();
+        self.owner.dispose();
         self.at.clear();
     }
 }
@@ -127,7 +128,7 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
     let errors = RwSignal::new(FieldErrors::default());
     let status = RwSignal::new(None::<Status>);
     let log = LogStore::new();
-    let client = StoredValue::new_local(None::<ClientHandle>);
+    let client = StoredValue::new(None::<ClientHandle>);
     let running = RwSignal::new(None::<Running>);
     let console = RwSignal::new(Console::default());
     let outcome = RwSignal::new(None::<Result<String, String>>);
@@ -161,7 +162,7 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
             }
         });
     };
-    let close = attached.as_ref().map(|a| a.close);
+    let close = attached.as_ref().map(|a| a.close.clone());
     let title = attached.as_ref().map_or_else(
         || "thingsim".to_owned(),
         |a| format!("thingsim · {}", a.thing),
@@ -171,12 +172,15 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
     // latest status at most once a second, not every flap).
     let ticker = timers::every(1_000, move || {
         now.set(clock::epoch());
-        if let Some(text) = pending_announcement.write_value().take() {
+        if let Some(text) = pending_announcement
+            .try_update_value(Option::take)
+            .flatten()
+        {
             announcement.set(text);
         }
     });
     // Disposed (and so cancelled) with the app.
-    let _ticker = StoredValue::new_local(ticker);
+    let _ticker = StoredValue::new(ticker);
     // Clients and fetches outlive an unmounted app by a moment; after that they must not touch
     // its signals.
     let alive = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -494,7 +498,7 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
         };
         client.set_value(Some(handle));
     });
-    let detach = StoredValue::new_local(attached.as_ref().map(|a| a.detach.clone()));
+    let detach = StoredValue::new(attached.as_ref().map(|a| a.detach.clone()));
     on_cleanup(move || {
         page::set_root_attribute("data-streaming", None);
         match detach.try_get_value().flatten() {
@@ -610,18 +614,21 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
             };
             operate(operation, Some((origin.to_owned(), id)));
         });
-        let ready = serde_json::json!({
-            "type": "thingsim:ready",
-            "thing": thing,
-            "template": form.with_untracked(|f| f.template.clone()),
-            "mode": form.with_untracked(|f| f.mode.as_str()),
-        });
+        let ready = object([
+            ("type", "thingsim:ready".into()),
+            ("thing", thing.into()),
+            (
+                "template",
+                form.with_untracked(|f| f.template.clone()).into(),
+            ),
+            ("mode", form.with_untracked(|f| f.mode.as_str()).into()),
+        ]);
         hosts.with_value(|h| {
             for origin in h.origins() {
                 page::post_to_parent(origin, &ready);
             }
         });
-        components::effect(move || {
+        effect(move || {
             shadow.track();
             tell(|s| s.1, &|| host_state(&shadow.get_untracked()));
         });
@@ -640,7 +647,7 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
     // Unticking "Remember" forgets the saved secrets at once, not at the next Connect.
     // It reads the whole form, so it acts only when the box changed, not at each keystroke.
     let remembered = StoredValue::new(true);
-    components::effect(move || {
+    effect(move || {
         let remember = form.with(|f| f.remember);
         if remembered.get_value() == remember {
             return;
@@ -711,7 +718,7 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
                 r#"<button type="button" data-testid="console-back">Back to the fleet</button></p>"#
             ))
             .part("console-back")
-            .on_click(move || close.run(())),
+            .on_click(move || close()),
     }
     text(&page.part("announcer"), move || announcement.get());
     if !warnings.is_empty() {
@@ -869,21 +876,21 @@ type Reply = (String, Option<Value>);
 
 /// `thingsim:message` for the host page.
 fn host_message(direction: &str, topic: &str, payload: &[u8]) -> Value {
-    serde_json::json!({
-        "type": "thingsim:message",
-        "direction": direction,
-        "topic": topic,
-        "payload": String::from_utf8_lossy(payload),
-    })
+    object([
+        ("type", "thingsim:message".into()),
+        ("direction", direction.into()),
+        ("topic", topic.into()),
+        ("payload", String::from_utf8_lossy(payload).into()),
+    ])
 }
 
 /// `thingsim:state` for the host page.
 fn host_state(shadow: &thingsim_console::panels::ShadowView) -> Value {
-    serde_json::json!({
-        "type": "thingsim:state",
-        "reported": shadow.reported,
-        "desired": shadow.desired,
-        "delta": shadow.delta(),
-        "version": shadow.version,
-    })
+    object([
+        ("type", "thingsim:state".into()),
+        ("reported", Value::Object(shadow.reported.clone())),
+        ("desired", Value::Object(shadow.desired.clone())),
+        ("delta", Value::Object(shadow.delta())),
+        ("version", shadow.version.into()),
+    ])
 }

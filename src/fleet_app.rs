@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use thingsim_console::config::Mode;
 
-use crate::app::{Attached, device_console};
+use crate::app::{Attached, Mounted, device_console, mount_with};
 use crate::components::{FleetGrid, FleetGroups, FleetMetrics};
 use crate::shell::broker_fleet;
 use crate::shell::fleet::{self, FleetEvent, FleetHandle};
@@ -262,19 +262,22 @@ pub fn FleetApp() -> impl IntoView {
                 move |events| h.attach(thing.clone(), events)
             }),
             detach: Rc::new(move || h.detach()),
-            close: Callback::new(move |()| open.set(None)),
+            close: Rc::new(move || open.set(None)),
         };
         Some(attached)
     };
-    // The console is built by hand (`shell::dom`), in a host of its own (`display: contents`)
-    // that this effect fills: a new device, a new console; the old one goes with its owner.
+    // The console is built by hand (`shell::dom`) with its own signals (`thingsim-reactive`),
+    // in a host of its own (`display: contents`) that this effect fills: a new device, a new
+    // console; the old one is dropped first, and goes with its owner.
     let host = NodeRef::<leptos::html::Div>::new();
-    crate::components::effect(move || {
+    let mounted = StoredValue::new_local(None::<Mounted>);
+    Effect::new(move |_| {
         let Some(el) = host.get() else { return };
-        let at = crate::shell::dom::Node::of(&el);
-        at.clear();
+        mounted.set_value(None);
         if let Some(attached) = console() {
-            untrack(|| device_console(&at, Some(attached)));
+            let at = crate::shell::dom::Node::of(&el);
+            let console = untrack(|| mount_with(&at, |at| device_console(at, Some(attached))));
+            mounted.set_value(Some(console));
         }
     });
 

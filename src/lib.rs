@@ -15,3 +15,5 @@ pub mod testing;
 
 pub use app::{Attached, Mounted, device_console, mount, mount_with};
 pub use fleet_app::FleetApp;
+/// The console's signals, memos and effects (for tests that build a panel).
+pub use thingsim_reactive as reactive;

@@ -535,7 +535,7 @@ async fn on_a_strict_broker_the_device_subscribes_within_its_limits_and_still_co
 #[wasm_bindgen_test]
 async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
     use gloo_timers::future::TimeoutFuture;
-    use leptos::prelude::*;
+    use thingsim::reactive::*;
     use thingsim_console::panels::{Console, ShadowView, TIMELINE_CAP};
     use thingsim_fleet::device::DeviceEvent;
     use thingsim_mqtt::Millis;
@@ -822,8 +822,8 @@ fn mount_message_log() -> (
     thingsim::components::LogStore,
     impl Sized,
 ) {
-    use leptos::prelude::*;
     use thingsim::components::LogStore;
+    use thingsim::reactive::*;
 
     let (root, style) = styled_root();
     let store = LogStore::new();

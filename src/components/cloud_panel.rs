@@ -1,8 +1,8 @@
-use leptos::prelude::*;
 use thingsim_console::panels::forms;
 use thingsim_fleet::ThingName;
 use thingsim_fleet::cloud::Operation;
 use thingsim_fleet::model::Template;
+use thingsim_reactive::*;
 
 use crate::shell::dom::Node;
 
@@ -88,7 +88,7 @@ pub fn cloud_panel(
 
     let input = made.part("cloud-action");
     let shown = input.clone();
-    super::effect(move || action.with(|a| shown.set_value(a)));
+    effect(move || action.with(|a| shown.set_value(a)));
     input.on_input(move |a| {
         if template.commands.iter().any(|c| c.action == a) {
             params.set(forms::example_params(template, &a));

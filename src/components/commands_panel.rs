@@ -1,9 +1,9 @@
-use leptos::prelude::*;
 use serde_json::{Map, Value};
 use thingsim_console::panels::{CommandState, CommandView, pretty};
 use thingsim_fleet::commands::{CommandResponse, CommandStatus};
 use thingsim_fleet::device::UserCommand;
 use thingsim_mqtt::Millis;
+use thingsim_reactive::*;
 
 use crate::shell::dom::Node;
 
@@ -48,7 +48,7 @@ pub fn commands_panel(
         ))
         .part("auto-answer");
     let shown = toggle.clone();
-    super::effect(move || shown.set_checked(auto.get()));
+    effect(move || shown.set_checked(auto.get()));
     toggle.on_checked(move |on| {
         auto.set(on);
         on_user.run(UserCommand::SetAutoAnswer(on));

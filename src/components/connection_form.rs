@@ -1,6 +1,6 @@
-use leptos::prelude::*;
 use thingsim_console::config::{ConnectForm, FieldErrors, LOCAL_BROKER, LOCAL_CLOUD_API, Mode};
 use thingsim_fleet::model::TEMPLATES;
+use thingsim_reactive::*;
 
 use crate::shell::dom::Node;
 
@@ -49,7 +49,7 @@ pub fn connection_form(
             ("aria-describedby", error_id),
         ]);
         let shown = input.clone();
-        super::effect(move || form.with(|f| shown.set_value(&get(f))));
+        effect(move || form.with(|f| shown.set_value(&get(f))));
         lock(&input);
         super::attr(&input, "aria-invalid", move || {
             Some(errors.with(error).is_some().to_string())
@@ -61,14 +61,14 @@ pub fn connection_form(
     };
     let check = move |n: Node, get: fn(&ConnectForm) -> bool, set: fn(&mut ConnectForm, bool)| {
         let shown = n.clone();
-        super::effect(move || shown.set_checked(form.with(get)));
+        effect(move || shown.set_checked(form.with(get)));
         lock(&n);
         n.on_checked(move |on| form.update(|f| set(f, on)));
     };
     let none: fn(&FieldErrors) -> Option<String> = |_| None;
     let mode_radio = move |n: Node, m: Mode| {
         let shown = n.clone();
-        super::effect(move || shown.set_checked(form.with(|f| f.mode) == m));
+        effect(move || shown.set_checked(form.with(|f| f.mode) == m));
         lock(&n);
         n.on_checked(move |_| {
             form.update(|f| {
@@ -121,7 +121,7 @@ pub fn connection_form(
         }
     }
     let shown = template.clone();
-    super::effect(move || form.with(|f| shown.set_value(&f.template)));
+    effect(move || form.with(|f| shown.set_value(&f.template)));
     lock(&template);
     template.on_value(move |v| form.update(|f| f.template = v));
     super::text(&made.part("template-error"), move || {
@@ -260,7 +260,7 @@ pub fn connection_form(
     ));
     let version = options.part("mqtt-version");
     let shown = version.clone();
-    super::effect(move || {
+    effect(move || {
         let mqtt5 = form.with(|f| f.mqtt5);
         shown.set_value(if mqtt5 { "5" } else { "3.1.1" });
     });

@@ -1,7 +1,7 @@
-use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_fleet::model::{Kind, Property, Template, shown_number};
 use thingsim_fleet::shadow::state::State;
+use thingsim_reactive::*;
 
 use crate::shell::dom::Node;
 
@@ -56,7 +56,7 @@ fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(St
                 return;
             };
             let checked = input.clone();
-            super::effect(move || checked.set_checked(value() == Value::Bool(true)));
+            effect(move || checked.set_checked(value() == Value::Bool(true)));
             input.on_checked(move |on| set(Value::Bool(on)));
         }
         (
@@ -82,8 +82,8 @@ fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(St
                 return;
             };
             let current = input.clone();
-            super::effect(move || current.set_value(&shown()));
-            input.on_number(move |v| set(serde_json::json!(v)));
+            effect(move || current.set_value(&shown()));
+            input.on_number(move |v| set(Value::from(v)));
             if let Some(output) = slider.child("output", "") {
                 output.attrs(&[("for", &id)]);
                 super::text(&output, move || format!("{} {unit}", shown()));
@@ -104,7 +104,7 @@ fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(St
             // browser no longer follows the attribute, and the device's choice would not show.
             let current = select.clone();
             // A value that is not one of the options (none yet) shows no option.
-            super::effect(move || current.set_value(value().as_str().unwrap_or("")));
+            effect(move || current.set_value(value().as_str().unwrap_or("")));
             select.on_value(move |v| set(Value::String(v)));
         }
         (Kind::Color, true) => {
@@ -112,7 +112,7 @@ fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(St
                 return;
             };
             let current = input.clone();
-            super::effect(move || current.set_value(&shown()));
+            effect(move || current.set_value(&shown()));
             input.on_value(move |v| set(Value::String(v)));
         }
         (kind, _) => {
@@ -131,7 +131,7 @@ fn property_row(dl: &Node, p: Property, state: Memo<State>, on_set: Callback<(St
             {
                 meter.attrs(&[("min", &shown_number(min)), ("max", &shown_number(max))]);
                 meter.attrs(&[("aria-hidden", "true")]);
-                super::effect(move || meter.set_amount(value().as_f64().unwrap_or(min)));
+                effect(move || meter.set_amount(value().as_f64().unwrap_or(min)));
             }
         }
     }

@@ -130,7 +130,7 @@ pub fn FleetGrid(
     let list = NodeRef::<Ul>::new();
     // The cards drawn: each at its position in the kept cards, in its elements.
     let drawn = StoredValue::new_local(Vec::<(usize, Card, CardView)>::new());
-    super::effect(move || {
+    Effect::new(move |_| {
         let Some(ul) = list.get() else { return };
         let ul = Node::of(&ul);
         let range = window(total(), scroll_top.get(), GRID_PX);

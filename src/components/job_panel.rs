@@ -1,7 +1,7 @@
-use leptos::prelude::*;
 use thingsim_console::panels::{JobRunView, JobsView};
 use thingsim_fleet::device::{JobBehaviour, UserCommand};
 use thingsim_fleet::jobs::StatusDetails;
+use thingsim_reactive::*;
 
 use crate::shell::dom::Node;
 
@@ -71,7 +71,7 @@ pub fn job_panel(
     });
     let step = made.part("job-fail-step");
     let shown = step.clone();
-    super::effect(move || shown.set_value(&fail_step.get()));
+    effect(move || shown.set_value(&fail_step.get()));
     step.on_value(move |v| {
         fail_step.set(v);
         apply_behaviour();

@@ -1,6 +1,6 @@
-use leptos::prelude::*;
 use thingsim_console::log::{LogLine, Ring, payload_text};
 use thingsim_console::panels as console;
+use thingsim_reactive::*;
 
 pub use thingsim_console::log::{Direction, LOG_BYTES_CAP, LOG_CAP, PAYLOAD_KEPT};
 
@@ -76,10 +76,15 @@ impl LogStore {
                 .lines
                 .iter()
                 .map(|l| {
-                    serde_json::json!({
-                        "seq": l.seq, "at": l.at, "direction": l.direction.as_str(),
-                        "topic": l.topic, "qos": l.qos, "size": l.size, "payload": l.payload,
-                    })
+                    thingsim_fleet::json::object([
+                        ("seq", l.seq.into()),
+                        ("at", l.at.into()),
+                        ("direction", l.direction.as_str().into()),
+                        ("topic", l.topic.as_str().into()),
+                        ("qos", l.qos.into()),
+                        ("size", l.size.into()),
+                        ("payload", l.payload.as_str().into()),
+                    ])
                 })
                 .collect();
             thingsim_fleet::json::pretty(&serde_json::Value::Array(items))
@@ -95,7 +100,10 @@ impl LogStore {
     fn set_paused(&self, paused: bool) {
         self.paused.set(paused);
         if !paused {
-            let held = std::mem::take(&mut *self.held.write_value());
+            let held = self
+                .held
+                .try_update_value(std::mem::take)
+                .unwrap_or_default();
             self.lines.update_value(|l| l.extend(held.lines));
             self.revision.update(|r| *r += 1);
         }
@@ -240,9 +248,9 @@ pub fn message_log(at: &Node, store: LogStore, on_export: Callback<String>) {
     });
     let list = made.find(".log-spacer");
     let spacer = list.clone();
-    super::effect(move || spacer.style("height", &format!("{}px", total() * ROW)));
+    effect(move || spacer.style("height", &format!("{}px", total() * ROW)));
     let spacer = list.clone();
-    super::effect(move || spacer.style("padding-top", &format!("{}px", first() * ROW)));
+    effect(move || spacer.style("padding-top", &format!("{}px", first() * ROW)));
 
     // The rows in view are drawn by hand (`shell::rows`): under a stream every redraw brings
     // new lines, and the rows that scrolled out are written again for them.
@@ -257,7 +265,7 @@ pub fn message_log(at: &Node, store: LogStore, on_export: Callback<String>) {
             selected.set(Some(line));
         }
     });
-    super::effect(move || {
+    effect(move || {
         // A full log that matches every line keeps the same indices as lines come and go:
         // `matching` does not change, the revision does.
         store.revision.track();
@@ -280,13 +288,13 @@ pub fn message_log(at: &Node, store: LogStore, on_export: Callback<String>) {
     // Keep the newest line in view while the user has not scrolled up. Setting scrollTop lays
     // the page out on the spot; just before a frame that layout is the frame's own, anywhere
     // else it is one more (16 ms of a cold start went to it).
-    super::effect(move || {
+    effect(move || {
         let n = total();
         if follow.get_untracked() {
             let viewport = viewport.clone();
             crate::shell::timers::before_next_frame(move || {
                 // Unless the user scrolled up meanwhile (or the log is gone).
-                if follow.try_get_untracked() == Some(true) {
+                if follow.try_with_untracked(|f| *f) == Some(true) {
                     viewport.scroll_to((n as f64 * ROW_PX) as i32);
                 }
             });

@@ -24,23 +24,13 @@ pub use shadow_panel::shadow_panel;
 pub use status_line::{deaf_note, status_line};
 pub use telemetry_panel::telemetry_panel;
 
-use leptos::prelude::{RwSignal, Set, With};
+use thingsim_reactive::{RwSignal, effect};
 
 use crate::shell::dom::Node;
 
 /// A text that follows the state (a fleet figure): a closure behind one pointer
 /// type, where a `Signal<String>` or a closure type each would bring code of its own.
 pub(crate) type Text = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
-
-/// An effect whose work sits behind one pointer type: Leptos's effect code is compiled once
-/// for all of them (in [`boxed_effect`], which is not generic), not once for each closure.
-pub(crate) fn effect(work: impl Fn() + 'static) {
-    boxed_effect(Box::new(work));
-}
-
-fn boxed_effect(work: Box<dyn Fn()>) {
-    leptos::prelude::Effect::new(move |_| work());
-}
 
 /// Keeps `node`'s text equal to `text()`.
 pub(crate) fn text(node: &Node, text: impl Fn() -> String + 'static) {

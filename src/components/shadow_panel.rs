@@ -1,6 +1,6 @@
-use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_console::panels::{Change, ShadowView, follow_timeline, pretty};
+use thingsim_reactive::*;
 
 use crate::shell::dom::Node;
 use crate::shell::rows::{self, Row};
@@ -71,7 +71,7 @@ pub fn shadow_panel(
         .html(r#"<h3>Timeline</h3><ol class="timeline" data-testid="shadow-timeline"></ol>"#)
         .part("shadow-timeline");
     let shown = StoredValue::new(Vec::<u64>::new());
-    super::effect(move || {
+    effect(move || {
         shadow.with(|s| {
             let next: Vec<u64> = s.timeline.iter().map(|c| c.seq).collect();
             shown.update_value(|shown| {

@@ -1,5 +1,5 @@
-use leptos::prelude::*;
 use thingsim_console::panels::{Feed, LinkView};
+use thingsim_reactive::*;
 
 use crate::shell::client::Status;
 use crate::shell::dom::Node;
@@ -46,7 +46,7 @@ pub fn status_line(at: &Node, status: ReadSignal<Option<Status>>, link: Memo<Lin
     );
     let line = made.part("conn-status");
     super::text(&line, text);
-    super::effect(move || line.class(class()));
+    effect(move || line.class(class()));
     super::region(at, move |at| {
         if let Some(l) = limits() {
             at.html(r#"<p class="muted" data-testid="broker-limits"></p>"#)

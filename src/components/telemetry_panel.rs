@@ -1,10 +1,10 @@
 use thingsim_fleet::vec_map::VecMap;
 
-use leptos::prelude::*;
 use thingsim_console::panels::fixed;
 use thingsim_fleet::device::UserCommand;
 use thingsim_fleet::model::{Kind, Template};
 use thingsim_mqtt::Millis;
+use thingsim_reactive::*;
 
 use crate::shell::dom::Node;
 
@@ -118,7 +118,7 @@ pub fn telemetry_panel(
     // anew too, and the round trip's slowest rounds waited for it.
     let box_ = made.part("charts");
     let drawn = StoredValue::new(Vec::<(String, [Node; 3])>::new());
-    super::effect(move || {
+    effect(move || {
         series.with(|all| {
             let shown: Vec<_> = all.iter().filter(|(_, s)| s.len() > 1).collect();
             drawn.update_value(|drawn| {

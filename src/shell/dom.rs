@@ -11,7 +11,7 @@
 //! What a peer or a user sent never goes into markup: it goes in through [`Node::text`] and
 //! the attribute setters, which the browser does not parse.
 
-use leptos::prelude::StoredValue;
+use thingsim_reactive::StoredValue;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{
@@ -248,16 +248,12 @@ impl Node {
     /// Calls `f` with a control's `checked` at each `change`, for as long as the reactive owner
     /// that called this lives (a panel's): the listener is dropped with it.
     pub fn on_checked(&self, f: impl Fn(bool) + 'static) {
-        self.on("change", move |ev| {
-            f(leptos::prelude::event_target_checked(&ev))
-        });
+        self.on("change", move |ev| f(event_checked(&ev)));
     }
 
     /// Calls `f` with a control's value at each `change` (see [`Node::on_checked`]).
     pub fn on_value(&self, f: impl Fn(String) + 'static) {
-        self.on("change", move |ev| {
-            f(leptos::prelude::event_target_value(&ev))
-        });
+        self.on("change", move |ev| f(event_value(&ev)));
     }
 
     /// Calls `f` with a number input's value at each `change`, when it is a number (see
@@ -273,9 +269,7 @@ impl Node {
     /// Calls `f` with a control's value at each `input` (each keystroke; see
     /// [`Node::on_checked`]).
     pub fn on_input(&self, f: impl Fn(String) + 'static) {
-        self.on("input", move |ev| {
-            f(leptos::prelude::event_target_value(&ev))
-        });
+        self.on("input", move |ev| f(event_value(&ev)));
     }
 
     /// Calls `f` at each click (see [`Node::on_checked`]).
@@ -351,7 +345,7 @@ impl Part {
 fn listen(el: &Element, event: &str, f: Box<dyn Fn(Event)>) {
     let listener = Closure::wrap(f);
     let _ = el.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
-    StoredValue::new_local(listener);
+    StoredValue::new(listener);
 }
 
 /// The element matching `selector` nearest to `event`'s target, itself included: which of
@@ -362,4 +356,20 @@ pub fn closest(event: &Event, selector: &str) -> Option<Node> {
         .and_then(|t| t.dyn_into::<Element>().ok())
         .and_then(|el| el.closest(selector).ok().flatten())
         .map(|el| Node(el, None))
+}
+
+/// The value of the control `event` came from. Inputs, selects and textareas all have a
+/// `value`, and the binding reads it by name, so one cast serves the three.
+fn event_value(event: &Event) -> String {
+    event
+        .target()
+        .map(|t| t.unchecked_into::<HtmlInputElement>().value())
+        .unwrap_or_default()
+}
+
+/// Whether the checkbox `event` came from is checked.
+fn event_checked(event: &Event) -> bool {
+    event
+        .target()
+        .is_some_and(|t| t.unchecked_into::<HtmlInputElement>().checked())
 }

@@ -315,7 +315,12 @@ pub fn result(id: Option<Value>, outcome: &Result<String, String>) -> Value {
         Ok(t) => (true, t),
         Err(t) => (false, t),
     };
-    serde_json::json!({ "type": "thingsim:result", "id": id, "ok": ok, "text": text })
+    thingsim_fleet::json::object([
+        ("type", "thingsim:result".into()),
+        ("id", id.unwrap_or(Value::Null)),
+        ("ok", ok.into()),
+        ("text", text.as_str().into()),
+    ])
 }
 
 #[cfg(test)]

@@ -648,7 +648,7 @@ pub mod forms {
                     let mid = ((min + max) / 2.0).round();
                     // Whole numbers as integers: `{"times": 6}`, not `6.0`.
                     serde_json::Number::from_i128(mid as i128)
-                        .map_or_else(|| serde_json::json!(mid), Value::Number)
+                        .map_or_else(|| Value::from(mid), Value::Number)
                 }
                 Kind::Bool => Value::Bool(true),
                 Kind::Choice(options) => {

@@ -21,7 +21,7 @@ use crate::shadow::Update;
 use crate::shadow::cloud::{Accepted, Rejection, Shadow};
 use crate::shadow::state::State;
 use crate::topics::{CommandTopic, JobsTopic, Reply, ShadowTopic};
-use crate::{Result, ThingName, Topic};
+use crate::{Result, ThingName, Topic, json};
 
 /// What happened, for the operator's UI and logs.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,7 +121,10 @@ impl Operation {
             Self::SetDesired { thing, desired } => (
                 Method::Put,
                 Route::Desired(thing.as_str().to_owned()).path(),
-                serde_json::json!({ "state": { "desired": desired } }),
+                json::object([(
+                    "state",
+                    json::object([("desired", Value::Object(desired.clone()))]),
+                )]),
             ),
             Self::SendCommand {
                 thing,
@@ -169,7 +172,7 @@ impl Operation {
     pub fn outcome(&self, answer: &Value) -> Outcome {
         let field = |k: &str| match answer.get(k) {
             Some(Value::String(s)) => s.clone(),
-            Some(v) => crate::json::text(v),
+            Some(v) => json::text(v),
             None => String::new(),
         };
         match self {
@@ -226,7 +229,7 @@ pub struct CloudParts<'a> {
 const CONSOLE_JOB: &str = "from the thingsim console";
 
 fn to_json(body: &impl Serialize) -> Value {
-    serde_json::to_value(body).unwrap_or(Value::Null)
+    json::to_value(body)
 }
 
 /// Things the cloud keeps: past this a new thing is refused (by the API, a report, a group),
@@ -398,7 +401,7 @@ impl Cloud {
                 &message.topic,
                 "an event type with control characters".into(),
             ),
-            Topic::Event(kind) => match crate::json::document::<Value>("event", &message.payload) {
+            Topic::Event(kind) => match json::document::<Value>("event", &message.payload) {
                 Ok(payload) => self.event(CloudEvent::DeviceEvent {
                     thing,
                     kind,

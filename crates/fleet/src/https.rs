@@ -404,7 +404,7 @@ impl HttpsLink {
                     payload,
                 };
                 // A struct of strings and a value: it always converts.
-                let body = serde_json::to_value(body).unwrap_or(Value::Null);
+                let body = crate::json::to_value(&body);
                 post(Kind::Event, Route::DeviceEvents.path(), body)
             }
             Topic::Jobs(jobs) => {

@@ -65,6 +65,27 @@ pub fn value(bytes: &[u8]) -> core::result::Result<Value, String> {
     }
 }
 
+/// `body` as a JSON value: written by serde_json's writer and read back by [`value`], both in
+/// the module already, where `serde_json::to_value` would bring serde_json's `Value` serializer
+/// (1 KB of the page's module). A body that cannot be written (a map with non-string keys) is
+/// `null`.
+pub fn to_value(body: &impl serde::Serialize) -> Value {
+    serde_json::to_vec(body)
+        .ok()
+        .and_then(|bytes| value(&bytes).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// An object of these members: `json!` would take each through `serde_json::to_value`.
+pub fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
 /// `value` as compact JSON text, as its `Display` writes it, through serde_json's writer into
 /// bytes: the one instantiation of it every document's writing uses already (`Display` would
 /// bring a second, about 1 KB).

@@ -14,11 +14,11 @@ mod smart_light;
 mod smart_plug;
 mod thermostat;
 
-use leptos::prelude::*;
 use serde_json::Value;
 use thingsim_console::panels::fixed;
 use thingsim_fleet::model::{Kind, Template};
 use thingsim_fleet::shadow::state::State;
+use thingsim_reactive::*;
 
 use crate::shell::dom::{Node, Part};
 
@@ -102,7 +102,7 @@ impl Face {
         let next = (now + steps * step).clamp(min, max);
         // Rounded to the step, so 0.1 steps do not drift into 21.300000000000004.
         let next = (next / step).round() * step;
-        self.set(key, serde_json::json!((next * 1000.0).round() / 1000.0));
+        self.set(key, Value::from((next * 1000.0).round() / 1000.0));
     }
 }
 
