@@ -5,8 +5,7 @@
 
 use std::collections::VecDeque;
 
-use futures::StreamExt;
-use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use super::channel::{UnboundedReceiver, UnboundedSender, unbounded};
 use gloo_timers::callback::Interval;
 use serde_json::{Value, json};
 

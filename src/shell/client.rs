@@ -10,8 +10,7 @@
 //!  ClientHandle ─┘                      ─▶ socket / fetch / UI; arm one timer
 //! ```
 
-use futures::StreamExt;
-use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use super::channel::{UnboundedReceiver, UnboundedSender, unbounded};
 use gloo_timers::callback::Timeout;
 use thingsim_fleet::cloud::{CloudEvent, Operation};
 use thingsim_fleet::device::UserCommand;
@@ -186,7 +185,7 @@ async fn run(
                 StackOutput::Idle { deadline } => {
                     // Whatever is already queued (a burst of frames) is handled before anything
                     // is sent, so the answers to all of it leave in one WebSocket message.
-                    if let Ok(next) = rx.try_recv() {
+                    if let Some(next) = rx.try_recv() {
                         now = clock::now();
                         stack.handle_wall_clock(now, clock::epoch());
                         apply(&mut stack, &mut link, now, next, &on_event);

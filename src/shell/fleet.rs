@@ -3,8 +3,7 @@
 //! advanced to the wall clock, and the page gets the cards and figures at most four times a
 //! second, however many devices talk.
 
-use futures::StreamExt;
-use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use super::channel::{UnboundedReceiver, UnboundedSender, unbounded};
 use gloo_timers::callback::Timeout;
 use serde_json::Value;
 use thingsim_fleet::fleet::{Card, Fleet, FleetSpec, Metrics};

@@ -1,6 +1,7 @@
 //! Browser glue: everything that touches web-sys lives under this module.
 
 pub mod broker_fleet;
+pub mod channel;
 pub mod client;
 pub mod clock;
 pub mod dom;

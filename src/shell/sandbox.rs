@@ -8,8 +8,7 @@
 //!                                 └▶ wire / device / cloud events ─▶ UI; arm one timer
 //! ```
 
-use futures::StreamExt;
-use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use super::channel::{UnboundedReceiver, UnboundedSender, unbounded};
 use gloo_timers::callback::Timeout;
 use thingsim_fleet::ThingName;
 use thingsim_fleet::device::DeviceOptions;
