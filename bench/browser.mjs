@@ -494,11 +494,15 @@ own); mqtt.js has no fleet view to compare.
   runners and the device code they inline), the components' 20 KB and the shells' 27 KB,
   Leptos's reactive layer with its instantiations for our types about 20 KB, thingsim-fleet
   about 52 KB, thingsim-mqtt 11 KB, serde and serde_json 9 KB (serde_json's writer, its
-  map and the \`Value\` code). Levers not pulled yet: signals of our own in place of Leptos's
-  (about 20 KB less at most, minus their own code; the console would then use no Leptos at
-  all, a choice for the team rather than a size step), the sandbox's cloud in a module of
-  its own (it loads with the default page anyway), and serde_json's map, a B-tree (4.4 KB;
-  a fork).
+  map and the \`Value\` code). Then the console's signals, memos and effects became our own
+  (\`crates/reactive\`; Leptos stays in the fleet view only): 218,099 → 206,075 B; and bodies
+  built as values rather than through serde_json's \`Value\` serializer, and the shells'
+  inboxes a single-threaded channel: → 205,817 B, 5.8 KB over the 200 KB target. Levers
+  left: serde_json's map as a sorted vector (3.7 KB; tried and taken back, its insert is
+  quadratic on keys in descending order, a stall a hostile message could cause), the fleet
+  view's CSS in a stylesheet of its own (about 0.4 KB), and the sandbox's cloud in a module
+  of its own (it loads with the default page anyway). These last steps
+  were not measured by a new run of the bench: the figures above are from 1389a1c.
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the

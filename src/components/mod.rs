@@ -88,7 +88,7 @@ pub(crate) fn two_way(field: &Node, value: RwSignal<String>) {
 /// A part of a panel built again, in its place among `at`'s children, whenever what `build`
 /// reads changes: Leptos's `move || view!` of a panel built by hand. What `build` set up (its
 /// effects, its listeners) goes with the content it built: they belong to this effect's
-/// owner, which Leptos cleans before each run.
+/// owner, which is cleaned before each run.
 pub(crate) fn region(at: &Node, build: impl Fn(&Node) + 'static) {
     bound_region(at.slot(), Box::new(build));
 }

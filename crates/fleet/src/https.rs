@@ -23,7 +23,7 @@ use crate::fields::{Fields, FromJson, deserialize_from_json};
 use serde_json::{Map, Value};
 use thingsim_mqtt::{Backoff, Command, Event, Message, Millis, Qos};
 
-use crate::api::{self, Route};
+use crate::api::Route;
 use crate::shadow::Update;
 use crate::shadow::cloud::ShadowDocument;
 use crate::shadow::state::State;
@@ -398,13 +398,12 @@ impl HttpsLink {
             }
             Topic::Event(kind) => {
                 let payload = crate::json::value(&message.payload).unwrap_or(Value::Null);
-                let body = api::DeviceEvent {
-                    thing_name: thing.as_str().to_owned(),
-                    event_type: kind,
-                    payload,
-                };
-                // A struct of strings and a value: it always converts.
-                let body = crate::json::to_value(&body);
+                // `api::DeviceEvent`'s fields, as values: exactly what the payload held.
+                let body = crate::json::object([
+                    ("thingName", thing.as_str().into()),
+                    ("eventType", kind.into()),
+                    ("payload", payload),
+                ]);
                 post(Kind::Event, Route::DeviceEvents.path(), body)
             }
             Topic::Jobs(jobs) => {

@@ -18,7 +18,8 @@
 //! changed: a memo that computes an equal value stops the change there.
 //!
 //! Every handle is a `Copy` index with a generation: a handle whose node was disposed reads as
-//! nothing (`try_*` give `None`; the others panic on reads and ignore writes, as Leptos's do).
+//! nothing (`try_*` reads give `None`, `try_set*` give the value back; the others panic on
+//! reads and ignore writes, as Leptos's do).
 
 #![warn(missing_docs)]
 
@@ -242,8 +243,10 @@ fn run(id: Id) {
             rt.mark_subscribers(id, Mark::Dirty);
             rt.wake()
         });
-        if let Some(Some(schedule)) = wake {
-            schedule();
+        match wake {
+            Some(Some(schedule)) => schedule(),
+            Some(None) => flush(),
+            None => {}
         }
     }
 }
