@@ -115,7 +115,7 @@ pub struct Mounted {
 impl Drop for Mounted {
     fn drop(&mut self) {
         self.owner.dispose();
-        self.at.clear();
+        self.at.remove_slot();
     }
 }
 
@@ -190,14 +190,14 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
     });
 
     // -- derived --
-    // Closures, not `Memo<bool>`s: without a memo of that type anywhere, its code goes (0.5 KB).
+    // Closures, not `Memo<bool>`s: each memo type brings its own code (its compute, compare, reads).
     let active = move || !matches!(status.get(), None | Some(Status::Offline));
     let shadow = Memo::new(move |_| console.with(|c| c.shadow.clone()));
     let reported = Memo::new(move |_| console.with(|c| c.device.clone()));
     let commands = Memo::new(move |_| console.with(|c| c.commands.clone()));
     let jobs = Memo::new(move |_| console.with(|c| c.jobs.clone()));
     let series = Memo::new(move |_| console.with(|c| c.series.clone()));
-    // Read where it is shown, not a memo of its own type (0.5 KB of code): its one text is
+    // Read where it is shown, not a memo of its own type (code of its own): its one text is
     // written only when it changed (`components::text`).
     let events = move || {
         console.with(|c| {
@@ -739,7 +739,7 @@ pub fn device_console(at: &Node, attached: Option<Attached>) {
             }
             let made = at.html(GUIDE);
             for i in 0..3 {
-                // Three cheap checks a redraw, not a memo of its own type (0.5 KB of code).
+                // Three cheap checks a redraw, not a memo of its own type (code of its own).
                 let step = made.part(&format!("guide-step-{}", i + 1));
                 class(&step, "done", move || {
                     console.with(thingsim_console::panels::guide_steps)[i]

@@ -1019,3 +1019,24 @@ async fn a_full_log_still_shows_the_newest_lines() {
     root.remove();
     style.remove();
 }
+
+/// A mount dropped takes away all it put in its host, its slot's two comments too, and
+/// leaves what was there before: the fleet view mounts a console into the same host each
+/// time a device is opened.
+#[wasm_bindgen_test]
+fn a_dropped_mount_leaves_its_host_as_it_found_it() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    host.append_child(&document.create_element("span").unwrap())
+        .unwrap();
+    let at = thingsim::shell::dom::Node::of(&host);
+    for _ in 0..3 {
+        let mount = thingsim::mount_with(&at, |at| {
+            at.html("<p>mounted</p>");
+        });
+        assert!(host.child_nodes().length() > 1);
+        drop(mount);
+        assert_eq!(host.child_nodes().length(), 1, "{}", host.inner_html());
+        assert_eq!(host.inner_html(), "<span></span>");
+    }
+}

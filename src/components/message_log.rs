@@ -190,7 +190,7 @@ pub fn message_log(at: &Node, store: LogStore, on_export: Callback<String>) {
         })
     });
     let total = move || matching.with(Vec::len);
-    // Not a memo of its own type (0.5 KB of code): a scroll within a row runs its two readers
+    // Not a memo of its own type (code of its own): a scroll within a row runs its two readers
     // again, which then write nothing new.
     let first = move || {
         // A filter can shrink the list below where the view was scrolled: show its end.

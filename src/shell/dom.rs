@@ -143,6 +143,16 @@ impl Node {
         }
     }
 
+    /// Takes a slot away whole, its two comments with its content (an element that is not a
+    /// slot is only emptied): what [`Node::slot`] put in its parent goes with what it held.
+    pub fn remove_slot(&self) {
+        self.clear();
+        if let Some(marks) = &self.1 {
+            let _ = self.0.remove_child(&marks.start);
+            let _ = self.0.remove_child(&marks.end);
+        }
+    }
+
     /// Empties the slot (or the element, outside a slot).
     pub fn clear(&self) {
         match &self.1 {
