@@ -328,6 +328,18 @@ fn try_with<T: 'static, U>(id: Id, track: bool, f: impl FnOnce(&T) -> U) -> Opti
     Some(f(&value))
 }
 
+/// Replaces the value of `id`; gives `value` back if it was disposed.
+fn try_replace<T: 'static>(id: Id, notifies: bool, value: T) -> Option<T> {
+    let Some(cell) = read(id, false).and_then(cell::<T>) else {
+        return Some(value);
+    };
+    *cell.borrow_mut() = value;
+    if notifies {
+        notify(id);
+    }
+    None
+}
+
 fn try_update<T: 'static, U>(id: Id, notifies: bool, f: impl FnOnce(&mut T) -> U) -> Option<U> {
     let cell = cell::<T>(read(id, false)?)?;
     let result = f(&mut cell.borrow_mut());
@@ -532,19 +544,12 @@ impl<T: 'static> RwSignal<T> {
 
     /// Replaces the value and notifies (nothing once disposed).
     pub fn set(&self, value: T) {
-        self.update(|v| *v = value);
+        self.try_set(value);
     }
 
     /// Replaces the value and notifies; gives `value` back if it was disposed.
     pub fn try_set(&self, value: T) -> Option<T> {
-        match read(self.id, false).and_then(cell::<T>) {
-            Some(cell) => {
-                *cell.borrow_mut() = value;
-                notify(self.id);
-                None
-            }
-            None => Some(value),
-        }
+        try_replace(self.id, true, value)
     }
 
     /// The same signal, for readers only.
@@ -641,13 +646,7 @@ impl<T: 'static> StoredValue<T> {
 
     /// Replaces it; gives `value` back if it was disposed.
     pub fn try_set_value(&self, value: T) -> Option<T> {
-        match read(self.id, false).and_then(cell::<T>) {
-            Some(cell) => {
-                *cell.borrow_mut() = value;
-                None
-            }
-            None => Some(value),
-        }
+        try_replace(self.id, false, value)
     }
 
     /// Replaces it (nothing once disposed).
