@@ -134,7 +134,7 @@ impl Operation {
             } => (
                 Method::Post,
                 Route::Commands.path(),
-                to_json(&api::SendCommand {
+                json::to_value(&api::SendCommand {
                     thing_name: thing.as_str().to_owned(),
                     action: action.clone(),
                     params: params.clone(),
@@ -148,7 +148,7 @@ impl Operation {
             } => (
                 Method::Post,
                 Route::Jobs.path(),
-                to_json(&api::CreateJob {
+                json::to_value(&api::CreateJob {
                     description: CONSOLE_JOB.to_owned(),
                     targets: api::Targets {
                         thing_names: vec![thing.as_str().to_owned()],
@@ -227,10 +227,6 @@ pub struct CloudParts<'a> {
 
 /// The description of jobs a console creates.
 const CONSOLE_JOB: &str = "from the thingsim console";
-
-fn to_json(body: &impl Serialize) -> Value {
-    json::to_value(body)
-}
 
 /// Things the cloud keeps: past this a new thing is refused (by the API, a report, a group),
 /// so a stranger inventing names cannot grow it without end.
