@@ -516,6 +516,69 @@ mod tests {
         }
     }
 
+    /// serde_json's `Map` is our fork's sorted vector (vendor/serde_json, `[patch]`): it must
+    /// still behave as the B-tree it replaced, through serde_json's own API.
+    #[test]
+    fn serde_jsons_map_behaves_as_btreemap_under_random_operations() {
+        use serde_json::{Map, Value};
+        for seed in 1..40 {
+            let mut model = BTreeMap::<String, Value>::new();
+            let mut map = Map::new();
+            for (op, k, v) in ops(seed, 300) {
+                let k = format!("k{k}");
+                match op {
+                    0 | 1 => assert_eq!(map.insert(k.clone(), v.into()), model.insert(k, v.into())),
+                    2 => assert_eq!(map.remove(&k), model.remove(&k)),
+                    3 => {
+                        map.entry(k.clone()).or_insert_with(|| Value::from(v));
+                        model.entry(k).or_insert_with(|| Value::from(v));
+                    }
+                    4 => {
+                        map.retain(|key, _| !key.ends_with(&(v % 5).to_string()));
+                        model.retain(|key, _| !key.ends_with(&(v % 5).to_string()));
+                    }
+                    5 => {
+                        let mut other: Map<String, Value> =
+                            [(k.clone(), Value::from(v)), ("k1".into(), Value::Null)]
+                                .into_iter()
+                                .collect();
+                        map.append(&mut other);
+                        assert!(other.is_empty());
+                        model.insert(k, v.into());
+                        model.insert("k1".into(), Value::Null);
+                    }
+                    _ => assert_eq!(map.get(&k), model.get(&k)),
+                }
+                assert!(map.iter().eq(model.iter()), "seed {seed}");
+                assert_eq!(map.len(), model.len());
+            }
+            // Many entries at once (collect, extend, serde_json's own reader) are sorted once;
+            // of equal keys the last wins, as in the B-tree.
+            let pairs: Vec<(String, Value)> = ops(seed + 100, 200)
+                .into_iter()
+                .map(|(_, k, v)| (format!("k{k}"), Value::from(v)))
+                .collect();
+            let collected: Map<String, Value> = pairs.iter().cloned().collect();
+            let modelled: BTreeMap<String, Value> = pairs.iter().cloned().collect();
+            assert!(collected.iter().eq(modelled.iter()), "seed {seed}");
+            let mut extended = map.clone();
+            extended.extend(pairs.iter().cloned());
+            let mut model_extended = model.clone();
+            model_extended.extend(pairs.iter().cloned());
+            assert!(extended.iter().eq(model_extended.iter()), "seed {seed}");
+            let object = pairs
+                .iter()
+                .map(|(k, v)| format!("{k:?}:{v}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let read: Value = serde_json::from_str(&format!("{{{object}}}")).unwrap_or_default();
+            assert_eq!(read, Value::Object(collected), "seed {seed}");
+            let text = serde_json::to_string(&map).unwrap_or_default();
+            assert_eq!(text, serde_json::to_string(&model).unwrap_or_default());
+            assert_eq!(crate::json::value(text.as_bytes()), Ok(Value::Object(map)));
+        }
+    }
+
     #[test]
     fn set_behaves_as_btreeset() {
         let mut model = BTreeSet::new();
