@@ -4,6 +4,13 @@
 const query = new URLSearchParams(location.search);
 const fleet = query.get('view') === 'fleet';
 const name = fleet ? 'thingsim-fleet' : 'thingsim';
+// The fleet view's own rules come with it (style/thingsim-fleet.css), not in main.css.
+if (fleet) {
+  const css = document.createElement('link');
+  css.rel = 'stylesheet';
+  css.href = new URL('./thingsim-fleet.css', import.meta.url).href;
+  document.head.append(css);
+}
 // A link that connects at once to a broker it names (`mode=broker&broker=ws…&connect=1`) gets
 // its WebSocket opened now, while the module loads: the handshake (over 100 ms with mosquitto
 // 2.0, which polls its WebSocket listener between 100 ms waits) overlaps the download and
