@@ -9,11 +9,13 @@
 
 pub mod app;
 pub mod components;
+#[cfg(feature = "fleet")]
 pub mod fleet_app;
 pub mod shell;
 pub mod testing;
 
 pub use app::{Attached, Mounted, device_console, mount, mount_with};
+#[cfg(feature = "fleet")]
 pub use fleet_app::FleetApp;
 /// The console's signals, memos and effects (for tests that build a panel).
 pub use thingsim_reactive as reactive;

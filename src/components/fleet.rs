@@ -9,8 +9,11 @@ use thingsim_console::fleet::{COLUMNS, Filter, ROW_PX, window};
 use thingsim_console::panels::fixed;
 use thingsim_fleet::fleet::{Card, Metrics};
 
-use super::Text;
 use crate::shell::dom::{self, Node};
+
+/// A text that follows the state (a fleet figure): a closure behind one pointer
+/// type, where a `Signal<String>` or a closure type each would bring code of its own.
+type Text = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// The grid's viewport height, in pixels (the CSS gives `.fleet-grid` the same).
 pub const GRID_PX: f64 = 520.0;

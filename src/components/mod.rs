@@ -5,6 +5,7 @@ pub mod commands_panel;
 pub mod connection_form;
 pub mod device_panel;
 pub mod faces;
+#[cfg(feature = "fleet")]
 pub mod fleet;
 pub mod job_panel;
 pub mod message_log;
@@ -17,6 +18,7 @@ pub use commands_panel::commands_panel;
 pub use connection_form::connection_form;
 pub use device_panel::device_panel;
 pub use faces::device_face;
+#[cfg(feature = "fleet")]
 pub use fleet::{FleetGrid, FleetGroups, FleetMetrics};
 pub use job_panel::job_panel;
 pub use message_log::{Direction, LogStore, message_log};
@@ -27,10 +29,6 @@ pub use telemetry_panel::telemetry_panel;
 use thingsim_reactive::{RwSignal, effect};
 
 use crate::shell::dom::Node;
-
-/// A text that follows the state (a fleet figure): a closure behind one pointer
-/// type, where a `Signal<String>` or a closure type each would bring code of its own.
-pub(crate) type Text = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Keeps `node`'s text equal to `text()`.
 pub(crate) fn text(node: &Node, text: impl Fn() -> String + 'static) {
