@@ -497,12 +497,14 @@ own); mqtt.js has no fleet view to compare.
   map and the \`Value\` code). Then the console's signals, memos and effects became our own
   (\`crates/reactive\`; Leptos stays in the fleet view only): 218,099 → 206,075 B; and bodies
   built as values rather than through serde_json's \`Value\` serializer, and the shells'
-  inboxes a single-threaded channel: → 205,817 B, 5.8 KB over the 200 KB target. Levers
-  left: serde_json's map as a sorted vector (3.7 KB; tried and taken back, its insert is
-  quadratic on keys in descending order, a stall a hostile message could cause), the fleet
-  view's CSS in a stylesheet of its own (about 0.4 KB), and the sandbox's cloud in a module
-  of its own (it loads with the default page anyway). These last steps
-  were not measured by a new run of the bench: the figures above are from 1389a1c.
+  inboxes a single-threaded channel: → 205,817 B. Then serde_json's map became one sorted
+  vector (a patched copy; every map built from many entries at once is sorted once, so a
+  hostile object's keys in descending order cost no more than others): → 202,048 B; the
+  fleet view's rules a stylesheet of their own: → 201,598 B; and the console's module built
+  without Leptos at all (a cargo feature the fleet view alone turns on), which took out the
+  exports and strings Leptos's server functions had left in it: → 196,949 B, under the
+  200 KB target. The sandbox's cloud loads with the default page, so a module of its own
+  would not make the page lighter.
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the
