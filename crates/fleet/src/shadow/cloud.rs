@@ -126,13 +126,33 @@ impl Shadow {
             message: e.to_string(),
             client_token: None,
         })?;
-        self.apply(now_secs, &update)
+        self.commit(now_secs, &update)
     }
 
     /// Applies a decoded update. `version` in the update, when present and not 0, must equal
     /// the current version (optimistic locking; 0 means "just increment", as the ThingDatas
     /// API documents).
+    ///
+    /// An update that did not come as a payload (the HTTP APIs, whose bodies may be larger)
+    /// is bounded too, by its state written out: merging a patch costs what its keys cost,
+    /// even one that is then refused.
     pub fn apply(&mut self, now_secs: u64, update: &Update) -> Result<Accepted, Rejection> {
+        let size = serde_json::to_vec(&update.state).map_or(usize::MAX, |v| v.len());
+        if size > MAX_UPDATE_BYTES {
+            return Err(Rejection {
+                code: 413,
+                message: format!(
+                    "the update's state is {size} bytes; at most {MAX_UPDATE_BYTES} are accepted"
+                ),
+                client_token: update.client_token.clone(),
+            });
+        }
+        self.commit(now_secs, update)
+    }
+
+    // A payload is bounded by its own bytes instead (written out again, `1E2` as `100.0`,
+    // a payload AWS would take could come out longer).
+    fn commit(&mut self, now_secs: u64, update: &Update) -> Result<Accepted, Rejection> {
         let client_token = update.client_token.clone();
         if let Some(expected) = update.version.filter(|&v| v != 0)
             && expected != self.version
@@ -168,20 +188,27 @@ impl Shadow {
         let desired = merged(&self.desired, &update.state.desired, "desired")?;
         let reported = merged(&self.reported, &update.state.reported, "reported")?;
         let before = self.delta();
-        let stamp = |meta: &mut Map<String, Value>, patch: &State| {
+        // A key's timestamp lives as long as the key: a deleted key takes its metadata with
+        // it, so the metadata is never larger than the state it describes (keys nulled again
+        // and again would otherwise pile up in it without end).
+        let stamp = |meta: &mut Map<String, Value>, patch: &State, state: &State| {
             for key in patch.keys() {
-                meta.insert(key.clone(), serde_json::json!({ "timestamp": now_secs }));
+                if state.contains_key(key) {
+                    meta.insert(key.clone(), serde_json::json!({ "timestamp": now_secs }));
+                } else {
+                    meta.remove(key);
+                }
             }
         };
         let mut desired_changed = false;
         if let (Some((next, changed)), Some(patch)) = (desired, &update.state.desired) {
             self.desired = next;
             desired_changed = changed;
-            stamp(&mut self.metadata.desired, patch);
+            stamp(&mut self.metadata.desired, patch, &self.desired);
         }
         if let (Some((next, _)), Some(patch)) = (reported, &update.state.reported) {
             self.reported = next;
-            stamp(&mut self.metadata.reported, patch);
+            stamp(&mut self.metadata.reported, patch, &self.reported);
         }
         self.version += 1;
         self.updated_at = now_secs;
@@ -386,6 +413,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_deleted_key_takes_its_metadata_and_deleting_absent_keys_adds_none() {
+        let mut shadow = Shadow::default();
+        let set = obj(json!({"a": 1, "b": 2}));
+        shadow.apply(1, &Update::desired(set.clone())).unwrap();
+        shadow.apply(1, &Update::reported(set)).unwrap();
+        shadow
+            .apply(2, &Update::desired(obj(json!({"a": null}))))
+            .unwrap();
+        assert_eq!(
+            shadow.metadata.desired.keys().collect::<Vec<_>>(),
+            ["b"],
+            "a went with its key"
+        );
+        // Keys that were never there, deleted many times over: nothing piles up.
+        for round in 0..50 {
+            let nulls: State = (0..100)
+                .map(|i| (format!("gone{round}-{i}"), Value::Null))
+                .collect();
+            shadow.apply(3, &Update::desired(nulls.clone())).unwrap();
+            shadow.apply(3, &Update::reported(nulls)).unwrap();
+        }
+        assert_eq!(shadow.metadata.desired.len(), 1);
+        assert_eq!(shadow.metadata.reported.len(), 2);
+    }
+
+    #[test]
+    fn an_update_that_did_not_come_as_a_payload_is_bounded_too() {
+        let mut shadow = Shadow::default();
+        let big = obj(json!({ "pad": "x".repeat(MAX_UPDATE_BYTES) }));
+        let refused = shadow.apply(1, &Update::desired(big)).unwrap_err();
+        assert_eq!(refused.code, 413);
+        assert!(
+            refused.message.contains("the update's state is"),
+            "{refused}"
+        );
+        assert_eq!(shadow.document().version, 0, "nothing changed");
     }
 
     #[test]
