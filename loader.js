@@ -5,12 +5,14 @@ const query = new URLSearchParams(location.search);
 const fleet = query.get('view') === 'fleet';
 const name = fleet ? 'thingsim-fleet' : 'thingsim';
 // The fleet view's own rules come with it (style/thingsim-fleet.css), not in main.css.
-if (fleet) {
+// The page starts once they are in (or failed), so it is never drawn without them.
+const styled = fleet && new Promise((done) => {
   const css = document.createElement('link');
   css.rel = 'stylesheet';
   css.href = new URL('./thingsim-fleet.css', import.meta.url).href;
+  css.onload = css.onerror = done;
   document.head.append(css);
-}
+});
 // A link that connects at once to a broker it names (`mode=broker&broker=ws…&connect=1`) gets
 // its WebSocket opened now, while the module loads: the handshake (over 100 ms with mosquitto
 // 2.0, which polls its WebSocket listener between 100 ms waits) overlaps the download and
@@ -43,6 +45,7 @@ if (fleet) {
 const bytes = fetch(new URL(`./${name}_bg.wasm`, import.meta.url));
 const module = await import(`./${name}.js`);
 const { default: init } = module;
+await styled;
 const wasm = await init({ module_or_path: bytes });
 // For `make bench`: how much linear memory the module holds (it never gives pages back).
 globalThis.thingsimWasmBytes = () => wasm.memory.buffer.byteLength;
