@@ -624,7 +624,11 @@ async fn the_shadow_timeline_follows_a_stream_and_keeps_the_rows_it_drew() {
 fn styled_root() -> (HtmlElement, web_sys::Element) {
     let document = web_sys::window().unwrap().document().unwrap();
     let style = document.create_element("style").unwrap();
-    style.set_text_content(Some(include_str!("../style/main.css")));
+    // The page's rules and the fleet view's own, as loader.js links them for ?view=fleet.
+    style.set_text_content(Some(concat!(
+        include_str!("../style/main.css"),
+        include_str!("../style/thingsim-fleet.css")
+    )));
     document.head().unwrap().append_child(&style).unwrap();
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
