@@ -504,7 +504,11 @@ own); mqtt.js has no fleet view to compare.
   without Leptos at all (a cargo feature the fleet view alone turns on), which took out the
   exports and strings Leptos's server functions had left in it: → 196,949 B, under the
   200 KB target. The sandbox's cloud loads with the default page, so a module of its own
-  would not make the page lighter.
+  would not make the page lighter. This build (its own signals, no Leptos) against the one
+  this session's work started from (1ef4f46, Leptos's signals), interleaved with
+  \`bench/profile.mjs\`, three runs each: shadow round trip p99 4.5, 5.2 and 6.1 ms against
+  6.2, 5.6 and 5.9 ms (p50 0.6–0.7 ms both); inbound QoS 1 16.1k–17.5k against 16.1k–16.9k
+  msg/s. Neither moved beyond the noise.
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the
