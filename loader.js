@@ -5,7 +5,7 @@ const query = new URLSearchParams(location.search);
 const fleet = query.get('view') === 'fleet';
 const name = fleet ? 'thingsim-fleet' : 'thingsim';
 // The fleet view's own rules come with it (style/thingsim-fleet.css), not in main.css.
-// The page starts once they are in (or failed), so it is never drawn without them.
+// The page starts once they are in (or failed, or 3 s went by), so it is not drawn without them.
 const styled = fleet && new Promise((done) => {
   const css = document.createElement('link');
   css.rel = 'stylesheet';
@@ -45,7 +45,7 @@ const styled = fleet && new Promise((done) => {
 const bytes = fetch(new URL(`./${name}_bg.wasm`, import.meta.url));
 const module = await import(`./${name}.js`);
 const { default: init } = module;
-await styled;
+await (styled && Promise.race([styled, new Promise((done) => setTimeout(done, 3000))]));
 const wasm = await init({ module_or_path: bytes });
 // For `make bench`: how much linear memory the module holds (it never gives pages back).
 globalThis.thingsimWasmBytes = () => wasm.memory.buffer.byteLength;

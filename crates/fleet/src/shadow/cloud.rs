@@ -109,7 +109,8 @@ impl Shadow {
         }
     }
 
-    /// An update as it arrived on the wire: size check, decode, then [`Shadow::apply`].
+    /// An update as it arrived on the wire: its bytes bounded, decoded, then committed as
+    /// [`Shadow::apply`] does.
     pub fn apply_payload(&mut self, now_secs: u64, payload: &[u8]) -> Result<Accepted, Rejection> {
         if payload.len() > MAX_UPDATE_BYTES {
             return Err(Rejection {
@@ -189,16 +190,16 @@ impl Shadow {
         let reported = merged(&self.reported, &update.state.reported, "reported")?;
         let before = self.delta();
         // A key's timestamp lives as long as the key: a deleted key takes its metadata with
-        // it, so the metadata is never larger than the state it describes (keys nulled again
-        // and again would otherwise pile up in it without end).
+        // it, so the metadata never has more keys than the state it describes (keys nulled
+        // again and again would otherwise pile up in it without end). `retain` also clears
+        // what a shadow stored before this rule still carries, at its next update.
         let stamp = |meta: &mut Map<String, Value>, patch: &State, state: &State| {
             for key in patch.keys() {
                 if state.contains_key(key) {
                     meta.insert(key.clone(), serde_json::json!({ "timestamp": now_secs }));
-                } else {
-                    meta.remove(key);
                 }
             }
+            meta.retain(|key, _| state.contains_key(key));
         };
         let mut desired_changed = false;
         if let (Some((next, changed)), Some(patch)) = (desired, &update.state.desired) {
@@ -443,15 +444,39 @@ mod tests {
 
     #[test]
     fn an_update_that_did_not_come_as_a_payload_is_bounded_too() {
+        // Deleting a thousand keys (12 KB of patch) would leave an empty state: only the
+        // update's own bound refuses it, before any merging.
         let mut shadow = Shadow::default();
-        let big = obj(json!({ "pad": "x".repeat(MAX_UPDATE_BYTES) }));
-        let refused = shadow.apply(1, &Update::desired(big)).unwrap_err();
+        let nulls: State = (0..1000)
+            .map(|i| (format!("gone-{i}"), Value::Null))
+            .collect();
+        let refused = shadow.apply(1, &Update::desired(nulls)).unwrap_err();
         assert_eq!(refused.code, 413);
         assert!(
             refused.message.contains("the update's state is"),
             "{refused}"
         );
         assert_eq!(shadow.document().version, 0, "nothing changed");
+    }
+
+    #[test]
+    fn metadata_a_shadow_stored_for_deleted_keys_goes_at_its_next_update() {
+        let mut shadow = Shadow::default();
+        shadow
+            .apply(1, &Update::desired(obj(json!({"a": 1}))))
+            .unwrap();
+        // As stored by a cloud before deleted keys took their metadata with them.
+        shadow
+            .metadata
+            .desired
+            .insert("long-gone".into(), json!({"timestamp": 0}));
+        shadow
+            .apply(2, &Update::desired(obj(json!({"b": 2}))))
+            .unwrap();
+        assert_eq!(
+            shadow.metadata.desired.keys().collect::<Vec<_>>(),
+            ["a", "b"]
+        );
     }
 
     #[test]
