@@ -508,7 +508,9 @@ own); mqtt.js has no fleet view to compare.
   this session's work started from (1ef4f46, Leptos's signals), interleaved with
   \`bench/profile.mjs\`, three runs each: shadow round trip p99 4.5, 5.2 and 6.1 ms against
   6.2, 5.6 and 5.9 ms (p50 0.6–0.7 ms both); inbound QoS 1 16.1k–17.5k against 16.1k–16.9k
-  msg/s. Neither moved beyond the noise.
+  msg/s; inbound QoS 0 14.8k–18.3k against 16.3k–17.1k msg/s (means 16.3k and 16.8k).
+  Neither moved beyond the noise, which is as wide as the two \`make bench\` runs of this
+  build show (inbound 0.95× and 1.12× mqtt.js for QoS 0, p99 5.0 and 5.3 ms).
 - Inbound: the runner sends what one pass produced as one WebSocket message and holds bare
   PUBACKs until the frames already queued are read (20,003 \`send\` calls for 20,000 QoS 1
   messages became 84); the panels redraw once per burst. The reference rows show where the
